@@ -1,0 +1,51 @@
+"""What every connector is: a small class that declares its feeds, extracts, and normalizes.
+
+`extract` does the I/O and yields raw records (files found, pages fetched); `normalize` is pure
+and turns one raw record into a `Batch` of canonical rows. Loading, validation, quarantine,
+upsert and sync state are the shared loader's (connectors/loader.py), never a connector's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from connectors.feeds import FEEDS
+from connectors.loader import Batch, SourceError
+from settings import SourceConfig
+
+
+class Connector:
+    """One kind of source. Subclasses set `kind` and implement `extract` and `normalize`."""
+
+    kind: ClassVar[str]
+    # The feeds this kind can produce; a source of this kind may produce a subset.
+    produces: ClassVar[tuple[str, ...]] = tuple(FEEDS)
+
+    def __init__(self, source: SourceConfig):
+        self.source = source
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise SourceError if the source's config cannot work (called before any I/O)."""
+        if self.source.feed is not None and self.source.feed not in self.produces:
+            raise SourceError(
+                f"source {self.source.name!r}: kind {self.kind!r} has no feed "
+                f"{self.source.feed!r} (it produces {', '.join(self.produces)})"
+            )
+
+    def extract(self) -> Iterator[Any]:
+        """Fetch raw records from the outside world: only I/O here."""
+        raise NotImplementedError
+
+    def normalize(self, raw: Any) -> Batch:
+        """Turn one raw record into a batch of canonical rows: pure, no I/O."""
+        raise NotImplementedError
+
+    def estimate(self) -> int | None:
+        """How many raw records `extract` will yield, if known (for progress bars)."""
+        return None
+
+    def batches(self) -> Iterator[Batch]:
+        for raw in self.extract():
+            yield self.normalize(raw)

@@ -1,0 +1,198 @@
+"""The canonical feeds: the contract every connector writes (one entry per warehouse table).
+
+DESIGN.md ("Canonical feeds") is the prose; this module is the machine-readable form that the
+loader validates against and that tests check `sql/schema.sql` against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Column kinds, with the DuckDB type each is stored as.
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMPTZ",
+    "date": "DATE",
+    "double": "DOUBLE",
+    "text_list": "VARCHAR[]",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its kind, whether a row needs it, and the values it may take."""
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+    non_negative: bool = False
+    default: str | None = None
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One canonical feed: its key, its columns, and the ordering checks between timestamps."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    # (earlier, later): a row whose later timestamp comes before the earlier one is quarantined.
+    ordered: tuple[tuple[str, str], ...] = ()
+    # Inference rows carry any number of feature columns besides the canonical ones.
+    has_features: bool = False
+    # Column whose value may be generated from the row's content when the source has none.
+    generated_key: str | None = None
+    time_column: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+
+DEPLOYMENT_STATUSES = ("success", "failed", "rolled_back")
+INFERENCE_STATUSES = ("ok", "error")
+WORK_CATEGORIES = ("research", "experiment", "development", "maintenance", "learning")
+
+FEEDS: dict[str, Feed] = {
+    feed.name: feed
+    for feed in (
+        Feed(
+            name="deployments",
+            key=("deployment_id",),
+            time_column="finished_at",
+            columns=(
+                Column("deployment_id", required=True),
+                Column("model"),
+                Column("version"),
+                Column("environment", required=True),
+                Column("team"),
+                Column("started_at", "timestamp"),
+                Column("finished_at", "timestamp", required=True),
+                Column("status", required=True, allowed=DEPLOYMENT_STATUSES),
+                Column("commit_sha"),
+            ),
+            ordered=(("started_at", "finished_at"),),
+        ),
+        Feed(
+            name="changes",
+            key=("change_id",),
+            time_column="merged_at",
+            columns=(
+                Column("change_id", required=True),
+                Column("deployment_id"),
+                Column("first_commit_at", "timestamp", required=True),
+                Column("merged_at", "timestamp"),
+                Column("author"),
+                Column("title"),
+            ),
+        ),
+        Feed(
+            name="incidents",
+            key=("incident_id",),
+            time_column="opened_at",
+            columns=(
+                Column("incident_id", required=True),
+                Column("model"),
+                Column("team"),
+                Column("opened_at", "timestamp", required=True),
+                Column("resolved_at", "timestamp"),
+                Column("severity"),
+                Column("deployment_id"),
+                Column("title"),
+            ),
+            ordered=(("opened_at", "resolved_at"),),
+        ),
+        Feed(
+            name="inference",
+            key=("request_id",),
+            time_column="ts",
+            generated_key="request_id",
+            has_features=True,
+            columns=(
+                Column("request_id", required=True),
+                Column("ts", "timestamp", required=True),
+                Column("model", required=True),
+                Column("model_version"),
+                Column("latency_ms", "double", non_negative=True),
+                Column("status", allowed=INFERENCE_STATUSES, default="ok"),
+                Column("prediction", "double"),
+                Column("score", "double"),
+                Column("label", "double"),
+            ),
+        ),
+        Feed(
+            name="kpis",
+            key=("date", "kpi", "model", "segment"),
+            time_column="date",
+            columns=(
+                Column("date", "date", required=True),
+                Column("kpi", required=True),
+                Column("model", default=""),
+                Column("segment", default="all"),
+                Column("value", "double"),
+                Column("numerator", "double"),
+                Column("denominator", "double"),
+                Column("unit"),
+                Column("target", "double"),
+                Column("guardrail", "double"),
+            ),
+        ),
+        Feed(
+            name="tickets",
+            key=("ticket_id",),
+            time_column="created_at",
+            columns=(
+                Column("ticket_id", required=True),
+                Column("title"),
+                Column("type"),
+                Column("work_category", allowed=WORK_CATEGORIES),
+                Column("team"),
+                Column("model"),
+                Column("assignee"),
+                Column("role"),
+                Column("created_at", "timestamp", required=True),
+                Column("resolved_at", "timestamp"),
+                Column("status"),
+                Column("story_points", "double", non_negative=True),
+                Column("sprint"),
+                Column("labels", "text_list"),
+            ),
+            ordered=(("created_at", "resolved_at"),),
+        ),
+        Feed(
+            name="ticket_transitions",
+            key=("ticket_id", "at", "to_status"),
+            time_column="at",
+            columns=(
+                Column("ticket_id", required=True),
+                Column("at", "timestamp", required=True),
+                Column("from_status"),
+                Column("to_status", required=True),
+                Column("assignee"),
+                Column("role"),
+            ),
+        ),
+    )
+}
+
+# Columns every feed table carries besides its canonical ones.
+BOOKKEEPING_COLUMNS = ("source", "row_hash", "synced_at")
+
+
+def feed(name: str) -> Feed:
+    """The feed called `name`, or a ValueError that lists the feeds there are."""
+    try:
+        return FEEDS[name]
+    except KeyError:
+        raise ValueError(f"unknown feed {name!r} (feeds: {', '.join(FEEDS)})") from None

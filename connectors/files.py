@@ -1,0 +1,201 @@
+"""Files: CSV, Parquet and JSON Lines exports of any feed, found by a glob.
+
+    [[sources]]
+    name = "deploys"
+    kind = "files"
+    feed = "deployments"
+    path = "exports/deploys/*.csv"          # relative to this file's folder
+    columns = { finished_at = "deployed_at" }  # canonical = source column
+    values.status = { SUCCESS = "success" }
+    # format = "csv" | "parquet" | "jsonl"  (default: from the file's extension)
+    # timestamp_format = "%d/%m/%Y %H:%M"   (strptime, for timestamps that are not ISO 8601)
+    # features = ["amount", "country"]      (inference: default, every non-reserved column)
+
+DuckDB reads the files inside the warehouse, so a 5-million-row file never passes through
+Python. CSV is read as text and typed by the loader, so a bad value quarantines its row instead
+of failing the file; lines the CSV reader cannot split are quarantined with their line number.
+"""
+
+from __future__ import annotations
+
+import glob
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from connectors.base import Connector
+from connectors.loader import Batch, SourceError, quote
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """One file to load, with what a first look at it told us."""
+
+    path: Path
+    format: str
+    type_hints: dict[str, str] = field(default_factory=dict)
+    json_keys: tuple[str, ...] = ()
+
+
+def _format_of(path: Path, configured: str | None) -> str | None:
+    if configured:
+        return configured
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in {".gz", ".zst"} and len(suffixes) > 1:
+        suffixes = suffixes[:-1]
+    return FORMATS.get(suffixes[-1]) if suffixes else None
+
+
+def _csv_relation(reject_table: str | None) -> str:
+    rejects = ""
+    if reject_table:
+        rejects = (
+            f", store_rejects = true, rejects_table = '{reject_table}', "
+            f"rejects_scan = '{reject_table}_scan'"
+        )
+    return f"read_csv($file_path, all_varchar = true, header = true{rejects})"
+
+
+def _lines_relation() -> str:
+    # Each line as one text value: JSON is parsed per line so a malformed line quarantines
+    # alone instead of failing the file.
+    return (
+        "(select row_number() over () as __line, column0 as __json from read_csv($file_path, "
+        "columns = {'column0': 'VARCHAR'}, header = false, delim = chr(1), quote = '', "
+        "escape = '', auto_detect = false))"
+    )
+
+
+class FilesConnector(Connector):
+    """Files of one feed, by glob: CSV, Parquet, JSON Lines."""
+
+    kind = "files"
+
+    def validate(self) -> None:
+        super().validate()
+        if self.source.feed is None:
+            raise SourceError(f"source {self.source.name!r}: kind 'files' needs a `feed`")
+        if self.source.option("path") is None:
+            raise SourceError(f"source {self.source.name!r}: kind 'files' needs a `path` (glob)")
+        configured = self.source.option("format")
+        if configured is not None and configured not in set(FORMATS.values()):
+            raise SourceError(
+                f"source {self.source.name!r}: unknown format {configured!r} "
+                "(csv, parquet, jsonl)"
+            )
+
+    def _paths(self) -> list[Path]:
+        pattern = self.source.path_option("path")
+        paths = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True))
+        paths = [p for p in paths if p.is_file()]
+        if not paths:
+            raise SourceError(f"source {self.source.name!r}: no file matches {pattern}")
+        return paths
+
+    def estimate(self) -> int | None:
+        return len(self._paths())
+
+    def extract(self) -> Iterator[FoundFile]:
+        configured = self.source.option("format")
+        con = duckdb.connect()
+        try:
+            for path in self._paths():
+                fmt = _format_of(path, configured)
+                if fmt is None:
+                    raise SourceError(
+                        f"source {self.source.name!r}: cannot tell the format of {path} "
+                        "(set `format` to csv, parquet or jsonl)"
+                    )
+                yield FoundFile(path, fmt, *self._sniff(con, path, fmt))
+        finally:
+            con.close()
+
+    def _sniff(self, con: duckdb.DuckDBPyConnection, path: Path,
+               fmt: str) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Column types a first look suggests (CSV), or the keys of a JSON Lines file."""
+        params = {"file_path": str(path)}
+        if fmt == "parquet":
+            return {}, ()
+        if fmt == "csv":
+            try:
+                rows = con.execute("describe select * from read_csv($file_path)", params).fetchall()
+            except duckdb.Error:
+                return {}, ()  # the loader reads it as text and quarantines what fails
+            return {name: str(dtype) for name, dtype, *_ in rows}, ()
+        try:
+            keys = con.execute(
+                "select distinct unnest(json_keys(__json)) from "
+                f"{_lines_relation()} where json_valid(__json) and __json like '{{%'",
+                params,
+            ).fetchall()
+        except duckdb.Error as error:
+            raise SourceError(f"source {self.source.name!r}: cannot read {path}: {error}") from None
+        hints: dict[str, str] = {}
+        try:
+            rows = con.execute(
+                "describe select * from read_json($file_path, format = 'newline_delimited', "
+                "ignore_errors = true)",
+                params,
+            ).fetchall()
+            hints = {name: str(dtype) for name, dtype, *_ in rows}
+        except duckdb.Error:
+            pass
+        ordered = [k for k in hints if (k,) in keys] + sorted(k for (k,) in keys if k not in hints)
+        return hints, tuple(ordered)
+
+    def normalize(self, raw: FoundFile) -> Batch:
+        params = {"file_path": str(raw.path)}
+        origin = str(raw.path)
+        if raw.format == "parquet":
+            return Batch(self.source.feed, origin, relation="read_parquet($file_path)",
+                         params=params)
+        if raw.format == "csv":
+            reject_table = f"__rejects_{uuid.uuid4().hex[:12]}"
+            return Batch(
+                self.source.feed,
+                origin,
+                relation=_csv_relation(reject_table),
+                params=params,
+                type_hints=raw.type_hints,
+                rejects_sql=(
+                    f"select line, csv_line, 'line ' || line || ': ' || error_type || ' (' "
+                    f"|| error_message || ')' from {reject_table} order by line"
+                ),
+            )
+        # JSON Lines: one value per key; nested values stay JSON text. Keys are bound.
+        params.update({f"key_{i}": key for i, key in enumerate(raw.json_keys)})
+        extracted = "".join(
+            f", __json ->> $key_{i} as {quote(key)}" for i, key in enumerate(raw.json_keys)
+        )
+        lines = _lines_relation()
+        relation = (
+            f"(select __line as __row{extracted} from {lines} "
+            "where json_valid(__json) and __json like '{%')"
+        )
+        return Batch(
+            self.source.feed,
+            origin,
+            relation=relation,
+            params=params,
+            type_hints=raw.type_hints,
+            rejects_sql=(
+                f"select __line, __json, 'line ' || __line || ': not a JSON object' from {lines} "
+                "where trim(coalesce(__json, '')) <> '' "
+                "and not (json_valid(__json) and __json like '{%')"
+            ),
+            rejects_params={"file_path": str(raw.path)},
+        )

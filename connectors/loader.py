@@ -1,0 +1,581 @@
+"""The one loader every connector hands its rows to: validate, quarantine, upsert, count.
+
+A batch of source rows (a DuckDB table expression or a DataFrame) becomes canonical rows in
+one pass of SQL inside the warehouse: columns are renamed and values mapped as the source's
+config says, every value is cast to its canonical type, and each row gets a reason if it breaks
+the contract. Rows with a reason go to `quarantine` with their raw content; the rest are
+upserted by (source, key). For every batch, read = loaded + duplicates + quarantined, where a
+duplicate is a row whose key came again in the same batch (the last one wins) or a row that is
+already in the warehouse unchanged.
+
+Identifiers (column names from files and config) are quoted, never values: every value from a
+source or a config is bound as a parameter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from connectors.feeds import BOOKKEEPING_COLUMNS, Column, Feed, feed
+from settings import SourceConfig
+
+INTERNAL_PREFIX = "__"
+
+
+@dataclass
+class Reject:
+    """A source row that could not even be parsed (e.g. a CSV line with too many fields)."""
+
+    row_number: int | None
+    raw: str
+    reason: str
+
+
+@dataclass
+class Batch:
+    """Rows of one feed from one place (a file, an API page): what a connector hands over.
+
+    Exactly one of `relation` (a DuckDB table expression, with `params` bound to it) and
+    `frame` (a pandas DataFrame or Arrow table) holds the rows. `type_hints` give a type for
+    columns that arrive as text (sniffed from a CSV), used for inference features.
+    """
+
+    feed: str
+    origin: str
+    relation: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    frame: Any = None
+    type_hints: dict[str, str] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    # A query run after the rows are read, giving (row_number, raw, reason) of rows the reader
+    # itself rejected (a CSV's malformed lines).
+    rejects_sql: str | None = None
+    rejects_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadStats:
+    """What became of the rows read for one feed of one source."""
+
+    read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+    def add(self, other: LoadStats) -> None:
+        self.read += other.read
+        self.loaded += other.loaded
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be read at all; the message names the source and the cause."""
+
+
+def quote(identifier: str) -> str:
+    """A SQL identifier, double-quoted so any column name from a file is safe."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _type_family(duckdb_type: str) -> str:
+    """The storage type for an inference feature whose source type is `duckdb_type`."""
+    t = duckdb_type.upper()
+    if t in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+             "UINTEGER", "UBIGINT"}:
+        return "BIGINT"
+    if t in {"FLOAT", "DOUBLE", "REAL"} or t.startswith("DECIMAL"):
+        return "DOUBLE"
+    if t == "BOOLEAN":
+        return "BOOLEAN"
+    return "VARCHAR"
+
+
+class _Params:
+    """Collects bound parameters while SQL text is assembled."""
+
+    def __init__(self, initial: dict[str, Any]):
+        self.values = dict(initial)
+        self._n = 0
+
+    def bind(self, value: Any) -> str:
+        self._n += 1
+        name = f"p{self._n}"
+        self.values[name] = value
+        return "$" + name
+
+
+@dataclass
+class _Plan:
+    """The staging SQL for one batch, with the feature columns it writes."""
+
+    sql: str
+    params: dict[str, Any]
+    features: dict[str, str]
+
+
+class Loader:
+    """Loads batches for one source into a warehouse connection opened for writing."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: SourceConfig,
+        sync_id: str,
+        work_categories: dict[str, str] | None = None,
+    ):
+        self.con = con
+        self.source = source
+        self.sync_id = sync_id
+        self.work_categories = work_categories or {}
+        self._cleared_origins: set[tuple[str, str]] = set()
+
+    # -- the public step ----------------------------------------------------------------------
+
+    def load(self, batch: Batch) -> LoadStats:
+        """Validate, quarantine and upsert one batch; return its counts."""
+        spec = feed(batch.feed)
+        frame_name = None
+        if batch.frame is not None:
+            frame_name = f"__frame_{uuid.uuid4().hex[:8]}"
+            self.con.register(frame_name, batch.frame)
+            relation = frame_name
+        elif batch.relation is not None:
+            relation = batch.relation
+        else:
+            raise ValueError("a Batch needs a relation or a frame")
+        try:
+            raw_types = self._describe(relation, batch.params, batch.origin)
+            plan = self._plan(spec, relation, batch, raw_types)
+            self.con.execute("create or replace temp table __stage as " + plan.sql, plan.params)
+            if batch.rejects_sql:
+                batch.rejects.extend(
+                    Reject(row, raw, reason)
+                    for row, raw, reason in self.con.execute(
+                        batch.rejects_sql, batch.rejects_params
+                    ).fetchall()
+                )
+            return self._apply(spec, batch, plan.features)
+        finally:
+            self.con.execute("drop table if exists __stage")
+            self.con.execute("drop table if exists __good")
+            if frame_name:
+                self.con.unregister(frame_name)
+
+    # -- planning -------------------------------------------------------------------------------
+
+    def _describe(self, relation: str, params: dict[str, Any], origin: str) -> dict[str, str]:
+        try:
+            rows = self.con.execute(f"describe select * from {relation}", params).fetchall()
+        except duckdb.Error as error:
+            raise SourceError(f"source {self.source.name!r}: cannot read {origin}: {error}") from None
+        return {name: str(dtype) for name, dtype, *_ in rows}
+
+    def _source_column(self, column: str, raw_types: dict[str, str]) -> str | None:
+        """The source column that holds canonical `column`, or None if the source has none."""
+        mapped = self.source.columns.get(column)
+        if mapped is not None:
+            if mapped not in raw_types:
+                available = ", ".join(raw_types) or "none"
+                raise SourceError(
+                    f"source {self.source.name!r}: column {mapped!r} (mapped to {column}) "
+                    f"is not in the data (columns: {available})"
+                )
+            return mapped
+        return column if column in raw_types else None
+
+    def _features(self, spec: Feed, raw_types: dict[str, str], used: set[str],
+                  hints: dict[str, str]) -> dict[str, str]:
+        """Feature columns of an inference batch and their storage types."""
+        if not spec.has_features:
+            return {}
+        listed = self.source.option("features")
+        if listed is not None:
+            missing = [f for f in listed if f not in raw_types]
+            if missing:
+                raise SourceError(
+                    f"source {self.source.name!r}: listed features not in the data: "
+                    + ", ".join(missing)
+                )
+            names = list(listed)
+        else:
+            names = [c for c in raw_types if c not in used and not c.startswith(INTERNAL_PREFIX)]
+        reserved = set(spec.column_names) | set(BOOKKEEPING_COLUMNS)
+        clash = [n for n in names if n in reserved]
+        if clash:
+            raise SourceError(
+                f"source {self.source.name!r}: feature column(s) {', '.join(clash)} clash with "
+                "reserved inference columns; rename them with `columns` or list `features`"
+            )
+        existing = dict(
+            self.con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = 'inference'"
+            ).fetchall()
+        )
+        features = {}
+        for name in names:
+            incoming = _type_family(hints.get(name, raw_types[name]))
+            stored = existing.get(name)
+            if stored is None:
+                features[name] = incoming
+            elif stored == "BIGINT" and incoming == "DOUBLE":
+                features[name] = "DOUBLE"  # widen: the column takes both
+            else:
+                features[name] = stored
+        return features
+
+    def _plan(self, spec: Feed, relation: str, batch: Batch, raw_types: dict[str, str]) -> _Plan:
+        params = _Params(batch.params)
+        used: set[str] = set()
+        exprs: dict[str, str] = {}  # canonical or feature name -> typed SQL over the source row
+        checks: list[str] = []
+        fmt = self.source.option("timestamp_format")
+        for column in spec.columns:
+            src = self._source_column(column.name, raw_types)
+            if src is not None:
+                used.add(src)
+            raw = self._raw_expr(column, src, raw_types, params)
+            expr, column_checks = self._typed_expr(spec, column, raw, src, raw_types, fmt, params)
+            exprs[column.name] = expr
+            checks.extend(column_checks)
+        features = self._features(spec, raw_types, used, batch.type_hints)
+        for name, storage in features.items():
+            col = "src." + quote(name)
+            if storage == "VARCHAR":
+                exprs[name] = f"cast({col} as varchar)"
+                continue
+            if storage == "BIGINT" and _type_family(raw_types[name]) == "VARCHAR":
+                # A sniffed integer may meet a 1.5 further down: stage it as a double, and
+                # settle the column type once every value has been seen (see _settle_types).
+                storage = "DOUBLE"
+            cast = f"try_cast({col} as {storage})"
+            exprs[name] = f"case when isfinite({cast}) then {cast} end" if storage == "DOUBLE" \
+                else cast
+            checks.append(
+                f"case when {col} is not null and {cast} is null "
+                f"then 'feature {self._label(name)}: expected {storage.lower()}, got ' "
+                f"|| cast({col} as varchar) end"
+            )
+        derived, late_checks = self._derive(spec, exprs)
+        late_checks += [
+            f"case when {quote(later)} < {quote(earlier)} then '{later} is before {earlier}' end"
+            for earlier, later in spec.ordered
+        ]
+        column_reason = "concat_ws('; ', " + ", ".join(checks) + ")" if checks else "''"
+        reason = "nullif(concat_ws('; ', " + ", ".join(
+            ["nullif(__column_reason, '')", *late_checks]
+        ) + "), '')"
+        raw_names = [c for c in raw_types if c != "__row"]
+        raw_struct = "struct_pack(" + ", ".join(
+            f"{quote(c)} := __raw_{i}" for i, c in enumerate(raw_names)
+        ) + ")"
+        names = [quote(n) for n in exprs]
+        # A relation may number its own rows (a JSON Lines file by line); else the staged row's
+        # position is its number (the stage keeps the source's order). Numbering rows while
+        # reading would cost a window over the whole input: twice the time of reading a CSV.
+        own_row = "src.__row, " if "__row" in raw_types else ""
+        # Each expression is written once; the raw row rides along as plain columns and is
+        # packed only for rows with a reason (packing every row costs more than reading a file).
+        sql = f"""
+            with typed as not materialized (
+                select
+                    {own_row}
+                    {", ".join(f"src.{quote(c)} as __raw_{i}" for i, c in enumerate(raw_names))},
+                    {", ".join(f"{e} as {quote(n)}" for n, e in exprs.items())},
+                    {column_reason} as __column_reason
+                from {relation} as src
+            ),
+            derived as not materialized (
+                select * replace ({", ".join(f"{e} as {quote(n)}" for n, e in derived.items())
+                                   or "__column_reason as __column_reason"})
+                from typed
+            ),
+            checked as not materialized (
+                select * exclude (__column_reason), {reason} as __reason from derived
+            )
+            select
+                * exclude ({", ".join(f"__raw_{i}" for i in range(len(raw_names)))}),
+                case when __reason is not null then to_json({raw_struct}) end as __raw,
+                hash({", ".join(names)}) as __hash
+            from checked
+        """
+        return _Plan(sql=sql, params=params.values, features=features)
+
+    def _derive(self, spec: Feed, exprs: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+        """What the contract lets the loader fill (a generated key, a KPI's value), with checks.
+
+        Expressions here read the typed columns by name.
+        """
+        derived: dict[str, str] = {}
+        checks: list[str] = []
+        if spec.generated_key:
+            key = quote(spec.generated_key)
+            others = ", ".join(quote(n) for n in exprs if n != spec.generated_key)
+            derived[spec.generated_key] = f"coalesce({key}, 'gen-' || lower(to_hex(hash({others}))))"
+        if spec.name == "kpis":
+            derived["value"] = (
+                "coalesce(value, case when denominator <> 0 then numerator / denominator end)"
+            )
+            checks.append(
+                "case when coalesce(value, case when denominator <> 0 "
+                "then numerator / denominator end) is null "
+                "then 'needs a value, or a numerator and a non-zero denominator' end"
+            )
+        return derived, checks
+
+    @staticmethod
+    def _label(name: str) -> str:
+        return name.replace("'", "''")
+
+    def _raw_expr(self, column: Column, src: str | None, raw_types: dict[str, str],
+                  params: _Params) -> str:
+        """The source value for `column`, with the source's value renames applied."""
+        if src is None:
+            return "null"
+        expr = "src." + quote(src)
+        renames = self.source.values.get(column.name)
+        if renames:
+            whens = " ".join(
+                f"when {params.bind(k)} then {params.bind(v)}" for k, v in renames.items()
+            )
+            expr = f"(case cast({expr} as varchar) {whens} else cast({expr} as varchar) end)"
+        return expr
+
+    def _typed_expr(self, spec: Feed, column: Column, raw: str, src: str | None,
+                    raw_types: dict[str, str], fmt: str | None,
+                    params: _Params) -> tuple[str, list[str]]:
+        """The canonical value of `column` and the checks that give a row its reason."""
+        name = column.name
+        label = name
+        checks: list[str] = []
+        if column.kind == "text":
+            expr = f"nullif(trim(cast({raw} as varchar)), '')"
+            if column.allowed:
+                expr = f"lower({expr})"
+            if column.default is not None:
+                expr = f"coalesce({expr}, {params.bind(column.default)})"
+            if column.allowed:
+                allowed = ", ".join(column.allowed)
+                values = ", ".join(params.bind(v) for v in column.allowed)
+                checks.append(
+                    f"case when {expr} is not null and {expr} not in ({values}) "
+                    f"then '{label}: unknown value ''' || cast({raw} as varchar) || ''' "
+                    f"(expected {allowed})' end"
+                )
+            if name == "work_category" and self.work_categories:
+                # No category from the source: derive one from the ticket's type.
+                type_src = self._raw_type_expr(spec, raw_types)
+                if type_src is not None:
+                    pairs = " ".join(
+                        f"when {params.bind(k)} then {params.bind(v)}"
+                        for k, v in self.work_categories.items()
+                    )
+                    expr = f"coalesce({expr}, case lower(trim({type_src})) {pairs} end)"
+        elif column.kind == "double":
+            cast = f"try_cast({raw} as double)"
+            expr = f"case when isfinite({cast}) then {cast} end"
+            checks.append(
+                f"case when {raw} is not null and {cast} is null "
+                f"then '{label}: not a number (''' || cast({raw} as varchar) || ''')' end"
+            )
+            if column.non_negative:
+                checks.append(
+                    f"case when {cast} < 0 then '{label}: negative (' || cast({cast} as varchar) "
+                    "|| ')' end"
+                )
+        elif column.kind == "timestamp":
+            source_type = raw_types.get(src or "", "VARCHAR").upper()
+            if src is not None and _type_family(source_type) in {"BIGINT", "DOUBLE"}:
+                expr = f"to_timestamp({raw})"  # epoch seconds
+            elif fmt:
+                expr = (
+                    f"coalesce(try_cast(try_strptime(cast({raw} as varchar), {params.bind(fmt)}) "
+                    f"as timestamptz), try_cast({raw} as timestamptz))"
+                )
+            else:
+                expr = f"try_cast({raw} as timestamptz)"
+            checks.append(
+                f"case when {raw} is not null and {expr} is null "
+                f"then '{label}: unparsable timestamp ''' || cast({raw} as varchar) || '''' end"
+            )
+        elif column.kind == "date":
+            expr = (
+                f"coalesce(try_cast({raw} as date), "
+                f"cast(try_cast({raw} as timestamptz) as date))"
+            )
+            checks.append(
+                f"case when {raw} is not null and {expr} is null "
+                f"then '{label}: unparsable date ''' || cast({raw} as varchar) || '''' end"
+            )
+        elif column.kind == "text_list":
+            source_type = raw_types.get(src or "", "VARCHAR").upper()
+            if source_type.endswith("[]"):
+                expr = f"cast({raw} as varchar[])"
+            else:
+                expr = (
+                    f"list_filter(list_transform(string_split(cast({raw} as varchar), ','), "
+                    "lambda s: trim(s)), lambda s: s <> '')"
+                )
+        else:  # pragma: no cover - the feed table lists every kind
+            raise ValueError(column.kind)
+        if column.required and spec.generated_key != name:
+            # Text that is empty counts as missing; other kinds say why they could not parse.
+            absent = expr if column.kind == "text" else raw
+            checks.insert(0, f"case when {absent} is null then 'missing {label}' end")
+        return expr, checks
+
+    def _raw_type_expr(self, spec: Feed, raw_types: dict[str, str]) -> str | None:
+        src = self._source_column("type", raw_types) if "type" in spec.column_names else None
+        return None if src is None else f"cast(src.{quote(src)} as varchar)"
+
+    # -- applying -----------------------------------------------------------------------------
+
+    def _apply(self, spec: Feed, batch: Batch, features: dict[str, str]) -> LoadStats:
+        con = self.con
+        table = quote(spec.name)
+        staged = {name for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_name = '__stage'"
+        ).fetchall()}
+        # Rows staged inside a transaction are numbered from a large base: count from it.
+        base = con.execute("select coalesce(min(rowid), 0) from __stage").fetchone()[0]
+        self._row = "__row" if "__row" in staged else f"(rowid - {int(base)} + 1)"
+        keys = [quote(k) for k in spec.key]
+        stats = LoadStats()
+        total, bad = con.execute(
+            "select count(*), count(__reason) from __stage"
+        ).fetchone()
+        stats.read = total + len(batch.rejects)
+        stats.quarantined = bad + len(batch.rejects)
+        self._quarantine(spec, batch)
+
+        key_list = ", ".join(keys)
+        good, distinct = con.execute(
+            f"select count(*), count(distinct ({key_list})) from __stage where __reason is null"
+        ).fetchone()
+        good_rows = "select * from __stage where __reason is null"
+        if good != distinct:  # the same key twice in one batch: the last one read wins
+            good_rows += (
+                f" qualify row_number() over (partition by {key_list} "
+                f"order by {self._row} desc) = 1"
+            )
+        stats.duplicates = good - distinct
+        has_rows = con.execute(
+            f"select count(*) > 0 from (select 1 from {table} where source = $source limit 1)",
+            {"source": self.source.name},
+        ).fetchone()[0]
+        if has_rows or good != distinct:
+            con.execute("create or replace temp table __good as " + good_rows)
+            good_rows = "select * from __good"
+        if has_rows:
+            join = " and ".join(f"w.{k} = g.{k}" for k in keys)
+            unchanged = con.execute(
+                f"select count(*) from __good g join {table} w on w.source = $source "
+                f"and {join} and w.row_hash = g.__hash",
+                {"source": self.source.name},
+            ).fetchone()[0]
+            if unchanged:
+                con.execute(
+                    f"delete from __good g using {table} w where w.source = $source "
+                    f"and {join} and w.row_hash = g.__hash",
+                    {"source": self.source.name},
+                )
+            stats.duplicates += unchanged
+            con.execute(
+                f"delete from {table} w using __good g where w.source = $source and {join}",
+                {"source": self.source.name},
+            )
+        features = self._settle_types(features, good_rows)
+        self._ensure_feature_columns(features)
+        columns = [quote(c) for c in spec.column_names] + [quote(f) for f in features]
+        loaded = con.execute(
+            f"insert into {table} ({', '.join(columns)}, source, row_hash, synced_at) "
+            f"select {', '.join(columns)}, $source, __hash, now() from ({good_rows})",
+            {"source": self.source.name},
+        ).fetchone()[0]
+        stats.loaded = loaded
+        if features:
+            self._register_features(features, good_rows)
+        return stats
+
+    def _settle_types(self, features: dict[str, str], good_rows: str) -> dict[str, str]:
+        """Integer features staged as doubles stay integers only if every value is whole."""
+        staged = dict(
+            self.con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = '__stage'"
+            ).fetchall()
+        )
+        settled = dict(features)
+        for name, storage in features.items():
+            if storage == "BIGINT" and staged.get(name) == "DOUBLE":
+                fractional = self.con.execute(
+                    f"select count(*) from ({good_rows}) where {quote(name)} <> floor({quote(name)})"
+                ).fetchone()[0]
+                if fractional:
+                    settled[name] = "DOUBLE"
+        return settled
+
+    def _ensure_feature_columns(self, features: dict[str, str]) -> None:
+        existing = dict(
+            self.con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = 'inference'"
+            ).fetchall()
+        )
+        for name, storage in features.items():
+            if name not in existing:
+                self.con.execute(f"alter table inference add column {quote(name)} {storage}")
+            elif existing[name] != storage:
+                self.con.execute(
+                    f"alter table inference alter column {quote(name)} type {storage}"
+                )
+
+    def _register_features(self, features: dict[str, str], good_rows: str) -> None:
+        counts = ", ".join(f"count({quote(f)})" for f in features)
+        rows = self.con.execute(
+            f"select model, {counts} from ({good_rows}) group by model"
+        ).fetchall()
+        names = list(features)
+        for model, *non_null in rows:
+            for name, count in zip(names, non_null, strict=True):
+                if not count:
+                    continue
+                self.con.execute(
+                    "delete from inference_features where model = $model and feature = $feature",
+                    {"model": model, "feature": name},
+                )
+                self.con.execute(
+                    "insert into inference_features values ($model, $feature, $type, $source, "
+                    "now())",
+                    {"model": model, "feature": name, "type": features[name],
+                     "source": self.source.name},
+                )
+
+    def _quarantine(self, spec: Feed, batch: Batch) -> None:
+        origin_key = (spec.name, batch.origin)
+        params = {"source": self.source.name, "feed": spec.name, "origin": batch.origin,
+                  "sync_id": self.sync_id}
+        if origin_key not in self._cleared_origins:
+            # What this origin quarantined last time is superseded by this read of it.
+            self.con.execute(
+                "delete from quarantine where source = $source and feed = $feed "
+                "and origin = $origin",
+                {k: params[k] for k in ("source", "feed", "origin")},
+            )
+            self._cleared_origins.add(origin_key)
+        self.con.execute(
+            f"insert into quarantine select $source, $feed, $origin, {self._row}, __raw, "
+            "__reason, $sync_id, now() from __stage where __reason is not null",
+            params,
+        )
+        for reject in batch.rejects:
+            self.con.execute(
+                "insert into quarantine values ($source, $feed, $origin, $row, $raw, $reason, "
+                "$sync_id, now())",
+                {**params, "row": reject.row_number, "raw": reject.raw, "reason": reject.reason},
+            )

@@ -1,0 +1,25 @@
+"""The one explicit list of connector kinds. Tests, docs and the CLI iterate it."""
+
+from __future__ import annotations
+
+from connectors.base import Connector
+from connectors.demo import DemoConnector
+from connectors.files import FilesConnector
+from connectors.loader import SourceError
+from settings import SourceConfig
+
+CONNECTORS: dict[str, type[Connector]] = {
+    connector.kind: connector for connector in (FilesConnector, DemoConnector)
+}
+
+
+def create(source: SourceConfig) -> Connector:
+    """The connector for `source`, or a SourceError naming the kinds there are."""
+    try:
+        kind = CONNECTORS[source.kind]
+    except KeyError:
+        raise SourceError(
+            f"source {source.name!r}: unknown kind {source.kind!r} "
+            f"(kinds: {', '.join(sorted(CONNECTORS))})"
+        ) from None
+    return kind(source)

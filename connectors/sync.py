@@ -1,0 +1,125 @@
+"""A sync: every configured source through its connector and the shared loader, atomically.
+
+All sources load into one copy of the warehouse that is swapped in at the end (warehouse.py),
+each source in its own transaction: a source that fails is rolled back and recorded, and the
+others still land.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import duckdb
+
+import warehouse
+from connectors import registry
+from connectors.loader import Batch, Loader, LoadStats, SourceError
+from settings import Config, ConfigError, SourceConfig
+
+
+class Progress:
+    """What a sync tells whoever watches it. The default tells no one."""
+
+    def source_started(self, name: str, total_batches: int | None) -> None: ...
+
+    def batch_done(self, name: str, batch: Batch, stats: LoadStats) -> None: ...
+
+    def source_finished(self, name: str, result: SourceResult) -> None: ...
+
+
+@dataclass
+class SourceResult:
+    """What one source's sync did: per feed, rows read, loaded, duplicate, quarantined."""
+
+    name: str
+    kind: str
+    feeds: dict[str, LoadStats] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class SyncReport:
+    """The outcome of one sync over all the sources it ran."""
+
+    sync_id: str
+    sources: list[SourceResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(source.ok for source in self.sources)
+
+    def as_dict(self) -> dict:
+        rows = []
+        for source in self.sources:
+            if not source.feeds and not source.ok:
+                rows.append({"name": source.name, "feed": None, "read": 0, "loaded": 0,
+                             "duplicates": 0, "quarantined": 0, "error": source.error})
+            for feed_name, stats in source.feeds.items():
+                rows.append({"name": source.name, "feed": feed_name, "read": stats.read,
+                             "loaded": stats.loaded, "duplicates": stats.duplicates,
+                             "quarantined": stats.quarantined, "error": source.error})
+        return {"sync_id": self.sync_id, "ok": self.ok, "sources": rows}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _sync_source(con: duckdb.DuckDBPyConnection, config: Config, source: SourceConfig,
+                 sync_id: str, progress: Progress) -> SourceResult:
+    result = SourceResult(source.name, source.kind)
+    started = _now()
+    con.begin()
+    try:
+        connector = registry.create(source)
+        progress.source_started(source.name, connector.estimate())
+        loader = Loader(con, source, sync_id, config.work_categories)
+        for batch in connector.batches():
+            stats = loader.load(batch)
+            result.feeds.setdefault(batch.feed, LoadStats()).add(stats)
+            progress.batch_done(source.name, batch, stats)
+        for feed_name, stats in result.feeds.items():
+            _record(con, sync_id, source, feed_name, started, "ok", stats, None)
+        con.commit()
+    except Exception as error:  # one bad source must not stop the others
+        con.rollback()
+        result.feeds = {}
+        result.error = str(error) if isinstance(error, SourceError | ConfigError) else (
+            f"source {source.name!r}: {type(error).__name__}: {error}"
+        )
+        _record(con, sync_id, source, None, started, "failed", LoadStats(), result.error)
+    progress.source_finished(source.name, result)
+    return result
+
+
+def _record(con: duckdb.DuckDBPyConnection, sync_id: str, source: SourceConfig,
+            feed_name: str | None, started: dt.datetime, status: str, stats: LoadStats,
+            error: str | None) -> None:
+    con.execute(
+        "insert into sync_runs values ($sync_id, $source, $kind, $feed, $started, now(), "
+        "$status, $read, $loaded, $duplicates, $quarantined, $error)",
+        {"sync_id": sync_id, "source": source.name, "kind": source.kind, "feed": feed_name,
+         "started": started, "status": status, "read": stats.read, "loaded": stats.loaded,
+         "duplicates": stats.duplicates, "quarantined": stats.quarantined, "error": error},
+    )
+
+
+def run(config: Config, only: list[str] | None = None,
+        progress: Progress | None = None) -> SyncReport:
+    """Sync the configured sources (or the ones named in `only`) into the warehouse."""
+    progress = progress or Progress()
+    sources = [config.source(name) for name in only] if only else list(config.sources)
+    sync_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    results: list[SourceResult] = []
+    with warehouse.writing(config.warehouse) as con:
+        for source in sources:
+            results.append(_sync_source(con, config, source, sync_id, progress))
+    return SyncReport(sync_id, results)
+
+

@@ -1,0 +1,44 @@
+"""How metrics reach the warehouse: the SQL files in sql/, bound by name, run read-only."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+
+@functools.cache
+def sql(name: str) -> str:
+    """The text of sql/<name>.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@functools.cache
+def parameters(name: str) -> frozenset[str]:
+    """The named parameters ($since, $model, ...) that sql/<name>.sql uses."""
+    return frozenset(re.findall(r"\$([a-z_][a-z0-9_]*)", sql(name)))
+
+
+def _bind(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    # DuckDB refuses parameters a statement does not use; a metric passes its whole filter set.
+    wanted = parameters(name)
+    missing = wanted - params.keys()
+    if missing:
+        raise TypeError(f"sql/{name}.sql needs parameters {sorted(missing)}")
+    return {k: v for k, v in params.items() if k in wanted}
+
+
+def frame(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
+    """Run sql/<name>.sql with named parameters; one DataFrame back."""
+    return con.execute(sql(name), _bind(name, params)).df()
+
+
+def rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[tuple]:
+    """Run sql/<name>.sql with named parameters; plain tuples back."""
+    return con.execute(sql(name), _bind(name, params)).fetchall()

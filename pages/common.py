@@ -1,0 +1,211 @@
+"""What every page shares: the config, the shared filters, cached metric loaders, chart marks.
+
+Loaders are `st.cache_data` functions with plain arguments whose key includes the warehouse's
+version, so a sync shows up without a restart. Each opens a short-lived read-only connection:
+the app never holds the warehouse open (a sync writes a copy and swaps it in; see warehouse.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import settings
+import warehouse
+from connectors import sync
+from metrics import activity, models, sources
+from metrics.filters import Filters
+
+WINDOWS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
+WINDOW_LABELS = {"7d": "Last 7 days", "28d": "Last 28 days", "90d": "Last 90 days",
+                 "365d": "Last 365 days"}
+ALL = "All"
+
+# name -> function(con, filters, *extra); the only metric entry points pages reach.
+_WITH_FILTERS = {
+    "activity_summary": activity.activity_summary,
+    "week_comparison": activity.week_comparison,
+    "deployments_weekly": activity.deployments_weekly,
+    "deployments": activity.deployments,
+    "incidents": activity.incidents,
+    "kpi_daily": models.kpi_daily,
+    "kpi_window": models.kpi_window,
+    "serving_daily": models.serving_daily,
+    "feature_daily": models.feature_daily,
+}
+_WITHOUT_FILTERS = {
+    "row_counts": activity.row_counts,
+    "catalog": activity.catalog,
+    "source_status": sources.source_status,
+    "quarantine_reasons": sources.quarantine_reasons,
+    "quarantine_rows": sources.quarantine_rows,
+    "model_features": models.model_features,
+}
+
+
+@st.cache_resource
+def config() -> settings.Config:
+    """The configuration ($TANDEM_CONFIG, ./sources.toml, or the embedded demo)."""
+    return settings.load()
+
+
+def warehouse_path() -> Path:
+    return config().warehouse
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=512)
+def _load(name: str, path: str, version: tuple | None, since: str | None, until: str | None,
+          team: str | None, model: str | None, extra: tuple) -> Any:
+    with warehouse.reading(Path(path)) as con:
+        if name in _WITH_FILTERS:
+            filters = Filters(dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until),
+                              team, model)
+            return _WITH_FILTERS[name](con, filters, *extra)
+        return _WITHOUT_FILTERS[name](con, *extra)
+
+
+def load(name: str, filters: Filters | None = None, *extra: Any) -> Any:
+    """The metric `name` for `filters`, from the cache while the warehouse is unchanged."""
+    path = warehouse_path()
+    key = (filters.since.isoformat(), filters.until.isoformat(), filters.team, filters.model) \
+        if filters is not None else (None, None, None, None)
+    return _load(name, str(path), warehouse.version(path), *key, tuple(extra))
+
+
+# -- first run ------------------------------------------------------------------------------------
+
+
+class _StatusProgress(sync.Progress):
+    """Sync progress written into an st.status box."""
+
+    def __init__(self, box: Any):
+        self.box = box
+
+    def source_started(self, name: str, total_batches: int | None) -> None:
+        self.box.write(f"Reading source **{name}**…")
+
+    def batch_done(self, name: str, batch: Any, stats: Any) -> None:
+        self.box.write(f"{batch.feed}: {stats.loaded:,} rows loaded, "
+                       f"{stats.quarantined:,} quarantined")
+
+
+def ensure_warehouse() -> bool:
+    """Fill an empty warehouse (or upgrade an old one) by syncing, with a visible status.
+
+    Returns False, having said why on the page, when there is nothing to show.
+    """
+    cfg = config()
+    path = cfg.warehouse
+    try:
+        needed = not path.exists() or warehouse.needs_upgrade(path)
+    except warehouse.WarehouseError as error:
+        st.error(f"The warehouse cannot be read: {error}")
+        return False
+    if not needed:
+        return True
+    label = "Loading the demo year" if any(s.kind == "demo" for s in cfg.sources) \
+        else "Syncing the configured sources"
+    with st.status(f"{label} into {path.name}…", expanded=True) as box:
+        try:
+            report = sync.run(cfg, progress=_StatusProgress(box))
+        except (settings.ConfigError, warehouse.WarehouseError) as error:
+            box.update(label="The first sync failed", state="error")
+            st.error(str(error))
+            return False
+        for source in report.sources:
+            if not source.ok:
+                st.warning(source.error)
+        box.update(label="Warehouse ready", state="complete", expanded=False)
+    return path.exists()
+
+
+# -- shared filters --------------------------------------------------------------------------------
+
+
+def _today_end() -> dt.datetime:
+    """Midnight UTC after today: windows end there, so they include all of today."""
+    today = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    return dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC)
+
+
+def sidebar_filters() -> Filters:
+    """Window, team and model in the sidebar, kept in the URL so a view can be shared."""
+    params = st.query_params
+    catalog = load("catalog")
+    teams = sorted(t for t in catalog["team"].dropna().unique())
+    window_key = params.get("window", "28d")
+    if window_key not in WINDOWS:
+        window_key = "28d"
+    team = params.get("team", ALL)
+    team = team if team in teams else ALL
+    with st.sidebar:
+        window_key = st.selectbox("Window", list(WINDOWS), index=list(WINDOWS).index(window_key),
+                                  format_func=WINDOW_LABELS.get, key="filter_window")
+        team = st.selectbox("Team", [ALL, *teams], index=([ALL, *teams]).index(team),
+                            key="filter_team")
+        scoped = catalog if team == ALL else catalog[catalog["team"] == team]
+        model_choices = sorted(m for m in scoped["model"].dropna().unique())
+        model = params.get("model", ALL)
+        model = model if model in model_choices else ALL
+        model = st.selectbox("Model", [ALL, *model_choices],
+                             index=([ALL, *model_choices]).index(model), key="filter_model")
+    wanted = {"window": window_key}
+    if team != ALL:
+        wanted["team"] = team
+    if model != ALL:
+        wanted["model"] = model
+    if dict(params) != wanted:
+        params.from_dict(wanted)
+    until = _today_end()
+    since = until - dt.timedelta(days=WINDOWS[window_key])
+    return Filters(since, until, None if team == ALL else team, None if model == ALL else model)
+
+
+def current_filters() -> Filters:
+    return st.session_state["filters"]
+
+
+def models_in_scope(filters: Filters) -> list[str]:
+    """The models the filters allow, for pages that show one model at a time."""
+    if filters.model:
+        return [filters.model]
+    catalog = load("catalog")
+    if filters.team:
+        catalog = catalog[catalog["team"] == filters.team]
+    return sorted(m for m in catalog["model"].dropna().unique())
+
+
+# -- charts ----------------------------------------------------------------------------------------
+
+
+def mark_events(fig: go.Figure, deployments: pd.DataFrame | None = None,
+                incidents: pd.DataFrame | None = None, row: int | None = None) -> go.Figure:
+    """Deployments (green: succeeded, red: failed or rolled back) and incidents (dashed) as
+    vertical marks on a time-axis chart."""
+    kwargs = {"row": row, "col": 1} if row else {}
+    if deployments is not None and not deployments.empty:
+        for _, d in deployments[deployments["is_production"]].iterrows():
+            colour = "#2e7d32" if d["status"] == "success" else "#c62828"
+            fig.add_vline(x=d["finished_at"], line_width=1, line_color=colour, opacity=0.5,
+                          **kwargs)
+    if incidents is not None and not incidents.empty:
+        for _, i in incidents.iterrows():
+            fig.add_vline(x=i["opened_at"], line_width=1, line_dash="dash",
+                          line_color="#6a1b9a", opacity=0.7, **kwargs)
+    return fig
+
+
+def percent(value: float | None, unit: str | None) -> str:
+    """A KPI value in plain words: ratios as percentages, currencies with their unit."""
+    if value is None or pd.isna(value):
+        return "no data"
+    if unit in {"ratio", "%"}:
+        return f"{value * 100:.2f}%"
+    if unit:
+        return f"{value:,.2f} {unit}"
+    return f"{value:,.3g}"

@@ -1,0 +1,75 @@
+"""How is this model doing, for the business and for the engineers, over the same days?
+
+The business reading (its KPIs) on the left, the technical reading (traffic, latency, errors,
+deployments, incidents) on the right, for one model and one window.
+"""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from metrics.filters import Filters
+from metrics.status import kpi_status
+from pages import common
+
+filters = common.current_filters()
+choices = common.models_in_scope(filters)
+
+st.title("Model overview")
+if not choices:
+    st.info("No model in scope: pick another team in the sidebar.")
+    st.stop()
+model = st.selectbox("Model", choices, key="overview_model")
+scoped = Filters(filters.since, filters.until, filters.team, model)
+
+kpis = common.load("kpi_window", scoped)
+daily = common.load("kpi_daily", scoped)
+serving = common.load("serving_daily", scoped)
+deployments = common.load("deployments", scoped)
+incidents = common.load("incidents", scoped)
+
+business, technical = st.columns(2, gap="large")
+with business:
+    st.subheader("Business reading")
+    if kpis.empty:
+        st.write("No KPI for this model in the window.")
+    for _, kpi in kpis.iterrows():
+        status = kpi_status(kpi["value"], kpi["target"], kpi["guardrail"])
+        st.metric(kpi["kpi"].replace("_", " ").capitalize(),
+                  common.percent(kpi["value"], kpi["unit"]),
+                  help=f"{status.level}: {status.reason}")
+        series = daily[daily["kpi"] == kpi["kpi"]]
+        fig = go.Figure(go.Scatter(x=series["date"], y=series["value"], mode="lines"))
+        common.mark_events(fig, deployments, incidents)
+        fig.update_layout(height=220, margin={"t": 10, "b": 10})
+        st.plotly_chart(fig, key=f"overview-kpi-{kpi['kpi']}")
+
+with technical:
+    st.subheader("Technical reading")
+    requests = int(serving["requests"].sum()) if not serving.empty else 0
+    errors = int(serving["errors"].sum()) if not serving.empty else 0
+    a, b, c = st.columns(3)
+    a.metric("Requests", f"{requests:,}")
+    b.metric("Errors", f"{errors:,}")
+    c.metric("Deployments", f"{int(deployments['is_production'].sum()):,}",
+             help="Production deployments that finished in the window.")
+    if not serving.empty:
+        fig = go.Figure()
+        for column, name in (("latency_p50_ms", "p50"), ("latency_p95_ms", "p95"),
+                             ("latency_p99_ms", "p99")):
+            fig.add_scatter(x=serving["day"], y=serving[column], mode="lines", name=name)
+        common.mark_events(fig, deployments, incidents)
+        fig.update_layout(height=220, margin={"t": 10, "b": 10}, yaxis_title="latency (ms)",
+                          legend={"orientation": "h"})
+        st.plotly_chart(fig, key="overview-latency")
+        fig = go.Figure(go.Bar(x=serving["day"], y=serving["error_rate"], name="error rate"))
+        fig.update_layout(height=180, margin={"t": 10, "b": 10}, yaxis_tickformat=".1%")
+        st.plotly_chart(fig, key="overview-errors")
+    st.write("**Incidents**")
+    if incidents.empty:
+        st.write("None in this window.")
+    else:
+        st.dataframe(incidents[["opened_at", "severity", "title", "is_open", "hours_to_resolve"]],
+                     hide_index=True)
+    st.write("**Deployments**")
+    st.dataframe(deployments[["finished_at", "version", "environment", "status"]],
+                 hide_index=True)

@@ -1,0 +1,192 @@
+"""Tandem's settings: one TOML file that names the warehouse and the sources.
+
+Found at `--config`, else `$TANDEM_CONFIG`, else `./sources.toml`, else the embedded default
+(the demo source and `data/tandem.duckdb`). Relative paths in a file are read from the file's
+own folder. Secrets are never in the file: a source names the environment variable that holds
+one (`token_env = "GITHUB_TOKEN"`), and `Secret` keeps the value out of reprs and logs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_WAREHOUSE = Path("data") / "tandem.duckdb"
+CONFIG_ENV = "TANDEM_CONFIG"
+DEFAULT_CONFIG_NAME = "sources.toml"
+
+# How ticket types map onto work categories when a source gives no category (case-insensitive).
+DEFAULT_WORK_CATEGORIES = {
+    "bug": "maintenance",
+    "chore": "maintenance",
+    "tech debt": "maintenance",
+    "maintenance": "maintenance",
+    "story": "development",
+    "task": "development",
+    "feature": "development",
+    "improvement": "development",
+    "epic": "development",
+    "spike": "research",
+    "research": "research",
+    "experiment": "experiment",
+    "a/b test": "experiment",
+    "learning": "learning",
+    "training": "learning",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used, with a sentence that says where and why."""
+
+
+class Secret:
+    """A value read from the environment that never shows itself in a repr, a log or an error."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself, for the one call that sends it (an Authorization header, a URL)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One `[[sources]]` table: a name, a kind, and the options that kind reads."""
+
+    name: str
+    kind: str
+    feed: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    base_dir: Path = Path(".")
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+    def path_option(self, key: str) -> Path | None:
+        """An option holding a path (or glob), read relative to the config file's folder."""
+        raw = self.options.get(key)
+        if raw is None:
+            return None
+        path = Path(os.path.expanduser(str(raw)))
+        return path if path.is_absolute() else self.base_dir / path
+
+    def secret(self, key: str) -> Secret | None:
+        """The secret whose environment variable the option `key` names (e.g. `token_env`)."""
+        variable = self.options.get(key)
+        if variable is None:
+            return None
+        value = os.environ.get(str(variable))
+        if not value:
+            raise ConfigError(
+                f"source {self.name!r}: environment variable {variable} (named by {key}) is not set"
+            )
+        return Secret(value)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration: where the warehouse is and what feeds it."""
+
+    warehouse: Path
+    sources: tuple[SourceConfig, ...]
+    work_categories: dict[str, str]
+    origin: str
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        names = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"{self.origin}: no source named {name!r} (sources: {names})")
+
+
+_SOURCE_KEYS = {"name", "kind", "feed", "columns", "values"}
+
+
+def _parse_source(raw: Any, index: int, base_dir: Path, origin: str) -> SourceConfig:
+    where = f"{origin}: [[sources]] #{index + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table")
+    name, kind = raw.get("name"), raw.get("kind")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: needs a `name`")
+    where = f"{origin}: source {name!r}"
+    if not isinstance(kind, str) or not kind:
+        raise ConfigError(f"{where}: needs a `kind`")
+    columns = raw.get("columns", {})
+    values = raw.get("values", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise ConfigError(f"{where}: `columns` maps canonical names to source column names")
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise ConfigError(f"{where}: `values` maps a column to a table of value renames")
+    options = {k: v for k, v in raw.items() if k not in _SOURCE_KEYS}
+    return SourceConfig(
+        name=name,
+        kind=kind,
+        feed=raw.get("feed"),
+        columns=dict(columns),
+        values={col: {str(k): str(v) for k, v in m.items()} for col, m in values.items()},
+        options=options,
+        base_dir=base_dir,
+    )
+
+
+def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
+    """Turn a parsed TOML document into a Config; raise ConfigError naming what is wrong."""
+    warehouse = data.get("warehouse", {})
+    if not isinstance(warehouse, dict):
+        raise ConfigError(f"{origin}: [warehouse] must be a table")
+    path = Path(os.path.expanduser(str(warehouse.get("path", DEFAULT_WAREHOUSE))))
+    if not path.is_absolute():
+        path = base_dir / path
+    raw_sources = data.get("sources", [])
+    if not isinstance(raw_sources, list):
+        raise ConfigError(f"{origin}: `sources` must be an array of tables ([[sources]])")
+    sources = tuple(_parse_source(s, i, base_dir, origin) for i, s in enumerate(raw_sources))
+    seen: set[str] = set()
+    for source in sources:
+        if source.name in seen:
+            raise ConfigError(f"{origin}: two sources are named {source.name!r}")
+        seen.add(source.name)
+    categories = dict(DEFAULT_WORK_CATEGORIES)
+    categories.update({str(k).lower(): str(v) for k, v in data.get("work_categories", {}).items()})
+    return Config(warehouse=path, sources=sources, work_categories=categories, origin=origin)
+
+
+def default_config(base_dir: Path | None = None) -> Config:
+    """The embedded default: the demo source, warehouse at data/tandem.duckdb."""
+    return parse(
+        {"sources": [{"name": "demo", "kind": "demo"}]},
+        base_dir or Path.cwd(),
+        "embedded default",
+    )
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the configuration from `path`, else $TANDEM_CONFIG, else ./sources.toml, else default."""
+    chosen = path or os.environ.get(CONFIG_ENV)
+    if not chosen and Path(DEFAULT_CONFIG_NAME).exists():
+        chosen = DEFAULT_CONFIG_NAME
+    if not chosen:
+        return default_config()
+    config_path = Path(chosen).expanduser()
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {config_path} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{config_path}: not valid TOML ({error})") from None
+    return parse(data, config_path.resolve().parent, str(config_path))
