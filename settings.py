@@ -176,7 +176,7 @@ def default_config(base_dir: Path | None = None) -> Config:
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load the configuration from `path`, else $TANDEM_CONFIG, else ./sources.toml, else default."""
+    """The configuration at `path`, else $TANDEM_CONFIG, else ./sources.toml, else the default."""
     chosen = path or os.environ.get(CONFIG_ENV)
     if not chosen and Path(DEFAULT_CONFIG_NAME).exists():
         chosen = DEFAULT_CONFIG_NAME

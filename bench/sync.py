@@ -81,8 +81,7 @@ def _tandem_sync(path: Path, folder: Path) -> tuple[float, dict]:
     config = settings.parse(
         {
             "warehouse": {"path": str(wh / "tandem.duckdb")},
-            "sources": [{"name": "bench", "kind": "files", "feed": "inference",
-                         "path": str(path)}],
+            "sources": [{"name": "bench", "kind": "files", "feed": "inference", "path": str(path)}],
         },
         folder,
         "bench",
@@ -102,8 +101,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as tmp:
         folder = Path(tmp)
-        print(f"{'format':8} {'rows':>10} {'duckdb s':>9} {'tandem s':>9} "
-              f"{'duckdb rows/s':>14} {'tandem rows/s':>14} {'ratio':>6}  loaded/quarantined")
+        print(
+            f"{'format':8} {'rows':>10} {'duckdb s':>9} {'tandem s':>9} "
+            f"{'duckdb rows/s':>14} {'tandem rows/s':>14} {'ratio':>6}  loaded/quarantined"
+        )
         for fmt in args.formats.split(","):
             path = _generate(folder, args.rows, fmt)
             plain = _duckdb_plain_load(path, fmt, folder)

@@ -24,8 +24,14 @@ class _Bars(sync.Progress):
             return
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total_batches, desc=name, unit="batch", file=sys.stderr,
-                        leave=True, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total_batches,
+            desc=name,
+            unit="batch",
+            file=sys.stderr,
+            leave=True,
+            dynamic_ncols=True,
+        )
         self.rows = 0
 
     def batch_done(self, name: str, batch: Batch, stats: LoadStats) -> None:
@@ -46,13 +52,23 @@ def _table(report: sync.SyncReport) -> str:
     for row in report.as_dict()["sources"]:
         if row["feed"] is None:
             continue
-        rows.append((row["name"], row["feed"], f"{row['read']:,}", f"{row['loaded']:,}",
-                     f"{row['duplicates']:,}", f"{row['quarantined']:,}"))
+        rows.append(
+            (
+                row["name"],
+                row["feed"],
+                f"{row['read']:,}",
+                f"{row['loaded']:,}",
+                f"{row['duplicates']:,}",
+                f"{row['quarantined']:,}",
+            )
+        )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     lines = []
     for index, row in enumerate(rows):
-        cells = [str(c).ljust(w) if i < 2 else str(c).rjust(w)
-                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            str(c).ljust(w) if i < 2 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(cells))
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -1,10 +1,10 @@
 """The demo source: a seeded, believable year of a three-team ML organisation, ending today.
 
-    [[sources]]
-    name = "demo"
-    kind = "demo"
-    # seed = 7
-    # end = "2026-11-23"   (default: today, UTC)
+[[sources]]
+name = "demo"
+kind = "demo"
+# seed = 7
+# end = "2026-11-23"   (default: today, UTC)
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 # Column kinds, with the DuckDB type each is stored as.
 SQL_TYPES = {
     "text": "VARCHAR",
-    "timestamp": "TIMESTAMPTZ",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
     "date": "DATE",
     "double": "DOUBLE",
     "text_list": "VARCHAR[]",

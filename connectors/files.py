@@ -94,8 +94,7 @@ class FilesConnector(Connector):
         configured = self.source.option("format")
         if configured is not None and configured not in set(FORMATS.values()):
             raise SourceError(
-                f"source {self.source.name!r}: unknown format {configured!r} "
-                "(csv, parquet, jsonl)"
+                f"source {self.source.name!r}: unknown format {configured!r} (csv, parquet, jsonl)"
             )
 
     def _paths(self) -> list[Path]:
@@ -124,8 +123,9 @@ class FilesConnector(Connector):
         finally:
             con.close()
 
-    def _sniff(self, con: duckdb.DuckDBPyConnection, path: Path,
-               fmt: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    def _sniff(
+        self, con: duckdb.DuckDBPyConnection, path: Path, fmt: str
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
         """Column types a first look suggests (CSV), or the keys of a JSON Lines file."""
         params = {"file_path": str(path)}
         if fmt == "parquet":
@@ -161,8 +161,9 @@ class FilesConnector(Connector):
         params = {"file_path": str(raw.path)}
         origin = str(raw.path)
         if raw.format == "parquet":
-            return Batch(self.source.feed, origin, relation="read_parquet($file_path)",
-                         params=params)
+            return Batch(
+                self.source.feed, origin, relation="read_parquet($file_path)", params=params
+            )
         if raw.format == "csv":
             reject_table = f"__rejects_{uuid.uuid4().hex[:12]}"
             return Batch(

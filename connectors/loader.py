@@ -85,8 +85,17 @@ def quote(identifier: str) -> str:
 def _type_family(duckdb_type: str) -> str:
     """The storage type for an inference feature whose source type is `duckdb_type`."""
     t = duckdb_type.upper()
-    if t in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-             "UINTEGER", "UBIGINT"}:
+    if t in {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    }:
         return "BIGINT"
     if t in {"FLOAT", "DOUBLE", "REAL"} or t.startswith("DECIMAL"):
         return "DOUBLE"
@@ -172,7 +181,9 @@ class Loader:
         try:
             rows = self.con.execute(f"describe select * from {relation}", params).fetchall()
         except duckdb.Error as error:
-            raise SourceError(f"source {self.source.name!r}: cannot read {origin}: {error}") from None
+            raise SourceError(
+                f"source {self.source.name!r}: cannot read {origin}: {error}"
+            ) from None
         return {name: str(dtype) for name, dtype, *_ in rows}
 
     def _source_column(self, column: str, raw_types: dict[str, str]) -> str | None:
@@ -188,8 +199,9 @@ class Loader:
             return mapped
         return column if column in raw_types else None
 
-    def _features(self, spec: Feed, raw_types: dict[str, str], used: set[str],
-                  hints: dict[str, str]) -> dict[str, str]:
+    def _features(
+        self, spec: Feed, raw_types: dict[str, str], used: set[str], hints: dict[str, str]
+    ) -> dict[str, str]:
         """Feature columns of an inference batch and their storage types."""
         if not spec.has_features:
             return {}
@@ -254,8 +266,9 @@ class Loader:
                 # settle the column type once every value has been seen (see _settle_types).
                 storage = "DOUBLE"
             cast = f"try_cast({col} as {storage})"
-            exprs[name] = f"case when isfinite({cast}) then {cast} end" if storage == "DOUBLE" \
-                else cast
+            exprs[name] = (
+                f"case when isfinite({cast}) then {cast} end" if storage == "DOUBLE" else cast
+            )
             checks.append(
                 f"case when {col} is not null and {cast} is null "
                 f"then 'feature {self._label(name)}: expected {storage.lower()}, got ' "
@@ -267,13 +280,17 @@ class Loader:
             for earlier, later in spec.ordered
         ]
         column_reason = "concat_ws('; ', " + ", ".join(checks) + ")" if checks else "''"
-        reason = "nullif(concat_ws('; ', " + ", ".join(
-            ["nullif(__column_reason, '')", *late_checks]
-        ) + "), '')"
+        reason = (
+            "nullif(concat_ws('; ', "
+            + ", ".join(["nullif(__column_reason, '')", *late_checks])
+            + "), '')"
+        )
         raw_names = [c for c in raw_types if c != "__row"]
-        raw_struct = "struct_pack(" + ", ".join(
-            f"{quote(c)} := __raw_{i}" for i, c in enumerate(raw_names)
-        ) + ")"
+        raw_struct = (
+            "struct_pack("
+            + ", ".join(f"{quote(c)} := __raw_{i}" for i, c in enumerate(raw_names))
+            + ")"
+        )
         names = [quote(n) for n in exprs]
         # A relation may number its own rows (a JSON Lines file by line); else the staged row's
         # position is its number (the stage keeps the source's order). Numbering rows while
@@ -291,8 +308,10 @@ class Loader:
                 from {relation} as src
             ),
             derived as not materialized (
-                select * replace ({", ".join(f"{e} as {quote(n)}" for n, e in derived.items())
-                                   or "__column_reason as __column_reason"})
+                select * replace ({
+            ", ".join(f"{e} as {quote(n)}" for n, e in derived.items())
+            or "__column_reason as __column_reason"
+        })
                 from typed
             ),
             checked as not materialized (
@@ -316,7 +335,9 @@ class Loader:
         if spec.generated_key:
             key = quote(spec.generated_key)
             others = ", ".join(quote(n) for n in exprs if n != spec.generated_key)
-            derived[spec.generated_key] = f"coalesce({key}, 'gen-' || lower(to_hex(hash({others}))))"
+            derived[spec.generated_key] = (
+                f"coalesce({key}, 'gen-' || lower(to_hex(hash({others}))))"
+            )
         if spec.name == "kpis":
             derived["value"] = (
                 "coalesce(value, case when denominator <> 0 then numerator / denominator end)"
@@ -332,8 +353,9 @@ class Loader:
     def _label(name: str) -> str:
         return name.replace("'", "''")
 
-    def _raw_expr(self, column: Column, src: str | None, raw_types: dict[str, str],
-                  params: _Params) -> str:
+    def _raw_expr(
+        self, column: Column, src: str | None, raw_types: dict[str, str], params: _Params
+    ) -> str:
         """The source value for `column`, with the source's value renames applied."""
         if src is None:
             return "null"
@@ -346,9 +368,16 @@ class Loader:
             expr = f"(case cast({expr} as varchar) {whens} else cast({expr} as varchar) end)"
         return expr
 
-    def _typed_expr(self, spec: Feed, column: Column, raw: str, src: str | None,
-                    raw_types: dict[str, str], fmt: str | None,
-                    params: _Params) -> tuple[str, list[str]]:
+    def _typed_expr(
+        self,
+        spec: Feed,
+        column: Column,
+        raw: str,
+        src: str | None,
+        raw_types: dict[str, str],
+        fmt: str | None,
+        params: _Params,
+    ) -> tuple[str, list[str]]:
         """The canonical value of `column` and the checks that give a row its reason."""
         name = column.name
         label = name
@@ -405,8 +434,7 @@ class Loader:
             )
         elif column.kind == "date":
             expr = (
-                f"coalesce(try_cast({raw} as date), "
-                f"cast(try_cast({raw} as timestamptz) as date))"
+                f"coalesce(try_cast({raw} as date), cast(try_cast({raw} as timestamptz) as date))"
             )
             checks.append(
                 f"case when {raw} is not null and {expr} is null "
@@ -417,9 +445,13 @@ class Loader:
             if source_type.endswith("[]"):
                 expr = f"cast({raw} as varchar[])"
             else:
+                # "a, b" from a CSV, or a JSON array kept as text by a JSON Lines reader.
+                text = f"cast({raw} as varchar)"
                 expr = (
-                    f"list_filter(list_transform(string_split(cast({raw} as varchar), ','), "
-                    "lambda s: trim(s)), lambda s: s <> '')"
+                    f"case when starts_with(trim({text}), '[') "
+                    f"then try_cast(try_cast({text} as json) as varchar[]) "
+                    f"else list_filter(list_transform(string_split({text}, ','), "
+                    "lambda s: trim(s)), lambda s: s <> '') end"
                 )
         else:  # pragma: no cover - the feed table lists every kind
             raise ValueError(column.kind)
@@ -438,17 +470,18 @@ class Loader:
     def _apply(self, spec: Feed, batch: Batch, features: dict[str, str]) -> LoadStats:
         con = self.con
         table = quote(spec.name)
-        staged = {name for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_name = '__stage'"
-        ).fetchall()}
+        staged = {
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns where table_name = '__stage'"
+            ).fetchall()
+        }
         # Rows staged inside a transaction are numbered from a large base: count from it.
         base = con.execute("select coalesce(min(rowid), 0) from __stage").fetchone()[0]
         self._row = "__row" if "__row" in staged else f"(rowid - {int(base)} + 1)"
         keys = [quote(k) for k in spec.key]
         stats = LoadStats()
-        total, bad = con.execute(
-            "select count(*), count(__reason) from __stage"
-        ).fetchone()
+        total, bad = con.execute("select count(*), count(__reason) from __stage").fetchone()
         stats.read = total + len(batch.rejects)
         stats.quarantined = bad + len(batch.rejects)
         self._quarantine(spec, batch)
@@ -513,8 +546,9 @@ class Loader:
         settled = dict(features)
         for name, storage in features.items():
             if storage == "BIGINT" and staged.get(name) == "DOUBLE":
+                column = quote(name)
                 fractional = self.con.execute(
-                    f"select count(*) from ({good_rows}) where {quote(name)} <> floor({quote(name)})"
+                    f"select count(*) from ({good_rows}) where {column} <> floor({column})"
                 ).fetchone()[0]
                 if fractional:
                     settled[name] = "DOUBLE"
@@ -531,9 +565,7 @@ class Loader:
             if name not in existing:
                 self.con.execute(f"alter table inference add column {quote(name)} {storage}")
             elif existing[name] != storage:
-                self.con.execute(
-                    f"alter table inference alter column {quote(name)} type {storage}"
-                )
+                self.con.execute(f"alter table inference alter column {quote(name)} type {storage}")
 
     def _register_features(self, features: dict[str, str], good_rows: str) -> None:
         counts = ", ".join(f"count({quote(f)})" for f in features)
@@ -552,14 +584,22 @@ class Loader:
                 self.con.execute(
                     "insert into inference_features values ($model, $feature, $type, $source, "
                     "now())",
-                    {"model": model, "feature": name, "type": features[name],
-                     "source": self.source.name},
+                    {
+                        "model": model,
+                        "feature": name,
+                        "type": features[name],
+                        "source": self.source.name,
+                    },
                 )
 
     def _quarantine(self, spec: Feed, batch: Batch) -> None:
         origin_key = (spec.name, batch.origin)
-        params = {"source": self.source.name, "feed": spec.name, "origin": batch.origin,
-                  "sync_id": self.sync_id}
+        params = {
+            "source": self.source.name,
+            "feed": spec.name,
+            "origin": batch.origin,
+            "sync_id": self.sync_id,
+        }
         if origin_key not in self._cleared_origins:
             # What this origin quarantined last time is superseded by this read of it.
             self.con.execute(

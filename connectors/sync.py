@@ -58,12 +58,29 @@ class SyncReport:
         rows = []
         for source in self.sources:
             if not source.feeds and not source.ok:
-                rows.append({"name": source.name, "feed": None, "read": 0, "loaded": 0,
-                             "duplicates": 0, "quarantined": 0, "error": source.error})
+                rows.append(
+                    {
+                        "name": source.name,
+                        "feed": None,
+                        "read": 0,
+                        "loaded": 0,
+                        "duplicates": 0,
+                        "quarantined": 0,
+                        "error": source.error,
+                    }
+                )
             for feed_name, stats in source.feeds.items():
-                rows.append({"name": source.name, "feed": feed_name, "read": stats.read,
-                             "loaded": stats.loaded, "duplicates": stats.duplicates,
-                             "quarantined": stats.quarantined, "error": source.error})
+                rows.append(
+                    {
+                        "name": source.name,
+                        "feed": feed_name,
+                        "read": stats.read,
+                        "loaded": stats.loaded,
+                        "duplicates": stats.duplicates,
+                        "quarantined": stats.quarantined,
+                        "error": source.error,
+                    }
+                )
         return {"sync_id": self.sync_id, "ok": self.ok, "sources": rows}
 
 
@@ -71,8 +88,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _sync_source(con: duckdb.DuckDBPyConnection, config: Config, source: SourceConfig,
-                 sync_id: str, progress: Progress) -> SourceResult:
+def _sync_source(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    source: SourceConfig,
+    sync_id: str,
+    progress: Progress,
+) -> SourceResult:
     result = SourceResult(source.name, source.kind)
     started = _now()
     con.begin()
@@ -90,28 +112,48 @@ def _sync_source(con: duckdb.DuckDBPyConnection, config: Config, source: SourceC
     except Exception as error:  # one bad source must not stop the others
         con.rollback()
         result.feeds = {}
-        result.error = str(error) if isinstance(error, SourceError | ConfigError) else (
-            f"source {source.name!r}: {type(error).__name__}: {error}"
+        result.error = (
+            str(error)
+            if isinstance(error, SourceError | ConfigError)
+            else (f"source {source.name!r}: {type(error).__name__}: {error}")
         )
         _record(con, sync_id, source, None, started, "failed", LoadStats(), result.error)
     progress.source_finished(source.name, result)
     return result
 
 
-def _record(con: duckdb.DuckDBPyConnection, sync_id: str, source: SourceConfig,
-            feed_name: str | None, started: dt.datetime, status: str, stats: LoadStats,
-            error: str | None) -> None:
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    sync_id: str,
+    source: SourceConfig,
+    feed_name: str | None,
+    started: dt.datetime,
+    status: str,
+    stats: LoadStats,
+    error: str | None,
+) -> None:
     con.execute(
         "insert into sync_runs values ($sync_id, $source, $kind, $feed, $started, now(), "
         "$status, $read, $loaded, $duplicates, $quarantined, $error)",
-        {"sync_id": sync_id, "source": source.name, "kind": source.kind, "feed": feed_name,
-         "started": started, "status": status, "read": stats.read, "loaded": stats.loaded,
-         "duplicates": stats.duplicates, "quarantined": stats.quarantined, "error": error},
+        {
+            "sync_id": sync_id,
+            "source": source.name,
+            "kind": source.kind,
+            "feed": feed_name,
+            "started": started,
+            "status": status,
+            "read": stats.read,
+            "loaded": stats.loaded,
+            "duplicates": stats.duplicates,
+            "quarantined": stats.quarantined,
+            "error": error,
+        },
     )
 
 
-def run(config: Config, only: list[str] | None = None,
-        progress: Progress | None = None) -> SyncReport:
+def run(
+    config: Config, only: list[str] | None = None, progress: Progress | None = None
+) -> SyncReport:
     """Sync the configured sources (or the ones named in `only`) into the warehouse."""
     progress = progress or Progress()
     sources = [config.source(name) for name in only] if only else list(config.sources)
@@ -121,5 +163,3 @@ def run(config: Config, only: list[str] | None = None,
         for source in sources:
             results.append(_sync_source(con, config, source, sync_id, progress))
     return SyncReport(sync_id, results)
-
-

@@ -66,8 +66,13 @@ def week_comparison(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     now, before, month = (activity_summary(con, f) for f in (this_week, last_week, four_weeks))
     return pd.DataFrame(
         [
-            {"metric": key, "label": label, "this_week": now[key], "last_week": before[key],
-             "four_week_average": month[key] / 4}
+            {
+                "metric": key,
+                "label": label,
+                "this_week": now[key],
+                "last_week": before[key],
+                "four_week_average": month[key] / 4,
+            }
             for key, label in WEEK_LABELS.items()
         ]
     )

@@ -44,12 +44,21 @@ class Filters:
         return {"since": self.since, "until": self.until, "team": self.team, "model": self.model}
 
     def as_dict(self) -> dict:
-        return {"since": self.since.isoformat(), "until": self.until.isoformat(),
-                "team": self.team, "model": self.model}
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "team": self.team,
+            "model": self.model,
+        }
 
 
-def window(since: str | None = None, until: str | None = None, team: str | None = None,
-           model: str | None = None, now: dt.datetime | None = None) -> Filters:
+def window(
+    since: str | None = None,
+    until: str | None = None,
+    team: str | None = None,
+    model: str | None = None,
+    now: dt.datetime | None = None,
+) -> Filters:
     """Filters from optional ISO strings; the default window is the 28 days up to now.
 
     As everywhere in Tandem, `until` is excluded: --until 2026-11-23 stops at its midnight.

@@ -33,8 +33,14 @@ def feature_daily(con: duckdb.DuckDBPyConnection, filters: Filters, feature: str
     if filters.model is None:
         raise ValueError("feature_daily needs a model")
     params = filters.params()
-    return frame(con, "feature_daily", since=params["since"], until=params["until"],
-                 model=filters.model, feature=feature)
+    return frame(
+        con,
+        "feature_daily",
+        since=params["since"],
+        until=params["until"],
+        model=filters.model,
+        feature=feature,
+    )
 
 
 def kpi_window(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:

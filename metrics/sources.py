@@ -18,7 +18,8 @@ def quarantine_reasons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return frame(con, "quarantine_reasons")
 
 
-def quarantine_rows(con: duckdb.DuckDBPyConnection, source: str | None = None,
-                    limit: int = 500) -> pd.DataFrame:
+def quarantine_rows(
+    con: duckdb.DuckDBPyConnection, source: str | None = None, limit: int = 500
+) -> pd.DataFrame:
     """The quarantined rows themselves (origin, row number, reason, raw), newest first."""
     return frame(con, "quarantine_rows", source=source, limit=limit)

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 
 COLOURS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
+# Streamlit's named badge colours for the same levels.
+BADGES = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,10 @@ class Status:
     @property
     def colour(self) -> str:
         return COLOURS[self.level]
+
+    @property
+    def badge(self) -> str:
+        return BADGES[self.level]
 
 
 def _missing(x: float | None) -> bool:

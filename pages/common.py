@@ -22,8 +22,12 @@ from metrics import activity, models, sources
 from metrics.filters import Filters
 
 WINDOWS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
-WINDOW_LABELS = {"7d": "Last 7 days", "28d": "Last 28 days", "90d": "Last 90 days",
-                 "365d": "Last 365 days"}
+WINDOW_LABELS = {
+    "7d": "Last 7 days",
+    "28d": "Last 28 days",
+    "90d": "Last 90 days",
+    "365d": "Last 365 days",
+}
 ALL = "All"
 
 # name -> function(con, filters, *extra); the only metric entry points pages reach.
@@ -59,12 +63,21 @@ def warehouse_path() -> Path:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=512)
-def _load(name: str, path: str, version: tuple | None, since: str | None, until: str | None,
-          team: str | None, model: str | None, extra: tuple) -> Any:
+def _load(
+    name: str,
+    path: str,
+    version: tuple | None,
+    since: str | None,
+    until: str | None,
+    team: str | None,
+    model: str | None,
+    extra: tuple,
+) -> Any:
     with warehouse.reading(Path(path)) as con:
         if name in _WITH_FILTERS:
-            filters = Filters(dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until),
-                              team, model)
+            filters = Filters(
+                dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until), team, model
+            )
             return _WITH_FILTERS[name](con, filters, *extra)
         return _WITHOUT_FILTERS[name](con, *extra)
 
@@ -72,8 +85,11 @@ def _load(name: str, path: str, version: tuple | None, since: str | None, until:
 def load(name: str, filters: Filters | None = None, *extra: Any) -> Any:
     """The metric `name` for `filters`, from the cache while the warehouse is unchanged."""
     path = warehouse_path()
-    key = (filters.since.isoformat(), filters.until.isoformat(), filters.team, filters.model) \
-        if filters is not None else (None, None, None, None)
+    key = (
+        (filters.since.isoformat(), filters.until.isoformat(), filters.team, filters.model)
+        if filters is not None
+        else (None, None, None, None)
+    )
     return _load(name, str(path), warehouse.version(path), *key, tuple(extra))
 
 
@@ -90,8 +106,9 @@ class _StatusProgress(sync.Progress):
         self.box.write(f"Reading source **{name}**…")
 
     def batch_done(self, name: str, batch: Any, stats: Any) -> None:
-        self.box.write(f"{batch.feed}: {stats.loaded:,} rows loaded, "
-                       f"{stats.quarantined:,} quarantined")
+        self.box.write(
+            f"{batch.feed}: {stats.loaded:,} rows loaded, {stats.quarantined:,} quarantined"
+        )
 
 
 def ensure_warehouse() -> bool:
@@ -108,8 +125,11 @@ def ensure_warehouse() -> bool:
         return False
     if not needed:
         return True
-    label = "Loading the demo year" if any(s.kind == "demo" for s in cfg.sources) \
+    label = (
+        "Loading the demo year"
+        if any(s.kind == "demo" for s in cfg.sources)
         else "Syncing the configured sources"
+    )
     with st.status(f"{label} into {path.name}…", expanded=True) as box:
         try:
             report = sync.run(cfg, progress=_StatusProgress(box))
@@ -144,30 +164,57 @@ def sidebar_filters() -> Filters:
     team = params.get("team", ALL)
     team = team if team in teams else ALL
     with st.sidebar:
-        window_key = st.selectbox("Window", list(WINDOWS), index=list(WINDOWS).index(window_key),
-                                  format_func=WINDOW_LABELS.get, key="filter_window")
-        team = st.selectbox("Team", [ALL, *teams], index=([ALL, *teams]).index(team),
-                            key="filter_team")
+        window_key = st.selectbox(
+            "Window",
+            list(WINDOWS),
+            index=list(WINDOWS).index(window_key),
+            format_func=WINDOW_LABELS.get,
+            key="filter_window",
+        )
+        team = st.selectbox(
+            "Team", [ALL, *teams], index=([ALL, *teams]).index(team), key="filter_team"
+        )
         scoped = catalog if team == ALL else catalog[catalog["team"] == team]
         model_choices = sorted(m for m in scoped["model"].dropna().unique())
         model = params.get("model", ALL)
         model = model if model in model_choices else ALL
-        model = st.selectbox("Model", [ALL, *model_choices],
-                             index=([ALL, *model_choices]).index(model), key="filter_model")
-    wanted = {"window": window_key}
-    if team != ALL:
-        wanted["team"] = team
-    if model != ALL:
-        wanted["model"] = model
-    if dict(params) != wanted:
-        params.from_dict(wanted)
+        model = st.selectbox(
+            "Model",
+            [ALL, *model_choices],
+            index=([ALL, *model_choices]).index(model),
+            key="filter_model",
+        )
+    for name, value, default in (
+        ("window", window_key, None),
+        ("team", team, ALL),
+        ("model", model, ALL),
+    ):
+        if value == default:
+            if name in params:
+                del params[name]
+        elif params.get(name) != value:
+            params[name] = value
     until = _today_end()
     since = until - dt.timedelta(days=WINDOWS[window_key])
     return Filters(since, until, None if team == ALL else team, None if model == ALL else model)
 
 
 def current_filters() -> Filters:
+    """The filters app.py set for this run; a page reached without app.py hands back to it."""
+    _through_app()
     return st.session_state["filters"]
+
+
+def _through_app() -> None:
+    # A `pages/` folder next to the entry point makes Streamlit start in its old multipage
+    # mode, where a URL that names a page runs that file alone, without app.py (no sidebar,
+    # no filters) until some run has called st.navigation. Switch that mode off and rerun:
+    # the rerun goes through app.py, whose navigation resolves the same URL to the same page.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory or "filters" not in st.session_state:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def models_in_scope(filters: Filters) -> list[str]:
@@ -183,20 +230,31 @@ def models_in_scope(filters: Filters) -> list[str]:
 # -- charts ----------------------------------------------------------------------------------------
 
 
-def mark_events(fig: go.Figure, deployments: pd.DataFrame | None = None,
-                incidents: pd.DataFrame | None = None, row: int | None = None) -> go.Figure:
+def mark_events(
+    fig: go.Figure,
+    deployments: pd.DataFrame | None = None,
+    incidents: pd.DataFrame | None = None,
+    row: int | None = None,
+) -> go.Figure:
     """Deployments (green: succeeded, red: failed or rolled back) and incidents (dashed) as
     vertical marks on a time-axis chart."""
     kwargs = {"row": row, "col": 1} if row else {}
     if deployments is not None and not deployments.empty:
         for _, d in deployments[deployments["is_production"]].iterrows():
             colour = "#2e7d32" if d["status"] == "success" else "#c62828"
-            fig.add_vline(x=d["finished_at"], line_width=1, line_color=colour, opacity=0.5,
-                          **kwargs)
+            fig.add_vline(
+                x=d["finished_at"], line_width=1, line_color=colour, opacity=0.5, **kwargs
+            )
     if incidents is not None and not incidents.empty:
         for _, i in incidents.iterrows():
-            fig.add_vline(x=i["opened_at"], line_width=1, line_dash="dash",
-                          line_color="#6a1b9a", opacity=0.7, **kwargs)
+            fig.add_vline(
+                x=i["opened_at"],
+                line_width=1,
+                line_dash="dash",
+                line_color="#6a1b9a",
+                opacity=0.7,
+                **kwargs,
+            )
     return fig
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages import common
 
+common.current_filters()  # sources are not filtered, but the page runs through app.py
 st.title("Data sources")
 status = common.load("source_status")
 if status.empty:
@@ -20,15 +21,18 @@ for source, rows in status.groupby("source", sort=True):
         st.subheader(f"{source} ({first['kind']})")
         if first["last_status"] != "ok":
             st.error(f"The last sync failed: {first['last_error']}")
-        st.caption(f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · "
-                   f"last successful {first['last_success_at']:%Y-%m-%d %H:%M} UTC"
-                   if first["last_success_at"] == first["last_success_at"]
-                   else f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · never successful")
+        st.caption(
+            f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · "
+            f"last successful {first['last_success_at']:%Y-%m-%d %H:%M} UTC"
+            if first["last_success_at"] == first["last_success_at"]
+            else f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · never successful"
+        )
         held = rows[rows["feed"].notna()]
         if not held.empty:
             st.dataframe(
-                held[["feed", "row_count", "quarantined", "latest_at"]].rename(columns={
-                    "row_count": "rows", "latest_at": "latest event (UTC)"}),
+                held[["feed", "row_count", "quarantined", "latest_at"]].rename(
+                    columns={"row_count": "rows", "latest_at": "latest event (UTC)"}
+                ),
                 hide_index=True,
             )
 

@@ -17,8 +17,10 @@ filters = common.current_filters()
 week = Filters(filters.until - dt.timedelta(days=7), filters.until, filters.team, filters.model)
 
 st.title("KPI check")
-st.caption("This week is the 7 days up to today (UTC); the chart covers the selected window. "
-           "Green lines are releases, red ones releases that failed, dashed purple ones incidents.")
+st.caption(
+    "This week is the 7 days up to today (UTC); the chart covers the selected window. "
+    "Green lines are releases, red ones releases that failed, dashed purple ones incidents."
+)
 
 this_week = common.load("kpi_window", week)
 last_week = common.load("kpi_window", week.previous()).set_index(["model", "kpi"])
@@ -41,16 +43,23 @@ for model, kpis in this_week.groupby("model", sort=True):
         if kpi["target"] == kpi["target"] and kpi["target"] is not None:
             sentence += f"; target {common.percent(kpi['target'], kpi['unit'])}"
         st.markdown(
-            f":{ {'green': 'green', 'amber': 'orange', 'red': 'red', 'grey': 'gray'}[status.level] }"
-            f"-badge[{status.level.upper()}] {sentence} — {status.reason}."
+            f":{status.badge}-badge[{status.level.upper()}] {sentence} — {status.reason}."
         )
         series = daily[(daily["model"] == model) & (daily["kpi"] == kpi["kpi"])]
         fig = go.Figure()
         fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=name)
-        for column, dash, label in (("target", "dot", "target"), ("guardrail", "dash", "guardrail")):
+        for column, dash, label in (
+            ("target", "dot", "target"),
+            ("guardrail", "dash", "guardrail"),
+        ):
             if series[column].notna().any():
-                fig.add_scatter(x=series["date"], y=series[column], mode="lines", name=label,
-                                line={"dash": dash, "color": "#757575", "width": 1})
+                fig.add_scatter(
+                    x=series["date"],
+                    y=series[column],
+                    mode="lines",
+                    name=label,
+                    line={"dash": dash, "color": "#757575", "width": 1},
+                )
         scoped_deploys = deployments[deployments["model"] == model]
         scoped_incidents = incidents[incidents["model"] == model]
         common.mark_events(fig, scoped_deploys, scoped_incidents)

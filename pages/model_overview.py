@@ -34,9 +34,11 @@ with business:
         st.write("No KPI for this model in the window.")
     for _, kpi in kpis.iterrows():
         status = kpi_status(kpi["value"], kpi["target"], kpi["guardrail"])
-        st.metric(kpi["kpi"].replace("_", " ").capitalize(),
-                  common.percent(kpi["value"], kpi["unit"]),
-                  help=f"{status.level}: {status.reason}")
+        st.metric(
+            kpi["kpi"].replace("_", " ").capitalize(),
+            common.percent(kpi["value"], kpi["unit"]),
+            help=f"{status.level}: {status.reason}",
+        )
         series = daily[daily["kpi"] == kpi["kpi"]]
         fig = go.Figure(go.Scatter(x=series["date"], y=series["value"], mode="lines"))
         common.mark_events(fig, deployments, incidents)
@@ -50,16 +52,26 @@ with technical:
     a, b, c = st.columns(3)
     a.metric("Requests", f"{requests:,}")
     b.metric("Errors", f"{errors:,}")
-    c.metric("Deployments", f"{int(deployments['is_production'].sum()):,}",
-             help="Production deployments that finished in the window.")
+    c.metric(
+        "Deployments",
+        f"{int(deployments['is_production'].sum()):,}",
+        help="Production deployments that finished in the window.",
+    )
     if not serving.empty:
         fig = go.Figure()
-        for column, name in (("latency_p50_ms", "p50"), ("latency_p95_ms", "p95"),
-                             ("latency_p99_ms", "p99")):
+        for column, name in (
+            ("latency_p50_ms", "p50"),
+            ("latency_p95_ms", "p95"),
+            ("latency_p99_ms", "p99"),
+        ):
             fig.add_scatter(x=serving["day"], y=serving[column], mode="lines", name=name)
         common.mark_events(fig, deployments, incidents)
-        fig.update_layout(height=220, margin={"t": 10, "b": 10}, yaxis_title="latency (ms)",
-                          legend={"orientation": "h"})
+        fig.update_layout(
+            height=220,
+            margin={"t": 10, "b": 10},
+            yaxis_title="latency (ms)",
+            legend={"orientation": "h"},
+        )
         st.plotly_chart(fig, key="overview-latency")
         fig = go.Figure(go.Bar(x=serving["day"], y=serving["error_rate"], name="error rate"))
         fig.update_layout(height=180, margin={"t": 10, "b": 10}, yaxis_tickformat=".1%")
@@ -68,8 +80,9 @@ with technical:
     if incidents.empty:
         st.write("None in this window.")
     else:
-        st.dataframe(incidents[["opened_at", "severity", "title", "is_open", "hours_to_resolve"]],
-                     hide_index=True)
+        st.dataframe(
+            incidents[["opened_at", "severity", "title", "is_open", "hours_to_resolve"]],
+            hide_index=True,
+        )
     st.write("**Deployments**")
-    st.dataframe(deployments[["finished_at", "version", "environment", "status"]],
-                 hide_index=True)
+    st.dataframe(deployments[["finished_at", "version", "environment", "status"]], hide_index=True)

@@ -1,0 +1,88 @@
+"""Shared test fixtures: temporary warehouses, configs written as TOML, the demo warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import settings
+from connectors import sync
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+class Project:
+    """A folder with a sources.toml and its warehouse, as a user would have."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.config_path = root / "sources.toml"
+        self.warehouse = root / "data" / "tandem.duckdb"
+
+    def configure(self, sources_toml: str) -> settings.Config:
+        write(
+            self.config_path,
+            '[warehouse]\npath = "data/tandem.duckdb"\n\n' + textwrap.dedent(sources_toml),
+        )
+        return settings.load(self.config_path)
+
+    def file(self, name: str, text: str) -> Path:
+        return write(self.root / name, text)
+
+    def sync(self, only: list[str] | None = None) -> sync.SyncReport:
+        return sync.run(settings.load(self.config_path), only)
+
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            return con.execute(sql, params or {}).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A warehouse synced once from the demo source (ending today), shared by the slow tests."""
+    project = Project(tmp_path_factory.mktemp("demo"))
+    project.configure(
+        f"""
+        [[sources]]
+        name = "demo"
+        kind = "demo"
+        end = "{dt.datetime.now(dt.UTC).date().isoformat()}"
+        """
+    )
+    report = project.sync()
+    assert report.ok, report.as_dict()
+    return project
+
+
+@pytest.fixture
+def demo_env(demo_project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """The demo warehouse, named by $TANDEM_CONFIG as the app and CLIs find it."""
+    monkeypatch.setenv("TANDEM_CONFIG", str(demo_project.config_path))
+    return demo_project
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env

@@ -1,0 +1,341 @@
+"""The shared loader: quarantine with reasons, conservation, idempotency, UTC, inf/NaN, keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+import settings
+import warehouse
+from connectors.loader import Batch, Loader
+
+UTC = dt.UTC
+
+DEPLOYS = """
+    deployment_id,model,version,environment,team,started_at,finished_at,status,commit_sha
+    d1,churn,1.0,Production,growth,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,success,aaa
+    d2,churn,1.1,production,growth,2026-11-02 10:00,2026-11-02 12:30+02:00,FAILED,bbb
+    d3,churn,1.2,production,growth,2026-11-03 10:00,not-a-date,success,ccc
+    d4,churn,1.3,production,growth,2026-11-03 10:00,2026-11-03 11:00,exploded,ddd
+    ,churn,1.3,production,growth,2026-11-03 10:00,2026-11-03 11:00,success,eee
+    d5,churn,1.4,staging,growth,2026-11-04 12:00,2026-11-04 11:00,success,fff
+    d6,churn,1.5,production,growth,2026-11-05 10:00,2026-11-05 10:30,success,ggg
+    d6,churn,1.6,production,growth,2026-11-06 10:00,2026-11-06 10:30,rolled_back,hhh
+"""
+
+
+def _deploy_source(project, text=DEPLOYS):
+    project.file("exports/deploys.csv", text)
+    return project.configure(
+        """
+        [[sources]]
+        name = "deploys"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/deploys.csv"
+        """
+    )
+
+
+def _stats(report, feed):
+    rows = [r for r in report.as_dict()["sources"] if r["feed"] == feed]
+    assert len(rows) == 1, report.as_dict()
+    return rows[0]
+
+
+def test_each_broken_row_is_quarantined_with_its_reason(project):
+    _deploy_source(project)
+    report = project.sync()
+    assert report.ok
+    reasons = dict(project.query("select row_number, reason from quarantine order by row_number"))
+    assert reasons == {
+        3: "finished_at: unparsable timestamp 'not-a-date'",
+        4: "status: unknown value 'exploded' (expected success, failed, rolled_back)",
+        5: "missing deployment_id",
+        6: "finished_at is before started_at",
+    }
+    raw = json.loads(project.query("select raw from quarantine where row_number = 4")[0][0])
+    assert raw["deployment_id"] == "d4" and raw["status"] == "exploded"
+    origin, source, feed = project.query("select distinct origin, source, feed from quarantine")[0]
+    assert origin.endswith("deploys.csv") and source == "deploys" and feed == "deployments"
+
+
+def test_read_equals_loaded_plus_duplicates_plus_quarantined(project):
+    _deploy_source(project)
+    stats = _stats(project.sync(), "deployments")
+    # 8 rows: 4 quarantined, d6 twice (the second wins), d1 and d2 once.
+    assert stats == {**stats, "read": 8, "loaded": 3, "duplicates": 1, "quarantined": 4}
+    assert stats["read"] == stats["loaded"] + stats["duplicates"] + stats["quarantined"]
+
+
+def test_same_key_twice_in_one_read_keeps_the_last(project):
+    _deploy_source(project)
+    project.sync()
+    assert project.query("select version, status from deployments where deployment_id = 'd6'") == [
+        ("1.6", "rolled_back")
+    ]
+
+
+def test_timestamps_are_stored_in_utc_and_statuses_normalised(project):
+    _deploy_source(project)
+    project.sync()
+    rows = dict(
+        project.query("select deployment_id, finished_at from deployments order by deployment_id")
+    )
+    assert rows["d1"] == dt.datetime(2026, 11, 1, 10, 5, tzinfo=UTC)
+    # "12:30+02:00" is 10:30 UTC; a timestamp without an offset is read as UTC.
+    assert rows["d2"] == dt.datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
+    assert project.query("select status from deployments where deployment_id = 'd2'") == [
+        ("failed",)
+    ]
+
+
+def test_syncing_twice_changes_nothing(project):
+    _deploy_source(project)
+    project.sync()
+    snapshot = project.query("select * exclude (synced_at) from deployments order by all")
+    quarantined = project.query("select origin, row_number, reason from quarantine order by all")
+    stats = _stats(project.sync(), "deployments")
+    assert project.query("select * exclude (synced_at) from deployments order by all") == snapshot
+    assert (
+        project.query("select origin, row_number, reason from quarantine order by all")
+        == quarantined
+    )
+    assert stats["loaded"] == 0 and stats["duplicates"] == 4 and stats["quarantined"] == 4
+
+
+def test_a_changed_row_replaces_the_old_one(project):
+    _deploy_source(project)
+    project.sync()
+    _deploy_source(project, DEPLOYS.replace("d1,churn,1.0,", "d1,churn,2.0,"))
+    stats = _stats(project.sync(), "deployments")
+    assert stats["loaded"] == 1 and stats["duplicates"] == 3
+    assert project.query("select version from deployments where deployment_id = 'd1'") == [("2.0",)]
+    assert project.query("select count(*) from deployments")[0][0] == 3
+
+
+def test_a_fixed_file_empties_its_quarantine(project):
+    _deploy_source(project)
+    project.sync()
+    clean = "\n".join(DEPLOYS.strip().splitlines()[:3]) + "\n"
+    _deploy_source(project, clean)
+    project.sync()
+    assert project.query("select count(*) from quarantine")[0][0] == 0
+
+
+def test_column_and_value_mapping_from_config(project):
+    project.file(
+        "exports/d.csv",
+        """
+        id,model_name,env,deployment_timestamp,result
+        x1,fraud,PROD,2026-11-01 10:00,SUCCEEDED
+        x2,fraud,PROD,2026-11-02 10:00,BROKEN
+    """,
+    )
+    project.configure(
+        """
+        [[sources]]
+        name = "mapped"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/d.csv"
+        values.status = { SUCCEEDED = "success", BROKEN = "failed" }
+        values.environment = { PROD = "production" }
+
+        [sources.columns]
+        deployment_id = "id"
+        model = "model_name"
+        environment = "env"
+        finished_at = "deployment_timestamp"
+        status = "result"
+        """
+    )
+    assert project.sync().ok
+    assert project.query(
+        "select deployment_id, model, environment, status from deployments order by 1"
+    ) == [("x1", "fraud", "production", "success"), ("x2", "fraud", "production", "failed")]
+
+
+def test_a_mapped_column_missing_from_the_file_fails_the_source_clearly(project):
+    project.file("exports/d.csv", "id,finished_at,status,environment\nx,2026-01-01,success,p\n")
+    project.configure(
+        """
+        [[sources]]
+        name = "mapped"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/d.csv"
+        columns = { deployment_id = "deploy_key" }
+        """
+    )
+    report = project.sync()
+    assert not report.ok
+    assert "source 'mapped'" in report.sources[0].error
+    assert "'deploy_key'" in report.sources[0].error
+
+
+INFERENCE = """
+    request_id,ts,model,latency_ms,status,prediction,amount,country,n_items
+    r1,2026-11-01 10:00,churn,12.5,ok,1,10.5,FR,3
+    r2,2026-11-01 10:01,churn,-3,ok,0,1.0,DE,2
+    r3,2026-11-01 10:02,churn,abc,ok,0,12,DE,2
+    r4,2026-11-01 10:03,churn,20,ERROR,,inf,,1
+    r5,2026-11-01 10:04,churn,nan,,1,NaN,ES,4
+    ,2026-11-01 10:05,churn,7,ok,1,3,FR,5
+    ,2026-11-01 10:05,churn,7,ok,1,3,FR,5
+"""
+
+
+def _inference(project, text=INFERENCE):
+    project.file("exports/inference.csv", text)
+    project.configure(
+        """
+        [[sources]]
+        name = "inf"
+        kind = "files"
+        feed = "inference"
+        path = "exports/inference.csv"
+        """
+    )
+    return project.sync()
+
+
+def test_inference_rows_infinities_and_nans_become_null_and_negatives_quarantine(project):
+    report = _inference(project)
+    stats = _stats(report, "inference")
+    assert stats == {**stats, "read": 7, "loaded": 4, "duplicates": 1, "quarantined": 2}
+    assert dict(project.query("select row_number, reason from quarantine")) == {
+        2: "latency_ms: negative (-3.0)",
+        3: "latency_ms: not a number ('abc')",
+    }
+    rows = {
+        r[0]: r[1:]
+        for r in project.query("select request_id, latency_ms, status, amount from inference")
+    }
+    assert rows["r4"] == (20.0, "error", None)  # inf -> NULL, ERROR -> error
+    assert rows["r5"] == (None, "ok", None)  # nan -> NULL; no status means ok
+
+
+def test_inference_features_are_typed_and_registered(project):
+    _inference(project)
+    types = dict(
+        project.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'inference' and column_name in ('amount', 'country', 'n_items')"
+        )
+    )
+    assert types == {"amount": "DOUBLE", "country": "VARCHAR", "n_items": "BIGINT"}
+    assert project.query("select feature, data_type from inference_features order by 1") == [
+        ("amount", "DOUBLE"),
+        ("country", "VARCHAR"),
+        ("n_items", "BIGINT"),
+    ]
+
+
+def test_rows_without_a_request_id_get_a_stable_generated_one(project):
+    _inference(project)
+    generated = project.query("select request_id from inference where request_id like 'gen-%'")
+    assert len(generated) == 1  # the two identical rows are one row read twice
+    _inference(project)
+    assert (
+        project.query("select request_id from inference where request_id like 'gen-%'") == generated
+    )
+
+
+def test_an_integer_feature_widens_when_a_fraction_arrives(project):
+    _inference(project)
+    _inference(
+        project,
+        INFERENCE.replace(
+            "r1,2026-11-01 10:00,churn,12.5,ok,1,10.5,FR,3",
+            "r1,2026-11-01 10:00,churn,12.5,ok,1,10.5,FR,3.5",
+        ),
+    )
+    assert project.query(
+        "select data_type from information_schema.columns "
+        "where table_name = 'inference' and column_name = 'n_items'"
+    ) == [("DOUBLE",)]
+    assert project.query("select n_items from inference where request_id = 'r1'") == [(3.5,)]
+
+
+def test_a_feature_value_of_the_wrong_type_is_quarantined(project):
+    _inference(project)
+    _inference(
+        project,
+        INFERENCE.replace(
+            "r1,2026-11-01 10:00,churn,12.5,ok,1,10.5,FR,3",
+            "r1,2026-11-01 10:00,churn,12.5,ok,1,lots,FR,3",
+        ),
+    )
+    assert ("feature amount: expected double, got lots",) in project.query(
+        "select reason from quarantine"
+    )
+
+
+def _load_frame(tmp_path, feed, frame, config=None):
+    path = tmp_path / "w.duckdb"
+    source = settings.SourceConfig(name="frames", kind="test")
+    categories = settings.DEFAULT_WORK_CATEGORIES if config is None else config
+    with warehouse.writing(path) as con:
+        stats = Loader(con, source, "s1", categories).load(Batch(feed, "test", frame=frame))
+    return path, stats
+
+
+def test_kpi_value_is_derived_from_numerator_and_denominator(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "date": ["2026-11-01", "2026-11-01", "2026-11-02", "2026-11-03"],
+            "kpi": ["ctr", "ctr", "ctr", "ctr"],
+            "segment": ["web", "app", None, None],
+            "value": [None, None, 0.5, None],
+            "numerator": [3, 1, None, 1],
+            "denominator": [100, 50, None, 0],
+        }
+    )
+    path, stats = _load_frame(tmp_path, "kpis", frame)
+    assert (stats.loaded, stats.quarantined) == (3, 1)
+    with warehouse.reading(path) as con:
+        rows = con.execute("select date, segment, model, value from kpis order by 1, 2").fetchall()
+        reason = con.execute("select reason from quarantine").fetchone()[0]
+    assert rows == [
+        (dt.date(2026, 11, 1), "app", "", pytest.approx(0.02)),
+        (dt.date(2026, 11, 1), "web", "", pytest.approx(0.03)),
+        (dt.date(2026, 11, 2), "all", "", 0.5),
+    ]
+    assert reason == "needs a value, or a numerator and a non-zero denominator"
+
+
+def test_ticket_work_category_comes_from_its_type_when_missing(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "ticket_id": ["T-1", "T-2", "T-3", "T-4"],
+            "type": ["Bug", "Spike", "Story", "Mystery"],
+            "work_category": [None, None, "learning", None],
+            "created_at": ["2026-11-01"] * 4,
+            "labels": ["ml, drift", None, "a", ""],
+        }
+    )
+    path, stats = _load_frame(tmp_path, "tickets", frame)
+    assert stats.loaded == 4
+    with warehouse.reading(path) as con:
+        rows = con.execute(
+            "select ticket_id, work_category, labels from tickets order by 1"
+        ).fetchall()
+    assert rows == [
+        ("T-1", "maintenance", ["ml", "drift"]),
+        ("T-2", "research", None),
+        ("T-3", "learning", ["a"]),
+        ("T-4", None, []),
+    ]
+
+
+def test_epoch_seconds_are_timestamps(tmp_path):
+    frame = pd.DataFrame({"change_id": ["c1"], "first_commit_at": [1_700_000_000]})
+    path, _ = _load_frame(tmp_path, "changes", frame)
+    with warehouse.reading(path) as con:
+        assert con.execute("select first_commit_at from changes").fetchone()[0] == dt.datetime(
+            2023, 11, 14, 22, 13, 20, tzinfo=UTC
+        )
