@@ -131,7 +131,7 @@ class FeatureSpec:
     """One inference feature column: its type, and how a model reads it."""
 
     name: str
-    dtype: str  # "float", "int" (integer values, stored as float so they can be NaN), "category"
+    dtype: str  # "float", "int" (a nullable Int64 column in the frame), "category"
     categories: tuple[str, ...] = ()
     # Long-tailed positive values: models read them on a log scale.
     log_scale: bool = False
@@ -1513,6 +1513,11 @@ def _inference(cal: _Calendar, timeline: _Timeline, rng: np.random.Generator) ->
     order = np.argsort(merged["ts"], kind="stable")
     frame = pd.DataFrame({name: values[order] for name, values in merged.items()})
     frame["ts"] = _utc_from_ns(frame["ts"].to_numpy())
+    # Integer features stay integers (nullable), as a real log would have them: drift tests
+    # treat a low-cardinality integer as categorical, a float never.
+    for name, feature in FEATURES.items():
+        if feature.dtype == "int" and name in frame:
+            frame[name] = frame[name].round().astype("Int64")
     return frame
 
 

@@ -19,7 +19,7 @@ of failing the file; lines the CSV reader cannot split are quarantined with thei
 from __future__ import annotations
 
 import glob
-import uuid
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +165,10 @@ class FilesConnector(Connector):
                 self.source.feed, origin, relation="read_parquet($file_path)", params=params
             )
         if raw.format == "csv":
-            reject_table = f"__rejects_{uuid.uuid4().hex[:12]}"
+            # Named after the source and file, so normalize stays deterministic; a table
+            # reused by a later read of the same file is read for its latest scan only.
+            digest = hashlib.sha1(f"{self.source.name}\0{raw.path}".encode()).hexdigest()[:12]
+            reject_table = f"__rejects_{digest}"
             return Batch(
                 self.source.feed,
                 origin,
@@ -174,7 +177,8 @@ class FilesConnector(Connector):
                 type_hints=raw.type_hints,
                 rejects_sql=(
                     f"select line, csv_line, 'line ' || line || ': ' || error_type || ' (' "
-                    f"|| error_message || ')' from {reject_table} order by line"
+                    f"|| error_message || ')' from {reject_table} where scan_id = "
+                    f"(select max(scan_id) from {reject_table}_scan) order by line"
                 ),
             )
         # JSON Lines: one value per key; nested values stay JSON text. Keys are bound.

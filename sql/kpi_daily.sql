@@ -1,6 +1,6 @@
 -- One row per (model, kpi, UTC day) in the window: the KPI over all its segments.
 -- Ratios aggregate as sum(numerator) / sum(denominator), never as a mean of daily ratios; a KPI
--- with an explicit 'all' segment uses that row; other value-only KPIs average their segments.
+-- with an explicit 'all' segment on a day uses that row; other value-only KPIs average their segments.
 with scoped as (
     select *
     from kpis
@@ -13,13 +13,13 @@ with scoped as (
 ),
 
 has_all as (
-    select distinct model, kpi from scoped where segment = 'all'
+    select distinct model, kpi, date from scoped where segment = 'all'
 ),
 
 chosen as (
     select scoped.*
     from scoped
-    left join has_all using (model, kpi)
+    left join has_all using (model, kpi, date)
     where has_all.kpi is null or scoped.segment = 'all'
 ),
 

@@ -12,13 +12,13 @@ with scoped as (
 ),
 
 has_all as (
-    select distinct model, kpi from scoped where segment = 'all'
+    select distinct model, kpi, date from scoped where segment = 'all'
 ),
 
 chosen as (
     select scoped.*
     from scoped
-    left join has_all using (model, kpi)
+    left join has_all using (model, kpi, date)
     where has_all.kpi is null or scoped.segment = 'all'
 ),
 

@@ -1,0 +1,297 @@
+"""Metrics on small hand-written warehouses, checked against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import settings
+import warehouse
+from connectors import demo_data
+from connectors.loader import Batch, Loader
+from metrics import activity, db, models, sources
+from metrics.filters import Filters, window
+from metrics.registry import METRICS
+from metrics.status import kpi_status
+from tests.conftest import ROOT, subprocess_env
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+# 2026-11-02, -09 and -16 are Mondays.
+WINDOW = Filters(utc("2026-11-02"), utc("2026-11-23"))
+
+FRAMES = {
+    "deployments": pd.DataFrame(
+        [
+            ("d1", "churn", "production", "growth", "2026-11-02 10:00", "success"),
+            ("d2", "churn", "Production", "growth", "2026-11-03 12:00", "failed"),
+            ("d3", "churn", "staging", "growth", "2026-11-04 09:00", "success"),
+            ("d4", "fraud", "PRODUCTION", "risk", "2026-11-10 09:00", "rolled_back"),
+            ("d5", "fraud", "production", "risk", "2026-11-11 09:00", "success"),
+            ("d6", "churn", "production", "growth", "2026-10-30 09:00", "success"),
+        ],
+        columns=["deployment_id", "model", "environment", "team", "finished_at", "status"],
+    ),
+    "incidents": pd.DataFrame(
+        [
+            ("i1", "churn", "growth", "2026-11-03 13:00", "2026-11-03 15:30"),
+            ("i2", "churn", "growth", "2026-10-20 13:00", None),
+            ("i3", "fraud", "risk", "2026-11-22 23:59", None),
+        ],
+        columns=["incident_id", "model", "team", "opened_at", "resolved_at"],
+    ),
+    "tickets": pd.DataFrame(
+        [
+            ("t1", "growth", "churn", "2026-10-01", "2026-11-05"),
+            ("t2", "growth", "churn", "2026-10-01", None),
+            ("t3", "risk", "fraud", "2026-09-01", "2026-10-01"),
+        ],
+        columns=["ticket_id", "team", "model", "created_at", "resolved_at"],
+    ),
+    "kpis": pd.DataFrame(
+        [
+            ("2026-11-02", "ctr", "churn", "web", None, 3, 100, 0.02, 0.01),
+            ("2026-11-02", "ctr", "churn", "app", None, 1, 300, 0.02, 0.01),
+            ("2026-11-03", "ctr", "churn", "all", 0.5, None, None, 0.02, 0.01),
+            ("2026-11-03", "ctr", "churn", "web", 0.9, None, None, 0.02, 0.01),
+            ("2026-11-04", "aov", "fraud", "web", 10.0, None, None, None, None),
+            ("2026-11-04", "aov", "fraud", "app", 20.0, None, None, None, None),
+        ],
+        columns=["date", "kpi", "model", "segment", "value", "numerator", "denominator",
+                 "target", "guardrail"],
+    ),
+    "inference": pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(7)],
+            "ts": ["2026-11-02 01:00"] * 5 + ["2026-11-03 01:00"] * 2,
+            "model": ["churn"] * 7,
+            "latency_ms": [10.0, 20.0, 30.0, 40.0, 1000.0, 5.0, 7.0],
+            "status": ["ok", "ok", "error", "ok", "ok", "ok", "ok"],
+            "amount": [1.0, 2.0, 3.0, None, 4.0, 10.0, 30.0],
+            "country": ["FR", "FR", "DE", "FR", None, "DE", "DE"],
+        }
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("metrics") / "w.duckdb"
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        loader = Loader(write, source, "s1")
+        for feed, frame in FRAMES.items():
+            stats = loader.load(Batch(feed, f"fixture:{feed}", frame=frame))
+            assert stats.quarantined == 0, feed
+    connection = warehouse.connect_read(path)
+    yield connection
+    connection.close()
+
+
+def test_row_counts(con):
+    assert activity.row_counts(con) == {
+        "deployments": 6, "changes": 0, "incidents": 3, "inference": 7, "kpis": 6,
+        "tickets": 3, "ticket_transitions": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("team", "model", "expected"),
+    [
+        # production only (any case): d1, d2 (failed), d4 (rolled back), d5; d3 is staging and
+        # d6 finished before the window. i1 and i3 opened inside it; t1 resolved inside it.
+        (None, None, {"deployments": 4, "successful_deployments": 2, "failed_deployments": 2,
+                      "incidents_opened": 2, "tickets_finished": 1}),
+        ("risk", None, {"deployments": 2, "successful_deployments": 1, "failed_deployments": 1,
+                        "incidents_opened": 1, "tickets_finished": 0}),
+        (None, "churn", {"deployments": 2, "successful_deployments": 1, "failed_deployments": 1,
+                         "incidents_opened": 1, "tickets_finished": 1}),
+    ],
+)
+def test_activity_summary(con, team, model, expected):
+    filters = Filters(WINDOW.since, WINDOW.until, team, model)
+    assert activity.activity_summary(con, filters) == expected
+
+
+def test_an_empty_window_counts_zero(con):
+    empty = Filters(utc("2020-01-01"), utc("2020-01-08"))
+    assert set(activity.activity_summary(con, empty).values()) == {0}
+    assert activity.deployments(con, empty).empty
+
+
+def test_deployments_weekly_is_zero_filled(con):
+    weekly = activity.deployments_weekly(con, WINDOW)
+    assert [d.date().isoformat() for d in weekly["week_start"]] == [
+        "2026-11-02", "2026-11-09", "2026-11-16"]
+    assert weekly[["succeeded", "failed", "rolled_back"]].values.tolist() == [
+        [1, 1, 0], [1, 0, 1], [0, 0, 0]]
+
+
+def test_week_comparison(con):
+    comparison = activity.week_comparison(con, WINDOW).set_index("metric")
+    # this week = Nov 16-22: i3 only; last week = Nov 9-15: d4, d5; 4 weeks from Oct 26.
+    assert comparison.loc["incidents_opened", ["this_week", "last_week"]].tolist() == [1, 0]
+    assert comparison.loc["deployments", ["this_week", "last_week"]].tolist() == [0, 2]
+    # Oct 26 - Nov 22: d6, d1, d2, d4, d5 = 5 production deployments, / 4 weeks.
+    assert comparison.loc["deployments", "four_week_average"] == pytest.approx(5 / 4)
+
+
+def test_incidents_in_window_with_hours_to_resolve(con):
+    incidents = activity.incidents(con, WINDOW).set_index("incident_id")
+    assert list(incidents.index) == ["i3", "i1"]
+    assert incidents.loc["i1", "hours_to_resolve"] == pytest.approx(2.5)
+    assert bool(incidents.loc["i3", "is_open"]) and pd.isna(incidents.loc["i3", "hours_to_resolve"])
+
+
+def test_kpi_daily_ratio_of_sums_and_the_all_segment(con):
+    daily = models.kpi_daily(con, WINDOW).set_index(["model", "kpi", "date"])["value"]
+    # 3/100 and 1/300 pool to 4/400, not the mean of the two ratios (0.0167).
+    assert daily[("churn", "ctr", pd.Timestamp("2026-11-02"))] == pytest.approx(0.01)
+    # A day with an 'all' row uses it, not the web segment beside it.
+    assert daily[("churn", "ctr", pd.Timestamp("2026-11-03"))] == pytest.approx(0.5)
+    # Value-only segments average.
+    assert daily[("fraud", "aov", pd.Timestamp("2026-11-04"))] == pytest.approx(15.0)
+
+
+def test_kpi_window_pools_days(con):
+    kpis = models.kpi_window(con, Filters(utc("2026-11-02"), utc("2026-11-03"))) \
+        .set_index(["model", "kpi"])
+    assert kpis.loc[("churn", "ctr"), "value"] == pytest.approx(0.01)
+    assert kpis.loc[("churn", "ctr"), ["target", "guardrail"]].tolist() == [0.02, 0.01]
+    none = models.kpi_window(con, Filters(utc("2020-01-01"), utc("2020-01-02")))
+    assert none.empty
+
+
+def test_serving_daily_matches_numpy(con):
+    serving = models.serving_daily(con, WINDOW).set_index("day")
+    day = serving.loc[pd.Timestamp("2026-11-02")]
+    latencies = [10.0, 20.0, 30.0, 40.0, 1000.0]
+    assert (day["requests"], day["errors"]) == (5, 1)
+    assert day["error_rate"] == pytest.approx(0.2)
+    for column, q in (("latency_p50_ms", 50), ("latency_p95_ms", 95), ("latency_p99_ms", 99)):
+        assert day[column] == pytest.approx(np.percentile(latencies, q))
+
+
+def test_feature_daily_numeric_and_categorical(con):
+    churn = Filters(WINDOW.since, WINDOW.until, None, "churn")
+    amount = models.feature_daily(con, churn, "amount").set_index("day")
+    first = amount.loc[pd.Timestamp("2026-11-02")]
+    assert (first["rows"], first["missing_share"]) == (5, pytest.approx(0.2))
+    assert first["mean"] == pytest.approx(2.5) and first["p50"] == pytest.approx(2.5)
+    country = models.feature_daily(con, churn, "country").set_index("day")
+    assert country.loc[pd.Timestamp("2026-11-02"), "top_value"] == "FR"
+    assert country.loc[pd.Timestamp("2026-11-02"), "top_value_share"] == pytest.approx(3 / 4)
+    assert list(models.model_features(con, "churn")["feature"]) == ["amount", "country"]
+
+
+def test_source_status(con):
+    status = sources.source_status(con)
+    assert status.empty  # no sync ran through sync.run, so no sync_runs rows
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "guardrail", "level"),
+    [
+        (0.031, 0.030, 0.025, "green"),
+        (0.030, 0.030, 0.025, "green"),  # meeting the target exactly is on target
+        (0.028, 0.030, 0.025, "amber"),
+        (0.025, 0.030, 0.025, "amber"),  # the guardrail itself still holds
+        (0.024, 0.030, 0.025, "red"),
+        (0.004, 0.005, 0.010, "green"),  # lower is better: guardrail above target
+        (0.008, 0.005, 0.010, "amber"),
+        (0.011, 0.005, 0.010, "red"),
+        (0.5, None, None, "grey"),
+        (None, 0.03, 0.025, "grey"),
+        (0.02, 0.03, None, "amber"),
+    ],
+)
+def test_kpi_status_at_each_boundary(value, target, guardrail, level):
+    assert kpi_status(value, target, guardrail).level == level
+
+
+def test_every_metric_has_its_sql_and_a_documented_definition():
+    doc = (ROOT / "METRICS.md").read_text()
+    headings = set(re.findall(r"^## (.+)$", doc, flags=re.M))
+    for metric in METRICS:
+        assert (db.SQL_DIR / f"{metric.sql}.sql").exists(), metric.name
+        assert metric.title in headings, f"METRICS.md has no '## {metric.title}' section"
+        section = doc.split(f"## {metric.title}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"`{metric.sql}.sql`" in section, metric.name
+
+
+def test_every_sql_file_states_its_grain():
+    for path in sorted(db.SQL_DIR.glob("*.sql")):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("-- "), path.name
+
+
+def test_window_defaults_and_errors():
+    now = utc("2026-11-23 15:00")
+    default = window(now=now)
+    assert (default.since, default.until) == (utc("2026-10-26 15:00"), now)
+    assert window("2026-11-01", "2026-11-08", now=now).days == 7
+    with pytest.raises(ValueError, match="--since must be an ISO date"):
+        window("yesterday", now=now)
+    with pytest.raises(ValueError, match="the window is empty"):
+        window("2026-11-08", "2026-11-01", now=now)
+
+
+def test_report_json(demo_env):
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", "report", "--json", "--since", "2026-01-01",
+         "--until", "2026-02-01"],
+        capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["window"] == {"since": "2026-01-01T00:00:00+00:00",
+                                "until": "2026-02-01T00:00:00+00:00"}
+    counts = demo_env.query(
+        "select (select count(*) from deployments), (select count(*) from inference), "
+        "(select count(*) from ticket_transitions)")[0]
+    assert set(report["rows"]) == {"deployments", "changes", "incidents", "inference", "kpis",
+                                   "tickets", "ticket_transitions"}
+    assert (report["rows"]["deployments"], report["rows"]["inference"],
+            report["rows"]["ticket_transitions"]) == counts
+
+
+def test_report_with_a_bad_date_says_so(demo_env):
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", "report", "--json", "--since", "last week"],
+        capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "tandem: --since must be an ISO date like 2026-11-01, got 'last week'")
+
+
+def test_the_demo_story_reads_through_the_metrics(demo_project):
+    story = demo_data.story(dt.datetime.now(dt.UTC).date())
+    drift = pd.Timestamp(story["drift_start"]).to_pydatetime().replace(tzinfo=dt.UTC)
+    span = dt.timedelta(days=7)
+    before = Filters(drift - span, drift, None, story["model"])
+    after = Filters(drift + dt.timedelta(days=1), drift + dt.timedelta(days=8), None,
+                    story["model"])
+    with warehouse.reading(demo_project.warehouse) as con:
+        feature_before = models.feature_daily(con, before, story["feature"])["mean"].mean()
+        feature_after = models.feature_daily(con, after, story["feature"])["mean"].mean()
+        kpi = models.kpi_window(con, after).set_index("kpi").loc[story["kpi"]]
+        kpi_before = models.kpi_window(con, before).set_index("kpi").loc[story["kpi"]]
+        incidents = activity.incidents(con, Filters(drift, drift + span, None, story["model"]))
+        deployments = activity.deployments(
+            con, Filters(drift, drift + dt.timedelta(days=14), None, story["model"]))
+    assert feature_after > 100 * feature_before  # logged in ms instead of s
+    assert kpi["value"] < kpi["guardrail"] < kpi_before["value"]
+    assert story["incident_id"] in set(incidents["incident_id"])
+    retrain = deployments.set_index("deployment_id").loc[story["retrain_deployment_id"]]
+    assert (retrain["environment"], retrain["status"]) == ("production", "success")
