@@ -151,7 +151,7 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         raise ConfigError(f"{origin}: [warehouse] must be a table")
     path = Path(os.path.expanduser(str(warehouse.get("path", DEFAULT_WAREHOUSE))))
     if not path.is_absolute():
-        path = base_dir / path
+        path = Path(os.path.normpath(base_dir / path))
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{origin}: `sources` must be an array of tables ([[sources]])")

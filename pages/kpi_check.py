@@ -42,9 +42,7 @@ for model, kpis in this_week.groupby("model", sort=True):
             sentence += f", against {common.percent(previous, kpi['unit'])} last week"
         if kpi["target"] == kpi["target"] and kpi["target"] is not None:
             sentence += f"; target {common.percent(kpi['target'], kpi['unit'])}"
-        st.markdown(
-            f":{status.badge}-badge[{status.level.upper()}] {sentence} — {status.reason}."
-        )
+        st.markdown(f":{status.badge}-badge[{status.level.upper()}] {sentence} — {status.reason}.")
         series = daily[(daily["model"] == model) & (daily["kpi"] == kpi["kpi"])]
         fig = go.Figure()
         fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=name)

@@ -31,8 +31,9 @@ def _files_sample(project: Project, frames) -> str:
             sample = frame[frame["model"] == "recommender"].head(40)
         path = project.root / "exports" / f"{feed}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        sample.assign(**{c: sample[c].map(",".join) for c in ("labels",) if c in sample}) \
-            .to_csv(path, index=False)
+        sample.assign(**{c: sample[c].map(",".join) for c in ("labels",) if c in sample}).to_csv(
+            path, index=False
+        )
         blocks.append(
             f'[[sources]]\nname = "{feed}_files"\nkind = "files"\nfeed = "{feed}"\n'
             f'path = "exports/{feed}.csv"\n'
@@ -69,7 +70,8 @@ def test_keys_are_unique_and_not_null(synced):
         nulls = " or ".join(f'"{k}" is null' for k in feed.key)
         total, distinct, null_keys = project.query(
             f"select count(*), count(distinct (source, {keys})), count(*) filter (where {nulls}) "
-            f"from {feed.name}")[0]
+            f"from {feed.name}"
+        )[0]
         assert total > 0 and total == distinct and null_keys == 0, feed.name
 
 
@@ -79,7 +81,8 @@ def test_timestamps_are_utc_instants_of_the_source(synced, demo_frames):
     first = deployments.iloc[0]
     stored = project.query(
         "select finished_at, typeof(finished_at) from deployments where deployment_id = $id",
-        {"id": first["deployment_id"]})
+        {"id": first["deployment_id"]},
+    )
     assert stored == [(first["finished_at"].to_pydatetime(), "TIMESTAMP WITH TIME ZONE")], kind
 
 
@@ -96,8 +99,9 @@ def test_normalize_is_deterministic(synced):
 
 def test_a_second_sync_changes_nothing(synced):
     _, project, _, first = synced
-    tables = {f: project.query(f"select * exclude (synced_at) from {f} order by all")
-              for f in FEEDS}
+    tables = {
+        f: project.query(f"select * exclude (synced_at) from {f} order by all") for f in FEEDS
+    }
     second = project.sync()
     assert second.ok
     for row in second.as_dict()["sources"]:

@@ -67,8 +67,17 @@ FRAMES = {
             ("2026-11-04", "aov", "fraud", "web", 10.0, None, None, None, None),
             ("2026-11-04", "aov", "fraud", "app", 20.0, None, None, None, None),
         ],
-        columns=["date", "kpi", "model", "segment", "value", "numerator", "denominator",
-                 "target", "guardrail"],
+        columns=[
+            "date",
+            "kpi",
+            "model",
+            "segment",
+            "value",
+            "numerator",
+            "denominator",
+            "target",
+            "guardrail",
+        ],
     ),
     "inference": pd.DataFrame(
         {
@@ -100,8 +109,13 @@ def con(tmp_path_factory):
 
 def test_row_counts(con):
     assert activity.row_counts(con) == {
-        "deployments": 6, "changes": 0, "incidents": 3, "inference": 7, "kpis": 6,
-        "tickets": 3, "ticket_transitions": 0,
+        "deployments": 6,
+        "changes": 0,
+        "incidents": 3,
+        "inference": 7,
+        "kpis": 6,
+        "tickets": 3,
+        "ticket_transitions": 0,
     }
 
 
@@ -110,12 +124,39 @@ def test_row_counts(con):
     [
         # production only (any case): d1, d2 (failed), d4 (rolled back), d5; d3 is staging and
         # d6 finished before the window. i1 and i3 opened inside it; t1 resolved inside it.
-        (None, None, {"deployments": 4, "successful_deployments": 2, "failed_deployments": 2,
-                      "incidents_opened": 2, "tickets_finished": 1}),
-        ("risk", None, {"deployments": 2, "successful_deployments": 1, "failed_deployments": 1,
-                        "incidents_opened": 1, "tickets_finished": 0}),
-        (None, "churn", {"deployments": 2, "successful_deployments": 1, "failed_deployments": 1,
-                         "incidents_opened": 1, "tickets_finished": 1}),
+        (
+            None,
+            None,
+            {
+                "deployments": 4,
+                "successful_deployments": 2,
+                "failed_deployments": 2,
+                "incidents_opened": 2,
+                "tickets_finished": 1,
+            },
+        ),
+        (
+            "risk",
+            None,
+            {
+                "deployments": 2,
+                "successful_deployments": 1,
+                "failed_deployments": 1,
+                "incidents_opened": 1,
+                "tickets_finished": 0,
+            },
+        ),
+        (
+            None,
+            "churn",
+            {
+                "deployments": 2,
+                "successful_deployments": 1,
+                "failed_deployments": 1,
+                "incidents_opened": 1,
+                "tickets_finished": 1,
+            },
+        ),
     ],
 )
 def test_activity_summary(con, team, model, expected):
@@ -132,9 +173,15 @@ def test_an_empty_window_counts_zero(con):
 def test_deployments_weekly_is_zero_filled(con):
     weekly = activity.deployments_weekly(con, WINDOW)
     assert [d.date().isoformat() for d in weekly["week_start"]] == [
-        "2026-11-02", "2026-11-09", "2026-11-16"]
+        "2026-11-02",
+        "2026-11-09",
+        "2026-11-16",
+    ]
     assert weekly[["succeeded", "failed", "rolled_back"]].values.tolist() == [
-        [1, 1, 0], [1, 0, 1], [0, 0, 0]]
+        [1, 1, 0],
+        [1, 0, 1],
+        [0, 0, 0],
+    ]
 
 
 def test_week_comparison(con):
@@ -164,8 +211,9 @@ def test_kpi_daily_ratio_of_sums_and_the_all_segment(con):
 
 
 def test_kpi_window_pools_days(con):
-    kpis = models.kpi_window(con, Filters(utc("2026-11-02"), utc("2026-11-03"))) \
-        .set_index(["model", "kpi"])
+    kpis = models.kpi_window(con, Filters(utc("2026-11-02"), utc("2026-11-03"))).set_index(
+        ["model", "kpi"]
+    )
     assert kpis.loc[("churn", "ctr"), "value"] == pytest.approx(0.01)
     assert kpis.loc[("churn", "ctr"), ["target", "guardrail"]].tolist() == [0.02, 0.01]
     none = models.kpi_window(con, Filters(utc("2020-01-01"), utc("2020-01-02")))
@@ -248,31 +296,62 @@ def test_window_defaults_and_errors():
 
 def test_report_json(demo_env):
     result = subprocess.run(
-        [sys.executable, "-m", "metrics", "report", "--json", "--since", "2026-01-01",
-         "--until", "2026-02-01"],
-        capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "metrics",
+            "report",
+            "--json",
+            "--since",
+            "2026-01-01",
+            "--until",
+            "2026-02-01",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["window"] == {"since": "2026-01-01T00:00:00+00:00",
-                                "until": "2026-02-01T00:00:00+00:00"}
+    assert report["window"] == {
+        "since": "2026-01-01T00:00:00+00:00",
+        "until": "2026-02-01T00:00:00+00:00",
+    }
     counts = demo_env.query(
         "select (select count(*) from deployments), (select count(*) from inference), "
-        "(select count(*) from ticket_transitions)")[0]
-    assert set(report["rows"]) == {"deployments", "changes", "incidents", "inference", "kpis",
-                                   "tickets", "ticket_transitions"}
-    assert (report["rows"]["deployments"], report["rows"]["inference"],
-            report["rows"]["ticket_transitions"]) == counts
+        "(select count(*) from ticket_transitions)"
+    )[0]
+    assert set(report["rows"]) == {
+        "deployments",
+        "changes",
+        "incidents",
+        "inference",
+        "kpis",
+        "tickets",
+        "ticket_transitions",
+    }
+    assert (
+        report["rows"]["deployments"],
+        report["rows"]["inference"],
+        report["rows"]["ticket_transitions"],
+    ) == counts
 
 
 def test_report_with_a_bad_date_says_so(demo_env):
     result = subprocess.run(
         [sys.executable, "-m", "metrics", "report", "--json", "--since", "last week"],
-        capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "tandem: --since must be an ISO date like 2026-11-01, got 'last week'")
+        "tandem: --since must be an ISO date like 2026-11-01, got 'last week'"
+    )
 
 
 def test_the_demo_story_reads_through_the_metrics(demo_project):
@@ -280,8 +359,9 @@ def test_the_demo_story_reads_through_the_metrics(demo_project):
     drift = pd.Timestamp(story["drift_start"]).to_pydatetime().replace(tzinfo=dt.UTC)
     span = dt.timedelta(days=7)
     before = Filters(drift - span, drift, None, story["model"])
-    after = Filters(drift + dt.timedelta(days=1), drift + dt.timedelta(days=8), None,
-                    story["model"])
+    after = Filters(
+        drift + dt.timedelta(days=1), drift + dt.timedelta(days=8), None, story["model"]
+    )
     with warehouse.reading(demo_project.warehouse) as con:
         feature_before = models.feature_daily(con, before, story["feature"])["mean"].mean()
         feature_after = models.feature_daily(con, after, story["feature"])["mean"].mean()
@@ -289,7 +369,8 @@ def test_the_demo_story_reads_through_the_metrics(demo_project):
         kpi_before = models.kpi_window(con, before).set_index("kpi").loc[story["kpi"]]
         incidents = activity.incidents(con, Filters(drift, drift + span, None, story["model"]))
         deployments = activity.deployments(
-            con, Filters(drift, drift + dt.timedelta(days=14), None, story["model"]))
+            con, Filters(drift, drift + dt.timedelta(days=14), None, story["model"])
+        )
     assert feature_after > 100 * feature_before  # logged in ms instead of s
     assert kpi["value"] < kpi["guardrail"] < kpi_before["value"]
     assert story["incident_id"] in set(incidents["incident_id"])
