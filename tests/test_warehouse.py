@@ -47,6 +47,7 @@ def test_an_older_warehouse_is_upgraded_in_place_keeping_its_rows(tmp_path, monk
         )
     sql_dir = tmp_path / "sql"
     shutil.copytree(warehouse.SQL_DIR, sql_dir)
+    (sql_dir / "migrations").mkdir(exist_ok=True)
     (sql_dir / "migrations" / "002_runbook.sql").write_text(
         "alter table incidents add column runbook_url varchar;"
     )
