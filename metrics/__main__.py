@@ -8,7 +8,7 @@ import sys
 
 import settings
 import warehouse
-from metrics import activity
+from metrics import activity, db
 from metrics.filters import window
 
 
@@ -21,7 +21,7 @@ def report(
 ) -> dict:
     """The headline numbers for one window, as plain JSON-ready values."""
     filters = window(since, until, team, model)
-    with warehouse.reading(config.warehouse) as con:
+    with db.connect(config.warehouse) as con:
         return {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
             "filters": {"team": filters.team, "model": filters.model},

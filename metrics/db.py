@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
+
+import warehouse
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
@@ -42,3 +46,16 @@ def frame(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFr
 def rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[tuple]:
     """Run sql/<name>.sql with named parameters; plain tuples back."""
     return con.execute(sql(name), _bind(name, params)).fetchall()
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Create the shared table macros (sql/macros.sql) on a read connection."""
+    con.execute(sql("macros"))
+    return con
+
+
+@contextlib.contextmanager
+def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection to the warehouse, ready for the metric queries."""
+    with warehouse.reading(path) as con:
+        yield prepare(con)

@@ -18,7 +18,7 @@ import streamlit as st
 import settings
 import warehouse
 from connectors import sync
-from metrics import activity, models, sources
+from metrics import activity, db, models, sources
 from metrics.filters import Filters
 
 WINDOWS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
@@ -73,7 +73,7 @@ def _load(
     model: str | None,
     extra: tuple,
 ) -> Any:
-    with warehouse.reading(Path(path)) as con:
+    with db.connect(Path(path)) as con:
         if name in _WITH_FILTERS:
             filters = Filters(
                 dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until), team, model

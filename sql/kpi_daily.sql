@@ -1,26 +1,8 @@
 -- One row per (model, kpi, UTC day) in the window: the KPI over all its segments.
--- Ratios aggregate as sum(numerator) / sum(denominator), never as a mean of daily ratios; a KPI
--- with an explicit 'all' segment on a day uses that row; other value-only KPIs average their segments.
-with scoped as (
-    select *
-    from kpis
-    where date >= cast($since as date) and date < cast($until as date)
-        and ($model is null or model = $model)
-        and ($model is not null or $team is null or model in (
-            select distinct model from deployments where team = $team
-            union select distinct model from incidents where team = $team
-        ))
-),
-
-has_all as (
-    select distinct model, kpi, date from scoped where segment = 'all'
-),
-
-chosen as (
-    select scoped.*
-    from scoped
-    left join has_all using (model, kpi, date)
-    where has_all.kpi is null or scoped.segment = 'all'
+-- Ratios aggregate as sum(numerator) / sum(denominator), never as a mean of daily ratios;
+-- value-only KPIs average their segments (which rows count: kpi_rows in macros.sql).
+with chosen as (
+    select * from kpi_rows($since, $until, $team, $model)
 ),
 
 final as (

@@ -160,3 +160,31 @@ def test_pages_keep_rendering_while_a_sync_writes(demo_project, tmp_path, monkey
     assert process.returncode == 0, process.stderr.read()
     assert renders >= 2
     assert project.query("select count(*) from inference where source = 'big'")[0][0] == 400_000
+
+
+def test_drift_page_shows_the_features_daily_figures(demo_env):
+    at = _open("pages/drift_investigation.py", model="recommender", window="90d")
+    assert not _problems(at)
+    assert at.selectbox(key="drift_model").value == "recommender"
+    features = at.selectbox(key="drift_feature").options
+    assert "session_length_s" in features
+    at.selectbox(key="drift_feature").select("session_length_s").run()
+    daily = at.dataframe[0].value
+    assert len(daily) >= 85 and daily["rows"].sum() > 0  # about 90 days, each with requests
+    assert at.get("plotly_chart")
+
+
+def test_data_sources_shows_rows_per_feed(demo_env):
+    at = _open("pages/data_sources.py")
+    held = at.dataframe[0].value.set_index("feed")
+    counts = dict(demo_env.query("select 'inference', count(*) from inference"))
+    assert held.loc["inference", "rows"] == counts["inference"]
+    assert set(held.index) == {
+        "deployments",
+        "changes",
+        "incidents",
+        "inference",
+        "kpis",
+        "tickets",
+        "ticket_transitions",
+    }

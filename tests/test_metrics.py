@@ -102,7 +102,7 @@ def con(tmp_path_factory):
         for feed, frame in FRAMES.items():
             stats = loader.load(Batch(feed, f"fixture:{feed}", frame=frame))
             assert stats.quarantined == 0, feed
-    connection = warehouse.connect_read(path)
+    connection = db.prepare(warehouse.connect_read(path))
     yield connection
     connection.close()
 
@@ -362,7 +362,7 @@ def test_the_demo_story_reads_through_the_metrics(demo_project):
     after = Filters(
         drift + dt.timedelta(days=1), drift + dt.timedelta(days=8), None, story["model"]
     )
-    with warehouse.reading(demo_project.warehouse) as con:
+    with db.connect(demo_project.warehouse) as con:
         feature_before = models.feature_daily(con, before, story["feature"])["mean"].mean()
         feature_after = models.feature_daily(con, after, story["feature"])["mean"].mean()
         kpi = models.kpi_window(con, after).set_index("kpi").loc[story["kpi"]]
