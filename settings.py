@@ -38,6 +38,112 @@ DEFAULT_WORK_CATEGORIES = {
 }
 
 
+@dataclass(frozen=True)
+class Workflow:
+    """How a team's ticket statuses read: which are active work, waiting, blocked, done.
+
+    Statuses match case-insensitively. Work categories group into the work mix, each group
+    with its target share. Set in `[workflow]` of the config; these defaults fit Jira-like flows.
+    """
+
+    active: tuple[str, ...] = (
+        "in progress",
+        "in review",
+        "review",
+        "in development",
+        "doing",
+        "testing",
+        "in testing",
+        "qa",
+        "in qa",
+    )
+    waiting: tuple[str, ...] = (
+        "to do",
+        "todo",
+        "open",
+        "backlog",
+        "selected for development",
+        "ready for engineering",
+        "ready for dev",
+        "ready for review",
+        "ready",
+        "waiting",
+        "awaiting review",
+    )
+    blocked: tuple[str, ...] = ("blocked", "on hold", "impeded")
+    done: tuple[str, ...] = ("done", "closed", "resolved", "released", "complete", "completed")
+    # Work stopped without being finished: neither throughput nor work in progress.
+    dropped: tuple[str, ...] = (
+        "won't do",
+        "wont do",
+        "cancelled",
+        "canceled",
+        "rejected",
+        "duplicate",
+        "abandoned",
+    )
+    mix_groups: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("committed", ("development", "maintenance")),
+        ("experiments", ("research", "experiment")),
+        ("learning", ("learning",)),
+    )
+    mix_targets: tuple[tuple[str, float], ...] = (
+        ("committed", 0.6),
+        ("experiments", 0.3),
+        ("learning", 0.1),
+    )
+    # A decided experiment carries a label like "outcome:productionize".
+    outcome_label_prefix: str = "outcome:"
+
+    def params(self) -> dict[str, Any]:
+        """Named SQL parameters: $active_statuses, $waiting_statuses, ... as lowercase lists."""
+        return {
+            "active_statuses": list(self.active),
+            "waiting_statuses": list(self.waiting),
+            "blocked_statuses": list(self.blocked),
+            "done_statuses": list(self.done),
+            "dropped_statuses": list(self.dropped),
+            "outcome_prefix": self.outcome_label_prefix,
+        }
+
+
+def _parse_workflow(raw: Any, origin: str) -> Workflow:
+    if raw is None:
+        return Workflow()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: [workflow] must be a table")
+    default = Workflow()
+    fields: dict[str, Any] = {}
+    for key in ("active", "waiting", "blocked", "done", "dropped"):
+        if key in raw:
+            values = raw[key]
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ConfigError(f"{origin}: [workflow] {key} must be a list of status names")
+            fields[key] = tuple(v.strip().lower() for v in values)
+    if "mix_groups" in raw:
+        groups = raw["mix_groups"]
+        if not isinstance(groups, dict):
+            raise ConfigError(f"{origin}: [workflow.mix_groups] maps a group to its categories")
+        fields["mix_groups"] = tuple((g, tuple(c)) for g, c in groups.items())
+    if "mix_targets" in raw:
+        targets = raw["mix_targets"]
+        if not isinstance(targets, dict) or not all(
+            isinstance(v, int | float) for v in targets.values()
+        ):
+            raise ConfigError(f"{origin}: [workflow.mix_targets] maps a group to a share")
+        fields["mix_targets"] = tuple((g, float(v)) for g, v in targets.items())
+    if "outcome_label_prefix" in raw:
+        fields["outcome_label_prefix"] = str(raw["outcome_label_prefix"])
+    workflow = Workflow(**{**default.__dict__, **fields})
+    groups = {g for g, _ in workflow.mix_groups}
+    unknown = [g for g, _ in workflow.mix_targets if g not in groups]
+    if unknown:
+        raise ConfigError(
+            f"{origin}: [workflow.mix_targets] names unknown groups: " + ", ".join(unknown)
+        )
+    return workflow
+
+
 class ConfigError(ValueError):
     """A configuration that cannot be used, with a sentence that says where and why."""
 
@@ -104,6 +210,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     work_categories: dict[str, str]
     origin: str
+    workflow: Workflow = field(default_factory=Workflow)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -163,7 +270,13 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         seen.add(source.name)
     categories = dict(DEFAULT_WORK_CATEGORIES)
     categories.update({str(k).lower(): str(v) for k, v in data.get("work_categories", {}).items()})
-    return Config(warehouse=path, sources=sources, work_categories=categories, origin=origin)
+    return Config(
+        warehouse=path,
+        sources=sources,
+        work_categories=categories,
+        origin=origin,
+        workflow=_parse_workflow(data.get("workflow"), origin),
+    )
 
 
 def default_config(base_dir: Path | None = None) -> Config:
