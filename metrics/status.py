@@ -58,3 +58,48 @@ def kpi_status(value: float | None, target: float | None, guardrail: float | Non
         return Status("green", "on target")
     side = "below" if higher_is_better else "above"
     return Status("amber", f"{side} target, guardrail holds")
+
+
+# DORA performance levels (the 2023 report's bands), best first: (level, test on the value).
+DORA_BANDS = {
+    # median deployment days per week (>= 5 elite, >= 1 high), else per month (>= 1 medium)
+    "lead_time": (
+        ("elite", lambda h: h < 24),
+        ("high", lambda h: h < 24 * 7),
+        ("medium", lambda h: h < 24 * 30),
+    ),
+    "change_failure_rate": (
+        ("elite", lambda r: r <= 0.05),
+        ("high", lambda r: r <= 0.10),
+        ("medium", lambda r: r <= 0.15),
+    ),
+    "recovery_time": (
+        ("elite", lambda h: h < 1),
+        ("high", lambda h: h < 24),
+        ("medium", lambda h: h < 24 * 7),
+    ),
+}
+DORA_LEVEL_COLOURS = {"elite": "green", "high": "green", "medium": "orange", "low": "red"}
+
+
+def dora_level(metric: str, value: float | None) -> str | None:
+    """elite, high, medium or low for a lead time or recovery time (hours) or a change failure
+    rate (0-1); None when there is no value to judge."""
+    if _missing(value):
+        return None
+    for level, test in DORA_BANDS[metric]:
+        if test(value):
+            return level
+    return "low"
+
+
+def deployment_frequency_level(days_per_week: float | None, days_per_month: float | None) -> str:
+    """Median deployment days per Monday-based week >= 5 elite, >= 1 high; else median
+    deployment days per calendar month >= 1 medium; else low."""
+    weekly = 0.0 if _missing(days_per_week) else days_per_week
+    monthly = 0.0 if _missing(days_per_month) else days_per_month
+    if weekly >= 5:
+        return "elite"
+    if weekly >= 1:
+        return "high"
+    return "medium" if monthly >= 1 else "low"

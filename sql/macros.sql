@@ -27,3 +27,173 @@ create or replace temp macro kpi_rows(since_at, until_at, team_name, model_name)
     )
 
     select * from final;
+
+-- One row per production deployment (environment 'production' in any case), all time, with
+-- whether it failed by itself (failed or rolled back).
+create or replace temp macro production_deployments() as table
+    with final as (
+        select
+            deployment_id,
+            model,
+            version,
+            team,
+            started_at,
+            finished_at,
+            status,
+            status in ('failed', 'rolled_back') as is_failed
+        from deployments
+        where lower(environment) = 'production'
+    )
+
+    select * from final;
+
+-- One row per incident, all time, with the deployment it belongs to: the one it names (if that
+-- deployment is known), else the latest successful production deployment of the same model that
+-- finished at or before it opened; null when there is none (an unattributed incident).
+create or replace temp macro incident_attribution() as table
+    with successes as (
+        select deployment_id, model, finished_at
+        from production_deployments()
+        where status = 'success'
+    ),
+
+    named as (
+        select incidents.*, known.deployment_id as known_deployment_id
+        from incidents
+        left join (select distinct deployment_id from deployments) as known
+            using (deployment_id)
+    ),
+
+    latest_before as (
+        select named.incident_id, successes.deployment_id as previous_deployment_id
+        from named
+        asof left join successes
+            on named.model = successes.model and named.opened_at >= successes.finished_at
+    ),
+
+    final as (
+        select
+            named.incident_id,
+            named.model,
+            named.team,
+            named.severity,
+            named.title,
+            named.opened_at,
+            named.resolved_at,
+            named.deployment_id as named_deployment_id,
+            coalesce(named.known_deployment_id, latest_before.previous_deployment_id)
+                as attributed_deployment_id,
+            date_diff('second', named.opened_at, named.resolved_at) / 3600.0
+                as recovery_time_hours
+        from named
+        left join latest_before using (incident_id)
+    )
+
+    select * from final;
+
+-- One row per change, all time, with the production deployment that shipped it: the one it
+-- names if that one succeeded in production, else the next successful production deployment of
+-- the same model that finished after the named one. Lead time = that deployment's finish minus
+-- the change's first commit, in hours (negative spans are kept here and left out by metrics).
+create or replace temp macro change_shipping() as table
+    with successes as (
+        select deployment_id, model, team, finished_at
+        from production_deployments()
+        where status = 'success'
+    ),
+
+    named as (
+        select
+            changes.change_id,
+            changes.first_commit_at,
+            changes.merged_at,
+            changes.author,
+            changes.title,
+            changes.deployment_id as named_deployment_id,
+            deployments.model,
+            deployments.finished_at as named_finished_at,
+            deployments.status = 'success'
+                and lower(deployments.environment) = 'production' as named_shipped
+        from changes
+        left join deployments using (deployment_id)
+    ),
+
+    next_success as (
+        select named.change_id, successes.deployment_id as next_deployment_id
+        from named
+        asof left join successes
+            on named.model = successes.model and named.named_finished_at < successes.finished_at
+    ),
+
+    shipped as (
+        select
+            named.*,
+            case
+                when named.named_shipped then named.named_deployment_id
+                else next_success.next_deployment_id
+            end as shipping_deployment_id
+        from named
+        left join next_success using (change_id)
+    ),
+
+    final as (
+        select
+            shipped.change_id,
+            shipped.title,
+            shipped.author,
+            shipped.first_commit_at,
+            shipped.merged_at,
+            shipped.named_deployment_id,
+            shipped.shipping_deployment_id,
+            successes.model,
+            successes.team,
+            successes.finished_at as shipped_at,
+            date_diff('second', shipped.first_commit_at, successes.finished_at) / 3600.0
+                as lead_time_hours
+        from shipped
+        left join successes on successes.deployment_id = shipped.shipping_deployment_id
+    )
+
+    select * from final;
+
+-- One row per production deployment, all time: whether it failed (failed, rolled back, or with
+-- at least one attributed incident), its incidents, and for a failed deployment without an
+-- incident, when the next successful production deployment of its model restored service.
+create or replace temp macro deployment_outcomes() as table
+    with attributed as (
+        select attributed_deployment_id as deployment_id, count(*) as incidents
+        from incident_attribution()
+        where attributed_deployment_id is not null
+        group by all
+    ),
+
+    successes as (
+        select model, finished_at
+        from production_deployments()
+        where status = 'success'
+    ),
+
+    restored as (
+        select d.deployment_id, successes.finished_at as restored_at
+        from production_deployments() as d
+        asof left join successes
+            on d.model = successes.model and d.finished_at < successes.finished_at
+        where d.is_failed
+    ),
+
+    final as (
+        select
+            d.*,
+            coalesce(attributed.incidents, 0) as incidents,
+            d.is_failed or coalesce(attributed.incidents, 0) > 0 as is_change_failure,
+            case when d.is_failed and coalesce(attributed.incidents, 0) = 0
+                then restored.restored_at end as restored_at,
+            case when d.is_failed and coalesce(attributed.incidents, 0) = 0
+                then date_diff('second', d.finished_at, restored.restored_at) / 3600.0
+            end as recovery_time_hours
+        from production_deployments() as d
+        left join attributed using (deployment_id)
+        left join restored using (deployment_id)
+    )
+
+    select * from final;

@@ -1,0 +1,193 @@
+"""Delivery (DORA): deployment frequency, lead time for changes, change failure rate and
+failed deployment recovery time, with their levels, per window, team, model and week."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from metrics.db import frame
+from metrics.filters import Filters
+from metrics.status import deployment_frequency_level, dora_level
+
+
+def _number(value: Any) -> float | None:
+    """A JSON-ready float: None for missing and NaN."""
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+def _one(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> dict[str, Any]:
+    return frame(con, name, **filters.params()).iloc[0].to_dict()
+
+
+def deployment_frequency(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """Successful production deployments that finished in the window, per week, on how many
+    UTC days, and the DORA level (from median deployment days per week, else per month)."""
+    row = _one(con, "delivery_frequency", filters)
+    count = int(row["deployments"])
+    return {
+        "deployments": count,
+        "deployment_days": int(row["deployment_days"]),
+        "deployments_per_week": count / (filters.days / 7),
+        "median_days_per_week": _number(row["median_days_per_week"]),
+        "median_days_per_month": _number(row["median_days_per_month"]),
+        "level": deployment_frequency_level(
+            row["median_days_per_week"], row["median_days_per_month"]
+        ),
+    }
+
+
+def lead_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """Lead time for changes shipped in the window: median and p90 hours, changes counted,
+    changes left out for a negative span, and the DORA level of the median."""
+    row = _one(con, "delivery_lead_time", filters)
+    median = _number(row["median_hours"])
+    return {
+        "median": median,
+        "p90": _number(row["p90_hours"]),
+        "changes": int(row["changes"]),
+        "left_out": int(row["left_out"]),
+        "level": dora_level("lead_time", median),
+    }
+
+
+def change_failure(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """Change failure rate over production deployments that finished in the window."""
+    row = _one(con, "delivery_change_failure", filters)
+    rate = _number(row["change_failure_rate"])
+    return {
+        "change_failure_rate": rate,
+        "failed_deployments": int(row["failed_deployments"]),
+        "deployments_attempted": int(row["deployments_attempted"]),
+        "level": dora_level("change_failure_rate", rate),
+    }
+
+
+def recoveries(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Failures (incidents, and failed deployments without one) that recovered in the window
+    or began in it and had not recovered by its end, with recovery_time_hours."""
+    return frame(con, "delivery_recoveries", **filters.params())
+
+
+def recovery_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """Median hours to recover over failures that recovered in the window; unrecovered apart."""
+    rows = recoveries(con, filters)
+    recovered = rows[rows["is_recovered_in_window"].fillna(False).astype(bool)]
+    median = _number(recovered["recovery_time_hours"].median()) if len(recovered) else None
+    return {
+        "median": median,
+        "recovered": len(recovered),
+        "unrecovered": int(rows["is_unrecovered"].fillna(False).astype(bool).sum()),
+        "level": dora_level("recovery_time", median),
+    }
+
+
+def incidents(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Incidents opened in the window with their attributed deployment (or none)."""
+    return frame(con, "delivery_incidents", **filters.params())
+
+
+def changes(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Changes shipped in the window (and unshipped ones merged in it), with lead times."""
+    return frame(con, "delivery_changes", **filters.params())
+
+
+def deployments(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Production deployments that finished in the window, with is_change_failure."""
+    return frame(con, "delivery_deployments", **filters.params())
+
+
+def weekly(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per Monday-based week: deployments, attempts, failures, change failure rate, median lead
+    time and median recovery time (zero-filled counts; null medians in quiet weeks)."""
+    return frame(con, "delivery_weekly", **filters.params())
+
+
+def summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """The delivery section of the headless report, JSON-ready."""
+    frequency = deployment_frequency(con, filters)
+    lead = lead_time(con, filters)
+    failure = change_failure(con, filters)
+    recovery = recovery_time(con, filters)
+    unattributed = int(incidents(con, filters)["is_unattributed"].sum())
+    return {
+        "deployments": frequency["deployments"],
+        "deployment_days": frequency["deployment_days"],
+        "deployments_per_week": frequency["deployments_per_week"],
+        "lead_time_hours": {k: lead[k] for k in ("median", "p90", "changes", "left_out")},
+        "change_failure_rate": failure["change_failure_rate"],
+        "failed_deployments": failure["failed_deployments"],
+        "deployments_attempted": failure["deployments_attempted"],
+        "recovery_time_hours": {k: recovery[k] for k in ("median", "recovered", "unrecovered")},
+        "unattributed_incidents": unattributed,
+        "levels": {
+            "deployment_frequency": frequency["level"],
+            "lead_time": lead["level"],
+            "change_failure_rate": failure["level"],
+            "recovery_time": recovery["level"],
+        },
+    }
+
+
+def detail(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, list[dict]]:
+    """The rows behind the summary: changes, incidents and deployments, JSON-ready."""
+    change_rows = changes(con, filters)
+    incident_rows = incidents(con, filters)
+    deployment_rows = deployments(con, filters)
+    return {
+        "changes": [
+            {
+                "change_id": r.change_id,
+                "deployment_id": r.shipping_deployment_id
+                if isinstance(r.shipping_deployment_id, str)
+                else None,
+                "lead_time_hours": _number(r.lead_time_hours),
+            }
+            for r in change_rows.itertuples()
+        ],
+        "incidents": [
+            {
+                "incident_id": r.incident_id,
+                "deployment_id": r.attributed_deployment_id
+                if isinstance(r.attributed_deployment_id, str)
+                else None,
+                "recovery_time_hours": _number(r.recovery_time_hours),
+            }
+            for r in incident_rows.itertuples()
+        ],
+        "deployments": [
+            {"deployment_id": r.deployment_id, "failed": bool(r.is_change_failure)}
+            for r in deployment_rows.itertuples()
+        ],
+    }
+
+
+def by_group(
+    con: duckdb.DuckDBPyConnection, filters: Filters, column: str, values: list[str]
+) -> pd.DataFrame:
+    """The headline delivery figures per team or per model (`column`), one row per value."""
+    rows = []
+    for value in values:
+        scoped = Filters(
+            filters.since,
+            filters.until,
+            value if column == "team" else filters.team,
+            value if column == "model" else filters.model,
+        )
+        s = summary(con, scoped)
+        rows.append(
+            {
+                column: value,
+                "deployments": s["deployments"],
+                "deployments_per_week": s["deployments_per_week"],
+                "lead_time_median_hours": s["lead_time_hours"]["median"],
+                "change_failure_rate": s["change_failure_rate"],
+                "recovery_median_hours": s["recovery_time_hours"]["median"],
+                "unattributed_incidents": s["unattributed_incidents"],
+            }
+        )
+    return pd.DataFrame(rows)

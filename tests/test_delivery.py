@@ -1,0 +1,236 @@
+"""DORA metrics on one small history worked out by hand (window: the two weeks from Mon 2 Nov).
+
+m1 (team a): p0 ok 30 Oct | p1 ok 2 Nov 12:00 | p2 FAILED 3 Nov 09:00 | p3 ok 3 Nov 15:00
+             s1 staging ok 4 Nov | p6 ok 12 Nov 10:00
+m2 (team b): p4 ROLLED BACK 9 Nov 10:00+02:00 | p5 ok 10 Nov 08:00 | p7 FAILED 15 Nov 10:00
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+import settings
+import warehouse
+from connectors.loader import Batch, Loader
+from metrics import db, delivery
+from metrics.filters import Filters
+from metrics.status import deployment_frequency_level, dora_level
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+WINDOW = Filters(utc("2026-11-02"), utc("2026-11-16"))
+
+DEPLOYMENTS = pd.DataFrame(
+    [
+        ("p0", "m1", "Production", "a", "2026-10-30 10:00", "success"),
+        ("p1", "m1", "production", "a", "2026-11-02 12:00", "success"),
+        ("p2", "m1", "PRODUCTION", "a", "2026-11-03 09:00", "failed"),
+        ("p3", "m1", "production", "a", "2026-11-03 15:00", "success"),
+        ("s1", "m1", "staging", "a", "2026-11-04 10:00", "success"),
+        ("p4", "m2", "production", "b", "2026-11-09 10:00+02:00", "rolled_back"),
+        ("p5", "m2", "production", "b", "2026-11-10 08:00", "success"),
+        ("p6", "m1", "production", "a", "2026-11-12 10:00", "success"),
+        ("p7", "m2", "production", "b", "2026-11-15 10:00", "failed"),
+    ],
+    columns=["deployment_id", "model", "environment", "team", "finished_at", "status"],
+)
+
+CHANGES = pd.DataFrame(
+    [
+        ("c1", "p1", "2026-11-01 12:00", None),  # 24 h
+        ("c2", "p2", "2026-11-03 03:00", None),  # names a failed one: ships with p3, 12 h
+        ("c3", "p3", "2026-11-03 14:00", None),  # 1 h
+        ("c4", "s1", "2026-11-04 09:00", None),  # staging: ships with p6, 193 h
+        ("c5", "p6", "2026-11-12 11:00", None),  # first commit after the deploy: left out
+        ("c6", "p0", "2026-10-29 10:00", None),  # shipped before the window
+        ("c7", "p7", "2026-11-14 09:00", "2026-11-14 10:00"),  # nothing shipped it yet
+    ],
+    columns=["change_id", "deployment_id", "first_commit_at", "merged_at"],
+)
+
+INCIDENTS = pd.DataFrame(
+    [
+        # before m1 ever deployed: unattributed (and outside the window)
+        ("i0", "m1", "a", "2026-10-01 10:00", "2026-10-02 10:00", None),
+        # names none: the latest m1 success at or before it is p3
+        ("i1", "m1", "a", "2026-11-03 16:00", "2026-11-03 18:00", None),
+        # names p4
+        ("i2", "m2", "b", "2026-11-09 09:00+00:00", "2026-11-09 13:00", "p4"),
+        # names none: p5; never resolved
+        ("i3", "m2", "b", "2026-11-14 10:00", None, None),
+        # a model that never deployed: unattributed, inside the window
+        ("i4", "m9", None, "2026-11-05 00:00", "2026-11-05 03:00", None),
+    ],
+    columns=["incident_id", "model", "team", "opened_at", "resolved_at", "deployment_id"],
+)
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("delivery") / "w.duckdb"
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        loader = Loader(write, source, "s1")
+        for feed, frame in (
+            ("deployments", DEPLOYMENTS),
+            ("changes", CHANGES),
+            ("incidents", INCIDENTS),
+        ):
+            assert loader.load(Batch(feed, feed, frame=frame)).quarantined == 0
+    connection = db.prepare(warehouse.connect_read(path))
+    yield connection
+    connection.close()
+
+
+def test_summary_for_the_window(con):
+    assert delivery.summary(con, WINDOW) == {
+        # p1, p3, p5, p6 succeeded, on 4 distinct days; 4 / (14 / 7) per week
+        "deployments": 4,
+        "deployment_days": 4,
+        "deployments_per_week": 2.0,
+        # 1, 12, 24, 193 h: median 18; p90 at rank 2.7 = 24 + 0.7 * (193 - 24)
+        "lead_time_hours": {
+            "median": 18.0,
+            "p90": pytest.approx(142.3),
+            "changes": 4,
+            "left_out": 1,
+        },
+        # p1..p7 finished inside (s1 is staging); p2 failed, p3 has i1, p4 rolled back,
+        # p5 has i3, p7 failed
+        "change_failure_rate": pytest.approx(5 / 7),
+        "failed_deployments": 5,
+        "deployments_attempted": 7,
+        # i1 2 h, i2 4 h, i4 3 h, and p2 (no incident) restored by p3 after 6 h: median 3.5;
+        # i3 (open) and p7 (no later success) unrecovered
+        "recovery_time_hours": {"median": 3.5, "recovered": 4, "unrecovered": 2},
+        "unattributed_incidents": 1,
+        # median deployment days per week 2 (high); lead time median 18 h < 1 day (elite)
+        "levels": {
+            "deployment_frequency": "high",
+            "lead_time": "elite",
+            "change_failure_rate": "low",
+            "recovery_time": "high",
+        },
+    }
+
+
+def test_one_team(con):
+    b = delivery.summary(con, Filters(WINDOW.since, WINDOW.until, team="b"))
+    assert (b["deployments"], b["deployments_attempted"], b["failed_deployments"]) == (1, 3, 3)
+    assert b["change_failure_rate"] == 1.0
+    assert b["lead_time_hours"] == {"median": None, "p90": None, "changes": 0, "left_out": 0}
+    assert b["recovery_time_hours"] == {"median": 4.0, "recovered": 1, "unrecovered": 2}
+    assert b["levels"]["lead_time"] is None
+
+
+def test_an_empty_window_is_null_not_zero(con):
+    empty = delivery.summary(con, Filters(utc("2020-01-06"), utc("2020-01-20")))
+    assert empty["deployments"] == 0 and empty["deployments_attempted"] == 0
+    assert empty["change_failure_rate"] is None
+    assert empty["lead_time_hours"]["median"] is None
+    assert empty["recovery_time_hours"]["median"] is None
+    assert empty["levels"] == {
+        "deployment_frequency": "low",
+        "lead_time": None,
+        "change_failure_rate": None,
+        "recovery_time": None,
+    }
+
+
+def test_detail_lists_the_rows_behind_the_numbers(con):
+    detail = delivery.detail(con, WINDOW)
+    assert detail["changes"] == [
+        {"change_id": "c1", "deployment_id": "p1", "lead_time_hours": 24.0},
+        {"change_id": "c2", "deployment_id": "p3", "lead_time_hours": 12.0},
+        {"change_id": "c3", "deployment_id": "p3", "lead_time_hours": 1.0},
+        {"change_id": "c4", "deployment_id": "p6", "lead_time_hours": 193.0},
+        {"change_id": "c5", "deployment_id": "p6", "lead_time_hours": -1.0},
+        {"change_id": "c7", "deployment_id": None, "lead_time_hours": None},
+    ]
+    assert detail["incidents"] == [
+        {"incident_id": "i1", "deployment_id": "p3", "recovery_time_hours": 2.0},
+        {"incident_id": "i4", "deployment_id": None, "recovery_time_hours": 3.0},
+        {"incident_id": "i2", "deployment_id": "p4", "recovery_time_hours": 4.0},
+        {"incident_id": "i3", "deployment_id": "p5", "recovery_time_hours": None},
+    ]
+    assert detail["deployments"] == [
+        {"deployment_id": d, "failed": f}
+        for d, f in (
+            ("p1", False),
+            ("p2", True),
+            ("p3", True),
+            ("p4", True),
+            ("p5", True),
+            ("p6", False),
+            ("p7", True),
+        )
+    ]
+
+
+def test_an_incident_before_any_deployment_is_unattributed(con):
+    october = delivery.incidents(con, Filters(utc("2026-10-01"), utc("2026-10-02")))
+    assert october[["incident_id", "is_unattributed"]].values.tolist() == [["i0", True]]
+
+
+def test_weekly(con):
+    weekly = delivery.weekly(con, WINDOW)
+    assert weekly[
+        ["deployments", "deployments_attempted", "failed_deployments"]
+    ].values.tolist() == [[2, 3, 2], [2, 4, 3]]
+    assert weekly["change_failure_rate"].tolist() == pytest.approx([2 / 3, 3 / 4])
+    # week 1: c1 24, c2 12, c3 1 -> 12; week 2: c4 193 (c5 is negative)
+    assert weekly["lead_time_median_hours"].tolist() == [12.0, 193.0]
+    # incidents resolved: week 1 i1 2 h and i4 3 h; week 2 i2 4 h
+    assert weekly["recovery_median_hours"].tolist() == [2.5, 4.0]
+
+
+def test_by_team(con):
+    teams = delivery.by_group(con, WINDOW, "team", ["a", "b"]).set_index("team")
+    assert teams.loc["a", "deployments"] == 3 and teams.loc["b", "deployments"] == 1
+    assert teams.loc["a", "lead_time_median_hours"] == 18.0
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "level"),
+    [
+        ("lead_time", 23.9, "elite"),
+        ("lead_time", 24.0, "high"),
+        ("lead_time", 167.9, "high"),
+        ("lead_time", 168.0, "medium"),
+        ("lead_time", 720.0, "low"),
+        ("change_failure_rate", 0.05, "elite"),
+        ("change_failure_rate", 0.051, "high"),
+        ("change_failure_rate", 0.10, "high"),
+        ("change_failure_rate", 0.15, "medium"),
+        ("change_failure_rate", 0.151, "low"),
+        ("recovery_time", 0.99, "elite"),
+        ("recovery_time", 1.0, "high"),
+        ("recovery_time", 24.0, "medium"),
+        ("recovery_time", 168.0, "low"),
+        ("recovery_time", None, None),
+    ],
+)
+def test_dora_bands(metric, value, level):
+    assert dora_level(metric, value) == level
+
+
+@pytest.mark.parametrize(
+    ("per_week", "per_month", "level"),
+    [
+        (5, 20, "elite"),
+        (4.5, 20, "high"),
+        (1, 4, "high"),
+        (0.5, 2, "medium"),
+        (0, 1, "medium"),
+        (0, 0.5, "low"),
+        (None, None, "low"),
+    ],
+)
+def test_deployment_frequency_bands(per_week, per_month, level):
+    assert deployment_frequency_level(per_week, per_month) == level
