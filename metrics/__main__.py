@@ -1,14 +1,19 @@
-"""`python -m metrics report --json`: Tandem's numbers without the UI."""
+"""`python -m metrics`: Tandem's numbers without the UI.
+
+report [--config] [--since] [--until] [--team] [--model] [--detail] --json
+retro  [--config] [--week 2026-W47] [--team] [--format md|html]
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 
 import settings
 import warehouse
-from metrics import activity, db
+from metrics import activity, db, delivery, flow, retro
 from metrics.filters import window
 
 
@@ -18,20 +23,43 @@ def report(
     until: str | None,
     team: str | None,
     model: str | None,
+    detail: bool = False,
 ) -> dict:
     """The headline numbers for one window, as plain JSON-ready values."""
     filters = window(since, until, team, model)
     with db.connect(config.warehouse) as con:
-        return {
+        result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
             "filters": {"team": filters.team, "model": filters.model},
             "rows": activity.row_counts(con),
             "activity": activity.activity_summary(con, filters),
+            "delivery": delivery.summary(con, filters),
+            "flow": flow.flow_summary(con, filters, config.workflow),
         }
+        if detail:
+            result["delivery"]["detail"] = delivery.detail(con, filters)
+    return result
+
+
+def retro_text(config: settings.Config, week: str | None, team: str | None, fmt: str) -> str:
+    """The retro of an ISO week (default: the 7 days up to now) as Markdown or HTML."""
+    if week:
+        window_ = retro.iso_week(week)
+        label = week.upper()
+    else:
+        window_ = retro.rolling_week(dt.datetime.now(dt.UTC))
+        label = f"the 7 days to {window_.until:%d %b %Y}"
+    with db.connect(config.warehouse) as con:
+        built = retro.build(con, window_, team, None, config.workflow, label)
+    return retro.to_html(built) if fmt == "html" else retro.to_markdown(built)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m metrics", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m metrics",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("report", help="headline numbers for a window")
     cmd.add_argument("--config", help="TOML config (default: $TANDEM_CONFIG, ./sources.toml)")
@@ -39,22 +67,24 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--until", help="ISO date, excluded (default: now)")
     cmd.add_argument("--team")
     cmd.add_argument("--model")
-    cmd.add_argument("--json", action="store_true", help="print JSON (the default for now)")
+    cmd.add_argument("--detail", action="store_true", help="add the rows behind the numbers")
+    cmd.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
+    retro_cmd = commands.add_parser("retro", help="the weekly retrospective as Markdown or HTML")
+    retro_cmd.add_argument("--config", help="TOML config")
+    retro_cmd.add_argument("--week", help="ISO week like 2026-W47 (default: the last 7 days)")
+    retro_cmd.add_argument("--team")
+    retro_cmd.add_argument("--format", choices=("md", "html"), default="md")
     args = parser.parse_args(argv)
     try:
         config = settings.load(args.config)
-        result = report(config, args.since, args.until, args.team, args.model)
+        if args.command == "retro":
+            print(retro_text(config, args.week, args.team, args.format), end="")
+            return 0
+        result = report(config, args.since, args.until, args.team, args.model, args.detail)
     except (settings.ConfigError, warehouse.WarehouseError, ValueError) as error:
         print(f"tandem: {error}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(f"window {result['window']['since']} .. {result['window']['until']}")
-        for feed, count in result["rows"].items():
-            print(f"  {feed:20} {count:>12,}")
-        for key, value in result["activity"].items():
-            print(f"  {key:20} {value:>12,}")
+    print(json.dumps(result, indent=2))
     return 0
 
 

@@ -48,9 +48,13 @@ def rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[tuple
     return con.execute(sql(name), _bind(name, params)).fetchall()
 
 
+MACRO_FILES = ("macros", "flow_macros")
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Create the shared table macros (sql/macros.sql) on a read connection."""
-    con.execute(sql("macros"))
+    """Create the shared table macros (sql/macros.sql, sql/flow_macros.sql) on a connection."""
+    for name in MACRO_FILES:
+        con.execute(sql(name))
     return con
 
 

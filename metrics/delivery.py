@@ -191,3 +191,27 @@ def by_group(
             }
         )
     return pd.DataFrame(rows)
+
+
+def by_team(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The headline delivery figures for each team that deploys to production."""
+    teams = [
+        t
+        for (t,) in con.execute(
+            "select distinct team from production_deployments() where team is not null order by 1"
+        ).fetchall()
+    ]
+    return by_group(con, filters, "team", teams)
+
+
+def by_model(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The headline delivery figures for each model in production (of the team, if one)."""
+    models = [
+        m
+        for (m,) in con.execute(
+            "select distinct model from production_deployments() "
+            "where model is not null and ($team is null or team = $team) order by 1",
+            {"team": filters.team},
+        ).fetchall()
+    ]
+    return by_group(con, filters, "model", models)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from metrics import activity, models, sources
+from metrics import activity, delivery, flow, models, retro, sources
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,45 @@ METRICS: tuple[Metric, ...] = (
     Metric("kpi_window", models.kpi_window, "kpi_window", "KPI over a window"),
     Metric("serving_daily", models.serving_daily, "serving_daily", "Serving health per day"),
     Metric("feature_daily", models.feature_daily, "feature_daily", "Feature per day"),
+    Metric(
+        "deployment_frequency",
+        delivery.deployment_frequency,
+        "delivery_frequency",
+        "Deployment frequency",
+    ),
+    Metric("lead_time", delivery.lead_time, "delivery_lead_time", "Lead time for changes"),
+    Metric(
+        "change_failure", delivery.change_failure, "delivery_change_failure", "Change failure rate"
+    ),
+    Metric(
+        "recovery_time",
+        delivery.recovery_time,
+        "delivery_recoveries",
+        "Failed deployment recovery time",
+    ),
+    Metric(
+        "delivery_incidents", delivery.incidents, "delivery_incidents", "Unattributed incidents"
+    ),
+    Metric("delivery_weekly", delivery.weekly, "delivery_weekly", "Delivery per week"),
+    Metric("throughput", flow.finished_tickets, "flow_finished_tickets", "Throughput"),
+    Metric("cycle_time", flow.cycle_time, "flow_summary", "Cycle time"),
+    Metric("status_split", flow.status_split, "flow_status_split", "Cycle time by status"),
+    Metric("aging_wip", flow.aging_wip, "flow_aging_wip", "Work in progress"),
+    Metric("flow_efficiency", flow.flow_summary, "flow_summary", "Flow efficiency"),
+    Metric("blocked_time", flow.flow_summary, "flow_summary", "Blocked time"),
+    Metric("handoffs", flow.handoffs, "flow_handoffs", "Hand-off waits"),
+    Metric("reopen_rate", flow.flow_summary, "flow_summary", "Reopen rate"),
+    Metric("work_mix", flow.work_mix, "flow_work_mix", "Work mix"),
+    Metric("experiments", flow.experiments, "flow_experiments", "Experiments decided"),
+    Metric(
+        "prototype_to_production",
+        flow.prototype_to_production,
+        "flow_prototype_to_production",
+        "Prototype to production",
+    ),
+    Metric("has_history", flow.has_history, "flow_history", "Ticket history"),
+    Metric("flow_summary", flow.flow_summary, "flow_summary", "Flow summary"),
+    Metric("retro", retro.build, "delivery_frequency", "Weekly retrospective"),
     Metric("source_status", sources.source_status, "source_status", "Source status"),
     Metric(
         "quarantine_reasons", sources.quarantine_reasons, "quarantine_reasons", "Quarantine reasons"

@@ -18,7 +18,7 @@ import streamlit as st
 import settings
 import warehouse
 from connectors import sync
-from metrics import activity, db, models, sources
+from metrics import activity, db, delivery, flow, models, retro, sources
 from metrics.filters import Filters
 
 WINDOWS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
@@ -41,6 +41,26 @@ _WITH_FILTERS = {
     "kpi_window": models.kpi_window,
     "serving_daily": models.serving_daily,
     "feature_daily": models.feature_daily,
+    "delivery_summary": delivery.summary,
+    "delivery_weekly": delivery.weekly,
+    "delivery_deployments": delivery.deployments,
+    "delivery_changes": delivery.changes,
+    "delivery_incidents": delivery.incidents,
+    "delivery_recoveries": delivery.recoveries,
+    "delivery_by_team": delivery.by_team,
+    "delivery_by_model": delivery.by_model,
+    "has_history": flow.has_history,
+}
+# name -> function(con, filters, workflow, *extra): metrics that read the team's workflow.
+_WITH_WORKFLOW = {
+    "flow_summary": flow.flow_summary,
+    "finished_tickets": flow.finished_tickets,
+    "status_split": flow.status_split,
+    "aging_wip": flow.aging_wip,
+    "handoffs": flow.handoffs,
+    "work_mix_groups": flow.work_mix_groups,
+    "experiments": flow.experiments,
+    "prototype_to_production": flow.prototype_to_production,
 }
 _WITHOUT_FILTERS = {
     "row_counts": activity.row_counts,
@@ -74,12 +94,16 @@ def _load(
     extra: tuple,
 ) -> Any:
     with db.connect(Path(path)) as con:
-        if name in _WITH_FILTERS:
-            filters = Filters(
-                dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until), team, model
-            )
-            return _WITH_FILTERS[name](con, filters, *extra)
-        return _WITHOUT_FILTERS[name](con, *extra)
+        if name in _WITHOUT_FILTERS:
+            return _WITHOUT_FILTERS[name](con, *extra)
+        filters = Filters(
+            dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until), team, model
+        )
+        if name == "retro":
+            return retro.build(con, filters, team, model, config().workflow, *extra)
+        if name in _WITH_WORKFLOW:
+            return _WITH_WORKFLOW[name](con, filters, config().workflow, *extra)
+        return _WITH_FILTERS[name](con, filters, *extra)
 
 
 def load(name: str, filters: Filters | None = None, *extra: Any) -> Any:

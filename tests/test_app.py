@@ -51,15 +51,28 @@ def test_retro_shows_this_weeks_numbers(demo_env):
     assert at.title[0].value == "Weekly retrospective"
     labels = [m.label for m in at.metric]
     assert labels == [
-        "Production deployments",
-        "Successful deployments",
-        "Failed or rolled back",
+        "Deployments",
+        "Lead time (median)",
+        "Change failure rate",
+        "Recovery time (median)",
         "Incidents opened",
         "Tickets finished",
+        "Cycle time (median)",
+        "Work in progress (at the end)",
+        "Flow efficiency",
     ]
     # The demo ends today: the week has deployments and finished tickets.
-    values = {m.label: int(m.value.replace(",", "")) for m in at.metric}
-    assert values["Production deployments"] > 0 and values["Tickets finished"] > 0
+    values = {m.label: m.value for m in at.metric}
+    assert int(values["Deployments"]) > 0 and int(values["Tickets finished"]) > 0
+    assert any("DORA:" in str(b.proto) for b in at.get("badge")) or at.markdown
+
+
+def test_retro_for_an_iso_week(demo_env):
+    at = _open()
+    week = at.selectbox(key="retro_week").options[2]
+    at.selectbox(key="retro_week").select(week).run()
+    assert not _problems(at)
+    assert week in at.caption[0].value
 
 
 @pytest.mark.parametrize("page", PAGES[1:])

@@ -190,8 +190,12 @@ def test_weekly(con):
     assert weekly["recovery_median_hours"].tolist() == [2.5, 4.0]
 
 
-def test_by_team(con):
-    teams = delivery.by_group(con, WINDOW, "team", ["a", "b"]).set_index("team")
+def test_by_team_and_model(con):
+    teams = delivery.by_team(con, WINDOW).set_index("team")
+    assert list(teams.index) == ["a", "b"]
+    models = delivery.by_model(con, Filters(WINDOW.since, WINDOW.until, team="b"))
+    assert models["model"].tolist() == ["m2"]
+    assert models["change_failure_rate"].tolist() == [1.0]
     assert teams.loc["a", "deployments"] == 3 and teams.loc["b", "deployments"] == 1
     assert teams.loc["a", "lead_time_median_hours"] == 18.0
 
