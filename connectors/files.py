@@ -162,7 +162,11 @@ class FilesConnector(Connector):
         origin = str(raw.path)
         if raw.format == "parquet":
             return Batch(
-                self.source.feed, origin, relation="read_parquet($file_path)", params=params
+                self.source.feed,
+                origin,
+                relation="read_parquet($file_path)",
+                params=params,
+                rereadable=True,
             )
         if raw.format == "csv":
             # Named after the source and file, so normalize stays deterministic; a table

@@ -55,6 +55,9 @@ class Batch:
     # itself rejected (a CSV's malformed lines).
     rejects_sql: str | None = None
     rejects_params: dict[str, Any] = field(default_factory=dict)
+    # Reading the rows twice is cheap (Parquet, a DataFrame): a clean first load may then skip
+    # staging (see Loader._load_direct).
+    rereadable: bool = False
 
 
 @dataclass
@@ -125,6 +128,8 @@ class _Plan:
     sql: str
     params: dict[str, Any]
     features: dict[str, str]
+    # Some feature's type is settled only once every value has been staged.
+    needs_settling: bool = False
 
 
 class Loader:
@@ -160,6 +165,15 @@ class Loader:
         try:
             raw_types = self._describe(relation, batch.params, batch.origin)
             plan = self._plan(spec, relation, batch, raw_types)
+            if (
+                (batch.rereadable or batch.frame is not None)
+                and not batch.rejects_sql
+                and not plan.needs_settling
+                and not self._has_rows(spec)
+            ):
+                direct = self._load_direct(spec, batch, plan)
+                if direct is not None:
+                    return direct
             self.con.execute("create or replace temp table __stage as " + plan.sql, plan.params)
             if batch.rejects_sql:
                 batch.rejects.extend(
@@ -256,6 +270,7 @@ class Loader:
             exprs[column.name] = expr
             checks.extend(column_checks)
         features = self._features(spec, raw_types, used, batch.type_hints)
+        needs_settling = False
         for name, storage in features.items():
             col = "src." + quote(name)
             if storage == "VARCHAR":
@@ -265,6 +280,7 @@ class Loader:
                 # A sniffed integer may meet a 1.5 further down: stage it as a double, and
                 # settle the column type once every value has been seen (see _settle_types).
                 storage = "DOUBLE"
+                needs_settling = True
             cast = f"try_cast({col} as {storage})"
             exprs[name] = (
                 f"case when isfinite({cast}) then {cast} end" if storage == "DOUBLE" else cast
@@ -323,7 +339,9 @@ class Loader:
                 hash({", ".join(names)}) as __hash
             from checked
         """
-        return _Plan(sql=sql, params=params.values, features=features)
+        return _Plan(
+            sql=sql, params=params.values, features=features, needs_settling=needs_settling
+        )
 
     def _derive(self, spec: Feed, exprs: dict[str, str]) -> tuple[dict[str, str], list[str]]:
         """What the contract lets the loader fill (a generated key, a KPI's value), with checks.
@@ -497,10 +515,7 @@ class Loader:
                 f"order by {self._row} desc) = 1"
             )
         stats.duplicates = good - distinct
-        has_rows = con.execute(
-            f"select count(*) > 0 from (select 1 from {table} where source = $source limit 1)",
-            {"source": self.source.name},
-        ).fetchone()[0]
+        has_rows = self._has_rows(spec)
         if has_rows or good != distinct:
             con.execute("create or replace temp table __good as " + good_rows)
             good_rows = "select * from __good"
@@ -535,6 +550,45 @@ class Loader:
             self._register_features(features, good_rows)
         return stats
 
+    def _has_rows(self, spec: Feed) -> bool:
+        """Whether this source already has rows in the feed's table."""
+        return self.con.execute(
+            f"select count(*) > 0 from (select 1 from {quote(spec.name)} "
+            "where source = $source limit 1)",
+            {"source": self.source.name},
+        ).fetchone()[0]
+
+    def _load_direct(self, spec: Feed, batch: Batch, plan: _Plan) -> LoadStats | None:
+        """Load a clean batch straight into its table, skipping the stage, or return None.
+
+        One pass counts rows, reasons and distinct keys without keeping anything; if nothing
+        needs quarantining or deduplicating, a second pass inserts. Both passes only read a
+        Parquet file or a DataFrame, which costs less than materialising the stage.
+        """
+        keys = ", ".join(quote(k) for k in spec.key)
+        total, bad, distinct = self.con.execute(
+            f"select count(*), count(__reason), count(distinct ({keys})) "
+            f"filter (where __reason is null) from ({plan.sql})",
+            plan.params,
+        ).fetchone()
+        if bad or distinct != total:
+            return None
+        self._clear_quarantine(spec, batch)
+        self._ensure_feature_columns(plan.features)
+        columns = [quote(c) for c in spec.column_names] + [quote(f) for f in plan.features]
+        loaded = self.con.execute(
+            f"insert into {quote(spec.name)} ({', '.join(columns)}, source, row_hash, "
+            f"synced_at) select {', '.join(columns)}, $source, __hash, now() from ({plan.sql})",
+            {**plan.params, "source": self.source.name},
+        ).fetchone()[0]
+        if plan.features:
+            self._register_features(
+                plan.features,
+                f"select * from {quote(spec.name)} where source = $source",
+                {"source": self.source.name},
+            )
+        return LoadStats(read=total, loaded=loaded)
+
     def _settle_types(self, features: dict[str, str], good_rows: str) -> dict[str, str]:
         """Integer features staged as doubles stay integers only if every value is whole."""
         staged = dict(
@@ -567,10 +621,12 @@ class Loader:
             elif existing[name] != storage:
                 self.con.execute(f"alter table inference alter column {quote(name)} type {storage}")
 
-    def _register_features(self, features: dict[str, str], good_rows: str) -> None:
+    def _register_features(
+        self, features: dict[str, str], good_rows: str, params: dict[str, Any] | None = None
+    ) -> None:
         counts = ", ".join(f"count({quote(f)})" for f in features)
         rows = self.con.execute(
-            f"select model, {counts} from ({good_rows}) group by model"
+            f"select model, {counts} from ({good_rows}) group by model", params or {}
         ).fetchall()
         names = list(features)
         for model, *non_null in rows:
@@ -592,22 +648,25 @@ class Loader:
                     },
                 )
 
-    def _quarantine(self, spec: Feed, batch: Batch) -> None:
+    def _clear_quarantine(self, spec: Feed, batch: Batch) -> None:
+        """What this origin quarantined last time is superseded by this read of it."""
         origin_key = (spec.name, batch.origin)
+        if origin_key in self._cleared_origins:
+            return
+        self.con.execute(
+            "delete from quarantine where source = $source and feed = $feed and origin = $origin",
+            {"source": self.source.name, "feed": spec.name, "origin": batch.origin},
+        )
+        self._cleared_origins.add(origin_key)
+
+    def _quarantine(self, spec: Feed, batch: Batch) -> None:
         params = {
             "source": self.source.name,
             "feed": spec.name,
             "origin": batch.origin,
             "sync_id": self.sync_id,
         }
-        if origin_key not in self._cleared_origins:
-            # What this origin quarantined last time is superseded by this read of it.
-            self.con.execute(
-                "delete from quarantine where source = $source and feed = $feed "
-                "and origin = $origin",
-                {k: params[k] for k in ("source", "feed", "origin")},
-            )
-            self._cleared_origins.add(origin_key)
+        self._clear_quarantine(spec, batch)
         self.con.execute(
             f"insert into quarantine select $source, $feed, $origin, {self._row}, __raw, "
             "__reason, $sync_id, now() from __stage where __reason is not null",
