@@ -438,7 +438,11 @@ class Loader:
         elif column.kind == "timestamp":
             source_type = raw_types.get(src or "", "VARCHAR").upper()
             if src is not None and _type_family(source_type) in {"BIGINT", "DOUBLE"}:
-                expr = f"to_timestamp({raw})"  # epoch seconds
+                # Epoch seconds, or milliseconds when the number is too large to be seconds
+                # (1e11 s is the year 5138).
+                expr = (
+                    f"to_timestamp(case when abs({raw}) >= 1e11 then {raw} / 1000.0 else {raw} end)"
+                )
             elif fmt:
                 expr = (
                     f"coalesce(try_cast(try_strptime(cast({raw} as varchar), {params.bind(fmt)}) "

@@ -217,21 +217,31 @@ def test_unreadable_config_exits_2_with_one_line(project):
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_duplicates_and_bad_rows_read_the_same_in_every_format(project, fmt):
-    rows = ("ticket_id,type,created_at,status\n"
-            "T-1,Story,2026-10-01,To Do\n"
-            "T-2,Bug,yesterday,Done\n"
-            "T-1,Story,2026-10-02,Done\n")
+    rows = (
+        "ticket_id,type,created_at,status\n"
+        "T-1,Story,2026-10-01,To Do\n"
+        "T-2,Bug,yesterday,Done\n"
+        "T-1,Story,2026-10-02,Done\n"
+    )
     csv = project.file("exports/t.csv", rows)
     if fmt != "csv":
         con = duckdb.connect()
         target = csv.with_suffix(f".{fmt}")
-        con.execute(f"copy (select * from read_csv($p, all_varchar = true)) to '{target}' "
-                    f"(format {'parquet' if fmt == 'parquet' else 'json'})", {"p": str(csv)})
+        con.execute(
+            f"copy (select * from read_csv($p, all_varchar = true)) to '{target}' "
+            f"(format {'parquet' if fmt == 'parquet' else 'json'})",
+            {"p": str(csv)},
+        )
         csv.unlink()
     _source(project, f"exports/t.{fmt}")
     stats = project.sync().as_dict()["sources"][0]
-    assert (stats["read"], stats["loaded"], stats["duplicates"], stats["quarantined"]) \
-        == (3, 1, 1, 1)
+    assert (stats["read"], stats["loaded"], stats["duplicates"], stats["quarantined"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
     assert project.query("select ticket_id, status from tickets") == [("T-1", "Done")]
     assert project.query("select row_number, reason from quarantine") == [
-        (2, "created_at: unparsable timestamp 'yesterday'")]
+        (2, "created_at: unparsable timestamp 'yesterday'")
+    ]

@@ -332,10 +332,13 @@ def test_ticket_work_category_comes_from_its_type_when_missing(tmp_path):
     ]
 
 
-def test_epoch_seconds_are_timestamps(tmp_path):
-    frame = pd.DataFrame({"change_id": ["c1"], "first_commit_at": [1_700_000_000]})
+def test_epoch_seconds_and_milliseconds_are_timestamps(tmp_path):
+    frame = pd.DataFrame(
+        {"change_id": ["c1", "c2"], "first_commit_at": [1_700_000_000, 1_700_000_000_500]}
+    )
     path, _ = _load_frame(tmp_path, "changes", frame)
     with warehouse.reading(path) as con:
-        assert con.execute("select first_commit_at from changes").fetchone()[0] == dt.datetime(
-            2023, 11, 14, 22, 13, 20, tzinfo=UTC
-        )
+        assert con.execute("select first_commit_at from changes order by 1").fetchall() == [
+            (dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC),),
+            (dt.datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC),),
+        ]
