@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_WAREHOUSE = Path("data") / "tandem.duckdb"
+DEFAULT_CONTRACTS = "models.toml"
+PROJECT_DIR = Path(__file__).resolve().parent
 CONFIG_ENV = "TANDEM_CONFIG"
 DEFAULT_CONFIG_NAME = "sources.toml"
 
@@ -211,6 +213,10 @@ class Config:
     work_categories: dict[str, str]
     origin: str
     workflow: Workflow = field(default_factory=Workflow)
+    # The model contracts (models.toml), when there is such a file.
+    contracts: Path | None = None
+    # The environment variable that holds a webhook URL for `python -m metrics check`.
+    webhook_env: str | None = None
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -270,19 +276,38 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         seen.add(source.name)
     categories = dict(DEFAULT_WORK_CATEGORIES)
     categories.update({str(k).lower(): str(v) for k, v in data.get("work_categories", {}).items()})
+    contracts_table = data.get("contracts", {})
+    alerts = data.get("alerts", {})
+    if not isinstance(contracts_table, dict) or not isinstance(alerts, dict):
+        raise ConfigError(f"{origin}: [contracts] and [alerts] must be tables")
+    contracts: Path | None = Path(
+        os.path.expanduser(str(contracts_table.get("path", DEFAULT_CONTRACTS)))
+    )
+    if not contracts.is_absolute():
+        contracts = Path(os.path.normpath(base_dir / contracts))
+    if "path" not in contracts_table and not contracts.exists():
+        # The demo's models come with their contracts (the models.toml shipped with Tandem).
+        demo = any(source.kind == "demo" for source in sources)
+        contracts = PROJECT_DIR / DEFAULT_CONTRACTS if demo else None
     return Config(
         warehouse=path,
         sources=sources,
         work_categories=categories,
         origin=origin,
         workflow=_parse_workflow(data.get("workflow"), origin),
+        contracts=contracts,
+        webhook_env=alerts.get("webhook_env"),
     )
 
 
 def default_config(base_dir: Path | None = None) -> Config:
-    """The embedded default: the demo source, warehouse at data/tandem.duckdb."""
+    """The embedded default: the demo source, warehouse at data/tandem.duckdb, and the demo
+    models' contracts (the models.toml shipped beside this file)."""
     return parse(
-        {"sources": [{"name": "demo", "kind": "demo"}]},
+        {
+            "sources": [{"name": "demo", "kind": "demo"}],
+            "contracts": {"path": str(PROJECT_DIR / DEFAULT_CONTRACTS)},
+        },
         base_dir or Path.cwd(),
         "embedded default",
     )

@@ -2,6 +2,7 @@
 
 report [--config] [--since] [--until] [--team] [--model] [--detail] --json
 retro  [--config] [--week 2026-W47] [--team] [--format md|html]
+check  [--config] [--models models.toml] [--since] [--until]
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 
 import settings
 import warehouse
-from metrics import activity, db, delivery, flow, retro
+from metrics import activity, alerts, contracts, db, delivery, flow, retro
 from metrics.filters import window
 
 
@@ -36,9 +38,44 @@ def report(
             "delivery": delivery.summary(con, filters),
             "flow": flow.flow_summary(con, filters, config.workflow),
         }
+        result["models"] = contracts.readings(con, filters, contracts.load(config.contracts))
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
     return result
+
+
+def check(
+    config: settings.Config, models_path: str | None, since: str | None, until: str | None
+) -> int:
+    """Print every contract breach (and missed target) of the window; 1 if any breach.
+
+    The window defaults to the 7 days up to now. With `[alerts] webhook_env` in the config,
+    the breaches are also posted as JSON to the URL that variable holds.
+    """
+    terms = contracts.load(Path(models_path) if models_path else config.contracts)
+    if not terms:
+        raise contracts.ContractError(
+            "no model contracts: pass --models or set [contracts] path in the config"
+        )
+    end = window(until=until).until
+    filters = window(since or (end - dt.timedelta(days=7)).isoformat(), end.isoformat())
+    with db.connect(config.warehouse) as con:
+        readings = contracts.readings(con, filters, terms)
+    found = contracts.breaches(readings)
+    for line in found:
+        print(f"BREACH  {line}")
+    for line in contracts.warnings(readings):
+        print(f"WARNING {line}")
+    checked = sum(1 for r in readings.values() if r["contract"])
+    print(
+        f"{checked} contracts checked from {filters.since:%Y-%m-%d %H:%M} to "
+        f"{filters.until:%Y-%m-%d %H:%M} UTC: {len(found)} breaches"
+    )
+    if found and config.webhook_env:
+        problem = alerts.post_breaches(config.webhook_env, found, filters)
+        if problem:
+            print(f"tandem: {problem}", file=sys.stderr)
+    return 1 if found else 0
 
 
 def retro_text(config: settings.Config, week: str | None, team: str | None, fmt: str) -> str:
@@ -74,14 +111,26 @@ def main(argv: list[str] | None = None) -> int:
     retro_cmd.add_argument("--week", help="ISO week like 2026-W47 (default: the last 7 days)")
     retro_cmd.add_argument("--team")
     retro_cmd.add_argument("--format", choices=("md", "html"), default="md")
+    check_cmd = commands.add_parser("check", help="breaches of the model contracts; exit 1 if any")
+    check_cmd.add_argument("--config", help="TOML config")
+    check_cmd.add_argument("--models", help="contract file (default: [contracts] path)")
+    check_cmd.add_argument("--since", help="ISO date (default: 7 days before --until)")
+    check_cmd.add_argument("--until", help="ISO date, excluded (default: now)")
     args = parser.parse_args(argv)
     try:
         config = settings.load(args.config)
+        if args.command == "check":
+            return check(config, args.models, args.since, args.until)
         if args.command == "retro":
             print(retro_text(config, args.week, args.team, args.format), end="")
             return 0
         result = report(config, args.since, args.until, args.team, args.model, args.detail)
-    except (settings.ConfigError, warehouse.WarehouseError, ValueError) as error:
+    except (
+        settings.ConfigError,
+        warehouse.WarehouseError,
+        contracts.ContractError,
+        ValueError,
+    ) as error:
         print(f"tandem: {error}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))

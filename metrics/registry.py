@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from metrics import activity, delivery, flow, models, retro, sources
+from metrics import (
+    activity,
+    business,
+    contracts,
+    delivery,
+    flow,
+    models,
+    quality,
+    retro,
+    sources,
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,28 @@ METRICS: tuple[Metric, ...] = (
     Metric("has_history", flow.has_history, "flow_history", "Ticket history"),
     Metric("flow_summary", flow.flow_summary, "flow_summary", "Flow summary"),
     Metric("retro", retro.build, "delivery_frequency", "Weekly retrospective"),
+    Metric(
+        "serving_window", contracts.serving_window, "serving_window", "Serving health over a window"
+    ),
+    Metric("contract_status", contracts.readings, "serving_window", "Contract status"),
+    Metric(
+        "release_impact",
+        business.release_impact,
+        "kpi_release_impact",
+        "KPI before and after a release",
+    ),
+    Metric(
+        "classifier_quality",
+        quality.classifier_quality,
+        "quality_classifier",
+        "Model quality (classifiers)",
+    ),
+    Metric(
+        "regressor_quality",
+        quality.regressor_quality,
+        "quality_regressor",
+        "Model quality (regressors)",
+    ),
     Metric("source_status", sources.source_status, "source_status", "Source status"),
     Metric(
         "quarantine_reasons", sources.quarantine_reasons, "quarantine_reasons", "Quarantine reasons"

@@ -31,6 +31,25 @@ def _missing(x: float | None) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+SEVERITY = ("green", "amber", "red")
+
+
+def worst(levels: list[str]) -> str:
+    """The most severe of green, amber and red."""
+    return max(levels, key=SEVERITY.index)
+
+
+def format_kpi(value: float | None, unit: str | None) -> str:
+    """A KPI value in plain words: ratios as percentages, currencies with their unit."""
+    if _missing(value):
+        return "no data"
+    if unit in {"ratio", "%"}:
+        return f"{value * 100:.2f}%"
+    if unit:
+        return f"{value:,.2f} {unit}"
+    return f"{value:,.3g}"
+
+
 def kpi_status(value: float | None, target: float | None, guardrail: float | None) -> Status:
     """Green when the target is met, amber when only the guardrail holds, red when it breaks.
 

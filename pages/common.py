@@ -18,8 +18,9 @@ import streamlit as st
 import settings
 import warehouse
 from connectors import sync
-from metrics import activity, db, delivery, flow, models, retro, sources
+from metrics import activity, business, contracts, db, delivery, flow, models, retro, sources
 from metrics.filters import Filters
+from metrics.status import format_kpi
 
 WINDOWS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
 WINDOW_LABELS = {
@@ -48,6 +49,8 @@ _WITH_FILTERS = {
     "delivery_incidents": delivery.incidents,
     "delivery_recoveries": delivery.recoveries,
     "delivery_by_team": delivery.by_team,
+    "release_impact": business.release_impact,
+    "kpi_before_after": business.kpi_before_after,
     "delivery_by_model": delivery.by_model,
     "has_history": flow.has_history,
 }
@@ -99,6 +102,8 @@ def _load(
         filters = Filters(
             dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until), team, model
         )
+        if name == "contract_readings":
+            return contracts.readings(con, filters, contracts.load(config().contracts))
         if name == "retro":
             return retro.build(con, filters, team, model, config().workflow, *extra)
         if name in _WITH_WORKFLOW:
@@ -140,7 +145,11 @@ def ensure_warehouse() -> bool:
 
     Returns False, having said why on the page, when there is nothing to show.
     """
-    cfg = config()
+    try:
+        cfg = config()
+    except settings.ConfigError as error:
+        st.error(f"The configuration cannot be used: {error}")
+        return False
     path = cfg.warehouse
     try:
         needed = not path.exists() or warehouse.needs_upgrade(path)
@@ -283,11 +292,5 @@ def mark_events(
 
 
 def percent(value: float | None, unit: str | None) -> str:
-    """A KPI value in plain words: ratios as percentages, currencies with their unit."""
-    if value is None or pd.isna(value):
-        return "no data"
-    if unit in {"ratio", "%"}:
-        return f"{value * 100:.2f}%"
-    if unit:
-        return f"{value:,.2f} {unit}"
-    return f"{value:,.3g}"
+    """A KPI value in plain words (see metrics.status.format_kpi)."""
+    return format_kpi(None if value is None or pd.isna(value) else float(value), unit)

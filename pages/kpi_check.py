@@ -1,7 +1,8 @@
-"""Are each model's business numbers where we want them?
+"""Are each model's business numbers where we agreed they should be?
 
 For product and business owners: every KPI in a plain sentence against its target and
-guardrail, a green/amber/red status, and the chart with releases marked.
+guardrail, green/amber/red with the reason in words, the chart with releases marked, and what
+each release did to the KPI, beyond the day-to-day noise or not.
 """
 
 import datetime as dt
@@ -9,8 +10,9 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics.contracts import kpi_sentence
 from metrics.filters import Filters
-from metrics.status import kpi_status
+from metrics.status import BADGES
 from pages import common
 
 filters = common.current_filters()
@@ -18,48 +20,73 @@ week = Filters(filters.until - dt.timedelta(days=7), filters.until, filters.team
 
 st.title("KPI check")
 st.caption(
-    "This week is the 7 days up to today (UTC); the chart covers the selected window. "
-    "Green lines are releases, red ones releases that failed, dashed purple ones incidents."
+    "This week is the 7 days up to today (UTC); the charts and releases cover the "
+    "selected window. Green lines are releases, red ones releases that failed, dashed "
+    "purple ones incidents."
 )
 
-this_week = common.load("kpi_window", week)
-last_week = common.load("kpi_window", week.previous()).set_index(["model", "kpi"])
+readings = common.load("contract_readings", week)
 daily = common.load("kpi_daily", filters)
 deployments = common.load("deployments", filters)
 incidents = common.load("incidents", filters)
+impact = common.load("release_impact", filters)
 
-if this_week.empty and daily.empty:
+with_kpis = {model: r for model, r in readings.items() if r["kpis"]}
+if not with_kpis:
     st.info("No business KPI in this window. KPIs come from the `kpis` feed (see the README).")
 
-for model, kpis in this_week.groupby("model", sort=True):
-    st.subheader(model or "Business-wide")
-    for _, kpi in kpis.iterrows():
-        status = kpi_status(kpi["value"], kpi["target"], kpi["guardrail"])
-        previous = last_week["value"].get((model, kpi["kpi"]))
-        name = kpi["kpi"].replace("_", " ").capitalize()
-        sentence = f"{name} was **{common.percent(kpi['value'], kpi['unit'])}** this week"
-        if previous is not None and previous == previous:
-            sentence += f", against {common.percent(previous, kpi['unit'])} last week"
-        if kpi["target"] == kpi["target"] and kpi["target"] is not None:
-            sentence += f"; target {common.percent(kpi['target'], kpi['unit'])}"
-        st.markdown(f":{status.badge}-badge[{status.level.upper()}] {sentence} — {status.reason}.")
-        series = daily[(daily["model"] == model) & (daily["kpi"] == kpi["kpi"])]
+VERDICTS = {
+    "up": "went up",
+    "down": "went down",
+    "no clear change": "no clear change",
+    "not enough data": "not enough days yet to tell",
+}
+
+for model, reading in with_kpis.items():
+    st.subheader(model)
+    for name, kpi in reading["kpis"].items():
+        st.markdown(
+            f":{BADGES[kpi['status']]}-badge[{kpi['status'].upper()}] {kpi_sentence(name, kpi)}"
+        )
+        series = daily[(daily["model"] == model) & (daily["kpi"] == name)]
         fig = go.Figure()
-        fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=name)
-        for column, dash, label in (
-            ("target", "dot", "target"),
-            ("guardrail", "dash", "guardrail"),
+        fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=kpi["label"])
+        for value, dash, label in (
+            (kpi["target"], "dot", "target"),
+            (kpi["guardrail"], "dash", "guardrail"),
         ):
-            if series[column].notna().any():
-                fig.add_scatter(
-                    x=series["date"],
-                    y=series[column],
-                    mode="lines",
-                    name=label,
-                    line={"dash": dash, "color": "#757575", "width": 1},
+            if value is not None:
+                fig.add_hline(
+                    y=value,
+                    line_dash=dash,
+                    line_color="#757575",
+                    line_width=1,
+                    annotation_text=label,
                 )
-        scoped_deploys = deployments[deployments["model"] == model]
-        scoped_incidents = incidents[incidents["model"] == model]
-        common.mark_events(fig, scoped_deploys, scoped_incidents)
-        fig.update_layout(height=260, margin={"t": 10, "b": 10}, showlegend=False)
-        st.plotly_chart(fig, key=f"kpi-{model}-{kpi['kpi']}")
+        common.mark_events(
+            fig, deployments[deployments["model"] == model], incidents[incidents["model"] == model]
+        )
+        fig.update_layout(height=240, margin={"t": 10, "b": 10}, showlegend=False)
+        st.plotly_chart(fig, key=f"kpi-{model}-{name}")
+    releases = impact[impact["model"] == model]
+    if not releases.empty:
+        with st.expander(f"What each {model} release did to its KPIs"):
+            st.caption(
+                "The 7 days before each release against the 7 days after it (the release "
+                "day itself in neither), with a 95% interval for the change: when the "
+                "interval leaves out zero, the release moved the number beyond the "
+                "day-to-day noise."
+            )
+            table = releases.assign(
+                released=releases["finished_at"].dt.strftime("%d %b %Y"),
+                before=[
+                    common.percent(v, u)
+                    for v, u in zip(releases["before_value"], releases["unit"], strict=True)
+                ],
+                after=[
+                    common.percent(v, u)
+                    for v, u in zip(releases["after_value"], releases["unit"], strict=True)
+                ],
+                result=releases["verdict"].map(VERDICTS),
+            )[["released", "version", "kpi", "before", "after", "result"]]
+            st.dataframe(table, hide_index=True)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.filters import Filters
-from metrics.status import kpi_status
+from metrics.status import BADGES, kpi_status
 from pages import common
 
 filters = common.current_filters()
@@ -21,11 +21,22 @@ if not choices:
 model = st.selectbox("Model", choices, key="overview_model")
 scoped = Filters(filters.since, filters.until, filters.team, model)
 
+reading = common.load("contract_readings", scoped).get(model)
 kpis = common.load("kpi_window", scoped)
 daily = common.load("kpi_daily", scoped)
 serving = common.load("serving_daily", scoped)
 deployments = common.load("deployments", scoped)
 incidents = common.load("incidents", scoped)
+
+if reading is not None:
+    status = reading["status"]
+    summary = (
+        "contract held"
+        if status == "green"
+        else ("; ".join(reading["reasons"]) or "nothing to check in this window")
+    )
+    owner = f" · owner {reading['owner']}" if reading["owner"] else ""
+    st.markdown(f":{BADGES[status]}-badge[{status.upper()}] {summary}{owner}")
 
 business, technical = st.columns(2, gap="large")
 with business:
@@ -57,6 +68,45 @@ with technical:
         f"{int(deployments['is_production'].sum()):,}",
         help="Production deployments that finished in the window.",
     )
+    if reading is not None:
+        served, budgets = reading["serving"], reading["budgets"]
+        a, b, c = st.columns(3)
+        for column, name in ((a, "p50"), (b, "p95")):
+            value = served["latency_ms"][name]
+            budget = budgets["latency_ms"][name] if budgets else None
+            column.metric(
+                f"Latency {name}",
+                "–" if value is None else f"{value:.0f} ms",
+                help="no contract"
+                if budgets is None
+                else f"budget {budget:g} ms"
+                if budget is not None
+                else "no budget set",
+            )
+        rate = served["error_rate"]
+        c.metric(
+            "Error rate",
+            "–" if rate is None else f"{rate * 100:.2f}%",
+            help="no contract"
+            if budgets is None or budgets["error_rate"] is None
+            else f"budget {budgets['error_rate'] * 100:.2f}%",
+        )
+        quality = reading["quality"]
+        if quality.get("labelled"):
+            names = (
+                ("accuracy", "precision", "recall", "roc_auc")
+                if quality.get("kind") == "classifier"
+                else ("mae", "rmse")
+            )
+            shown = " · ".join(
+                f"{n.replace('_', ' ')}: {quality[n]:.3f}"
+                for n in names
+                if quality.get(n) is not None
+            )
+            st.caption(
+                f"Quality on {quality['labelled']:,} labelled predictions "
+                f"({quality['labelled_share'] * 100:.0f}% labelled so far): {shown}"
+            )
     if not serving.empty:
         fig = go.Figure()
         for column, name in (

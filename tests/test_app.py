@@ -83,7 +83,9 @@ def test_every_page_renders_without_error(demo_env, page):
 
 
 def test_kpi_check_speaks_in_sentences(demo_env):
-    at = _open("pages/kpi_check.py")
+    at = _open("pages/kpi_check.py", window="90d")
+    expanders = [e.label for e in at.expander]
+    assert "What each recommender release did to its KPIs" in expanders
     text = " ".join(m.value for m in at.markdown)
     assert "this week" in text and "target" in text
     assert any(word in text for word in ("GREEN", "AMBER", "RED"))
@@ -96,6 +98,11 @@ def test_model_overview_shows_both_readings(demo_env):
     assert subheaders[:2] == ["Business reading", "Technical reading"]
     requests = next(m for m in at.metric if m.label == "Requests")
     assert int(requests.value.replace(",", "")) > 0
+    # The recommender's contract: its status in words, latency against the budget.
+    status = at.markdown[0].value
+    assert any(f"-badge[{level}]" in status for level in ("GREEN", "AMBER", "RED"))
+    p95 = next(m for m in at.metric if m.label == "Latency p95")
+    assert p95.value.endswith(" ms") and p95.help == "budget 110 ms"
 
 
 def test_filters_live_in_the_url(demo_env):

@@ -294,6 +294,12 @@ def test_window_defaults_and_errors():
         window("2026-11-08", "2026-11-01", now=now)
 
 
+# A month inside the demo year, which ends today.
+_TODAY = dt.datetime.now(dt.UTC).date()
+SINCE = (_TODAY - dt.timedelta(days=60)).isoformat()
+UNTIL = (_TODAY - dt.timedelta(days=30)).isoformat()
+
+
 def test_report_json(demo_env):
     result = subprocess.run(
         [
@@ -303,9 +309,9 @@ def test_report_json(demo_env):
             "report",
             "--json",
             "--since",
-            "2026-01-01",
+            SINCE,
             "--until",
-            "2026-02-01",
+            UNTIL,
         ],
         capture_output=True,
         text=True,
@@ -316,8 +322,8 @@ def test_report_json(demo_env):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["window"] == {
-        "since": "2026-01-01T00:00:00+00:00",
-        "until": "2026-02-01T00:00:00+00:00",
+        "since": f"{SINCE}T00:00:00+00:00",
+        "until": f"{UNTIL}T00:00:00+00:00",
     }
     counts = demo_env.query(
         "select (select count(*) from deployments), (select count(*) from inference), "
@@ -337,6 +343,76 @@ def test_report_json(demo_env):
         report["rows"]["inference"],
         report["rows"]["ticket_transitions"],
     ) == counts
+    assert set(report["delivery"]) == {
+        "deployments",
+        "deployment_days",
+        "deployments_per_week",
+        "lead_time_hours",
+        "change_failure_rate",
+        "failed_deployments",
+        "deployments_attempted",
+        "recovery_time_hours",
+        "unattributed_incidents",
+        "levels",
+    }
+    assert set(report["flow"]) >= {
+        "throughput",
+        "cycle_time_hours",
+        "wip",
+        "flow_efficiency",
+        "handoff_wait_hours",
+        "work_mix",
+        "reopen_rate",
+    }
+    assert "detail" not in report["delivery"]
+    assert set(report["models"]) == {m.name for m in demo_data.MODELS}
+    recommender = report["models"]["recommender"]
+    assert set(recommender) >= {"kpis", "serving", "quality", "status", "reasons"}
+    assert set(recommender["kpis"]["click_through_rate"]) >= {
+        "value",
+        "previous",
+        "target",
+        "guardrail",
+        "status",
+    }
+    assert set(recommender["serving"]) == {"requests", "latency_ms", "error_rate"}
+    assert recommender["status"] in {"green", "amber", "red", "grey"}
+    assert recommender["quality"]["kind"] == "classifier"
+
+
+def test_report_detail_lists_the_rows(demo_env):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "metrics",
+            "report",
+            "--json",
+            "--detail",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    delivery_ = json.loads(result.stdout)["delivery"]  # the demo year covers these dates
+    detail = delivery_["detail"]
+    assert len(detail["deployments"]) == delivery_["deployments_attempted"]
+    assert sum(d["failed"] for d in detail["deployments"]) == delivery_["failed_deployments"]
+    lead = [
+        c["lead_time_hours"]
+        for c in detail["changes"]
+        if c["lead_time_hours"] is not None and c["lead_time_hours"] >= 0
+    ]
+    assert len(lead) == delivery_["lead_time_hours"]["changes"]
+    assert lead  # the demo ships changes every month
+    assert delivery_["lead_time_hours"]["median"] == pytest.approx(float(np.median(lead)))
 
 
 def test_report_with_a_bad_date_says_so(demo_env):

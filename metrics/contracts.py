@@ -1,0 +1,318 @@
+"""Model contracts (models.toml) and each model's reading against its contract.
+
+A contract is what data science, engineering and product agreed for a model: owner and team,
+latency budget (p50, p95 in ms), error-rate budget, business KPIs with target and guardrail,
+drift overrides and a retraining trigger. `readings` turns the warehouse into one plain,
+JSON-ready reading per model with a green/amber/red status and the reasons in words.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from metrics import activity, models, quality
+from metrics.db import frame
+from metrics.filters import Filters
+from metrics.status import format_kpi, kpi_status, worst
+
+KINDS = ("classifier", "regressor", "ranker")
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used, with a sentence naming the file, model and field."""
+
+
+@dataclass(frozen=True)
+class KpiTerms:
+    """A KPI a model answers for: its name in the kpis feed, a label in plain words, and the
+    target and guardrail agreed (None: use the feed's own)."""
+
+    name: str
+    label: str
+    target: float | None = None
+    guardrail: float | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One model's contract."""
+
+    model: str
+    owner: str | None = None
+    team: str | None = None
+    kind: str | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    error_rate_budget: float | None = None
+    kpis: tuple[KpiTerms, ...] = ()
+    drift: dict[str, Any] = field(default_factory=dict)
+    retraining: dict[str, Any] = field(default_factory=dict)
+
+    def kpi(self, name: str) -> KpiTerms | None:
+        return next((k for k in self.kpis if k.name == name), None)
+
+
+def _number(raw: Any, where: str) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ContractError(f"{where} must be a number, got {raw!r}")
+    return float(raw)
+
+
+def _contract(model: str, raw: Any, origin: str) -> Contract:
+    where = f"{origin}: model {model!r}"
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: expected a table")
+    kind = raw.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise ContractError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    latency = raw.get("latency_budget_ms", {})
+    if not isinstance(latency, dict):
+        raise ContractError(f"{where}: latency_budget_ms is a table like {{ p50 = 50, p95 = 120 }}")
+    kpis = []
+    for index, item in enumerate(raw.get("kpis", [])):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ContractError(f"{where}: kpis[{index}] needs a name")
+        kpis.append(
+            KpiTerms(
+                name=item["name"],
+                label=str(item.get("label") or item["name"].replace("_", " ").capitalize()),
+                target=_number(item.get("target"), f"{where}: kpi {item['name']!r} target"),
+                guardrail=_number(
+                    item.get("guardrail"), f"{where}: kpi {item['name']!r} guardrail"
+                ),
+            )
+        )
+    return Contract(
+        model=model,
+        owner=raw.get("owner"),
+        team=raw.get("team"),
+        kind=kind,
+        latency_p50_ms=_number(latency.get("p50"), f"{where}: latency_budget_ms.p50"),
+        latency_p95_ms=_number(latency.get("p95"), f"{where}: latency_budget_ms.p95"),
+        error_rate_budget=_number(raw.get("error_rate_budget"), f"{where}: error_rate_budget"),
+        kpis=tuple(kpis),
+        drift=dict(raw.get("drift", {})),
+        retraining=dict(raw.get("retraining", {})),
+    )
+
+
+def load(path: Path | None) -> dict[str, Contract]:
+    """The contracts in `path` by model, or none when there is no file."""
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContractError(f"contract file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ContractError(f"{path}: not valid TOML ({error})") from None
+    table = data.get("models", {})
+    if not isinstance(table, dict):
+        raise ContractError(f"{path}: [models.<name>] tables expected")
+    return {model: _contract(model, raw, str(path)) for model, raw in table.items()}
+
+
+def serving_window(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per model over the whole window: requests, errors, error rate, latency p50/p95/p99."""
+    return frame(con, "serving_window", **filters.params())
+
+
+def _plain(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return None
+    return float(value)
+
+
+def _in_scope(
+    con: duckdb.DuckDBPyConnection, filters: Filters, contracts: dict[str, Contract]
+) -> list[str]:
+    catalog = activity.catalog(con)
+    if filters.team:
+        catalog = catalog[catalog["team"] == filters.team]
+    names = set(catalog["model"].dropna())
+    names |= {m for m, c in contracts.items() if not filters.team or c.team == filters.team}
+    if filters.model:
+        names &= {filters.model}
+    return sorted(names)
+
+
+def _kpi_readings(
+    model: str, contract: Contract | None, now: pd.DataFrame, before: pd.DataFrame
+) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    readings: dict[str, dict] = {}
+    reasons: list[tuple[str, str]] = []
+    rows = {r.kpi: r for r in now[now["model"] == model].itertuples()}
+    previous = {r.kpi: r.value for r in before[before["model"] == model].itertuples()}
+    names = list(rows) + [k.name for k in (contract.kpis if contract else ()) if k.name not in rows]
+    for name in names:
+        row = rows.get(name)
+        terms = contract.kpi(name) if contract else None
+        target = (
+            terms.target
+            if terms and terms.target is not None
+            else (_plain(row.target) if row is not None else None)
+        )
+        guardrail = (
+            terms.guardrail
+            if terms and terms.guardrail is not None
+            else (_plain(row.guardrail) if row is not None else None)
+        )
+        value = _plain(row.value) if row is not None else None
+        unit = row.unit if row is not None else None
+        status = kpi_status(value, target, guardrail)
+        label = terms.label if terms else name.replace("_", " ").capitalize()
+        readings[name] = {
+            "label": label,
+            "value": value,
+            "previous": _plain(previous.get(name)),
+            "target": target,
+            "guardrail": guardrail,
+            "unit": unit,
+            "status": status.level,
+        }
+        if status.level == "red":
+            reasons.append(
+                (
+                    "red",
+                    f"{label} {format_kpi(value, unit)} is {status.reason} "
+                    f"({format_kpi(guardrail, unit)})",
+                )
+            )
+        elif status.level == "amber":
+            reasons.append(
+                (
+                    "amber",
+                    f"{label} {format_kpi(value, unit)} is {status.reason} "
+                    f"(target {format_kpi(target, unit)})",
+                )
+            )
+        elif status.level == "grey" and (target is not None or guardrail is not None):
+            reasons.append(("grey", f"{label}: {status.reason}"))
+    return readings, reasons
+
+
+def _serving_reasons(
+    serving: dict[str, Any] | None, contract: Contract | None
+) -> list[tuple[str, str]]:
+    if contract is None:
+        return [("grey", "no contract: no latency or error budget to check")]
+    if serving is None:
+        return [("grey", "no requests in this window: budgets not checked")]
+    reasons = []
+    for name, budget in (("p50", contract.latency_p50_ms), ("p95", contract.latency_p95_ms)):
+        latency = serving["latency_ms"][name]
+        if budget is not None and latency is not None and latency > budget:
+            reasons.append(
+                ("red", f"{name} latency {latency:.4g} ms is over its {budget:.4g} ms budget")
+            )
+    rate, budget = serving["error_rate"], contract.error_rate_budget
+    if budget is not None and rate is not None and rate > budget:
+        reasons.append(
+            ("red", f"error rate {rate * 100:.2f}% is over its {budget * 100:.2f}% budget")
+        )
+    return reasons
+
+
+def readings(
+    con: duckdb.DuckDBPyConnection, filters: Filters, contracts: dict[str, Contract]
+) -> dict[str, dict[str, Any]]:
+    """Each model in scope over the window: its KPIs (value, previous window, target,
+    guardrail, status), serving health, quality, and its contract status with the reasons.
+
+    Green: every KPI on target and every budget held. Amber: a target missed while its
+    guardrail holds. Red: a guardrail or a budget broken. Grey: nothing could be checked.
+    """
+    now = models.kpi_window(con, filters)
+    before = models.kpi_window(con, filters.previous())
+    serving_rows = {r["model"]: r for r in serving_window(con, filters).to_dict("records")}
+    kinds = {m: c.kind for m, c in contracts.items() if c.kind in ("classifier", "regressor")}
+    qualities = quality.quality(con, filters, kinds)
+    result = {}
+    for model in _in_scope(con, filters, contracts):
+        contract = contracts.get(model)
+        kpis, reasons = _kpi_readings(model, contract, now, before)
+        row = serving_rows.get(model)
+        serving = (
+            None
+            if row is None
+            else {
+                "requests": int(row["requests"]),
+                "latency_ms": {p: _plain(row[f"latency_{p}_ms"]) for p in ("p50", "p95", "p99")},
+                "error_rate": _plain(row["error_rate"]),
+            }
+        )
+        reasons += _serving_reasons(serving, contract)
+        levels = [level for level, _ in reasons if level != "grey"]
+        levels += [k["status"] for k in kpis.values() if k["status"] != "grey"]
+        if serving is not None and contract is not None:
+            levels.append("green")  # budgets were checked
+        status = worst(levels) if levels else "grey"
+        order = {"red": 0, "amber": 1, "grey": 2}
+        result[model] = {
+            "contract": contract is not None,
+            "owner": contract.owner if contract else None,
+            "kpis": kpis,
+            "serving": serving
+            or {
+                "requests": 0,
+                "latency_ms": {"p50": None, "p95": None, "p99": None},
+                "error_rate": None,
+            },
+            "budgets": None
+            if contract is None
+            else {
+                "latency_ms": {"p50": contract.latency_p50_ms, "p95": contract.latency_p95_ms},
+                "error_rate": contract.error_rate_budget,
+            },
+            "quality": qualities.get(model, {}),
+            "status": status,
+            "reasons": [text for _, text in sorted(reasons, key=lambda r: order[r[0]])],
+            "breaches": [text for level, text in reasons if level == "red"],
+        }
+    return result
+
+
+def breaches(readings_: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per broken guardrail or budget (red), model by model."""
+    return [f"{model}: {text}" for model, r in readings_.items() for text in r["breaches"]]
+
+
+def warnings(readings_: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per missed target whose guardrail holds (amber), model by model."""
+    return [
+        f"{model}: {text}"
+        for model, r in readings_.items()
+        if r["status"] == "amber"
+        for text in r["reasons"]
+        if text not in r["breaches"] and " target" in text
+    ]
+
+
+def kpi_sentence(name: str, reading: dict[str, Any], period: str = "this week") -> str:
+    """A KPI reading in plain words: "Click-through rate was 3.30% this week, down 1.2 points
+    on last week; target 4.90%." Ratios move in percentage points, other units in their own."""
+    value, previous, unit = reading["value"], reading["previous"], reading["unit"]
+    before = "last week" if period == "this week" else "the period before"
+    text = f"{reading['label']} was **{format_kpi(value, unit)}** {period}"
+    if value is not None and previous is not None:
+        change = value - previous
+        if unit in {"ratio", "%"}:
+            size = f"{abs(change) * 100:.2f} points"
+        else:
+            size = format_kpi(abs(change), unit)
+        if abs(change) < 1e-12:
+            text += f", the same as {before}"
+        else:
+            text += f", {'up' if change > 0 else 'down'} {size} on {before}"
+    if reading["target"] is not None:
+        text += f"; target {format_kpi(reading['target'], unit)}"
+    return text + "."

@@ -1,0 +1,299 @@
+"""KPI before and after a release, on a hand-built history checked against hand-worked numbers
+and intervals computed independently (math for Wald, scipy's own Welch test for Welch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+import settings
+import warehouse
+from connectors.loader import Batch, Loader
+from metrics import business, db
+from metrics.filters import Filters
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+WINDOW = Filters(utc("2026-11-01"), utc("2026-11-15"))
+DAYS = 3
+
+# Release days and their sides with days=3 (the release day itself is in neither):
+#   d1 churn 11-10 15:00: before 11-07..11-09, after 11-11..11-13
+#   d4 fraud 11-12 08:00: before 11-09..11-11, after 11-13..11-15
+#   d5 churn 11-14 11:00: before 11-11..11-13 (d1's after days: overlap is fine),
+#                         after 11-15..11-17 with data on 11-15 and 11-16 only
+DEPLOYMENTS = pd.DataFrame(
+    [
+        ("d0", "churn", "v1", "production", "growth", "2026-10-20 10:00", "success"),  # before
+        ("d1", "churn", "v2", "production", "growth", "2026-11-10 15:00", "success"),
+        ("d2", "churn", "v3", "production", "growth", "2026-11-12 09:00", "failed"),
+        ("d3", "churn", "v3", "staging", "growth", "2026-11-11 10:00", "success"),
+        ("d4", "fraud", "f7", "PRODUCTION", "risk", "2026-11-12 08:00", "success"),
+        ("d5", "churn", "v4", "Production", "growth", "2026-11-14 11:00", "success"),
+        ("d6", "churn", "v5", "production", "growth", "2026-11-15 00:00", "success"),  # after
+    ],
+    columns=["deployment_id", "model", "version", "environment", "team", "finished_at", "status"],
+)
+
+KPI_COLUMNS = ["date", "kpi", "model", "segment", "value", "numerator", "denominator", "unit"]
+
+
+def ctr(date, segment, clicks, views):
+    return (date, "ctr", "churn", segment, None, clicks, views, "ratio")
+
+
+def aov(date, segment, value):
+    return (date, "aov", "churn", segment, value, None, None, "EUR")
+
+
+def chargebacks(date, charged, orders):
+    return (date, "chargeback_rate", "fraud", "all", None, charged, orders, "ratio")
+
+
+def revenue(date, euros, orders):
+    return (date, "revenue_per_order", "fraud", "all", None, euros, orders, "EUR")
+
+
+KPIS = pd.DataFrame(
+    [
+        # churn ctr, a proportion (clicks / views). Per day (clicks/views):
+        ctr("2026-11-06", "web", 50, 100),  # d1 - 4 days: outside every side
+        ctr("2026-11-07", "web", 10, 200),  # 16/300
+        ctr("2026-11-07", "app", 6, 100),
+        ctr("2026-11-08", "all", 12, 300),  # 12/300: the 'all' row alone
+        ctr("2026-11-08", "web", 99, 100),
+        ctr("2026-11-09", "web", 14, 300),  # 14/300
+        ctr("2026-11-10", "web", 90, 100),  # d1's release day: in neither side
+        ctr("2026-11-11", "web", 20, 200),  # 30/300
+        ctr("2026-11-11", "app", 10, 100),
+        ctr("2026-11-12", "web", 27, 300),  # 27/300
+        ctr("2026-11-13", "web", 24, 300),  # 24/300
+        ctr("2026-11-14", "web", 0, 100),  # d5's release day: in neither side
+        ctr("2026-11-15", "web", 30, 300),  # 30/300
+        ctr("2026-11-16", "web", 36, 300),  # 36/300
+        ctr("2026-11-18", "web", 100, 100),  # d5 + 4 days: outside
+        # churn aov, value-only; per day the mean of its segments:
+        aov("2026-11-07", "all", 40.0),  # 40
+        aov("2026-11-08", "web", 42.0),  # 43
+        aov("2026-11-08", "app", 44.0),
+        aov("2026-11-09", "all", 41.0),  # 41
+        aov("2026-11-10", "all", 100.0),  # release day of d1
+        aov("2026-11-11", "all", 43.0),
+        aov("2026-11-12", "all", 40.0),
+        aov("2026-11-13", "all", 45.0),
+        aov("2026-11-15", "all", 44.0),
+        aov("2026-11-16", "all", 46.0),
+        # fraud chargeback_rate, a proportion:
+        chargebacks("2026-11-09", 30, 1000),
+        chargebacks("2026-11-10", 28, 1000),
+        chargebacks("2026-11-11", 32, 1000),
+        chargebacks("2026-11-12", 500, 1000),  # d4's release day
+        chargebacks("2026-11-13", 10, 1000),
+        chargebacks("2026-11-14", 12, 1000),
+        chargebacks("2026-11-15", 11, 1000),
+        # fraud revenue_per_order, a ratio that is no proportion (numerator > denominator):
+        revenue("2026-11-09", 5000, 100),  # 50
+        revenue("2026-11-10", 5200, 100),  # 52
+        revenue("2026-11-11", 4800, 100),  # 48
+        revenue("2026-11-13", 6000, 100),  # 60
+        revenue("2026-11-14", 3150, 50),  # 63
+        revenue("2026-11-15", 5700, 100),  # 57
+    ],
+    columns=KPI_COLUMNS,
+)
+
+Z95 = statistics.NormalDist().inv_cdf(0.975)
+
+
+def wald(x0, n0, x1, n1, z=Z95):
+    p0, p1 = x0 / n0, x1 / n1
+    se = math.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
+    return p1 - p0 - z * se, p1 - p0 + z * se
+
+
+def welch(before, after, confidence=0.95):
+    interval = stats.ttest_ind(after, before, equal_var=False).confidence_interval(confidence)
+    return interval.low, interval.high
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("business") / "w.duckdb"
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        loader = Loader(write, source, "s1")
+        for feed, frame in (("deployments", DEPLOYMENTS), ("kpis", KPIS)):
+            stats_ = loader.load(Batch(feed, f"fixture:{feed}", frame=frame))
+            assert stats_.quarantined == 0, feed
+    connection = db.prepare(warehouse.connect_read(path))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def impact(con):
+    found = business.release_impact(con, WINDOW, days=DAYS)
+    return found.set_index(["deployment_id", "kpi"])
+
+
+def test_rows_are_successful_production_deployments_in_the_window(con, impact):
+    # d0 and d6 finished outside the window, d2 failed, d3 went to staging.
+    assert sorted(impact.index) == [
+        ("d1", "aov"),
+        ("d1", "ctr"),
+        ("d4", "chargeback_rate"),
+        ("d4", "revenue_per_order"),
+        ("d5", "aov"),
+        ("d5", "ctr"),
+    ]
+    assert list(business.release_impact(con, WINDOW, days=DAYS).columns) == business.COLUMNS
+    assert impact.loc[("d1", "ctr"), "version"] == "v2"
+    assert impact.loc[("d4", "chargeback_rate"), "unit"] == "ratio"
+    assert impact.loc[("d1", "ctr"), "finished_at"] == pd.Timestamp("2026-11-10 15:00", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("key", "before", "after", "before_days", "after_days"),
+    [
+        # ctr d1: before (16 + 12 + 14) / (300 * 3) = 42/900, after (30 + 27 + 24) / 900 = 81/900;
+        # the 11-06, 11-10 and 11-08 web rows would each change these if counted.
+        (("d1", "ctr"), 42 / 900, 81 / 900, 3, 3),
+        # ctr d5: before 81/900 (d1's after days), after (30 + 36) / 600 = 66/600; 11-14 and
+        # 11-18 left out.
+        (("d5", "ctr"), 81 / 900, 66 / 600, 3, 2),
+        # aov d1, value-only: the mean of the rows, as kpi_window: (40 + 42 + 44 + 41) / 4 =
+        # 41.75 before; (43 + 40 + 45) / 3 = 42.666... after.
+        (("d1", "aov"), 41.75, 128 / 3, 3, 3),
+        # aov d5: before 128/3, after (44 + 46) / 2 = 45.
+        (("d5", "aov"), 128 / 3, 45.0, 3, 2),
+        # chargeback_rate d4: before (30 + 28 + 32) / 3000 = 0.03, after 33/3000 = 0.011.
+        (("d4", "chargeback_rate"), 0.03, 0.011, 3, 3),
+        # revenue_per_order d4: before 15000/300 = 50, after (6000 + 3150 + 5700) / 250 = 59.4
+        # (the mean of the daily ratios would be 60).
+        (("d4", "revenue_per_order"), 50.0, 59.4, 3, 3),
+    ],
+)
+def test_before_and_after_values(impact, key, before, after, before_days, after_days):
+    row = impact.loc[key]
+    assert row.before_value == pytest.approx(before)
+    assert row.after_value == pytest.approx(after)
+    assert row.before_days == before_days
+    assert row.after_days == after_days
+    assert row.difference == pytest.approx(after - before)
+    assert row.relative_change == pytest.approx((after - before) / before)
+
+
+@pytest.mark.parametrize(
+    ("key", "method", "expected", "verdict"),
+    [
+        # 42/900 -> 81/900: 0.0433 ± 1.96 * 0.01185 = [0.0201, 0.0666], above 0.
+        (("d1", "ctr"), "two-proportion wald", wald(42, 900, 81, 900), "up"),
+        # 0.03 -> 0.011: -0.019 ± 1.96 * 0.00365 = [-0.0262, -0.0118], below 0.
+        (("d4", "chargeback_rate"), "two-proportion wald", wald(90, 3000, 33, 3000), "down"),
+        # daily 40, 43, 41 -> 43, 40, 45: 1.33 ± t(3.30 df) * 1.70, about [-3.8, 6.5].
+        (("d1", "aov"), "welch t", welch([40, 43, 41], [43, 40, 45]), "no clear change"),
+        # daily 50, 52, 48 -> 60, 63, 57: 10 ± t(3.48 df) * 2.08, about [3.9, 16.1].
+        (
+            ("d4", "revenue_per_order"),
+            "welch t",
+            welch([50, 52, 48], [60, 63, 57]),
+            "up",
+        ),
+    ],
+)
+def test_intervals_and_verdicts(impact, key, method, expected, verdict):
+    row = impact.loc[key]
+    assert row.method == method
+    assert (row.ci_low, row.ci_high) == pytest.approx(expected, rel=1e-9)
+    assert row.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("key", "method"), [(("d5", "ctr"), "two-proportion wald"), (("d5", "aov"), "welch t")]
+)
+def test_two_days_after_is_not_enough_data(impact, key, method):
+    row = impact.loc[key]
+    assert row.verdict == "not enough data"
+    assert row.method == method
+    assert math.isnan(row.ci_low) and math.isnan(row.ci_high)
+
+
+def test_confidence_widens_the_interval(con):
+    found = business.release_impact(con, WINDOW, days=DAYS, confidence=0.99)
+    row = found.set_index(["deployment_id", "kpi"]).loc[("d1", "ctr")]
+    z99 = statistics.NormalDist().inv_cdf(0.995)
+    assert (row.ci_low, row.ci_high) == pytest.approx(wald(42, 900, 81, 900, z99), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("team", "model", "deployments"),
+    [("risk", None, {"d4"}), (None, "churn", {"d1", "d5"}), ("growth", "fraud", set())],
+)
+def test_team_and_model_filters(con, team, model, deployments):
+    filters = Filters(WINDOW.since, WINDOW.until, team, model)
+    assert set(business.release_impact(con, filters, days=DAYS).deployment_id) == deployments
+
+
+def test_default_days_reach_further(con):
+    # With 7 days, d1's before side starts 11-03 and so takes the 11-06 row (50/100) too.
+    row = (
+        business.release_impact(con, WINDOW).set_index(["deployment_id", "kpi"]).loc[("d1", "ctr")]
+    )
+    assert row.before_value == pytest.approx((50 + 42) / (100 + 900))
+    assert row.before_days == 4
+
+
+def test_empty_window_gives_an_empty_frame(con):
+    found = business.release_impact(con, Filters(utc("2026-12-01"), utc("2026-12-08")))
+    assert found.empty
+    assert list(found.columns) == business.COLUMNS
+
+
+@pytest.mark.parametrize(("days", "confidence"), [(0, 0.95), (7, 1.0), (7, 0.0)])
+def test_bad_arguments_are_refused(con, days, confidence):
+    with pytest.raises(ValueError):
+        business.release_impact(con, WINDOW, days=days, confidence=confidence)
+
+
+def test_kpi_before_after_for_a_chart(con):
+    found = business.kpi_before_after(con, WINDOW, "d1", days=DAYS)
+    ctr_days = found[found.kpi == "ctr"]
+    assert [str(d.date()) for d in pd.to_datetime(ctr_days.date)] == [
+        f"2026-11-{day:02d}" for day in range(7, 14)
+    ]
+    assert list(ctr_days.side) == ["before"] * 3 + ["release day"] + ["after"] * 3
+    assert list(ctr_days.day_offset) == list(range(-3, 4))
+    # per day: 16/300, 12/300 (the 'all' row), 14/300, 90/100, 30/300, 27/300, 24/300
+    assert list(ctr_days.value) == pytest.approx(
+        [16 / 300, 12 / 300, 14 / 300, 0.9, 0.1, 0.09, 0.08]
+    )
+    aov_days = found[found.kpi == "aov"]
+    assert list(aov_days.value) == pytest.approx([40, 43, 41, 100, 43, 40, 45])
+    assert set(found.model) == {"churn"} and set(found.deployment_id) == {"d1"}
+
+
+def test_kpi_before_after_leaves_gaps_empty(con):
+    # d5: 11-11 .. 11-17; no ctr row on 11-17, so its value is null, not 0.
+    found = business.kpi_before_after(con, WINDOW, "d5", days=DAYS)
+    ctr_days = found[found.kpi == "ctr"]
+    assert len(ctr_days) == 7
+    assert math.isnan(ctr_days.value.iloc[-1])
+    assert ctr_days.value.iloc[:-1].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("deployment_id", "team", "rows"),
+    [("d3", None, 0), ("nope", None, 0), ("d4", "growth", 0), ("d4", "risk", 14)],
+)
+def test_kpi_before_after_scope(con, deployment_id, team, rows):
+    # d3 is a staging deployment; d4 (fraud, 2 KPIs x 7 days) belongs to team risk.
+    filters = Filters(WINDOW.since, WINDOW.until, team)
+    assert len(business.kpi_before_after(con, filters, deployment_id, days=DAYS)) == rows
