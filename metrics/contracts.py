@@ -222,6 +222,50 @@ def _serving_reasons(
     return reasons
 
 
+def _retraining(
+    contract: Contract | None, kpis: dict[str, dict], last_release: Any, until: Any
+) -> dict[str, Any]:
+    """Whether the contract's retraining trigger has fired: by age of the latest production
+    release (`every_days`), or by a relative fall of a KPI on the previous window."""
+    released = None if last_release is None or pd.isna(last_release) else last_release
+    result: dict[str, Any] = {
+        "due": False,
+        "reasons": [],
+        "last_release_at": None if released is None else released.isoformat(),
+    }
+    trigger = contract.retraining if contract else {}
+    every = trigger.get("every_days")
+    if every is not None:
+        if released is None:
+            result["reasons"].append("never released to production")
+        else:
+            age = (until - released).total_seconds() / 86400
+            if age > float(every):
+                result["reasons"].append(
+                    f"the last release was {age:.0f} days ago (retrain every {every} days)"
+                )
+    name, drop = trigger.get("kpi"), trigger.get("relative_drop")
+    reading = kpis.get(name) if name else None
+    if (
+        reading
+        and drop is not None
+        and reading["value"] is not None
+        and reading["previous"] not in (None, 0)
+    ):
+        change = (reading["value"] - reading["previous"]) / abs(reading["previous"])
+        target, guardrail = reading["target"], reading["guardrail"]
+        lower_is_better = target is not None and guardrail is not None and guardrail > target
+        worse = change if lower_is_better else -change
+        if worse >= float(drop):
+            verb = "rose" if lower_is_better else "fell"
+            result["reasons"].append(
+                f"{reading['label']} {verb} {abs(change) * 100:.1f}% relative on the window "
+                f"before (trigger: {float(drop) * 100:.1f}%)"
+            )
+    result["due"] = bool(result["reasons"])
+    return result
+
+
 def readings(
     con: duckdb.DuckDBPyConnection, filters: Filters, contracts: dict[str, Contract]
 ) -> dict[str, dict[str, Any]]:
@@ -234,6 +278,11 @@ def readings(
     now = models.kpi_window(con, filters)
     before = models.kpi_window(con, filters.previous())
     serving_rows = {r["model"]: r for r in serving_window(con, filters).to_dict("records")}
+    releases = dict(
+        frame(con, "last_production_release", **filters.params())[
+            ["model", "released_at"]
+        ].itertuples(index=False)
+    )
     kinds = {m: c.kind for m, c in contracts.items() if c.kind in ("classifier", "regressor")}
     qualities = quality.quality(con, filters, kinds)
     result = {}
@@ -274,6 +323,7 @@ def readings(
                 "error_rate": contract.error_rate_budget,
             },
             "quality": qualities.get(model, {}),
+            "retraining": _retraining(contract, kpis, releases.get(model), filters.until),
             "status": status,
             "reasons": [text for _, text in sorted(reasons, key=lambda r: order[r[0]])],
             "breaches": [text for level, text in reasons if level == "red"],

@@ -49,3 +49,13 @@ def kpi_window(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame
     Returns columns model, kpi, value, days, unit, target, guardrail.
     """
     return frame(con, "kpi_window", **filters.params())
+
+
+def serving_versions(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per model and version over the window: requests, errors, error rate, p50/p95/p99 ms."""
+    return frame(con, "serving_versions", **filters.params())
+
+
+def kpi_segments(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Each model's KPIs per segment over the window (ratio of sums over the days)."""
+    return frame(con, "kpi_segments", **filters.params())

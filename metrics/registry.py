@@ -111,6 +111,19 @@ METRICS: tuple[Metric, ...] = (
         "quality_regressor",
         "Model quality (regressors)",
     ),
+    Metric(
+        "serving_versions",
+        models.serving_versions,
+        "serving_versions",
+        "Serving health per version",
+    ),
+    Metric("kpi_segments", models.kpi_segments, "kpi_segments", "KPI per segment"),
+    Metric(
+        "last_production_release",
+        contracts.readings,
+        "last_production_release",
+        "Retraining trigger",
+    ),
     Metric("source_status", sources.source_status, "source_status", "Source status"),
     Metric(
         "quarantine_reasons", sources.quarantine_reasons, "quarantine_reasons", "Quarantine reasons"

@@ -18,7 +18,18 @@ import streamlit as st
 import settings
 import warehouse
 from connectors import sync
-from metrics import activity, business, contracts, db, delivery, flow, models, retro, sources
+from metrics import (
+    activity,
+    business,
+    contracts,
+    db,
+    delivery,
+    flow,
+    models,
+    quality,
+    retro,
+    sources,
+)
 from metrics.filters import Filters
 from metrics.status import format_kpi
 
@@ -50,6 +61,10 @@ _WITH_FILTERS = {
     "delivery_recoveries": delivery.recoveries,
     "delivery_by_team": delivery.by_team,
     "release_impact": business.release_impact,
+    "serving_versions": models.serving_versions,
+    "kpi_segments": models.kpi_segments,
+    "classifier_quality": quality.classifier_quality,
+    "regressor_quality": quality.regressor_quality,
     "kpi_before_after": business.kpi_before_after,
     "delivery_by_model": delivery.by_model,
     "has_history": flow.has_history,

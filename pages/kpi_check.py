@@ -30,6 +30,7 @@ daily = common.load("kpi_daily", filters)
 deployments = common.load("deployments", filters)
 incidents = common.load("incidents", filters)
 impact = common.load("release_impact", filters)
+segments = common.load("kpi_segments", filters)
 
 with_kpis = {model: r for model, r in readings.items() if r["kpis"]}
 if not with_kpis:
@@ -68,6 +69,20 @@ for model, reading in with_kpis.items():
         )
         fig.update_layout(height=240, margin={"t": 10, "b": 10}, showlegend=False)
         st.plotly_chart(fig, key=f"kpi-{model}-{name}")
+    model_segments = segments[(segments["model"] == model) & (segments["segment"] != "all")]
+    if not model_segments.empty:
+        with st.expander(f"{model} by segment, over the selected window"):
+            st.dataframe(
+                model_segments.assign(
+                    value=[
+                        common.percent(v, u)
+                        for v, u in zip(
+                            model_segments["value"], model_segments["unit"], strict=True
+                        )
+                    ]
+                )[["kpi", "segment", "value", "days"]],
+                hide_index=True,
+            )
     releases = impact[impact["model"] == model]
     if not releases.empty:
         with st.expander(f"What each {model} release did to its KPIs"):

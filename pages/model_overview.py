@@ -38,6 +38,9 @@ if reading is not None:
     owner = f" · owner {reading['owner']}" if reading["owner"] else ""
     st.markdown(f":{BADGES[status]}-badge[{status.upper()}] {summary}{owner}")
 
+if reading is not None and reading["retraining"]["due"]:
+    st.warning("Retraining is due: " + "; ".join(reading["retraining"]["reasons"]) + ".")
+
 business, technical = st.columns(2, gap="large")
 with business:
     st.subheader("Business reading")
@@ -126,6 +129,17 @@ with technical:
         fig = go.Figure(go.Bar(x=serving["day"], y=serving["error_rate"], name="error rate"))
         fig.update_layout(height=180, margin={"t": 10, "b": 10}, yaxis_tickformat=".1%")
         st.plotly_chart(fig, key="overview-errors")
+    st.write("**Per version**")
+    versions = common.load("serving_versions", scoped)
+    kind = reading["quality"].get("kind") if reading else None
+    per_version = common.load(
+        "regressor_quality" if kind == "regressor" else "classifier_quality", scoped
+    )
+    if not versions.empty:
+        merged = versions.merge(
+            per_version, on=["model", "model_version"], how="left", suffixes=("", "_quality")
+        )
+        st.dataframe(merged.drop(columns=["model", "rows"], errors="ignore"), hide_index=True)
     st.write("**Incidents**")
     if incidents.empty:
         st.write("None in this window.")

@@ -452,3 +452,20 @@ def test_the_demo_story_reads_through_the_metrics(demo_project):
     assert story["incident_id"] in set(incidents["incident_id"])
     retrain = deployments.set_index("deployment_id").loc[story["retrain_deployment_id"]]
     assert (retrain["environment"], retrain["status"]) == ("production", "success")
+
+
+def test_serving_per_version(con):
+    versions = models.serving_versions(con, WINDOW)
+    # The fixture logs no version: its rows group as "(none)"; 7 requests, 1 error.
+    assert versions[["model", "model_version", "requests", "errors"]].values.tolist() == [
+        ["churn", "(none)", 7, 1]
+    ]
+    latencies = [10.0, 20.0, 30.0, 40.0, 1000.0, 5.0, 7.0]
+    assert versions["latency_p95_ms"].iloc[0] == pytest.approx(np.percentile(latencies, 95))
+
+
+def test_kpi_segments(con):
+    segments = models.kpi_segments(con, WINDOW).set_index(["model", "kpi", "segment"])["value"]
+    assert segments[("churn", "ctr", "app")] == pytest.approx(1 / 300)
+    assert segments[("churn", "ctr", "all")] == pytest.approx(0.5)
+    assert segments[("fraud", "aov", "web")] == pytest.approx(10.0)

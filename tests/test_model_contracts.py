@@ -335,3 +335,33 @@ def test_check_on_the_demo_runs_against_the_shipped_contracts(demo_env):
 )
 def test_kpi_sentences_in_plain_words(reading, sentence):
     assert contracts.kpi_sentence("x", reading) == sentence
+
+
+@pytest.mark.parametrize(
+    ("model", "terms", "reasons"),
+    [
+        ("m", {"retraining": {"every_days": 7}}, ["never released to production"]),
+        # "other" last shipped on 3 Nov; the week ends 9 Nov: 6 days
+        (
+            "other",
+            {"retraining": {"every_days": 5}},
+            ["the last release was 6 days ago (retrain every 5 days)"],
+        ),
+        ("other", {"retraining": {"every_days": 7}}, []),
+        # CTR rose from 2% to 3% (+50%): a fall would trigger, a rise does not ...
+        ("m", {"retraining": {"kpi": "ctr", "relative_drop": 0.02}}, []),
+        # ... unless lower is better (guardrail above target): then the rise is the bad way
+        (
+            "m",
+            {
+                "retraining": {"kpi": "ctr", "relative_drop": 0.02},
+                "kpis": (KpiTerms("ctr", "Click-through rate", target=0.01, guardrail=0.04),),
+            },
+            ["Click-through rate rose 50.0% relative on the window before (trigger: 2.0%)"],
+        ),
+    ],
+)
+def test_retraining_trigger(con, model, terms, reasons):
+    reading = contracts.readings(con, WEEK, {model: Contract(model=model, **terms)})[model]
+    assert reading["retraining"]["reasons"] == reasons
+    assert reading["retraining"]["due"] is bool(reasons)

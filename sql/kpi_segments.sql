@@ -1,0 +1,27 @@
+-- One row per (model, kpi, segment) over the window: the KPI of each segment, ratios as
+-- sum(numerator) / sum(denominator) over the days, value-only KPIs as the mean of the days.
+with scoped as (
+    select *
+    from kpis
+    where date >= cast($since as date) and date < cast($until as date)
+        and ($model is null or model = $model)
+),
+
+final as (
+    select
+        model,
+        kpi,
+        segment,
+        case
+            when sum(denominator) > 0 then sum(numerator) / sum(denominator)
+            else avg(value)
+        end as value,
+        sum(denominator) as denominator,
+        count(distinct date) as days,
+        any_value(unit) as unit
+    from scoped
+    group by model, kpi, segment
+    order by model, kpi, segment
+)
+
+select * from final
