@@ -73,8 +73,7 @@ if not kpis.empty:
     series = kpis[kpis["kpi"] == main_kpi]
     fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=main_kpi, row=2, col=1)
     fig.update_yaxes(title_text=main_kpi, row=2, col=1)
-for row in (1, 2):
-    common.mark_events(fig, deployments, incidents, row=row)
+common.mark_events(fig, deployments, incidents)
 fig.update_layout(height=520, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
 st.plotly_chart(fig, key="drift-timeline")
 st.caption(

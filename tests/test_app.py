@@ -102,8 +102,7 @@ def test_model_overview_shows_both_readings(demo_env):
     status = at.markdown[0].value
     assert any(f"-badge[{level}]" in status for level in ("GREEN", "AMBER", "RED"))
     versions = next(d.value for d in at.dataframe if "model_version" in d.value.columns)
-    assert len(versions) >= 1 and versions["requests"].sum() == int(
-        requests.value.replace(",", ""))
+    assert len(versions) >= 1 and versions["requests"].sum() == int(requests.value.replace(",", ""))
     assert "roc_auc" in versions.columns  # its quality per version beside its serving
     p95 = next(m for m in at.metric if m.label == "Latency p95")
     assert p95.value.endswith(" ms") and p95.help == "budget 110 ms"

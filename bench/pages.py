@@ -1,0 +1,182 @@
+"""Page render time at the design's reference scale, against its 1-second target.
+
+    python bench/pages.py [--inference-rows 20000000] [--keep DIR]
+
+Builds a warehouse of 1 year, 12 models, 20 million inference rows, 20k deployments, 50k
+tickets (generated in DuckDB, written as Parquet, loaded by a real `connectors sync`), then
+renders every page through app.py with Streamlit's AppTest: cold (caches cleared) and warm
+(the same view again), and prints each time with its ratio to the 1 s target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import settings  # noqa: E402
+from connectors import sync  # noqa: E402
+
+TARGET_SECONDS = 1.0
+PAGES = [
+    "pages/weekly_retro.py",
+    "pages/kpi_check.py",
+    "pages/drift_investigation.py",
+    "pages/model_overview.py",
+    "pages/data_sources.py",
+]
+
+FEEDS = {
+    "deployments": """
+        select 'dep-' || i as deployment_id, 'model_' || (i % 12) as model,
+            'v' || (i // 12) as version,
+            case when i % 3 = 0 then 'staging' else 'production' end as environment,
+            'team_' || (i % 12 // 4) as team,
+            $end - to_seconds(cast((20000 - i) * 1577 as bigint)) - interval 10 minute
+                as started_at,
+            $end - to_seconds(cast((20000 - i) * 1577 as bigint)) as finished_at,
+            case when i % 17 = 0 then 'failed' when i % 29 = 0 then 'rolled_back'
+                else 'success' end as status,
+            md5(i::varchar) as commit_sha
+        from range(20000) t(i)""",
+    "changes": """
+        select 'chg-' || i as change_id, 'dep-' || (i // 2) as deployment_id,
+            $end - to_seconds(cast((20000 - i // 2) * 1577 + 3600 * (1 + i % 72) as bigint))
+                as first_commit_at,
+            $end - to_seconds(cast((20000 - i // 2) * 1577 + 1800 as bigint)) as merged_at,
+            'dev_' || (i % 40) as author, 'change ' || i as title
+        from range(40000) t(i)""",
+    "incidents": """
+        select 'inc-' || i as incident_id, 'model_' || (i % 12) as model,
+            'team_' || (i % 12 // 4) as team,
+            $end - to_seconds(cast((2000 - i) * 15768 as bigint)) as opened_at,
+            $end - to_seconds(cast((2000 - i) * 15768 - 7200 as bigint)) as resolved_at,
+            'sev' || (1 + i % 3) as severity, null as deployment_id, 'incident ' || i as title
+        from range(2000) t(i)""",
+    "kpis": """
+        select cast($end as date) - cast(d as integer) as date, 'ctr' as kpi,
+            'model_' || m as model, 'all' as segment, null as value,
+            300 + (random() * 60)::int as numerator, 10000 as denominator, 'ratio' as unit,
+            0.031 as target, 0.027 as guardrail
+        from range(365) a(d), range(12) b(m)""",
+    "tickets": """
+        select 'T-' || i as ticket_id, 'ticket ' || i as title,
+            ['Story', 'Bug', 'Spike', 'Experiment', 'Learning'][1 + i % 5] as type,
+            'team_' || (i % 3) as team, 'model_' || (i % 12) as model,
+            'person_' || (i % 60) as assignee,
+            ['data_science', 'engineering', 'product'][1 + i % 3] as role,
+            $end - to_seconds(cast((50000 - i) * 630 + 86400 * 10 as bigint)) as created_at,
+            case when i < 49000 then $end - to_seconds(cast((50000 - i) * 630 as bigint)) end
+                as resolved_at,
+            case when i < 49000 then 'Done' else 'In Progress' end as status,
+            (1 + i % 8)::double as story_points, 'S' || (i // 1000) as sprint,
+            ['ml', 'team_' || (i % 3)] as labels
+        from range(50000) t(i)""",
+    "ticket_transitions": """
+        select 'T-' || (i // 4) as ticket_id,
+            $end - to_seconds(cast((50000 - i // 4) * 630 + 86400 * (8 - 2 * (i % 4)) as bigint))
+                as "at",
+            ['To Do', 'In Progress', 'Ready for Engineering', 'In Review'][1 + i % 4]
+                as from_status,
+            ['In Progress', 'Ready for Engineering', 'In Review', 'Done'][1 + i % 4] as to_status,
+            'person_' || (i % 60) as assignee,
+            ['data_science', 'data_science', 'engineering', 'engineering'][1 + i % 4] as role
+        from range(200000) t(i)""",
+    "inference": """
+        select 'r' || i as request_id,
+            $end - to_seconds(cast(i * (31536000.0 / {rows}) as bigint)) as ts,
+            'model_' || (i % 12) as model, 'v' || (i % 5) as model_version,
+            5 + random() * 200 as latency_ms,
+            case when random() < 0.01 then 'error' else 'ok' end as status,
+            (random() < 0.3)::int as prediction, random() as score,
+            case when random() < 0.5 then (random() < 0.3)::int end as label,
+            random() * 100 as amount, (random() * 8)::int as num_items,
+            ['FR', 'DE', 'ES', 'IT', 'NL'][1 + i % 5] as country,
+            ['web', 'ios', 'android'][1 + i % 3] as device, random() as ctr_7d
+        from range({rows}) t(i)""",
+}
+
+
+def build(folder: Path, inference_rows: int) -> Path:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    end = con.execute("select date_trunc('hour', now())").fetchone()[0]
+    sources = []
+    for feed, query in FEEDS.items():
+        path = folder / f"{feed}.parquet"
+        start = time.perf_counter()
+        con.execute(
+            f"copy ({query.format(rows=int(inference_rows))}) to '{path}' (format parquet)",
+            {"end": end} if "$end" in query else {},
+        )
+        print(f"generated {feed:20} {time.perf_counter() - start:6.1f} s", flush=True)
+        sources.append({"name": feed, "kind": "files", "feed": feed, "path": str(path)})
+    config_path = folder / "sources.toml"
+    lines = [f'[warehouse]\npath = "{folder / "tandem.duckdb"}"\n']
+    for source in sources:
+        lines.append("[[sources]]\n" + "".join(f'{k} = "{v}"\n' for k, v in source.items()))
+    config_path.write_text("\n".join(lines))
+    start = time.perf_counter()
+    report = sync.run(settings.load(config_path))
+    if not report.ok:
+        raise SystemExit(report.as_dict())
+    print(f"synced the warehouse in {time.perf_counter() - start:.1f} s", flush=True)
+    return config_path
+
+
+def render(config_path: Path) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["TANDEM_CONFIG"] = str(config_path)
+    print(f"\n{'page':32} {'cold s':>7} {'warm s':>7} {'warm / 1 s target':>18}")
+    for page in PAGES:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.query_params["window"] = "28d"
+        start = time.perf_counter()
+        at.run()  # the default page (the retro), with its cold loads
+        if page != PAGES[0]:
+            at.run()  # warm the shared filters, so only the page itself is cold below
+            start = time.perf_counter()
+            at.switch_page(page).run()
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        at.run()
+        warm = time.perf_counter() - start
+        problems = [e.value for e in at.exception]
+        print(
+            f"{page:32} {cold:7.2f} {warm:7.2f} {warm / TARGET_SECONDS:18.2f}"
+            + (f"  ERROR {problems}" if problems else ""),
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inference-rows", type=int, default=20_000_000)
+    parser.add_argument("--keep", help="build in this folder and keep it")
+    args = parser.parse_args()
+    if args.keep:
+        folder = Path(args.keep)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "sources.toml"
+        if not config.exists():
+            config = build(folder, args.inference_rows)
+        render(config)
+        return
+    with tempfile.TemporaryDirectory(prefix="tandem-pages-") as tmp:
+        render(build(Path(tmp), args.inference_rows))
+
+
+if __name__ == "__main__":
+    main()
