@@ -96,6 +96,12 @@ def changes(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     return frame(con, "delivery_changes", **filters.params())
 
 
+def shipped_lead_times(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The changes whose lead time counts in the window (shipped in it, span not negative)."""
+    rows = changes(con, filters)
+    return rows[rows["shipping_deployment_id"].notna() & ~rows["is_left_out"].fillna(True)]
+
+
 def deployments(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Production deployments that finished in the window, with is_change_failure."""
     return frame(con, "delivery_deployments", **filters.params())

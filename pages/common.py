@@ -57,6 +57,7 @@ _WITH_FILTERS = {
     "delivery_weekly": delivery.weekly,
     "delivery_deployments": delivery.deployments,
     "delivery_changes": delivery.changes,
+    "shipped_lead_times": delivery.shipped_lead_times,
     "delivery_incidents": delivery.incidents,
     "delivery_recoveries": delivery.recoveries,
     "delivery_by_team": delivery.by_team,

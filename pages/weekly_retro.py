@@ -104,8 +104,7 @@ st.plotly_chart(fig, key="retro-timeline")
 left, right = st.columns(2)
 with left:
     st.subheader("Lead time for changes")
-    changes = common.load("delivery_changes", month)
-    shipped = changes[changes["lead_time_hours"] >= 0]
+    shipped = common.load("shipped_lead_times", month)
     fig = go.Figure(go.Histogram(x=shipped["lead_time_hours"] / 24, nbinsx=30))
     fig.update_layout(
         height=260, margin={"t": 10, "b": 10}, xaxis_title="days", yaxis_title="changes"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,10 @@ def test_retro_shows_this_weeks_numbers(demo_env):
     # The demo ends today: the week has deployments and finished tickets.
     values = {m.label: m.value for m in at.metric}
     assert int(values["Deployments"]) > 0 and int(values["Tickets finished"]) > 0
-    assert any("DORA:" in str(b.proto) for b in at.get("badge")) or at.markdown
+    badges = [m.value for m in at.markdown if "DORA:" in m.value]
+    assert len(badges) == 4  # frequency, lead time, change failure rate, recovery time
+    for badge in badges:
+        assert re.fullmatch(r":(green|orange|red)-badge\[DORA: (elite|high|medium|low)\]", badge)
 
 
 def test_retro_for_an_iso_week(demo_env):

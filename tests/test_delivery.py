@@ -173,6 +173,11 @@ def test_detail_lists_the_rows_behind_the_numbers(con):
     ]
 
 
+def test_shipped_lead_times_leave_out_negative_and_unshipped(con):
+    shipped = delivery.shipped_lead_times(con, WINDOW)
+    assert shipped["change_id"].tolist() == ["c1", "c2", "c3", "c4"]  # not c5 (<0), not c7
+
+
 def test_an_incident_before_any_deployment_is_unattributed(con):
     october = delivery.incidents(con, Filters(utc("2026-10-01"), utc("2026-10-02")))
     assert october[["incident_id", "is_unattributed"]].values.tolist() == [["i0", True]]
