@@ -1,8 +1,12 @@
 """What every connector is: a small class that declares its feeds, extracts, and normalizes.
 
 `extract` does the I/O and yields raw records (files found, pages fetched); `normalize` is pure
-and turns one raw record into a `Batch` of canonical rows. Loading, validation, quarantine,
-upsert and sync state are the shared loader's (connectors/loader.py), never a connector's.
+and turns one raw record into a `Batch` of canonical rows. Loading, validation, quarantine and
+upsert are the shared loader's (connectors/loader.py), never a connector's.
+
+Incremental sources keep a high-water mark in `self.state`, a JSON-able dict: the sync reads it
+from the warehouse before `extract` and stores whatever `extract` left there in the same
+transaction as the rows, so a failed or killed sync keeps the old mark with the old rows.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ class Connector:
     # The feeds this kind can produce; a source of this kind may produce a subset.
     produces: ClassVar[tuple[str, ...]] = tuple(FEEDS)
 
-    def __init__(self, source: SourceConfig):
+    def __init__(self, source: SourceConfig, state: dict[str, Any] | None = None):
         self.source = source
+        # The high-water mark the last successful sync left (empty on a first sync).
+        self.state: dict[str, Any] = dict(state or {})
         self.validate()
 
     def validate(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from connectors.base import Connector
 from connectors.demo import DemoConnector
 from connectors.files import FilesConnector
@@ -13,7 +15,7 @@ CONNECTORS: dict[str, type[Connector]] = {
 }
 
 
-def create(source: SourceConfig) -> Connector:
+def create(source: SourceConfig, state: dict[str, Any] | None = None) -> Connector:
     """The connector for `source`, or a SourceError naming the kinds there are."""
     try:
         kind = CONNECTORS[source.kind]
@@ -22,4 +24,4 @@ def create(source: SourceConfig) -> Connector:
             f"source {source.name!r}: unknown kind {source.kind!r} "
             f"(kinds: {', '.join(sorted(CONNECTORS))})"
         ) from None
-    return kind(source)
+    return kind(source, state)

@@ -8,6 +8,7 @@ others still land.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -99,13 +100,14 @@ def _sync_source(
     started = _now()
     con.begin()
     try:
-        connector = registry.create(source)
+        connector = registry.create(source, read_state(con, source.name))
         progress.source_started(source.name, connector.estimate())
         loader = Loader(con, source, sync_id, config.work_categories)
         for batch in connector.batches():
             stats = loader.load(batch)
             result.feeds.setdefault(batch.feed, LoadStats()).add(stats)
             progress.batch_done(source.name, batch, stats)
+        write_state(con, source.name, connector.state)
         for feed_name, stats in result.feeds.items():
             _record(con, sync_id, source, feed_name, started, "ok", stats, None)
         con.commit()
@@ -120,6 +122,23 @@ def _sync_source(
         _record(con, sync_id, source, None, started, "failed", LoadStats(), result.error)
     progress.source_finished(source.name, result)
     return result
+
+
+def read_state(con: duckdb.DuckDBPyConnection, source: str) -> dict:
+    """The high-water mark a source's last successful sync stored (empty if none)."""
+    rows = con.execute(
+        "select state from source_state where source = $source", {"source": source}
+    ).fetchall()
+    return json.loads(rows[0][0]) if rows else {}
+
+
+def write_state(con: duckdb.DuckDBPyConnection, source: str, state: dict) -> None:
+    con.execute("delete from source_state where source = $source", {"source": source})
+    if state:
+        con.execute(
+            "insert into source_state values ($source, $state, now())",
+            {"source": source, "state": json.dumps(state, sort_keys=True, default=str)},
+        )
 
 
 def _record(
