@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from connectors.base import Connector
-from connectors.demo import DemoConnector
-from connectors.files import FilesConnector
 from connectors.loader import SourceError
 from settings import SourceConfig
 
+# "module:Class" per kind, one line each.
+_KINDS = (
+    "connectors.files:FilesConnector",
+    "connectors.demo:DemoConnector",
+)
+
+
+def _load(spec: str) -> type[Connector]:
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
 CONNECTORS: dict[str, type[Connector]] = {
-    connector.kind: connector for connector in (FilesConnector, DemoConnector)
+    connector.kind: connector for connector in map(_load, _KINDS)
 }
 
 

@@ -2,11 +2,16 @@
 
 For each kind: keys unique and non-null, timestamps stored as UTC instants equal to the
 source's, `normalize` deterministic, and a second sync changing nothing.
+
+A kind's sample is `contract_sample(project, frames)` here or in `tests/test_<kind>_connector.py`:
+a context manager that yields the `[[sources]]` TOML (and keeps any server it needs running).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import importlib
 
 import pandas as pd
 import pytest
@@ -45,27 +50,46 @@ def _demo_sample(project: Project, frames) -> str:
     return f'[[sources]]\nname = "demo"\nkind = "demo"\nend = "{END.isoformat()}"\n'
 
 
-SAMPLES = {"files": _files_sample, "demo": _demo_sample}
+LOCAL_SAMPLES = {"files": _files_sample, "demo": _demo_sample}
+
+
+def sample(kind: str):
+    """The contract sample of a kind: a context manager yielding its sources TOML."""
+    if kind in LOCAL_SAMPLES:
+        return contextlib.contextmanager(
+            lambda project, frames: (yield LOCAL_SAMPLES[kind](project, frames))
+        )
+    return importlib.import_module(f"tests.test_{kind}_connector").contract_sample
 
 
 def test_every_connector_kind_has_a_contract_sample():
-    assert set(SAMPLES) == set(registry.CONNECTORS)
+    for kind in registry.CONNECTORS:
+        assert callable(sample(kind)), kind
 
 
-@pytest.fixture(scope="module", params=sorted(SAMPLES))
+@pytest.fixture(scope="module", params=sorted(registry.CONNECTORS))
 def synced(request, tmp_path_factory, demo_frames):
     project = Project(tmp_path_factory.mktemp(request.param))
-    config = project.configure(SAMPLES[request.param](project, demo_frames))
-    first = project.sync()
-    assert first.ok, first.as_dict()
-    return request.param, project, config, first
+    with sample(request.param)(project, demo_frames) as toml:
+        config = project.configure(toml)
+        first = project.sync()
+        assert first.ok, first.as_dict()
+        yield request.param, project, config, first
+
+
+def _produced(config) -> set[str]:
+    return {
+        feed
+        for source in config.sources
+        for feed in ([source.feed] if source.feed else registry.CONNECTORS[source.kind].produces)
+    }
 
 
 def test_keys_are_unique_and_not_null(synced):
-    _, project, _, first = synced
+    _, project, config, first = synced
     loaded = {row["feed"] for row in first.as_dict()["sources"] if row["loaded"]}
-    assert loaded == set(FEEDS)
-    for feed in FEEDS.values():
+    assert loaded == _produced(config)
+    for feed in (FEEDS[name] for name in sorted(loaded)):
         keys = ", ".join(f'"{k}"' for k in feed.key)
         nulls = " or ".join(f'"{k}" is null' for k in feed.key)
         total, distinct, null_keys = project.query(
@@ -75,15 +99,31 @@ def test_keys_are_unique_and_not_null(synced):
         assert total > 0 and total == distinct and null_keys == 0, feed.name
 
 
+def timestamp_check(kind: str, frames) -> tuple[str, str, str, str, dt.datetime]:
+    """(feed, key column, key, timestamp column, the instant the source gave) for one row.
+
+    Kinds with their own sample name one row as `TIMESTAMP_CHECK` beside `contract_sample`.
+    """
+    if kind in LOCAL_SAMPLES:
+        first = frames["deployments"].iloc[0]
+        return (
+            "deployments",
+            "deployment_id",
+            first["deployment_id"],
+            "finished_at",
+            first["finished_at"].to_pydatetime(),
+        )
+    return importlib.import_module(f"tests.test_{kind}_connector").TIMESTAMP_CHECK
+
+
 def test_timestamps_are_utc_instants_of_the_source(synced, demo_frames):
     kind, project, _, _ = synced
-    deployments = demo_frames["deployments"]
-    first = deployments.iloc[0]
+    feed, key_column, key, column, instant = timestamp_check(kind, demo_frames)
     stored = project.query(
-        "select finished_at, typeof(finished_at) from deployments where deployment_id = $id",
-        {"id": first["deployment_id"]},
+        f'select "{column}", typeof("{column}") from {feed} where "{key_column}" = $key',
+        {"key": key},
     )
-    assert stored == [(first["finished_at"].to_pydatetime(), "TIMESTAMP WITH TIME ZONE")], kind
+    assert stored == [(instant, "TIMESTAMP WITH TIME ZONE")], kind
 
 
 def test_normalize_is_deterministic(synced):
