@@ -17,6 +17,7 @@ import duckdb
 import warehouse
 from connectors import registry
 from connectors.loader import Batch, Loader, LoadStats, SourceError
+from metrics import profiles
 from settings import Config, ConfigError, SourceConfig
 
 
@@ -28,6 +29,8 @@ class Progress:
     def batch_done(self, name: str, batch: Batch, stats: LoadStats) -> None: ...
 
     def source_finished(self, name: str, result: SourceResult) -> None: ...
+
+    def profiling(self, model: str, done: int, total: int) -> None: ...
 
 
 @dataclass
@@ -50,6 +53,8 @@ class SyncReport:
 
     sync_id: str
     sources: list[SourceResult]
+    # Model-days whose drift profiles this sync computed.
+    profiled_days: int = 0
 
     @property
     def ok(self) -> bool:
@@ -82,7 +87,12 @@ class SyncReport:
                         "error": source.error,
                     }
                 )
-        return {"sync_id": self.sync_id, "ok": self.ok, "sources": rows}
+        return {
+            "sync_id": self.sync_id,
+            "ok": self.ok,
+            "sources": rows,
+            "profiled_days": self.profiled_days,
+        }
 
 
 def _now() -> dt.datetime:
@@ -181,4 +191,8 @@ def run(
     with warehouse.writing(config.warehouse) as con:
         for source in sources:
             results.append(_sync_source(con, config, source, sync_id, progress))
-    return SyncReport(sync_id, results)
+        # Drift profiles of the days whose inference rows changed (none on a repeat sync).
+        con.begin()
+        profiled = profiles.refresh(con, progress.profiling)
+        con.commit()
+    return SyncReport(sync_id, results, profiled)

@@ -48,21 +48,39 @@ def test_an_older_warehouse_is_upgraded_in_place_keeping_its_rows(tmp_path, monk
     sql_dir = tmp_path / "sql"
     shutil.copytree(warehouse.SQL_DIR, sql_dir)
     (sql_dir / "migrations").mkdir(exist_ok=True)
-    (sql_dir / "migrations" / "002_runbook.sql").write_text(
+    nxt = warehouse.SCHEMA_VERSION + 1
+    (sql_dir / "migrations" / f"{nxt:03d}_runbook.sql").write_text(
         "alter table incidents add column runbook_url varchar;"
     )
     monkeypatch.setattr(warehouse, "SQL_DIR", sql_dir)
-    monkeypatch.setattr(warehouse, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(warehouse, "MIGRATIONS", {2: "002_runbook.sql"})
+    monkeypatch.setattr(warehouse, "SCHEMA_VERSION", nxt)
+    monkeypatch.setattr(
+        warehouse, "MIGRATIONS", {**warehouse.MIGRATIONS, nxt: f"{nxt:03d}_runbook.sql"}
+    )
     assert warehouse.needs_upgrade(path)
     with warehouse.writing(path):
         pass
     assert not warehouse.needs_upgrade(path)
     with warehouse.reading(path) as con:
-        assert warehouse.schema_version(con) == 2
+        assert warehouse.schema_version(con) == nxt
         assert con.execute("select incident_id, runbook_url from incidents").fetchall() == [
             ("i1", None)
         ]
+
+
+def test_a_version_1_warehouse_gains_the_drift_profile_tables(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    warehouse.ensure_schema(con, migrations={}, target=1)
+    con.close()
+    assert warehouse.needs_upgrade(path)
+    with warehouse.writing(path):
+        pass
+    with warehouse.reading(path) as con:
+        assert warehouse.schema_version(con) == 2
+        found = con.execute("select table_name from information_schema.tables").fetchall()
+        tables = {t for (t,) in found}
+        assert {"drift_bin_specs", "drift_profile_bins", "drift_profile_values"} <= tables
 
 
 def test_a_warehouse_from_a_newer_tandem_is_refused(tmp_path, monkeypatch):

@@ -1,0 +1,762 @@
+"""Drift verdicts that agree with Evidently 0.7's defaults, computed from profiles in seconds.
+
+Evidently's `DataDriftPreset` (0.7.23, evidently/legacy/calculations/stattests/registry.py and
+evidently/core/datasets.py), column by column:
+
+- Type, from the current data: float -> numerical; integer -> categorical with at most 10
+  distinct values, else numerical; boolean -> categorical; text -> categorical, or free text
+  when distinct values exceed half the non-missing count (free text is not tested here: Evidently
+  trains a classifier for it).
+- NaN and infinities are dropped per column before testing.
+- Method, by reference size n_ref (after cleaning) and distinct values across both sides:
+  n_ref <= 1000: numerical with more than 5 values -> two-sample Kolmogorov-Smirnov (drift when
+  p <= 0.05); otherwise chi-square (z-test of proportions with at most 2 values; drift when
+  p < 0.05). n_ref > 1000: numerical with more than 5 values -> Wasserstein distance divided by
+  the reference's population std (floor 0.001), drift when >= 0.1; otherwise Jensen-Shannon
+  distance of value shares (natural log), drift when >= 0.1.
+- Dataset drift: the share of drifted columns is at least 0.5.
+
+How it is fast: value counts are exact in the profiles (metrics/profiles.py), so chi-square,
+z and Jensen-Shannon are exact. The Wasserstein distance is bounded from the fixed bins: each
+bin knows its count, min and max on each side, so between bins both CDFs are known exactly and
+inside a bin they are only known to lie between the bin's cumulative shares. That gives a
+lower and an upper bound on the distance (and an estimate, assuming values spread evenly in
+their bin's range). When the bounds fall on both sides of the threshold, the column is settled
+exactly from its raw values with scipy, as Evidently does; so is KS, which only applies to
+references of 1000 values or fewer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.spatial import distance
+
+from metrics import profiles
+from metrics.db import sql
+from metrics.profiles import VALUE_CAP, ProfiledColumn
+
+INTEGER_CARDINALITY_LIMIT = 10
+SMALL_REFERENCE = 1000
+DATASET_DRIFT_SHARE = 0.5
+# Two frames compared once are binned finer than stored days: fewer columns need raw values.
+FRAME_BINS = 4000
+
+METHODS = {
+    "ks": ("K-S p_value", 0.05),
+    "chisquare": ("chi-square p_value", 0.05),
+    "z": ("Z-test p_value", 0.05),
+    "wasserstein": ("Wasserstein distance (normed)", 0.1),
+    "jensenshannon": ("Jensen-Shannon distance", 0.1),
+}
+P_VALUE_METHODS = {"ks", "chisquare", "z"}
+
+
+@dataclass
+class Side:
+    """One column on one side (reference or current), as its profile tells it."""
+
+    rows: int = 0  # all rows, missing values included
+    n: int = 0  # values left after dropping missing ones
+    mean: float | None = None
+    m2: float | None = None
+    # Numeric: one row per bin with values (bin, n, minimum, maximum), sorted by bin.
+    bins: pd.DataFrame | None = None
+    # Exact count per value, when known (None once a part had too many distinct values or two
+    # values shared a bin).
+    values: dict[Any, int] | None = None
+    # A floor on the number of distinct values, when `values` is unknown.
+    distinct_at_least: int = 0
+
+    @property
+    def distinct(self) -> int:
+        return len(self.values) if self.values is not None else self.distinct_at_least
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(max(self.m2, 0.0) / self.n) if self.n and self.m2 is not None else 0.0
+
+
+def numeric_side(bins: pd.DataFrame) -> Side:
+    """A numeric column's side from its bin rows (bin, n, minimum, maximum, mean, m2)."""
+    missing = int(bins.loc[bins["bin"].isna(), "n"].sum())
+    valued = bins[bins["bin"].notna() & (bins["n"] > 0)].sort_values("bin")
+    n = int(valued["n"].sum())
+    side = Side(rows=n + missing, n=n)
+    if not n:
+        return side
+    counts = valued["n"].to_numpy(dtype=float)
+    means = valued["mean"].to_numpy(dtype=float)
+    side.mean = float((counts * means).sum() / n)
+    side.m2 = float((valued["m2"].to_numpy(dtype=float) + counts * (means - side.mean) ** 2).sum())
+    side.bins = valued[["bin", "n", "minimum", "maximum"]].reset_index(drop=True)
+    single = (valued["minimum"] == valued["maximum"]).to_numpy()
+    if single.all():
+        side.values = dict(
+            zip(valued["minimum"].astype(float), valued["n"].astype(int), strict=False)
+        )
+    else:
+        side.distinct_at_least = len(valued) + int((~single).sum())
+    return side
+
+
+def value_side(values: pd.DataFrame) -> Side:
+    """A text or boolean column's side from its value rows (value, n, capped)."""
+    missing = int(values.loc[values["value"].isna() & ~values["capped"], "n"].sum())
+    present = values[values["value"].notna() | values["capped"]]
+    n = int(present["n"].sum())
+    side = Side(rows=n + missing, n=n)
+    if values["capped"].any():
+        side.distinct_at_least = VALUE_CAP + 1
+    else:
+        grouped = present.groupby("value")["n"].sum()
+        side.values = {k: int(v) for k, v in grouped.items() if v > 0}
+    return side
+
+
+# --- The statistics -------------------------------------------------------------------------
+
+
+def wasserstein_from_bins(reference: Side, current: Side) -> tuple[float, float, float]:
+    """The first Wasserstein distance between two binned columns: (estimate, lower, upper)."""
+    ref = reference.bins.set_index("bin")
+    cur = current.bins.set_index("bin")
+    index = ref.index.union(cur.index)
+    ref, cur = ref.reindex(index), cur.reindex(index)
+    nr = ref["n"].fillna(0).to_numpy(dtype=float)
+    nc = cur["n"].fillna(0).to_numpy(dtype=float)
+    pr, pc = nr / nr.sum(), nc / nc.sum()
+    r1, c1 = np.cumsum(pr), np.cumsum(pc)
+    r0, c0 = r1 - pr, c1 - pc
+    mnr, mxr = ref["minimum"].to_numpy(dtype=float), ref["maximum"].to_numpy(dtype=float)
+    mnc, mxc = cur["minimum"].to_numpy(dtype=float), cur["maximum"].to_numpy(dtype=float)
+    a = np.fmin(mnr, mnc)
+    b = np.fmax(mxr, mxc)
+    mnr, mxr = np.where(nr > 0, mnr, a), np.where(nr > 0, mxr, a)
+    mnc, mxc = np.where(nc > 0, mnc, a), np.where(nc > 0, mxc, a)
+    points = np.sort(np.stack([a, mnr, mxr, mnc, mxc, b], axis=1), axis=1)
+    x0, x1 = points[:, :-1], points[:, 1:]
+    width = x1 - x0
+    mid = (x0 + x1) / 2
+
+    def cdf(lo_share, hi_share, mn, mx):
+        lo_share, hi_share = lo_share[:, None], hi_share[:, None]
+        mn, mx = mn[:, None], mx[:, None]
+        spread = np.where(mx > mn, mx - mn, 1.0)
+        uncertain = (mx > mn) & (mid > mn) & (mid < mx)
+        constant = np.where(mid < mn, lo_share, hi_share)
+
+        def linear(x):
+            return lo_share + (hi_share - lo_share) * np.clip((x - mn) / spread, 0.0, 1.0)
+
+        start = np.where(uncertain, linear(x0), constant)
+        end = np.where(uncertain, linear(x1), constant)
+        low = np.where(uncertain, lo_share, constant)
+        high = np.where(uncertain, hi_share, constant)
+        return start, end, low, high
+
+    rs, re_, rlo, rhi = cdf(r0, r1, mnr, mxr)
+    cs, ce, clo, chi = cdf(c0, c1, mnc, mxc)
+    d0, d1 = rs - cs, re_ - ce
+    same_sign = d0 * d1 >= 0
+    total = np.abs(d0) + np.abs(d1)
+    crossing = np.divide(d0**2 + d1**2, 2 * total, out=np.zeros_like(total), where=total > 0)
+    estimate = (width * np.where(same_sign, total / 2, crossing)).sum()
+    d_low, d_high = rlo - chi, rhi - clo
+    least = np.where((d_low <= 0) & (d_high >= 0), 0.0, np.fmin(np.abs(d_low), np.abs(d_high)))
+    most = np.fmax(np.abs(d_low), np.abs(d_high))
+    gaps = (np.clip(a[1:] - b[:-1], 0, None) * np.abs(r1[:-1] - c1[:-1])).sum()
+    return (
+        float(estimate + gaps),
+        float((width * least).sum() + gaps),
+        float((width * most).sum() + gaps),
+    )
+
+
+def ks_from_bins(reference: Side, current: Side) -> float:
+    """An estimate of the KS statistic from bins (used for the timeline only)."""
+    ref = reference.bins.set_index("bin")["n"]
+    cur = current.bins.set_index("bin")["n"]
+    index = ref.index.union(cur.index)
+    r = np.cumsum(ref.reindex(index).fillna(0).to_numpy(dtype=float)) / ref.sum()
+    c = np.cumsum(cur.reindex(index).fillna(0).to_numpy(dtype=float)) / cur.sum()
+    return float(np.abs(r - c).max())
+
+
+def _shares(reference: dict, current: dict) -> tuple[list, np.ndarray, np.ndarray]:
+    keys = sorted(set(reference) | set(current), key=lambda k: (str(type(k)), k))
+    ref = np.array([reference.get(k, 0) for k in keys], dtype=float)
+    cur = np.array([current.get(k, 0) for k in keys], dtype=float)
+    return keys, ref, cur
+
+
+def jensen_shannon(reference: dict, current: dict) -> float:
+    _, ref, cur = _shares(reference, current)
+    return float(distance.jensenshannon(ref / ref.sum(), cur / cur.sum()))
+
+
+def chi_square_p(reference: dict, current: dict) -> float:
+    _, ref, cur = _shares(reference, current)
+    expected = ref * (cur.sum() / ref.sum())
+    return float(stats.chisquare(cur, expected)[1])
+
+
+def z_test_p(reference: dict, current: dict) -> float:
+    """Evidently's two-proportion z-test: the share of the first value (sorted) on each side."""
+    if len(reference) == 1 and len(current) == 1 and set(reference) == set(current):
+        return 1.0
+    keys, ref, cur = _shares(reference, current)
+    n1, n2 = ref.sum(), cur.sum()
+    p1, p2 = (n1 - ref[0]) / n1, (n2 - cur[0]) / n2
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
+    return float(2 * (1 - stats.norm.cdf(np.abs(z))))
+
+
+def _counts(raw: np.ndarray) -> dict:
+    values, counts = np.unique(raw, return_counts=True)
+    return {
+        (float(v) if isinstance(v, (int, float, np.number)) else v): int(c)
+        for v, c in zip(values, counts, strict=False)
+    }
+
+
+# --- One column's verdict --------------------------------------------------------------------
+
+
+@dataclass
+class ColumnDrift:
+    """One column's drift verdict, in Evidently's terms."""
+
+    column: str
+    role: str  # feature or prediction
+    type: str  # numerical, categorical, text, or empty (no values on a side)
+    method: str | None = None
+    method_name: str | None = None
+    score: float | None = None
+    threshold: float | None = None
+    drifted: bool | None = None
+    # How the score was settled: from the profiles ("profile") or from raw values ("raw").
+    settled: str = "profile"
+    # For Wasserstein from bins: the bounds the true score is known to lie within.
+    bounds: tuple[float, float] | None = None
+    reference_values: int = 0
+    current_values: int = 0
+    note: str | None = None
+
+    @property
+    def tested(self) -> bool:
+        return self.drifted is not None
+
+    def as_json(self) -> dict:
+        return {
+            "type": self.type,
+            "method": self.method_name,
+            "score": self.score,
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+        }
+
+
+RawFetch = Callable[[str], np.ndarray]  # side ("reference" or "current") -> cleaned values
+
+
+def column_type(column: ProfiledColumn, current: Side, raw: RawFetch | None) -> str:
+    """Evidently's type for a column, from the current data."""
+    if column.data_type == "BOOLEAN":
+        return "categorical"
+    if column.numeric and not column.integer:
+        return "numerical"
+    if column.integer:
+        if current.values is None and current.distinct_at_least <= INTEGER_CARDINALITY_LIMIT:
+            distinct = len(np.unique(raw("current"))) if raw else current.distinct_at_least
+        else:
+            distinct = current.distinct
+        return "categorical" if distinct <= INTEGER_CARDINALITY_LIMIT else "numerical"
+    if current.values is None:
+        distinct = len(pd.unique(raw("current"))) if raw else current.distinct_at_least
+    else:
+        distinct = len(current.values)
+    return "text" if distinct > current.n * 0.5 else "categorical"
+
+
+def decide(
+    column: ProfiledColumn,
+    reference: Side,
+    current: Side,
+    raw: RawFetch | None = None,
+    threshold: float | None = None,
+) -> ColumnDrift:
+    """The verdict Evidently's defaults give for one column, from its two profiles."""
+    result = ColumnDrift(
+        column.name,
+        column.role,
+        "empty",
+        reference_values=reference.n,
+        current_values=current.n,
+    )
+    if not reference.n or not current.n:
+        result.note = "no values in the " + ("reference" if not reference.n else "current data")
+        return result
+    result.type = column_type(column, current, raw)
+    if result.type == "text":
+        result.note = "free text: not tested"
+        return result
+    both_known = reference.values is not None and current.values is not None
+    if both_known:
+        n_values = len(set(reference.values) | set(current.values))
+    else:
+        n_values = max(reference.distinct, current.distinct)
+    numerical = result.type == "numerical"
+    if numerical and not both_known and n_values <= 5 and raw is not None:
+        n_values = len(np.unique(np.concatenate([raw("reference"), raw("current")])))
+    if reference.n <= SMALL_REFERENCE:
+        method = "ks" if numerical and n_values > 5 else "chisquare" if n_values > 2 else "z"
+    else:
+        method = "wasserstein" if numerical and n_values > 5 else "jensenshannon"
+    name, default = METHODS[method]
+    result.method, result.method_name = method, name
+    result.threshold = default if threshold is None else threshold
+
+    def counts(side: str) -> dict:
+        known = (reference if side == "reference" else current).values
+        if known is not None:
+            return known
+        if raw is None:
+            raise _NeedsRaw
+        result.settled = "raw"
+        return _counts(raw(side))
+
+    try:
+        return _score(result, method, reference, current, raw, counts)
+    except _NeedsRaw:
+        result.drifted = None
+        result.note = "too many distinct values to judge from the profiles alone"
+        return result
+
+
+class _NeedsRaw(Exception):
+    pass
+
+
+def _score(result, method, reference, current, raw, counts) -> ColumnDrift:
+    if method == "ks" and raw is None:
+        # No raw values (the timeline): an estimate from the bins, asymptotic p-value.
+        d = ks_from_bins(reference, current)
+        effective = round(reference.n * current.n / (reference.n + current.n))
+        result.score = float(stats.kstwo.sf(d, max(effective, 1)))
+        result.settled = "estimate"
+    elif method == "ks":
+        result.score = float(stats.ks_2samp(raw("reference"), raw("current"))[1])
+        result.settled = "raw"
+    elif method == "chisquare":
+        result.score = chi_square_p(counts("reference"), counts("current"))
+    elif method == "z":
+        result.score = z_test_p(counts("reference"), counts("current"))
+    elif method == "jensenshannon":
+        result.score = jensen_shannon(counts("reference"), counts("current"))
+    else:
+        norm = max(reference.std, 0.001)
+        estimate, low, high = wasserstein_from_bins(reference, current)
+        result.bounds = (low / norm, high / norm)
+        result.score = estimate / norm
+        if raw is not None and low / norm < result.threshold <= high / norm * (1 + 1e-9):
+            ref_values, cur_values = raw("reference"), raw("current")
+            norm = max(float(np.std(ref_values)), 0.001)
+            result.score = float(stats.wasserstein_distance(ref_values, cur_values)) / norm
+            result.settled = "raw"
+        elif low / norm < result.threshold <= high / norm * (1 + 1e-9):
+            result.settled = "estimate"
+    if method in P_VALUE_METHODS:
+        result.drifted = (
+            result.score <= result.threshold if method == "ks" else result.score < result.threshold
+        )
+    else:
+        result.drifted = result.score >= result.threshold
+    return result
+
+
+# --- A whole comparison ------------------------------------------------------------------------
+
+
+@dataclass
+class DriftResult:
+    """Every column's verdict for one reference and one current window, and the dataset's."""
+
+    columns: list[ColumnDrift]
+    share_threshold: float = DATASET_DRIFT_SHARE
+    reference: dict[str, Any] = field(default_factory=dict)
+    current: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[ColumnDrift]:
+        return [c for c in self.columns if c.role == "feature"]
+
+    @property
+    def tested(self) -> list[ColumnDrift]:
+        return [c for c in self.features if c.tested]
+
+    @property
+    def drift_share(self) -> float | None:
+        tested = self.tested
+        return sum(bool(c.drifted) for c in tested) / len(tested) if tested else None
+
+    @property
+    def dataset_drift(self) -> bool | None:
+        share = self.drift_share
+        return None if share is None else share >= self.share_threshold
+
+    def column(self, name: str) -> ColumnDrift:
+        return next(c for c in self.columns if c.column == name)
+
+    def as_json(self) -> dict:
+        outputs = [c for c in self.columns if c.role == "prediction" and c.type != "empty"]
+        return {
+            "dataset_drift": self.dataset_drift,
+            "drift_share": self.drift_share,
+            "share_threshold": self.share_threshold,
+            "reference": self.reference,
+            "current": self.current,
+            "columns": {c.column: c.as_json() for c in self.features},
+            "prediction": {c.column: c.as_json() for c in outputs},
+        }
+
+    def table(self) -> pd.DataFrame:
+        """One row per column, drifted first then by score distance past its threshold."""
+        rows = [asdict(c) for c in self.columns]
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            return frame
+        frame["excess"] = [_excess(c) if c.tested else -math.inf for c in self.columns]
+        return frame.sort_values(["excess"], ascending=False).drop(columns="excess")
+
+
+def _excess(column: ColumnDrift) -> float:
+    """How far past its threshold a column is, comparable across methods (log-scale for p)."""
+    if column.method in P_VALUE_METHODS:
+        return math.log10(column.threshold) - math.log10(max(column.score, 1e-300))
+    return (column.score - column.threshold) / column.threshold
+
+
+def sides_from_profiles(
+    columns: Sequence[ProfiledColumn], bins: pd.DataFrame, values: pd.DataFrame
+) -> dict[str, tuple[Side, Side]]:
+    """Per column, its (reference, current) sides from profile rows whose `part` names the side."""
+    bins_by = dict(tuple(bins.groupby(["feature", "part"], dropna=False))) if len(bins) else {}
+    values_by = (
+        dict(tuple(values.groupby(["feature", "part"], dropna=False))) if len(values) else {}
+    )
+    empty_bins = (
+        bins.iloc[0:0]
+        if len(bins.columns)
+        else pd.DataFrame(columns=["bin", "n", "minimum", "maximum", "mean", "m2"])
+    )
+    empty_values = pd.DataFrame({"value": [], "n": [], "capped": pd.Series([], dtype=bool)})
+    sides = {}
+    for column in columns:
+        pair = []
+        for part in ("reference", "current"):
+            if column.numeric:
+                pair.append(numeric_side(bins_by.get((column.name, part), empty_bins)))
+            else:
+                pair.append(value_side(values_by.get((column.name, part), empty_values)))
+        sides[column.name] = (pair[0], pair[1])
+    return sides
+
+
+def _clean(series: pd.Series) -> np.ndarray:
+    """A column's values as Evidently tests them: NaN, missing and infinities dropped."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+        return values[np.isfinite(values)]
+    return (
+        series.dropna().astype(str).to_numpy()
+        if series.dtype == object
+        else (
+            series.dropna().astype(str).str.lower().to_numpy()
+            if pd.api.types.is_bool_dtype(series)
+            else series.dropna().to_numpy()
+        )
+    )
+
+
+def compare_frames(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    thresholds: dict[str, float] | None = None,
+    share_threshold: float = DATASET_DRIFT_SHARE,
+) -> DriftResult:
+    """Drift of `current` against `reference`, both raw frames, as Evidently would judge it.
+
+    Both frames are profiled in one DuckDB pass each for numeric and for other columns, then
+    judged from the profiles; columns near a threshold are settled from the raw values.
+    """
+    names = list(columns) if columns is not None else [c for c in current.columns]
+    typed = [c for c in profiles.frame_columns(current[names])]
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("set enable_progress_bar = false")
+        con.register("reference_frame", reference[names])
+        con.register("current_frame", current[names])
+        relation = (
+            "(select 'reference' as __side, * from reference_frame "
+            "union all by name select 'current' as __side, * from current_frame)"
+        )
+        specs = profiles.bin_specs(con, relation, typed, bins=FRAME_BINS, sample=False)
+        bins = values = pd.DataFrame(columns=["part", "feature", "bin", "value", "capped"])
+        numeric = profiles.numeric_sql(typed, specs, relation, "__side")
+        if numeric:
+            bins = con.execute(*numeric).df()
+        other = profiles.values_sql(typed, relation, "__side")
+        if other:
+            values = con.execute(*other).df()
+    finally:
+        con.close()
+    sides = sides_from_profiles(typed, bins, values)
+    results = []
+    for column in typed:
+        cache: dict[str, np.ndarray] = {}
+
+        def raw(side: str, name: str = column.name, cache: dict = cache) -> np.ndarray:
+            if side not in cache:
+                cache[side] = _clean((reference if side == "reference" else current)[name])
+            return cache[side]
+
+        ref, cur = sides[column.name]
+        results.append(decide(column, ref, cur, raw, (thresholds or {}).get(column.name)))
+    return DriftResult(
+        results,
+        share_threshold,
+        reference={"rows": len(reference)},
+        current={"rows": len(current)},
+    )
+
+
+# --- The warehouse: a model's drift over windows of days, from the stored profiles -----------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whole UTC days [since, until): profiles are per day, so windows are too."""
+
+    since: dt.date
+    until: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days
+
+    def instants(self) -> tuple[dt.datetime, dt.datetime]:
+        return (
+            dt.datetime.combine(self.since, dt.time(), dt.UTC),
+            dt.datetime.combine(self.until, dt.time(), dt.UTC),
+        )
+
+    def as_json(self, rows: int) -> dict:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "rows": rows}
+
+
+def day_window(since: dt.datetime | dt.date, until: dt.datetime | dt.date) -> Window:
+    """The whole days covering [since, until): since rounded down, until rounded up."""
+
+    def day(value, up: bool) -> dt.date:
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC) if value.tzinfo else value
+            rounded = value.date()
+            if up and value.time() != dt.time():
+                rounded += dt.timedelta(days=1)
+            return rounded
+        return value
+
+    return Window(day(since, False), day(until, True))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the current window is compared with.
+
+    kind "previous" (default): the window of equal length just before; "fixed": `window`;
+    "version": the first `days` days of model version `version`.
+    """
+
+    kind: str = "previous"
+    window: Window | None = None
+    version: str | None = None
+    days: int = 7
+
+    def resolve(self, con: duckdb.DuckDBPyConnection, model: str, current: Window) -> Window:
+        if self.kind == "fixed" and self.window is not None:
+            return self.window
+        if self.kind == "version" and self.version is not None:
+            (first,) = con.execute(
+                sql("drift_version_start"), {"model": model, "version": self.version}
+            ).fetchone()
+            if first is None:
+                raise ValueError(f"model {model!r} has no requests from version {self.version!r}")
+            return Window(first, first + dt.timedelta(days=self.days))
+        length = dt.timedelta(days=current.days)
+        return Window(current.since - length, current.since)
+
+
+def _parts(windows: dict[str, Window]) -> list[dict]:
+    return [{"part": k, "since": w.since, "until": w.until} for k, w in windows.items()]
+
+
+def _profile_frames(
+    con: duckdb.DuckDBPyConnection, model: str, windows: dict[str, Window]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    bound = {"model": model, "parts": _parts(windows)}
+    bins = con.execute(sql("drift_parts_bins"), bound).df()
+    values = con.execute(sql("drift_parts_values"), bound).df()
+    rows = dict(con.execute(sql("drift_parts_rows"), bound).fetchall())
+    return bins, values, rows
+
+
+def model_drift(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    current: Window,
+    reference: Reference | None = None,
+    thresholds: dict[str, float] | None = None,
+    share_threshold: float = DATASET_DRIFT_SHARE,
+    exact: bool = True,
+) -> DriftResult:
+    """One model's drift, current window against its reference, from the per-day profiles.
+
+    With `exact`, a column whose bounds straddle its threshold (and KS, for references of
+    1000 values or fewer) reads that column's raw values for the two windows, and only those.
+    """
+    reference_window = (reference or Reference()).resolve(con, model, current)
+    windows = {"reference": reference_window, "current": current}
+    bins, values, rows = _profile_frames(con, model, windows)
+    columns = profiles.model_columns(con, model)
+    sides = sides_from_profiles(columns, bins, values)
+    results = []
+    for column in columns:
+
+        def raw(side: str, name: str = column.name, cache: dict = {}) -> np.ndarray:  # noqa: B006
+            if side not in cache:
+                since, until = windows[side].instants()
+                found = con.execute(
+                    sql("drift_raw_values"),
+                    {"model": model, "feature": name, "since": since, "until": until},
+                ).fetchnumpy()["v"]
+                cache[side] = _clean(pd.Series(found))
+            return cache[side]
+
+        ref, cur = sides[column.name]
+        results.append(
+            decide(column, ref, cur, raw if exact else None, (thresholds or {}).get(column.name))
+        )
+    return DriftResult(
+        results,
+        share_threshold,
+        reference=reference_window.as_json(rows.get("reference", 0)),
+        current=current.as_json(rows.get("current", 0)),
+    )
+
+
+def timeline(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    reference: Window,
+    span: Window,
+    bucket_days: int = 1,
+    thresholds: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Each day (or week) of `span` against the reference, from profiles only (estimates).
+
+    One row per (bucket, column): start, column, role, method, score, threshold, drifted; plus
+    one row per bucket with column None holding the drift share of the features.
+    """
+    buckets: dict[str, Window] = {"reference": reference}
+    start = span.since
+    while start < span.until:
+        end = min(start + dt.timedelta(days=bucket_days), span.until)
+        buckets[start.isoformat()] = Window(start, end)
+        start = end
+    bins, values, rows = _profile_frames(con, model, buckets)
+    columns = profiles.model_columns(con, model)
+    out = []
+    for key, window in buckets.items():
+        if key == "reference" or not rows.get(key):
+            continue
+        part_bins = bins[bins["part"].isin(["reference", key])].replace({"part": {key: "current"}})
+        part_values = values[values["part"].isin(["reference", key])].replace(
+            {"part": {key: "current"}}
+        )
+        sides = sides_from_profiles(columns, part_bins, part_values)
+        verdicts = [
+            decide(c, *sides[c.name], None, (thresholds or {}).get(c.name)) for c in columns
+        ]
+        result = DriftResult(verdicts)
+        for v in verdicts:
+            if v.tested:
+                out.append(
+                    {
+                        "start": window.since,
+                        "column": v.column,
+                        "role": v.role,
+                        "method": v.method_name,
+                        "score": v.score,
+                        "threshold": v.threshold,
+                        "drifted": v.drifted,
+                        "rows": rows[key],
+                    }
+                )
+        out.append(
+            {
+                "start": window.since,
+                "column": None,
+                "role": "dataset",
+                "method": None,
+                "score": result.drift_share,
+                "threshold": result.share_threshold,
+                "drifted": result.dataset_drift,
+                "rows": rows[key],
+            }
+        )
+    return pd.DataFrame(
+        out, columns=["start", "column", "role", "method", "score", "threshold", "drifted", "rows"]
+    )
+
+
+def distributions(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    feature: str,
+    windows: dict[str, Window],
+    display_bins: int = 40,
+) -> pd.DataFrame:
+    """One feature's reference and current distributions for an overlay chart.
+
+    Numeric: the share of values in each of `display_bins` equal bins over both windows' range
+    (from the profile bins, each placed by its mean). Otherwise: the share of each value.
+    Columns: part, label, x (bin centre or None), share.
+    """
+    bins, values, _ = _profile_frames(con, model, windows)
+    bins = bins[(bins["feature"] == feature) & bins["bin"].notna() & (bins["n"] > 0)]
+    if not bins.empty:
+        lo, hi = float(bins["minimum"].min()), float(bins["maximum"].max())
+        width = (hi - lo) / display_bins if hi > lo else 1.0
+        index = np.clip(((bins["mean"] - lo) / width).astype(int), 0, display_bins - 1)
+        grouped = bins.assign(index=index).groupby(["part", "index"])["n"].sum().reset_index()
+        grouped["share"] = grouped["n"] / grouped.groupby("part")["n"].transform("sum")
+        grouped["x"] = lo + (grouped["index"] + 0.5) * width
+        grouped["label"] = grouped["x"].map(lambda x: f"{x:.4g}")
+        return grouped[["part", "label", "x", "share"]]
+    values = values[(values["feature"] == feature) & values["value"].notna()]
+    grouped = values.groupby(["part", "value"])["n"].sum().reset_index()
+    grouped["share"] = grouped["n"] / grouped.groupby("part")["n"].transform("sum")
+    grouped = grouped.rename(columns={"value": "label"}).assign(x=None)
+    return grouped[["part", "label", "x", "share"]]

@@ -1,0 +1,23 @@
+-- One row per (part, feature, bin) of numeric columns: how many values, their min, max, mean and
+-- m2 (sum of squared deviations from the bin's mean); bin NULL counts the missing values.
+-- `part` is a day at sync and a side (reference or current) for two frames. The columns CTE holds one
+-- branch per column, built by metrics/profiles.py from drift_profile_column_numeric.sql.
+with long as (
+    {columns}
+),
+
+final as (
+    select
+        part,
+        feature,
+        bin,
+        count(*) as n,
+        min(v) as minimum,
+        max(v) as maximum,
+        avg(v) as mean,
+        var_pop(v) * count(v) as m2
+    from long
+    group by all
+)
+
+select * from final
