@@ -1,0 +1,301 @@
+"""Drift verdicts against the real Evidently, on the same data, column by column.
+
+Evidently 0.7.23's DataDriftPreset is the reference: for every column the method, the score
+and the verdict must match, and so must the dataset's drift share. Scores computed from the
+profiles' bins (Wasserstein far from its threshold) must lie inside the bounds the engine
+reports and within 2% of Evidently's; every other score is exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metrics import db, drift
+
+pytest.importorskip("evidently")
+
+
+def evidently(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[dict, float]:
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    snapshot = Report([DataDriftPreset()]).run(current, reference).dict()
+    columns, share = {}, None
+    for metric in snapshot["metrics"]:
+        config = metric["config"]
+        if "column" in config:
+            columns[config["column"]] = (config["method"], metric["value"], config["threshold"])
+        else:
+            share = metric["value"]["share"]
+    return columns, share
+
+
+def evidently_drifted(method: str, score: float, threshold: float) -> bool:
+    if method == "K-S p_value":
+        return score <= threshold
+    if method.endswith("p_value"):
+        return score < threshold
+    return score >= threshold
+
+
+def assert_agrees(ours: drift.DriftResult, reference: pd.DataFrame, current: pd.DataFrame):
+    theirs, share = evidently(reference, current)
+    assert {c.column for c in ours.tested} == set(theirs)
+    for column in ours.tested:
+        method, score, threshold = theirs[column.column]
+        where = f"{column.column}: ours {column.method_name} {column.score}, theirs {score}"
+        assert column.method_name == method, where
+        assert column.threshold == threshold, where
+        assert column.drifted == evidently_drifted(method, score, threshold), where
+        if column.settled == "profile" and column.method == "wasserstein":
+            low, high = column.bounds
+            assert low - 1e-9 <= score <= high + 1e-9, where
+            assert column.score == pytest.approx(score, rel=0.02, abs=1e-4), where
+        else:
+            assert column.score == pytest.approx(score, rel=1e-7, abs=1e-12), where
+    verdicts = [evidently_drifted(*theirs[c]) for c in theirs]
+    assert ours.drift_share == pytest.approx(sum(verdicts) / len(verdicts))
+    # Evidently's own DriftedColumnsCount skips its cleaning for columns holding infinities
+    # but no NaN (their test then fails quietly), so its share only matches without them.
+    numeric = current.select_dtypes("number")
+    if not np.isinf(numeric.to_numpy(dtype=float)).any():
+        assert ours.drift_share == pytest.approx(share)
+
+
+def mixed(n: int, shift: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Numeric, skewed, integer (few and many values), low-cardinality float, text, boolean."""
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(50 + 4 * shift, 10, n),
+            "latency": rng.lognormal(3 + 0.2 * shift, 0.5, n),
+            "items": rng.integers(0, 4 + (shift > 0), n),  # integer, <= 10 values: categorical
+            "age_days": rng.integers(0, 40 + int(10 * shift), n),  # integer, many values
+            "rating": rng.choice([1.0, 2.0, 3.0], n, p=[0.5 - 0.1 * shift, 0.3, 0.2 + 0.1 * shift]),
+            "flag": rng.choice([0.0, 1.0], n),  # float with two values: z-test or JS
+            "country": rng.choice(
+                ["de", "fr", "pt", "es"], n, p=[0.4, 0.3, 0.2 - 0.05 * shift, 0.1 + 0.05 * shift]
+            ),
+            "new_card": rng.random(n) < 0.2 + 0.05 * shift,
+        }
+    )
+    missing = rng.random(n) < 0.03
+    frame.loc[missing, "amount"] = np.nan
+    frame.loc[rng.random(n) < 0.01, "latency"] = np.inf
+    frame.loc[rng.random(n) < 0.05, "country"] = None
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("n_reference", "n_current", "shift"),
+    [
+        (300, 400, 0.5),  # small reference: KS, chi-square, z-test
+        (1000, 900, 0.3),  # exactly at the boundary before cleaning; NaNs put some below
+        (1035, 1200, 0.3),  # just above it: amount (3% missing) falls to <= 1000, others don't
+        (1200, 1200, 0.0),  # large reference, no drift
+        (20_000, 15_000, 0.35),  # large: Wasserstein and Jensen-Shannon, some drifted
+    ],
+)
+def test_verdicts_match_evidently_column_by_column(n_reference, n_current, shift):
+    rng = np.random.default_rng(n_reference + n_current)
+    reference, current = mixed(n_reference, 0.0, rng), mixed(n_current, shift, rng)
+    ours = drift.compare_frames(reference, current)
+    assert_agrees(ours, reference, current)
+    methods = {c.method for c in ours.tested}
+    if n_reference <= 1000:
+        assert methods <= {"ks", "chisquare", "z"}
+    if n_reference >= 1200:
+        assert "wasserstein" in methods and "jensenshannon" in methods
+
+
+def test_the_1000_row_boundary_is_counted_after_dropping_missing_values():
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"x": rng.normal(0, 1, 1010)})
+    current = pd.DataFrame({"x": rng.normal(0.1, 1, 1010)})
+    reference.loc[:9, "x"] = np.nan  # 1000 values left: still KS
+    ours = drift.compare_frames(reference, current)
+    assert ours.column("x").method == "ks"
+    reference.loc[:9, "x"] = 0.5  # 1010 values: Wasserstein
+    assert drift.compare_frames(reference, current).column("x").method == "wasserstein"
+    assert_agrees(drift.compare_frames(reference, current), reference, current)
+
+
+def test_scores_near_the_threshold_are_settled_from_raw_values():
+    rng = np.random.default_rng(11)
+    values = rng.normal(0, 1, 50_000)
+    reference = pd.DataFrame({"x": values})
+    # The same values shifted by a tenth of their std: the normed distance is 0.1, on the line.
+    current = pd.DataFrame({"x": values + 0.1 * np.std(values)})
+    ours = drift.compare_frames(reference, current)
+    column = ours.column("x")
+    assert column.settled == "raw"
+    assert_agrees(ours, reference, current)
+
+
+def test_wasserstein_bounds_contain_the_exact_distance():
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        a = rng.gamma(1 + trial % 4, 2, 3000)
+        b = rng.gamma(1 + trial % 3, 2.2, 2500) + (trial % 5) * 0.3
+        ours = drift.compare_frames(pd.DataFrame({"x": a}), pd.DataFrame({"x": b}))
+        low, high = ours.column("x").bounds
+        exact = stats.wasserstein_distance(a, b) / np.std(a)
+        assert low - 1e-9 <= exact <= high + 1e-9
+
+
+def test_hand_computed_jensen_shannon_and_z_test():
+    # Shares (1/2, 1/2) against (1/4, 3/4): JS distance by hand with natural logs.
+    p, q = np.array([0.5, 0.5]), np.array([0.25, 0.75])
+    m = (p + q) / 2
+    by_hand = np.sqrt((np.sum(p * np.log(p / m)) + np.sum(q * np.log(q / m))) / 2)
+    assert drift.jensen_shannon({"a": 2, "b": 2}, {"a": 1, "b": 3}) == pytest.approx(by_hand)
+    # z-test: 50/100 against 70/100 -> pooled 0.6, z = -0.2 / sqrt(0.24 * 0.02) = -2.8868
+    z = -0.2 / np.sqrt(0.6 * 0.4 * (1 / 100 + 1 / 100))
+    from scipy.stats import norm
+
+    expected = 2 * (1 - norm.cdf(abs(z)))
+    assert drift.z_test_p({"a": 50, "b": 50}, {"a": 30, "b": 70}) == pytest.approx(expected)
+
+
+def test_free_text_and_empty_columns_are_not_tested():
+    rng = np.random.default_rng(2)
+    reference = pd.DataFrame(
+        {
+            "note": [f"text {i}" for i in range(2000)],
+            "x": rng.normal(0, 1, 2000),
+            "gone": [np.nan] * 2000,
+        }
+    )
+    current = reference.assign(x=rng.normal(0, 1, 2000))
+    ours = drift.compare_frames(reference, current)
+    assert ours.column("note").type == "text" and not ours.column("note").tested
+    assert ours.column("gone").type == "empty" and not ours.column("gone").tested
+    assert [c.column for c in ours.tested] == ["x"]
+    assert ours.drift_share == 0.0
+
+
+# --- The warehouse: per-day profiles at sync, drift over windows of days ----------------------
+
+START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def inference_rows(rng: np.random.Generator) -> pd.DataFrame:
+    """20 days of a model's requests, 2000 a day; from day 10, `amount` shifts by one std and
+    `country` leans to pt. `items` (integer, 4 values) never changes."""
+    frames = []
+    for day in range(20):
+        n = 2000
+        drifted = day >= 10
+        frames.append(
+            pd.DataFrame(
+                {
+                    "request_id": [f"r{day}-{i}" for i in range(n)],
+                    "ts": [
+                        START + dt.timedelta(days=day, seconds=int(s))
+                        for s in rng.integers(0, 86_400, n)
+                    ],
+                    "model": "pricing",
+                    "model_version": "1.0" if day < 5 else "1.1",
+                    "latency_ms": rng.gamma(4, 10, n),
+                    "status": "ok",
+                    "prediction": rng.normal(10, 2, n),
+                    "amount": rng.normal(60 if drifted else 50, 10, n),
+                    "items": rng.integers(0, 4, n),
+                    "country": rng.choice(
+                        ["de", "fr", "pt"], n, p=[0.2, 0.2, 0.6] if drifted else [0.4, 0.4, 0.2]
+                    ),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    from tests.conftest import Project
+
+    project = Project(tmp_path_factory.mktemp("drift"))
+    rows = inference_rows(np.random.default_rng(8))
+    (project.root / "exports").mkdir()
+    rows.to_parquet(project.root / "exports" / "inference.parquet")
+    project.configure(
+        '[[sources]]\nname = "logs"\nkind = "files"\nfeed = "inference"\n'
+        'path = "exports/inference.parquet"\n'
+    )
+    report = project.sync()
+    assert report.ok and report.profiled_days == 20
+    return project, rows
+
+
+def window(first_day: int, last_day: int) -> drift.Window:
+    return drift.Window(
+        (START + dt.timedelta(days=first_day)).date(), (START + dt.timedelta(days=last_day)).date()
+    )
+
+
+def rows_in(rows: pd.DataFrame, w: drift.Window) -> pd.DataFrame:
+    since, until = w.instants()
+    scoped = rows[(rows["ts"] >= since) & (rows["ts"] < until)]
+    return scoped[["amount", "items", "country", "prediction"]].reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    ("reference", "current"),
+    [((0, 10), (10, 20)), ((0, 5), (5, 10)), ((6, 10), (10, 12))],
+)
+def test_warehouse_drift_matches_evidently_on_the_same_rows(synced, reference, current):
+    project, rows = synced
+    ref_w, cur_w = window(*reference), window(*current)
+    with db.connect(project.warehouse) as con:
+        ours = drift.model_drift(con, "pricing", cur_w, drift.Reference("fixed", ref_w))
+    ref_rows, cur_rows = rows_in(rows, ref_w), rows_in(rows, cur_w)
+    assert ours.reference["rows"] == len(ref_rows) and ours.current["rows"] == len(cur_rows)
+    features = ref_rows[["amount", "items", "country"]], cur_rows[["amount", "items", "country"]]
+    assert_agrees(
+        drift.DriftResult(ours.features, reference=ours.reference, current=ours.current),
+        *features,
+    )
+    prediction = ours.column("prediction")
+    theirs, _ = evidently(ref_rows[["prediction"]], cur_rows[["prediction"]])
+    assert prediction.drifted == evidently_drifted(*theirs["prediction"])
+
+
+def test_the_default_reference_is_the_previous_window_and_version_starts_work(synced):
+    project, _ = synced
+    with db.connect(project.warehouse) as con:
+        default = drift.model_drift(con, "pricing", window(10, 20))
+        version = drift.model_drift(
+            con, "pricing", window(10, 20), drift.Reference("version", version="1.1", days=3)
+        )
+    assert default.reference == {"since": "2026-03-01", "until": "2026-03-11", "rows": 20000}
+    assert default.column("amount").drifted and default.column("country").drifted
+    assert not default.column("items").drifted
+    assert default.drift_share == pytest.approx(2 / 3) and default.dataset_drift
+    assert version.reference == {"since": "2026-03-06", "until": "2026-03-09", "rows": 6000}
+
+
+def test_the_timeline_shows_the_day_drift_began(synced):
+    project, _ = synced
+    with db.connect(project.warehouse) as con:
+        line = drift.timeline(con, "pricing", window(0, 5), window(0, 20))
+    amount = line[line["column"] == "amount"].set_index("start")["drifted"]
+    first = amount[amount].index.min()
+    assert first == window(10, 11).since
+    assert not amount[amount.index < first].any() and amount[amount.index >= first].all()
+    share = line[line["role"] == "dataset"].set_index("start")["score"]
+    assert share.loc[window(9, 10).since] == 0 and share.loc[window(12, 13).since] == pytest.approx(
+        2 / 3
+    )
+
+
+def test_a_second_sync_profiles_nothing_and_a_changed_day_is_profiled_again(synced, tmp_path):
+    project, rows = synced
+    before = project.query("select * from drift_profile_bins order by all")
+    again = project.sync()
+    assert again.profiled_days == 0
+    assert project.query("select * from drift_profile_bins order by all") == before
