@@ -760,3 +760,18 @@ def distributions(
     grouped["share"] = grouped["n"] / grouped.groupby("part")["n"].transform("sum")
     grouped = grouped.rename(columns={"value": "label"}).assign(x=None)
     return grouped[["part", "label", "x", "share"]]
+
+
+def contract_terms(contract: Any) -> tuple[dict[str, float], float]:
+    """A model contract's drift overrides: per-column thresholds and the dataset drift share.
+
+    In models.toml: `drift = { share = 0.3, thresholds = { session_length_s = 0.2 } }`.
+    """
+    terms = getattr(contract, "drift", None) or {}
+    thresholds = {str(k): float(v) for k, v in dict(terms.get("thresholds", {})).items()}
+    return thresholds, float(terms.get("share", DATASET_DRIFT_SHARE))
+
+
+def versions(con: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:
+    """A model's versions and the day each served its first request, newest first."""
+    return con.execute(sql("drift_versions"), {"model": model}).df()

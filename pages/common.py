@@ -24,6 +24,8 @@ from metrics import (
     contracts,
     db,
     delivery,
+    drift,
+    evidently_report,
     flow,
     models,
     quality,
@@ -88,6 +90,7 @@ _WITHOUT_FILTERS = {
     "quarantine_reasons": sources.quarantine_reasons,
     "quarantine_rows": sources.quarantine_rows,
     "model_features": models.model_features,
+    "model_versions": drift.versions,
 }
 
 
@@ -125,6 +128,60 @@ def _load(
         if name in _WITH_WORKFLOW:
             return _WITH_WORKFLOW[name](con, filters, config().workflow, *extra)
         return _WITH_FILTERS[name](con, filters, *extra)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=128)
+def _drift(
+    name: str, path: str, version: tuple | None, model: str, current: tuple, reference: tuple
+) -> Any:
+    current_window = drift.Window(*current)
+    kind, since, until, model_version, days = reference
+    spec = drift.Reference(
+        kind,
+        drift.Window(since, until) if since and until else None,
+        model_version,
+        days,
+    )
+    thresholds, share = drift.contract_terms(contracts.load(config().contracts).get(model))
+    with db.connect(Path(path)) as con:
+        result = drift.model_drift(con, model, current_window, spec, thresholds, share)
+        reference_window = spec.resolve(con, model, current_window)
+        if name == "drift":
+            return result, reference_window
+        if name == "timeline":
+            span = drift.Window(reference_window.since, current_window.until)
+            bucket = 1 if span.days <= 120 else 7
+            return drift.timeline(con, model, reference_window, span, bucket, thresholds), bucket
+        if name == "evidently":
+            return evidently_report.build(con, model, result, current_window, reference_window)
+        raise KeyError(name)
+
+
+def load_drift(name: str, model: str, current: Any, reference: tuple) -> Any:
+    """Drift of `model` (verdicts, timeline or Evidently's report), cached per warehouse."""
+    path = warehouse_path()
+    return _drift(
+        name, str(path), warehouse.version(path), model, (current.since, current.until), reference
+    )
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=128)
+def _distributions(
+    path: str, version: tuple | None, model: str, feature: str, windows: tuple
+) -> pd.DataFrame:
+    with db.connect(Path(path)) as con:
+        return drift.distributions(
+            con,
+            model,
+            feature,
+            {"reference": drift.Window(*windows[0]), "current": drift.Window(*windows[1])},
+        )
+
+
+def load_distributions(model: str, feature: str, reference: Any, current: Any) -> pd.DataFrame:
+    path = warehouse_path()
+    windows = ((reference.since, reference.until), (current.since, current.until))
+    return _distributions(str(path), warehouse.version(path), model, feature, windows)
 
 
 def load(name: str, filters: Filters | None = None, *extra: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -189,16 +190,46 @@ def test_pages_keep_rendering_while_a_sync_writes(demo_project, tmp_path, monkey
     assert project.query("select count(*) from inference where source = 'big'")[0][0] == 400_000
 
 
-def test_drift_page_shows_the_features_daily_figures(demo_env):
+def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
+    from connectors import demo_data
+
+    story = demo_data.story(dt.datetime.now(dt.UTC).date())
     at = _open("pages/drift_investigation.py", model="recommender", window="90d")
     assert not _problems(at)
     assert at.selectbox(key="drift_model").value == "recommender"
-    features = at.selectbox(key="drift_feature").options
-    assert "session_length_s" in features
-    at.selectbox(key="drift_feature").select("session_length_s").run()
-    daily = at.dataframe[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Reference"].endswith("rows") and metrics["Current"].endswith("rows")
+    table = at.dataframe[0].value
+    top = table.iloc[0]
+    # The feature logged in ms since the drift began leads the table, drifted, by Wasserstein.
+    assert top["column"] == story["feature"] and top["verdict"] == "drifted"
+    assert top["method"] == "Wasserstein distance (normed)" and top["score"] > 1
+    assert set(table["verdict"]) <= {"drifted", "stable", "not tested"}
+    at.selectbox(key="drift_feature").select(story["feature"]).run()
+    began = [m.value for m in at.markdown if "first drifted" in m.value]
+    assert began, [m.value for m in at.markdown]
+    week = dt.date.fromisoformat(began[0].rstrip(".").split()[-1])
+    assert story["drift_start"] - dt.timedelta(days=7) < week <= story["drift_start"]
+    assert len(at.get("plotly_chart")) == 2
+    daily = at.dataframe[1].value
     assert len(daily) >= 85 and daily["rows"].sum() > 0  # about 90 days, each with requests
-    assert at.get("plotly_chart")
+
+
+def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_report(demo_env):
+    from connectors import demo_data
+
+    story = demo_data.story(dt.datetime.now(dt.UTC).date())
+    at = _open("pages/drift_investigation.py", model="recommender", window="28d")
+    at.radio(key="drift_reference").set_value("version").run()
+    at.selectbox(key="drift_version").select(story["version_before_retrain"]).run()
+    assert not _problems(at)
+    table = at.dataframe[0].value.set_index("column")
+    assert table.loc[story["feature"], "verdict"] == "drifted"
+    at.toggle(key="drift_evidently").set_value(True).run(timeout=120)
+    assert not _problems(at)
+    sample = [m.value for m in at.markdown if m.value.startswith("Sample:")]
+    assert sample and "reference rows" in sample[0]
+    assert at.get("download_button")
 
 
 def test_data_sources_shows_rows_per_feed(demo_env):
