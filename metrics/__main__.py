@@ -1,6 +1,7 @@
 """`python -m metrics`: Tandem's numbers without the UI.
 
-report [--config] [--since] [--until] [--team] [--model] [--detail] --json
+report [--config] [--since] [--until] [--team] [--model] [--reference-since]
+       [--reference-until] [--detail] --json
 retro  [--config] [--week 2026-W47] [--team] [--format md|html]
 check  [--config] [--models models.toml] [--since] [--until]
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import settings
 import warehouse
-from metrics import activity, alerts, contracts, db, delivery, flow, retro
+from metrics import activity, alerts, contracts, db, delivery, drift, flow, retro
 from metrics.filters import window
 
 
@@ -26,9 +27,25 @@ def report(
     team: str | None,
     model: str | None,
     detail: bool = False,
+    reference_since: str | None = None,
+    reference_until: str | None = None,
 ) -> dict:
-    """The headline numbers for one window, as plain JSON-ready values."""
+    """The headline numbers for one window, as plain JSON-ready values.
+
+    Drift compares the window with the one before it, or with [reference_since,
+    reference_until) when both are given.
+    """
     filters = window(since, until, team, model)
+    reference = None
+    if reference_since or reference_until:
+        if not (reference_since and reference_until):
+            raise ValueError("give both --reference-since and --reference-until")
+        reference = drift.Reference(
+            "fixed",
+            drift.Window(
+                dt.date.fromisoformat(reference_since), dt.date.fromisoformat(reference_until)
+            ),
+        )
     with db.connect(config.warehouse) as con:
         result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
@@ -38,7 +55,9 @@ def report(
             "delivery": delivery.summary(con, filters),
             "flow": flow.flow_summary(con, filters, config.workflow),
         }
-        result["models"] = contracts.readings(con, filters, contracts.load(config.contracts))
+        result["models"] = contracts.readings(
+            con, filters, contracts.load(config.contracts), reference
+        )
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
     return result
@@ -104,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--until", help="ISO date, excluded (default: now)")
     cmd.add_argument("--team")
     cmd.add_argument("--model")
+    cmd.add_argument("--reference-since", help="drift reference start, ISO date, included")
+    cmd.add_argument("--reference-until", help="drift reference end, ISO date, excluded")
     cmd.add_argument("--detail", action="store_true", help="add the rows behind the numbers")
     cmd.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
     retro_cmd = commands.add_parser("retro", help="the weekly retrospective as Markdown or HTML")
@@ -124,7 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "retro":
             print(retro_text(config, args.week, args.team, args.format), end="")
             return 0
-        result = report(config, args.since, args.until, args.team, args.model, args.detail)
+        result = report(
+            config,
+            args.since,
+            args.until,
+            args.team,
+            args.model,
+            args.detail,
+            args.reference_since,
+            args.reference_until,
+        )
     except (
         settings.ConfigError,
         warehouse.WarehouseError,

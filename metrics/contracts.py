@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, models, quality
+from metrics import activity, drift, models, profiles, quality
 from metrics.db import frame
 from metrics.filters import Filters
 from metrics.status import format_kpi, kpi_status, worst
@@ -267,10 +267,14 @@ def _retraining(
 
 
 def readings(
-    con: duckdb.DuckDBPyConnection, filters: Filters, contracts: dict[str, Contract]
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    contracts: dict[str, Contract],
+    reference: drift.Reference | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each model in scope over the window: its KPIs (value, previous window, target,
-    guardrail, status), serving health, quality, and its contract status with the reasons.
+    guardrail, status), serving health, quality, drift against `reference` (default: the
+    window before), and its contract status with the reasons. Dataset drift is amber.
 
     Green: every KPI on target and every budget held. Amber: a target missed while its
     guardrail holds. Red: a guardrail or a budget broken. Grey: nothing could be checked.
@@ -300,6 +304,16 @@ def readings(
             }
         )
         reasons += _serving_reasons(serving, contract)
+        drifted = _drift_reading(con, model, filters, contract, reference)
+        if drifted and drifted["dataset_drift"]:
+            names = [c for c, v in drifted["columns"].items() if v["drifted"]]
+            reasons.append(
+                (
+                    "amber",
+                    f"its inputs drifted: {len(names)} of {drifted['tested']} features "
+                    f"({', '.join(names)})",
+                )
+            )
         levels = [level for level, _ in reasons if level != "grey"]
         levels += [k["status"] for k in kpis.values() if k["status"] != "grey"]
         if serving is not None and contract is not None:
@@ -323,12 +337,31 @@ def readings(
                 "error_rate": contract.error_rate_budget,
             },
             "quality": qualities.get(model, {}),
+            "drift": drifted,
             "retraining": _retraining(contract, kpis, releases.get(model), filters.until),
             "status": status,
             "reasons": [text for _, text in sorted(reasons, key=lambda r: order[r[0]])],
             "breaches": [text for level, text in reasons if level == "red"],
         }
     return result
+
+
+def _drift_reading(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    filters: Filters,
+    contract: Contract | None,
+    reference: drift.Reference | None,
+) -> dict[str, Any] | None:
+    """The model's drift over the window (whole days), or None without inference features."""
+    if not profiles.model_columns(con, model)[: -len(profiles.OUTPUTS)]:
+        return None
+    thresholds, share = drift.contract_terms(contract)
+    current = drift.day_window(filters.since, filters.until)
+    result = drift.model_drift(con, model, current, reference, thresholds, share)
+    if not result.current["rows"]:
+        return None
+    return {**result.as_json(), "tested": len(result.tested)}
 
 
 def breaches(readings_: dict[str, dict[str, Any]]) -> list[str]:

@@ -94,6 +94,27 @@ with technical:
             if budgets is None or budgets["error_rate"] is None
             else f"budget {budgets['error_rate'] * 100:.2f}%",
         )
+        drifted = reading.get("drift")
+        a, b, _ = st.columns(3)
+        if drifted is None:
+            a.metric("Features drifted", "–", help="no inference features in the window")
+        else:
+            names = [c for c, v in drifted["columns"].items() if v["drifted"]]
+            share = drifted["drift_share"]
+            a.metric(
+                "Features drifted",
+                "–" if share is None else f"{share:.0%}",
+                help=f"{len(names)} of {drifted['tested']} features against the window before "
+                f"(dataset drift from {drifted['share_threshold']:.0%})"
+                + (f": {', '.join(names)}" if names else ""),
+            )
+            outputs = drifted["prediction"]
+            moved = [c for c, v in outputs.items() if v["drifted"]]
+            b.metric(
+                "Prediction drift",
+                "–" if not outputs else ("Yes" if moved else "No"),
+                help=", ".join(moved) if moved else "model outputs against the window before",
+            )
         quality = reading["quality"]
         if quality.get("labelled"):
             names = (

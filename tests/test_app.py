@@ -111,6 +111,8 @@ def test_model_overview_shows_both_readings(demo_env):
     assert "roc_auc" in versions.columns  # its quality per version beside its serving
     p95 = next(m for m in at.metric if m.label == "Latency p95")
     assert p95.value.endswith(" ms") and p95.help == "budget 110 ms"
+    drifted = next(m for m in at.metric if m.label == "Features drifted")
+    assert drifted.value.endswith("%") and "features against the window before" in drifted.help
 
 
 def test_filters_live_in_the_url(demo_env):

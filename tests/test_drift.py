@@ -299,3 +299,33 @@ def test_a_second_sync_profiles_nothing_and_a_changed_day_is_profiled_again(sync
     again = project.sync()
     assert again.profiled_days == 0
     assert project.query("select * from drift_profile_bins order by all") == before
+
+
+def test_the_headless_report_gives_each_models_drift(synced):
+    import settings
+    from metrics.__main__ import report
+
+    project, rows = synced
+    result = report(
+        settings.load(project.config_path),
+        "2026-03-11",
+        "2026-03-21",
+        None,
+        "pricing",
+        reference_since="2026-03-01",
+        reference_until="2026-03-06",
+    )
+    reading = result["models"]["pricing"]["drift"]
+    assert reading["reference"] == {"since": "2026-03-01", "until": "2026-03-06", "rows": 10000}
+    assert reading["current"] == {"since": "2026-03-11", "until": "2026-03-21", "rows": 20000}
+    assert set(reading["columns"]) == {"amount", "items", "country"}
+    assert reading["columns"]["amount"] == {
+        "type": "numerical",
+        "method": "Wasserstein distance (normed)",
+        "score": pytest.approx(1.0, abs=0.1),  # shifted by one std
+        "threshold": 0.1,
+        "drifted": True,
+    }
+    assert reading["columns"]["items"]["type"] == "categorical"
+    assert reading["dataset_drift"] is True and reading["drift_share"] == pytest.approx(2 / 3)
+    assert "its inputs drifted: 2 of 3 features" in " ".join(result["models"]["pricing"]["reasons"])
