@@ -13,6 +13,7 @@ from metrics import (
     business,
     contracts,
     delivery,
+    drift,
     flow,
     models,
     quality,
@@ -124,6 +125,8 @@ METRICS: tuple[Metric, ...] = (
         "last_production_release",
         "Retraining trigger",
     ),
+    Metric("drift", drift.model_drift, "drift_parts_bins", "Drift"),
+    Metric("drift_timeline", drift.timeline, "drift_parts_values", "Drift"),
     Metric("source_status", sources.source_status, "source_status", "Source status"),
     Metric(
         "quarantine_reasons", sources.quarantine_reasons, "quarantine_reasons", "Quarantine reasons"
