@@ -13,6 +13,11 @@ from settings import SourceConfig
 _KINDS = (
     "connectors.files:FilesConnector",
     "connectors.demo:DemoConnector",
+    "connectors.github:GithubConnector",
+    "connectors.jira:JiraConnector",
+    "connectors.jira_csv:JiraCsvConnector",
+    "connectors.sql:SqlConnector",
+    "connectors.mlflow_registry:MlflowConnector",
 )
 
 

@@ -1,0 +1,773 @@
+"""GitHub: deployments (Deployments API or Actions runs), merged pull requests, incident issues.
+
+    [[sources]]
+    name = "shop-github"
+    kind = "github"
+    repo = "octo/shop"                     # or repos = ["octo/shop", "octo/search"]
+    token_env = "GITHUB_TOKEN"             # the environment variable holding the token
+    # base_url = "https://github.example.com/api/v3"   (GitHub Enterprise; default api.github.com)
+    # feeds = ["deployments", "changes", "incidents"]  (default: all three)
+    # deployments_from = "deployments"     ("actions": completed workflow runs instead)
+    # environment = "production"           (deployments: only this environment; actions: the
+    #                                       environment every matching run deployed to)
+    # workflow = "Deploy*"                 (actions: workflow name or file, glob; or
+    #                                       workflow_regex = "^deploy-(prod|production)$")
+    # model = "recommender"                (default model; a deployment's payload overrides)
+    # team = "ranking"                     (default team; likewise)
+    # link_environment = "production"      (the environment whose deployments ship changes)
+    # base = "main"                        (only pull requests into this branch)
+    # incident_label = "incident"
+    # severity_label_prefix = "severity:"  (likewise model_label_prefix, team_label_prefix)
+    # since = "2025-01-01"                 (ignore history before this date on a first sync)
+
+Feeds and their fields:
+
+- deployments, from the Deployments API: one row per deployment, `deployment_id` =
+  "owner/name/deployments/<id>", started_at = its created_at, finished_at and status from its
+  latest final status (success -> success; failure, error -> failed; an `inactive` status only
+  closes a deployment that had no final status, and is passed on as "inactive" so the loader
+  quarantines it unless `values.status` maps it). A deployment still pending or in progress is
+  not a row yet: it is kept in the state and looked at again by the next sync (after
+  `stale_after_days`, default 7, it is handed over unfinished and the loader quarantines it).
+  `production_environment: true` makes the environment "production". model, version and team
+  come from the deployment's payload when it has them, else from the options.
+- deployments, from Actions: completed runs of the workflows matching `workflow`, one row per
+  run ("owner/name/actions/runs/<id>"): started_at = run_started_at, finished_at = updated_at,
+  conclusion success -> success, failure/timed_out/startup_failure -> failed; runs cancelled,
+  skipped, neutral, stale or waiting for action did not deploy and are not rows
+  (`ignore_conclusions`). GitHub answers at most 1,000 runs for a filtered listing.
+- changes: merged pull requests, `change_id` = "owner/name#<number>", first_commit_at = the
+  earliest authored date among the pull request's commits, merged_at, author (login), title.
+- incidents: issues labelled `incident_label` (pull requests, which the issues endpoint also
+  returns, are skipped), opened_at = created_at, resolved_at = closed_at, severity / model /
+  team from `severity:`, `model:`, `team:` labels, deployment_id from a line
+  "deployment: <deployment_id>" in the body or a link to an Actions run.
+
+Which deployment shipped a pull request. Successful deployments of `link_environment` (any
+case) are taken in the order they were created; the commits a deployment shipped are those
+between the previous successful deployment of that environment and it, as the compare API lists
+them (`compare/{previous sha}...{sha}`: the commits reachable from sha and not from the
+previous one). A merged pull request belongs to the first such deployment, created at or after
+it was merged, whose commits contain its `merge_commit_sha` (a merge commit; for a squash
+merge the squashed commit on the base branch; for a rebase merge the last rebased commit, the
+one the base branch was updated to) or one of its own head commits (a merge commit brings them
+along). A pull request merged after the last successful deployment has deployment_id null and
+is kept in the state (at most 1000 of them) until a later deployment ships it, when its row is
+written again with that deployment. The first successful deployment a source ever sees has no
+predecessor to compare with: pull requests merged before it are left without a deployment.
+
+Incremental: the state keeps per repository the newest created_at of deployments (runs: minus
+`lookback_hours`, default 24, for runs that finished late), the newest updated_at of pull
+requests (the listing is read newest-updated first and stops there) and of incident issues
+(`since=`), the last successful deployment of the linking environment, the deployments still
+unfinished and the pull requests not yet shipped. A pull request merged before the mark that is
+updated again (a comment) was loaded already and is not read again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from connectors.base import Connector
+from connectors.http import HttpClient
+from connectors.loader import Batch, Reject, SourceError
+
+DEFAULT_BASE_URL = "https://api.github.com"
+API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+FEED_NAMES = ("deployments", "changes", "incidents")
+DEPLOYMENT_STATES = {"success": "success", "failure": "failed", "error": "failed"}
+RUN_CONCLUSIONS = {
+    "success": "success",
+    "failure": "failed",
+    "timed_out": "failed",
+    "startup_failure": "failed",
+}
+IGNORED_CONCLUSIONS = ("cancelled", "skipped", "neutral", "stale", "action_required")
+MAX_PENDING = 1000
+PER_PAGE = 100
+
+DEPLOYMENT_COLUMNS = (
+    "deployment_id",
+    "model",
+    "version",
+    "environment",
+    "team",
+    "started_at",
+    "finished_at",
+    "status",
+    "commit_sha",
+    "url",
+)
+CHANGE_COLUMNS = ("change_id", "deployment_id", "first_commit_at", "merged_at", "author", "title")
+INCIDENT_COLUMNS = (
+    "incident_id",
+    "model",
+    "team",
+    "opened_at",
+    "resolved_at",
+    "severity",
+    "deployment_id",
+    "title",
+    "url",
+)
+_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
+_DEPLOYMENT_LINE = re.compile(r"(?im)^\s*deployment(?:[ _]id)?\s*:\s*(\S+)\s*$")
+_RUN_LINK = re.compile(r"/([\w.-]+/[\w.-]+)/actions/runs/(\d+)")
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """An ISO 8601 timestamp from GitHub as an aware datetime, or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _text(value: Any) -> str | None:
+    """A value as the loader should see it: text, or None."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _labels(issue: dict) -> list[str]:
+    return [
+        label.get("name", "") if isinstance(label, dict) else str(label)
+        for label in issue.get("labels") or []
+    ]
+
+
+def _prefixed(labels: list[str], prefix: str | None) -> str | None:
+    """The rest of the first label starting with `prefix` (case-insensitive), if any."""
+    if not prefix:
+        return None
+    for label in labels:
+        if label.lower().startswith(prefix.lower()) and label[len(prefix) :].strip():
+            return label[len(prefix) :].strip()
+    return None
+
+
+def _payload(deployment: dict) -> dict:
+    payload = deployment.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except json.JSONDecodeError:
+            return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def deployment_outcome(statuses: list[dict]) -> tuple[str, str] | None:
+    """(state, the time it was set) of a deployment's latest final status, or None if unfinished.
+
+    success/failure/error are final; `inactive` (set when a later deployment replaces a
+    successful one) closes a deployment only if it had no other final status.
+    """
+    ordered = sorted(
+        (s for s in statuses if isinstance(s, dict)),
+        key=lambda s: (str(s.get("created_at") or ""), s.get("id") or 0),
+    )
+    final = [s for s in ordered if s.get("state") in DEPLOYMENT_STATES]
+    if final:
+        return DEPLOYMENT_STATES[final[-1]["state"]], final[-1].get("created_at")
+    inactive = [s for s in ordered if s.get("state") == "inactive"]
+    if inactive:
+        return "inactive", inactive[-1].get("created_at")
+    return None
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a github source's options say, read once."""
+
+    model: str | None = None
+    team: str | None = None
+    version: str | None = None
+    environment: str | None = None
+    run_environment: str = "production"
+    severity_prefix: str | None = "severity:"
+    model_prefix: str | None = "model:"
+    team_prefix: str | None = "team:"
+
+
+def deployment_row(repo: str, deployment: dict, statuses: list[dict], options: Options) -> dict:
+    """One canonical deployments row from a deployment and its statuses."""
+    payload = _payload(deployment)
+    outcome = deployment_outcome(statuses)
+    environment = deployment.get("environment")
+    if deployment.get("production_environment") is True:
+        environment = "production"
+    return {
+        "deployment_id": f"{repo}/deployments/{deployment['id']}",
+        "model": _text(payload.get("model")) or options.model,
+        "version": _text(payload.get("version")) or options.version,
+        "environment": _text(environment),
+        "team": _text(payload.get("team")) or options.team,
+        "started_at": _text(deployment.get("created_at")),
+        "finished_at": _text(outcome[1]) if outcome else None,
+        "status": outcome[0] if outcome else None,
+        "commit_sha": _text(deployment.get("sha")),
+        "url": _text(deployment.get("url")),
+    }
+
+
+def run_row(repo: str, run: dict, options: Options) -> dict:
+    """One canonical deployments row from a completed Actions workflow run."""
+    conclusion = run.get("conclusion")
+    return {
+        "deployment_id": f"{repo}/actions/runs/{run['id']}",
+        "model": options.model,
+        "version": options.version,
+        "environment": options.run_environment,
+        "team": options.team,
+        "started_at": _text(run.get("run_started_at") or run.get("created_at")),
+        "finished_at": _text(run.get("updated_at")),
+        "status": RUN_CONCLUSIONS.get(conclusion, _text(conclusion)),
+        "commit_sha": _text(run.get("head_sha")),
+        "url": _text(run.get("html_url")),
+    }
+
+
+def slim_pull(pull: dict, commits: list[dict]) -> dict:
+    """What Tandem keeps of a merged pull request and its commits (small enough for state).
+
+    Its head commit (and the last commit listed, the same one unless the listing was cut at
+    250) stands for all its commits: if a deployment holds the head, it holds the rest.
+    """
+    dates = []
+    for commit in commits:
+        detail = (commit.get("commit") if isinstance(commit, dict) else None) or {}
+        author = detail.get("author") or {}
+        committer = detail.get("committer") or {}
+        dates.append(author.get("date") or committer.get("date"))
+    heads = {(pull.get("head") or {}).get("sha")}
+    if commits and isinstance(commits[-1], dict):
+        heads.add(commits[-1].get("sha"))
+    return {
+        "number": pull.get("number"),
+        "title": pull.get("title"),
+        "author": (pull.get("user") or {}).get("login"),
+        "merged_at": pull.get("merged_at"),
+        "merge_commit_sha": pull.get("merge_commit_sha"),
+        "head_shas": sorted(heads - {None}),
+        "first_commit_at": first_commit_at(dates),
+    }
+
+
+def first_commit_at(commit_dates: list[Any]) -> str | None:
+    """The earliest authored date, as GitHub wrote it; an unparsable one wins so it quarantines."""
+    present = [d for d in commit_dates if d is not None]
+    unparsable = [d for d in present if parse_time(d) is None]
+    if unparsable:
+        return _text(unparsable[0])
+    return min(present, key=parse_time) if present else None
+
+
+def change_row(repo: str, pull: dict, deployment_id: str | None) -> dict:
+    """One canonical changes row from a slim pull request and the deployment that shipped it."""
+    return {
+        "change_id": f"{repo}#{pull['number']}",
+        "deployment_id": deployment_id,
+        "first_commit_at": _text(pull.get("first_commit_at")),
+        "merged_at": _text(pull.get("merged_at")),
+        "author": _text(pull.get("author")),
+        "title": _text(pull.get("title")),
+    }
+
+
+def named_deployment(repo: str, body: Any) -> str | None:
+    """The deployment an incident's body names: a "deployment: <id>" line or an Actions run link."""
+    if not isinstance(body, str):
+        return None
+    line = _DEPLOYMENT_LINE.search(body)
+    if line:
+        return line.group(1)
+    run = _RUN_LINK.search(body)
+    if run:
+        return f"{run.group(1)}/actions/runs/{run.group(2)}"
+    return None
+
+
+def incident_row(repo: str, issue: dict, options: Options) -> dict:
+    """One canonical incidents row from an issue."""
+    labels = _labels(issue)
+    return {
+        "incident_id": f"{repo}#{issue['number']}",
+        "model": _prefixed(labels, options.model_prefix) or options.model,
+        "team": _prefixed(labels, options.team_prefix) or options.team,
+        "opened_at": _text(issue.get("created_at")),
+        "resolved_at": _text(issue.get("closed_at")),
+        "severity": _prefixed(labels, options.severity_prefix),
+        "deployment_id": named_deployment(repo, issue.get("body")),
+        "title": _text(issue.get("title")),
+        "url": _text(issue.get("html_url")),
+    }
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """A successful deployment of the linking environment and the commits it shipped."""
+
+    deployment_id: str
+    created_at: str | None
+    commits: frozenset[str]
+
+
+def link_changes(pulls: list[dict], shipments: list[Shipment]) -> dict[int, str]:
+    """Which deployment shipped each slim pull request: number -> deployment_id.
+
+    `shipments` are in the order they were created; a pull request goes to the first one,
+    created at or after its merge, whose commits hold its merge commit or a head commit.
+    """
+    shipped: dict[int, str] = {}
+    for pull in pulls:
+        merged = parse_time(pull.get("merged_at"))
+        if merged is None:
+            continue
+        shas = {pull.get("merge_commit_sha"), *(pull.get("head_shas") or [])} - {None}
+        for shipment in shipments:
+            created = parse_time(shipment.created_at)
+            if created is not None and created < merged:
+                continue
+            if shas & shipment.commits:
+                shipped[pull["number"]] = shipment.deployment_id
+                break
+    return shipped
+
+
+@dataclass
+class Page:
+    """Raw records of one feed of one repository, as extract hands them to normalize."""
+
+    feed: str
+    repo: str
+    origin: str
+    items: list[Any]
+    # changes: pull request number -> the deployment that shipped it.
+    shipped: dict[int, str] = field(default_factory=dict)
+
+
+class GithubConnector(Connector):
+    """Deployments, merged pull requests and incident issues of GitHub repositories."""
+
+    kind = "github"
+    produces = FEED_NAMES
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def _repos(self) -> list[str]:
+        repos = self.source.option("repos")
+        if repos is None:
+            repo = self.source.option("repo")
+            repos = [repo] if repo is not None else []
+        if not isinstance(repos, list) or not repos:
+            raise SourceError(
+                f"source {self.source.name!r}: kind 'github' needs `repo = \"owner/name\"` "
+                "(or `repos = [...]`)"
+            )
+        bad = [str(r) for r in repos if not isinstance(r, str) or not _REPO.match(r)]
+        if bad:
+            raise SourceError(
+                f"source {self.source.name!r}: repositories are written owner/name, got "
+                + ", ".join(repr(b) for b in bad)
+            )
+        return list(repos)
+
+    def _feeds(self) -> list[str]:
+        if self.source.feed is not None:
+            return [self.source.feed]
+        feeds = self.source.option("feeds", list(FEED_NAMES))
+        unknown = [f for f in feeds if f not in FEED_NAMES] if isinstance(feeds, list) else feeds
+        if unknown or not feeds:
+            raise SourceError(
+                f"source {self.source.name!r}: `feeds` lists some of {', '.join(FEED_NAMES)}"
+            )
+        return list(feeds)
+
+    def _options(self) -> Options:
+        def opt(key: str, default: Any = None) -> Any:
+            value = self.source.option(key, default)
+            return None if value is None else str(value)
+
+        return Options(
+            model=opt("model"),
+            team=opt("team"),
+            version=opt("version"),
+            environment=opt("environment"),
+            run_environment=opt("environment", "production"),
+            severity_prefix=opt("severity_label_prefix", "severity:"),
+            model_prefix=opt("model_label_prefix", "model:"),
+            team_prefix=opt("team_label_prefix", "team:"),
+        )
+
+    def _since(self) -> str | None:
+        since = self.source.option("since")
+        if since is None:
+            return None
+        moment = parse_time(str(since)) or parse_time(f"{since}T00:00:00+00:00")
+        if moment is None:
+            raise SourceError(
+                f"source {self.source.name!r}: `since` must be an ISO date, got {since!r}"
+            )
+        return _iso(moment)
+
+    def validate(self) -> None:
+        super().validate()
+        self._repos()
+        self._feeds()
+        self._since()
+        source = self.source.option("deployments_from", "deployments")
+        if source not in ("deployments", "actions"):
+            raise SourceError(
+                f"source {self.source.name!r}: deployments_from is 'deployments' or 'actions', "
+                f"got {source!r}"
+            )
+        if source == "actions":
+            if not (self.source.option("workflow") or self.source.option("workflow_regex")):
+                raise SourceError(
+                    f"source {self.source.name!r}: deployments_from = 'actions' needs `workflow` "
+                    "(a glob on the workflow's name or file) or `workflow_regex`"
+                )
+            pattern = self.source.option("workflow_regex")
+            if pattern is not None:
+                try:
+                    re.compile(str(pattern))
+                except re.error as error:
+                    raise SourceError(
+                        f"source {self.source.name!r}: workflow_regex is not a regex ({error})"
+                    ) from None
+
+    def _client(self) -> HttpClient:
+        return HttpClient(
+            self.source.name,
+            str(self.source.option("base_url", DEFAULT_BASE_URL)),
+            token=self.source.secret("token_env"),
+            token_env=self.source.option("token_env"),
+            headers=API_HEADERS,
+        )
+
+    # -- extract: I/O only, and the state as it goes --------------------------------------------
+
+    def extract(self) -> Iterator[Page]:
+        http = self._client()
+        feeds = self._feeds()
+        for repo in self._repos():
+            state = self.state.setdefault(repo, {})
+            successes: list[dict] = []
+            if "deployments" in feeds or "changes" in feeds:
+                page, successes = self._deployments(http, repo, state)
+                if "deployments" in feeds and page.items:
+                    yield page
+            if "changes" in feeds:
+                page = self._changes(http, repo, state, successes)
+                if page.items:
+                    yield page
+            if "incidents" in feeds:
+                page = self._incidents(http, repo, state)
+                if page.items:
+                    yield page
+
+    def _items(self, http: HttpClient, path: str, params: dict | None = None, key: str = ""):
+        """Every item of a listing, following the Link header's rel="next"."""
+        response = http.get(path, params)
+        fetched = {response.url}
+        while True:
+            body = response.body
+            items = body.get(key) if key and isinstance(body, dict) else body
+            if not isinstance(items, list):
+                raise SourceError(
+                    f"source {self.source.name!r}: unexpected answer from {path} "
+                    f"(expected a list{f' in {key!r}' if key else ''})"
+                )
+            yield from items
+            next_url = response.next_link()
+            if not next_url:
+                return
+            if next_url in fetched:
+                raise SourceError(
+                    f"source {self.source.name!r}: the pages of {path} link back to one already "
+                    "read (a Link header that loops)"
+                )
+            fetched.add(next_url)
+            response = http.get(next_url)
+
+    def _deployments(self, http: HttpClient, repo: str, state: dict) -> tuple[Page, list[dict]]:
+        """New (and newly finished) deployments, and the successful ones as canonical rows."""
+        options = self._options()
+        if self.source.option("deployments_from", "deployments") == "actions":
+            items, rows, since = self._runs(http, repo, state, options)
+        else:
+            items, rows, since = self._deployment_items(http, repo, state, options)
+        origin = f"github:{repo}:deployments" + (f" since {since}" if since else "")
+        successes = [row for row in rows if row and row["status"] == "success"]
+        return Page("deployments", repo, origin, items), successes
+
+    def _deployment_items(
+        self, http: HttpClient, repo: str, state: dict, options: Options
+    ) -> tuple[list[Any], list[dict | None], str | None]:
+        mark = state.get("deployments_at") or self._since()
+        params = {"environment": options.environment, "per_page": PER_PAGE}
+        # Deployments still unfinished at the last sync are older than the mark: read on to the
+        # oldest of them (one that was deleted meanwhile is simply not found).
+        waiting = {o["id"]: parse_time(o["created_at"]) for o in state.get("open", [])}
+        fresh: list[Any] = []
+        for deployment in self._items(http, f"repos/{repo}/deployments", params):
+            created = (
+                parse_time(deployment.get("created_at")) if isinstance(deployment, dict) else None
+            )
+            if mark and created is not None and created <= parse_time(mark):
+                if deployment.get("id") in waiting:
+                    fresh.append(deployment)
+                    del waiting[deployment["id"]]
+                if not waiting or created < min(waiting.values()):
+                    break  # newest first: the rest was read by an earlier sync
+                continue
+            fresh.append(deployment)
+        newest = [parse_time(d.get("created_at")) for d in fresh if isinstance(d, dict)]
+        newest = [t for t in newest if t is not None]
+        if newest:
+            state["deployments_at"] = _iso(max([*newest, *([parse_time(mark)] if mark else [])]))
+        stale_after = dt.timedelta(days=float(self.source.option("stale_after_days", 7)))
+        now = dt.datetime.now(dt.UTC)
+        items: list[Any] = []
+        rows: list[dict | None] = []
+        still_open: list[dict] = []
+        for deployment in fresh:
+            if not isinstance(deployment, dict) or deployment.get("id") is None:
+                items.append({"deployment": deployment, "statuses": []})
+                rows.append(None)
+                continue
+            statuses = list(
+                self._items(
+                    http,
+                    f"repos/{repo}/deployments/{deployment['id']}/statuses",
+                    {"per_page": PER_PAGE},
+                )
+            )
+            created = parse_time(deployment.get("created_at"))
+            unfinished = deployment_outcome(statuses) is None
+            if unfinished and created is not None and now - created < stale_after:
+                still_open.append({"id": deployment["id"], "created_at": _iso(created)})
+                continue
+            items.append({"deployment": deployment, "statuses": statuses})
+            rows.append(deployment_row(repo, deployment, statuses, options))
+        state["open"] = still_open
+        return items, rows, mark
+
+    def _workflow_matches(self, run: dict) -> bool:
+        names = [str(run.get("name") or ""), str(run.get("path") or "").rsplit("/", 1)[-1]]
+        pattern = self.source.option("workflow_regex")
+        if pattern is not None:
+            return any(re.search(str(pattern), name) for name in names)
+        glob = str(self.source.option("workflow")).lower()
+        return any(fnmatch.fnmatchcase(name.lower(), glob) for name in names)
+
+    def _runs(
+        self, http: HttpClient, repo: str, state: dict, options: Options
+    ) -> tuple[list[Any], list[dict | None], str | None]:
+        mark = state.get("runs_at") or self._since()
+        since = None
+        if mark:
+            lookback = dt.timedelta(hours=float(self.source.option("lookback_hours", 24)))
+            since = _iso(parse_time(mark) - lookback)
+        params = {
+            "status": "completed",
+            "created": f">={since}" if since else None,
+            "per_page": PER_PAGE,
+        }
+        ignored = set(self.source.option("ignore_conclusions", IGNORED_CONCLUSIONS))
+        items: list[Any] = []
+        rows: list[dict | None] = []
+        newest = [parse_time(mark)] if mark else []
+        for run in self._items(http, f"repos/{repo}/actions/runs", params, key="workflow_runs"):
+            if not isinstance(run, dict) or run.get("id") is None:
+                items.append({"run": run})
+                rows.append(None)
+                continue
+            created = parse_time(run.get("created_at"))
+            if created is not None:
+                newest.append(created)
+            if not self._workflow_matches(run) or run.get("conclusion") in ignored:
+                continue  # another workflow, or a run that deployed nothing
+            items.append({"run": run})
+            rows.append(run_row(repo, run, options))
+        if newest:
+            state["runs_at"] = _iso(max(newest))
+        return items, rows, since
+
+    def _shipments(
+        self, http: HttpClient, repo: str, state: dict, successes: list[dict]
+    ) -> list[Shipment]:
+        """What each new successful deployment of the linking environment shipped, in order."""
+        environment = str(self.source.option("link_environment", "production")).lower()
+        ours = [
+            row
+            for row in successes
+            if str(row["environment"] or "").lower() == environment
+            and row["commit_sha"]
+            and parse_time(row["started_at"]) is not None
+        ]
+        ours.sort(key=lambda row: parse_time(row["started_at"]))
+        last = state.get("last_success")
+        shipments = []
+        for row in ours:
+            if last is not None and parse_time(row["started_at"]) <= parse_time(last["created_at"]):
+                continue  # the one we compared from, or one that finished late: shipped nothing new
+            current = {
+                "deployment_id": row["deployment_id"],
+                "sha": row["commit_sha"],
+                "created_at": row["started_at"],
+            }
+            if last is None:
+                state["first_success_at"] = row["started_at"]
+            else:
+                commits = self._items(
+                    http,
+                    f"repos/{repo}/compare/{last['sha']}...{row['commit_sha']}",
+                    {"per_page": PER_PAGE},
+                    key="commits",
+                )
+                shas = frozenset(c.get("sha") for c in commits if isinstance(c, dict))
+                shipments.append(Shipment(row["deployment_id"], row["started_at"], shas))
+            last = current
+        state["last_success"] = last
+        return shipments
+
+    def _changes(self, http: HttpClient, repo: str, state: dict, successes: list[dict]) -> Page:
+        mark = state.get("pulls_at") or self._since()
+        pending = {p["number"]: p for p in state.get("pending", [])}
+        params = {
+            "state": "closed",
+            "sort": "updated",
+            "direction": "desc",
+            "base": self.source.option("base"),
+            "per_page": PER_PAGE,
+        }
+        fresh: list[dict] = []
+        rejects: list[Any] = []
+        newest = [parse_time(mark)] if mark else []
+        for pull in self._items(http, f"repos/{repo}/pulls", params):
+            if not isinstance(pull, dict) or pull.get("number") is None:
+                rejects.append(pull)
+                continue
+            updated = parse_time(pull.get("updated_at"))
+            if mark and updated is not None and updated <= parse_time(mark):
+                break  # newest-updated first: nothing past here changed since the last sync
+            if updated is not None:
+                newest.append(updated)
+            if pull.get("merged_at") is None:
+                continue  # closed without merging: not a change
+            merged = parse_time(pull.get("merged_at"))
+            number = pull["number"]
+            if number in pending:
+                fresh.append({**pending.pop(number), "title": pull.get("title")})
+                continue
+            if mark and merged is not None and merged <= parse_time(mark):
+                continue  # merged before the last sync: loaded then, updated since (a comment)
+            commits = list(
+                self._items(http, f"repos/{repo}/pulls/{number}/commits", {"per_page": PER_PAGE})
+            )
+            fresh.append(slim_pull(pull, commits))
+        if newest:
+            state["pulls_at"] = _iso(max(newest))
+        shipments = self._shipments(http, repo, state, successes)
+        waiting = list(pending.values())
+        shipped = link_changes(fresh + waiting, shipments)
+        first = parse_time(state.get("first_success_at"))
+        still_pending = [
+            p
+            for p in fresh + waiting
+            if p["number"] not in shipped
+            and parse_time(p.get("merged_at")) is not None
+            and not (
+                first is not None
+                and parse_time(p.get("merged_at")) is not None
+                and parse_time(p.get("merged_at")) < first
+            )
+        ]
+        still_pending.sort(key=lambda p: str(p.get("merged_at") or ""))
+        state["pending"] = still_pending[-MAX_PENDING:]
+        items: list[Any] = fresh + [p for p in waiting if p["number"] in shipped]
+        items += [{"reject": r} for r in rejects]
+        origin = f"github:{repo}:changes" + (f" since {mark}" if mark else "")
+        return Page("changes", repo, origin, items, shipped)
+
+    def _incidents(self, http: HttpClient, repo: str, state: dict) -> Page:
+        mark = state.get("issues_at") or self._since()
+        params = {
+            "labels": str(self.source.option("incident_label", "incident")),
+            "state": "all",
+            "sort": "updated",
+            "direction": "asc",
+            "since": mark,
+            "per_page": PER_PAGE,
+        }
+        items = []
+        newest = [parse_time(mark)] if mark else []
+        for issue in self._items(http, f"repos/{repo}/issues", params):
+            if isinstance(issue, dict) and "pull_request" in issue:
+                continue  # the issues endpoint lists pull requests too
+            items.append(issue)
+            if isinstance(issue, dict) and parse_time(issue.get("updated_at")) is not None:
+                newest.append(parse_time(issue.get("updated_at")))
+        if newest:
+            state["issues_at"] = _iso(max(newest))
+        origin = f"github:{repo}:incidents" + (f" since {mark}" if mark else "")
+        return Page("incidents", repo, origin, items)
+
+    # -- normalize: pure --------------------------------------------------------------------------
+
+    def normalize(self, raw: Page) -> Batch:
+        options = self._options()
+        rows: list[dict] = []
+        rejects: list[Reject] = []
+
+        def reject(item: Any, reason: str) -> None:
+            rejects.append(Reject(None, json.dumps(item, sort_keys=True, default=str), reason))
+
+        if raw.feed == "deployments":
+            columns = DEPLOYMENT_COLUMNS
+            for item in raw.items:
+                if "run" in item:
+                    run = item["run"]
+                    if not isinstance(run, dict) or run.get("id") is None:
+                        reject(run, "workflow run without an id")
+                    else:
+                        rows.append(run_row(raw.repo, run, options))
+                    continue
+                deployment = item["deployment"]
+                if not isinstance(deployment, dict) or deployment.get("id") is None:
+                    reject(deployment, "deployment without an id")
+                else:
+                    rows.append(deployment_row(raw.repo, deployment, item["statuses"], options))
+        elif raw.feed == "changes":
+            columns = CHANGE_COLUMNS
+            for item in raw.items:
+                if "reject" in item:
+                    reject(item["reject"], "pull request without a number")
+                else:
+                    rows.append(change_row(raw.repo, item, raw.shipped.get(item["number"])))
+        else:
+            columns = INCIDENT_COLUMNS
+            for issue in raw.items:
+                if not isinstance(issue, dict) or issue.get("number") is None:
+                    reject(issue, "issue without a number")
+                else:
+                    rows.append(incident_row(raw.repo, issue, options))
+        frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
+        return Batch(raw.feed, raw.origin, frame=frame, rejects=rejects)

@@ -1,0 +1,461 @@
+"""SQL databases: one table or query of any database SQLAlchemy reaches, read incrementally.
+
+    [[sources]]
+    name = "warehouse_deploys"
+    kind = "sql"
+    feed = "deployments"
+    url_env = "WAREHOUSE_DB_URL"      # the variable holding the SQLAlchemy URL (and its password)
+    table = "analytics.deploys"       # schema.table; or query = "select ... from ..."
+    cursor = "updated_at"             # re-syncs read only rows with updated_at >= the last maximum
+    columns = { deployment_id = "id", finished_at = "deployed_at" }
+    values.status = { SUCCESS = "success" }
+    # chunk_size = 50000   rows per batch: a large table never sits in memory whole
+    # retries = 4          more connection attempts when connecting fails, with backoff
+    # backoff_s = 1.0      the first wait; each next one doubles
+
+The highest `cursor` value read is kept as the source's high-water mark; the next sync asks for
+rows with `cursor >= mark` (bound as a parameter). `>=`, not `>`: rows sharing the last value
+may commit after the read, and the ones read again are counted as duplicates by the loader's
+upsert. Rows whose cursor is null are read by a first sync only.
+
+Values reach the loader as they left the driver, made regular per column: timestamps as UTC
+instants (a naive one is read as UTC), decimals as numbers, JSON and arrays as JSON text, and a
+column of mixed types (SQLite's) as text that the loader parses or quarantines row by row. The
+database URL carries a password: errors name it with `***` in its place and scrub it from the
+driver's own messages, which may echo the connection string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.types import NullType
+
+from connectors.base import Connector
+from connectors.loader import Batch, SourceError
+
+DEFAULT_CHUNK_SIZE = 50_000
+DEFAULT_RETRIES = 4
+DEFAULT_BACKOFF_S = 1.0
+# Connection failures that no retry fixes: credentials, access rules, a database or user that
+# does not exist (PostgreSQL, MySQL/MariaDB, SQL Server wordings).
+_PERMANENT = (
+    "authentication failed",
+    "password authentication",
+    "access denied",
+    "login failed",
+    "no pg_hba.conf entry",
+    "does not exist",
+    "unknown database",
+    "permission denied",
+)
+_SECRET_QUERY_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+# What sqlalchemy.text() would take for a bind parameter (see TextClause._bind_params_regex).
+_BIND_LIKE = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows read in one fetch: column names, row tuples, and where they come from."""
+
+    origin: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    # The first row's number in this read, so quarantined rows are numbered across chunks.
+    first_row: int
+    # Storage types of the source's columns, from its declared types (inference features).
+    type_hints: dict[str, str] = field(default_factory=dict)
+
+
+class Redactor:
+    """Shows a database URL without its secrets and scrubs them from any message."""
+
+    def __init__(self, raw: str, url: URL):
+        values = [str(url.password)] if url.password else []
+        for key, value in url.query.items():
+            if _SECRET_QUERY_KEY.search(key):  # ?password=..., ?sslpassword=...
+                values.extend(str(v) for v in (value if isinstance(value, tuple) else (value,)))
+        secrets = {raw} if values else set()  # the URL as written, when it holds a secret
+        for value in values:  # as written, and as a URL may encode it
+            secrets |= {value, urllib.parse.quote_plus(value), urllib.parse.quote(value, safe="")}
+        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+        self.url = self(url.render_as_string(hide_password=True))
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _cause(error: BaseException) -> str:
+    """The driver's own words for a failure, on one line."""
+    orig = getattr(error, "orig", None) or error
+    text = str(orig).strip() or type(orig).__name__
+    if "FATAL:" in text:  # libpq: "connection failed: ... failed: FATAL:  <the reason>"
+        text = text.rsplit("FATAL:", 1)[1]
+    else:
+        text = text.splitlines()[0]
+        text = text.removeprefix("connection failed: ")
+    # SQLAlchemy appends a link and may append the statement: neither is the cause.
+    text = text.split("(Background on this error at:")[0]
+    return " ".join(text.split())
+
+
+def _is_permanent(cause: str) -> bool:
+    lower = cause.lower()
+    return any(words in lower for words in _PERMANENT)
+
+
+def _type_hint(sql_type: TypeEngine) -> str | None:
+    """The storage type a column of `sql_type` takes as an inference feature."""
+    if isinstance(sql_type, NullType):
+        return None
+    if isinstance(sql_type, sa.Boolean):
+        return "BOOLEAN"
+    if isinstance(sql_type, sa.Integer):
+        return "BIGINT"
+    if isinstance(sql_type, sa.Float):
+        return "DOUBLE"
+    if isinstance(sql_type, sa.Numeric):
+        return "BIGINT" if sql_type.scale == 0 else "DOUBLE"
+    return "VARCHAR"
+
+
+# -- the mark: a cursor value kept as JSON between syncs -------------------------------------------
+
+
+def _encode_mark(value: Any) -> dict[str, Any]:
+    if isinstance(value, dt.datetime):
+        return {"type": "datetime", "value": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"type": "date", "value": value.isoformat()}
+    if isinstance(value, dt.time):
+        return {"type": "time", "value": value.isoformat()}
+    if isinstance(value, bool):
+        return {"type": "str", "value": str(value)}
+    if isinstance(value, int):
+        return {"type": "int", "value": value}
+    if isinstance(value, float):
+        return {"type": "float", "value": value}
+    if isinstance(value, decimal.Decimal):
+        return {"type": "decimal", "value": str(value)}
+    return {"type": "str", "value": str(value)}
+
+
+def _decode_mark(mark: dict[str, Any]) -> Any:
+    decoders: dict[str, Callable[[Any], Any]] = {
+        "datetime": dt.datetime.fromisoformat,
+        "date": dt.date.fromisoformat,
+        "time": dt.time.fromisoformat,
+        "int": int,
+        "float": float,
+        "decimal": decimal.Decimal,
+        "str": str,
+    }
+    return decoders[mark["type"]](mark["value"])
+
+
+# -- values into regular columns -------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _as_text(values: Sequence[Any]) -> pd.Series:
+    return pd.Series([None if v is None else _text(v) for v in values], dtype=object)
+
+
+def _column(values: Sequence[Any]) -> Any:
+    """One column of driver values as a pandas column DuckDB reads with one type."""
+    present = {type(v) for v in values} - {type(None)}
+    if not present or present == {str}:
+        return pd.Series(values, dtype=object)
+    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    if present == {bool}:
+        flags = np.fromiter((v is True for v in values), dtype=bool, count=len(values))
+        return pd.arrays.BooleanArray(flags, missing)
+    if present == {int}:
+        if all(_INT64[0] <= v <= _INT64[1] for v in values if v is not None):
+            return pd.arrays.IntegerArray(
+                np.fromiter((v or 0 for v in values), dtype="int64", count=len(values)), missing
+            )
+        return _as_text(values)  # beyond 64 bits: exact, as text
+    if present <= {int, float, decimal.Decimal}:
+        numbers = np.fromiter(
+            (np.nan if v is None else float(v) for v in values), dtype="float64", count=len(values)
+        )
+        present_numbers = numbers[~missing]
+        if (
+            float not in present
+            and np.isfinite(present_numbers).all()
+            and (present_numbers == np.floor(present_numbers)).all()
+            and (np.abs(present_numbers) < 2**53).all()
+        ):
+            # Whole decimals (a numeric(10, 0) id) stay integers; exact below 2**53.
+            return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype("int64"), missing)
+        return numbers
+    if present == {dt.date}:
+        return pd.Series(values, dtype=object)  # DuckDB reads date objects as DATE
+    if present <= {dt.datetime, dt.date}:
+        try:
+            # Aware values become the same instant in UTC; naive ones are read as UTC.
+            return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            return _as_text(values)  # beyond pandas' range: the loader parses the text
+    return _as_text(values)
+
+
+def _frame(chunk: Chunk) -> pd.DataFrame:
+    by_column = list(zip(*chunk.rows, strict=True)) if chunk.rows else [()] * len(chunk.columns)
+    frame = pd.DataFrame(
+        {name: _column(values) for name, values in zip(chunk.columns, by_column, strict=True)}
+    )
+    frame["__row"] = np.arange(chunk.first_row, chunk.first_row + len(chunk.rows), dtype="int64")
+    return frame
+
+
+class SqlConnector(Connector):
+    """One table or query of a SQL database, for one feed, in chunks, from a high-water mark."""
+
+    kind = "sql"
+    # Waits between connection attempts; tests replace it so retries take no time.
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+
+    # -- config -------------------------------------------------------------------------------
+
+    def _fail(self, message: str) -> SourceError:
+        return SourceError(f"source {self.source.name!r}: {message}")
+
+    def validate(self) -> None:
+        super().validate()
+        option = self.source.option
+        if self.source.feed is None:
+            raise self._fail("kind 'sql' needs a `feed`")
+        env = option("url_env")
+        if not isinstance(env, str) or not env:
+            raise self._fail(
+                "kind 'sql' needs `url_env`: the environment variable that holds the database's "
+                "SQLAlchemy URL"
+            )
+        table, query = option("table"), option("query")
+        if table is None and query is None:
+            raise self._fail("kind 'sql' needs a `table` or a `query`")
+        if table is not None and query is not None:
+            raise self._fail("kind 'sql' takes a `table` or a `query`, not both")
+        for key in ("table", "query", "cursor"):
+            value = option(key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise self._fail(f"`{key}` must be a non-empty string")
+        for key, low in (("chunk_size", 1), ("retries", 0)):
+            value = option(key)
+            if value is not None and (not isinstance(value, int) or value < low):
+                raise self._fail(f"`{key}` must be a whole number >= {low}")
+        backoff = option("backoff_s")
+        if backoff is not None and (not isinstance(backoff, int | float) or backoff < 0):
+            raise self._fail("`backoff_s` must be a number of seconds >= 0")
+
+    @property
+    def _cursor(self) -> str | None:
+        return self.source.option("cursor")
+
+    def _reads(self) -> str:
+        """What this source reads, for telling a stored mark of another read apart."""
+        table = self.source.option("table")
+        if table is not None:
+            return "table:" + table
+        query = self.source.option("query")
+        return "query:" + hashlib.sha1(query.encode()).hexdigest()[:16]
+
+    def _mark(self) -> Any:
+        """The stored high-water mark, if it was left by a read of the same table/query/cursor."""
+        state = self.state
+        if (
+            self._cursor is None
+            or state.get("cursor") != self._cursor
+            or state.get("reads") != self._reads()
+            or "mark" not in state
+        ):
+            return None
+        return _decode_mark(state["mark"])
+
+    # -- I/O ------------------------------------------------------------------------------------
+
+    def _url(self) -> tuple[URL, Redactor]:
+        env = self.source.option("url_env")
+        raw = self.source.secret("url_env").reveal()  # ConfigError naming the variable if unset
+        try:
+            url = sa.make_url(raw)
+        except (sa.exc.ArgumentError, ValueError):
+            raise self._fail(
+                f"${env} does not hold a SQLAlchemy URL (like "
+                "postgresql+psycopg://user:password@host:5432/database)"
+            ) from None
+        return url, Redactor(raw, url)
+
+    def _engine(self, url: URL, redact: Redactor) -> Engine:
+        try:
+            return sa.create_engine(url, poolclass=sa.pool.NullPool, hide_parameters=True)
+        except (sa.exc.ArgumentError, ImportError) as error:
+            raise self._fail(
+                redact(f"cannot use {redact.url}: {_cause(error)} (is its driver installed?)")
+            ) from None
+
+    def _connect(self, engine: Engine, redact: Redactor) -> Connection:
+        """A connection, retrying transient failures with exponential backoff."""
+        retries = int(self.source.option("retries", DEFAULT_RETRIES))
+        backoff = float(self.source.option("backoff_s", DEFAULT_BACKOFF_S))
+        where = f"(the URL comes from ${self.source.option('url_env')})"
+        for attempt in range(retries + 1):
+            try:
+                return engine.connect()
+            except sa.exc.OperationalError as error:
+                cause = _cause(error)
+                if _is_permanent(cause):
+                    raise self._fail(
+                        redact(f"cannot connect to {redact.url}: {cause} {where}")
+                    ) from None
+                if attempt == retries:
+                    raise self._fail(
+                        redact(
+                            f"cannot connect to {redact.url} after {retries + 1} attempts: "
+                            f"{cause} {where}"
+                        )
+                    ) from None
+                self.sleep(backoff * 2**attempt)
+            except sa.exc.SQLAlchemyError as error:
+                raise self._fail(
+                    redact(f"cannot connect to {redact.url}: {_cause(error)} {where}")
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _statement(self, con: Connection, redact: Redactor) -> tuple[Any, Any, dict[str, str]]:
+        """The select (without a mark), its cursor column, and the columns' type hints."""
+        cursor = self._cursor
+        table = self.source.option("table")
+        if table is not None:
+            schema, _, name = table.rpartition(".")
+            try:
+                columns = sa.inspect(con).get_columns(name, schema=schema or None)
+            except sa.exc.NoSuchTableError:
+                raise self._fail(redact(f"no table {table} in {redact.url}")) from None
+            names = [c["name"] for c in columns]
+            if cursor is not None and cursor not in names:
+                raise self._fail(
+                    f"cursor column {cursor!r} is not in {table} (columns: {', '.join(names)})"
+                )
+            # Lightweight constructs: identifiers quoted by the dialect, values left untyped so
+            # the driver's own values reach the frame (a bad one is quarantined, not fatal).
+            source = sa.table(name, *(sa.column(n) for n in names), schema=schema or None)
+            hints = {c["name"]: h for c in columns if (h := _type_hint(c["type"])) is not None}
+            statement = sa.select(*source.c)
+            cursor_column = source.c[cursor] if cursor is not None else None
+            return statement, cursor_column, hints
+        query = self.source.option("query").strip().rstrip(";")
+        # Colons are the query's own (a '10:30' literal, a ::cast), never bind parameters.
+        query = _BIND_LIKE.sub(r"\\:\1", query)
+        # The user's query as a subquery, so the mark applies to its result.
+        source = sa.text(query).columns().subquery("tandem_source")
+        statement = sa.select(sa.literal_column("*")).select_from(source)
+        return statement, (sa.column(cursor) if cursor is not None else None), {}
+
+    def _origin(self, redact: Redactor, mark: Any) -> str:
+        table = self.source.option("table")
+        what = f"table {table}" if table is not None else "query"
+        since = f" where {self._cursor} >= {_text(mark)}" if mark is not None else ""
+        return f"{redact.url} {what}{since}"
+
+    def extract(self) -> Iterator[Chunk]:
+        url, redact = self._url()
+        engine = self._engine(url, redact)
+        mark = self._mark()
+        try:
+            with self._connect(engine, redact) as con:
+                yield from self._read(con, redact, mark)
+        except sa.exc.SQLAlchemyError as error:
+            what = self.source.option("table") or "the query"
+            raise self._fail(
+                redact(f"cannot read {what} from {redact.url}: {_cause(error)}")
+            ) from None
+        finally:
+            engine.dispose()
+
+    def _read(self, con: Connection, redact: Redactor, mark: Any) -> Iterator[Chunk]:
+        statement, cursor_column, hints = self._statement(con, redact)
+        params: dict[str, Any] = {}
+        if cursor_column is not None:
+            if mark is not None:
+                # Untyped, so the value binds as the driver returned it last time.
+                statement = statement.where(cursor_column >= sa.bindparam("mark", type_=NullType()))
+                params["mark"] = mark
+            statement = statement.order_by(cursor_column)
+        chunk_size = int(self.source.option("chunk_size", DEFAULT_CHUNK_SIZE))
+        result = con.execution_options(yield_per=chunk_size).execute(statement, params)
+        columns = tuple(result.keys())
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise self._fail(f"the query returns column(s) {', '.join(twice)} more than once")
+        position = None
+        if self._cursor is not None:
+            if self._cursor not in columns:
+                raise self._fail(f"cursor column {self._cursor!r} is not in the query's columns")
+            position = columns.index(self._cursor)
+        origin = self._origin(redact, mark)
+        highest = mark
+        first_row = 1
+        for part in result.partitions():
+            rows = tuple(tuple(row) for row in part)
+            if position is not None:
+                highest = self._highest(highest, rows, position)
+                self.state = self._state(highest)
+            yield Chunk(origin, columns, rows, first_row, hints)
+            first_row += len(rows)
+        if first_row == 1:
+            self.state = self._state(highest)
+            # Nothing (new) to read: an empty batch still reports "read 0" for the feed. Not for
+            # inference, whose feature columns would be typed from no values.
+            if self.source.feed != "inference":
+                yield Chunk(origin, columns, (), first_row, hints)
+
+    def _state(self, highest: Any) -> dict[str, Any]:
+        if highest is None:
+            return {}
+        return {"cursor": self._cursor, "reads": self._reads(), "mark": _encode_mark(highest)}
+
+    def _highest(self, highest: Any, rows: tuple[tuple[Any, ...], ...], position: int) -> Any:
+        values = [row[position] for row in rows if row[position] is not None]
+        if highest is not None:
+            values.append(highest)
+        try:
+            return max(values, default=None)
+        except TypeError:
+            kinds = ", ".join(sorted({type(v).__name__ for v in values}))
+            raise self._fail(
+                f"cursor column {self._cursor!r} holds values that do not compare ({kinds})"
+            ) from None
+
+    def normalize(self, raw: Chunk) -> Batch:
+        return Batch(
+            self.source.feed, raw.origin, frame=_frame(raw), type_hints=dict(raw.type_hints)
+        )

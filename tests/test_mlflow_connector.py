@@ -1,0 +1,449 @@
+"""The MLflow connector against a real local MLflow store (sqlite), through the real client.
+
+MLflow is an optional extra (requirements-mlflow.txt): without it these tests skip, unless
+TANDEM_REQUIRE_MLFLOW=1 says it must be there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import threading
+import warnings
+from pathlib import Path
+
+import pytest
+
+from connectors import registry
+from tests.conftest import Project
+from tests.replay import Answer, ReplayServer
+
+URI_ENV = "TANDEM_TEST_MLFLOW_URI"
+COMMIT_TAG = "mlflow.source.git.commit"
+TIMESTAMP_CHECK = (
+    "deployments",
+    "deployment_id",
+    "mlflow:churn:1:production",
+    "finished_at",
+    dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC),
+)
+
+
+def _mlflow():
+    """The mlflow module, or a skip (a failure when TANDEM_REQUIRE_MLFLOW=1)."""
+    if os.environ.get("TANDEM_REQUIRE_MLFLOW") == "1":
+        return importlib.import_module("mlflow")
+    return pytest.importorskip("mlflow")
+
+
+@pytest.fixture
+def needs_mlflow():
+    _mlflow()
+
+
+needs_mlflow_client = pytest.mark.usefixtures("needs_mlflow")
+
+
+class Store:
+    """A real MLflow tracking and registry store in one sqlite file, written as a CD job would."""
+
+    def __init__(self, path: Path, template: Path | None = None):
+        if template is not None:
+            shutil.copy(template, path)
+        self.uri = f"sqlite:///{path}"
+        self.client = _mlflow().MlflowClient(self.uri, self.uri)
+        artifacts = (path.parent / f"{path.stem}-artifacts").as_uri()
+        self.experiment = self.client.create_experiment("training", artifact_location=artifacts)
+        self.runs: dict[tuple[str, str], str] = {}
+
+    def version(self, model: str, commit: str | None = None, **tags: str) -> str:
+        """Register a new version of `model` (trained by a run with `commit`); its number."""
+        if not self.client.search_registered_models(filter_string=f"name = '{model}'"):
+            self.client.create_registered_model(model)
+        run_id = None
+        if commit is not None:
+            run_id = self.client.create_run(self.experiment, tags={COMMIT_TAG: commit}).info.run_id
+        mv = self.client.create_model_version(
+            model, f"s3://models/{model}/{commit}", run_id=run_id, tags=tags
+        )
+        if run_id:
+            self.runs[(model, str(mv.version))] = run_id
+        return str(mv.version)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """An empty store, created once: MLflow's migrations take seconds, a copy takes none."""
+    _mlflow()
+    path = tmp_path_factory.mktemp("mlflow") / "empty.db"
+    uri = f"sqlite:///{path}"
+    _mlflow().MlflowClient(uri, uri).search_registered_models()
+    return path
+
+
+@pytest.fixture
+def store(tmp_path, template, monkeypatch) -> Store:
+    made = Store(tmp_path / "mlflow.db", template)
+    monkeypatch.setenv(URI_ENV, made.uri)
+    return made
+
+
+@pytest.fixture
+def statements():
+    """Every SQL statement the MLflow client sends to its store, with its bound values."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[tuple[str, tuple]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        values = parameters if isinstance(parameters, tuple | list) else ()
+        if isinstance(parameters, dict):
+            values = tuple(parameters.values())
+        seen.append((statement, tuple(values)))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", record)
+
+
+def _run_lookups(seen: list[tuple[str, tuple]], store: Store) -> set[str]:
+    """The runs whose rows the client read (a run id bound in a query on the runs table)."""
+    run_ids = set(store.runs.values())
+    return {
+        value
+        for statement, values in seen
+        if re.search(r"\bFROM runs\b", statement)
+        for value in values
+        if value in run_ids
+    }
+
+
+def _source(extra: str = "") -> str:
+    return f'[[sources]]\nname = "models"\nkind = "mlflow"\ntracking_uri_env = "{URI_ENV}"\n{extra}'
+
+
+def _deployments(project: Project) -> list[tuple]:
+    return project.query(
+        "select deployment_id, model, version, environment, team, finished_at, status, "
+        "commit_sha from deployments order by deployment_id"
+    )
+
+
+def _stats(report) -> dict:
+    rows = report.as_dict()["sources"]
+    return {
+        row["feed"]: (row["read"], row["loaded"], row["duplicates"], row["quarantined"])
+        for row in rows
+    }
+
+
+def _utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def test_tags_and_alias_moves_become_deployments_incrementally(project, store, statements):
+    fraud_1 = store.version("fraud", commit="aaa111")
+    fraud_2 = store.version("fraud", commit="bbb222")
+    store.client.set_registered_model_tag("fraud", "team", "risk")
+    store.client.set_registered_model_alias("fraud", "production", fraud_1)
+    store.version(
+        "churn", commit="ccc333", deployed_at="2026-11-20T10:30:00+01:00", version="2.4.0"
+    )
+    store.version("churn", commit="ddd444", deployed_at="last tuesday")
+    project.configure(_source('team = { churn = "growth" }\n'))
+
+    first = project.sync()
+    assert first.ok, first.as_dict()
+    # churn 1 by its tag; churn 2's tag is not a time; fraud's alias: where it points is only
+    # recorded, since when it has pointed there the registry does not know.
+    assert _stats(first) == {"deployments": (2, 1, 0, 1)}
+    assert _deployments(project) == [
+        (
+            "mlflow:churn:1:production",
+            "churn",
+            "2.4.0",
+            "production",
+            "growth",
+            _utc(2026, 11, 20, 9, 30),
+            "success",
+            "ccc333",
+        )
+    ]
+    quarantined = project.query("select feed, origin, raw, reason from quarantine")
+    assert len(quarantined) == 1
+    feed, origin, raw, reason = quarantined[0]
+    assert (feed, origin) == ("deployments", "models:/churn#deployed_at")
+    assert "mlflow:churn:2:production" in raw and "last tuesday" in raw
+    assert reason == "finished_at: unparsable timestamp 'last tuesday'"
+    assert _run_lookups(statements, store) == {
+        store.runs[("churn", "1")],
+        store.runs[("churn", "2")],
+    }
+
+    # Nothing changed: nothing is read, nothing loaded, no run asked for; the quarantine stays.
+    statements.clear()
+    second = project.sync()
+    assert second.ok and _stats(second) == {}
+    assert _run_lookups(statements, store) == set()
+    assert len(_deployments(project)) == 1
+    assert project.query("select count(*) from quarantine") == [(1,)]
+
+    # The alias moves to version 2: exactly one new deployment, finished by this sync.
+    store.client.set_registered_model_alias("fraud", "production", fraud_2)
+    statements.clear()
+    before = dt.datetime.now(dt.UTC)
+    third = project.sync()
+    after = dt.datetime.now(dt.UTC)
+    assert third.ok and _stats(third) == {"deployments": (1, 1, 0, 0)}
+    assert _run_lookups(statements, store) == {store.runs[("fraud", fraud_2)]}
+    rows = _deployments(project)
+    assert [r[0] for r in rows] == ["mlflow:churn:1:production", "mlflow:fraud:2:production"]
+    deployment_id, model, version, environment, team, finished_at, status, sha = rows[1]
+    assert (model, version, environment, team, status, sha) == (
+        "fraud",
+        "2",
+        "production",
+        "risk",
+        "success",
+        "bbb222",
+    )
+    assert before <= finished_at <= after
+
+    # The CD job fixes churn 2's tag: the model's tagged versions are read again, the quarantine
+    # of that read is replaced, and only the fixed one loads.
+    store.client.set_model_version_tag("churn", "2", "deployed_at", "2026-11-22T08:00:00Z")
+    statements.clear()
+    fourth = project.sync()
+    assert fourth.ok and _stats(fourth) == {"deployments": (2, 1, 1, 0)}
+    assert _run_lookups(statements, store) == {store.runs[("churn", "2")]}
+    assert project.query("select count(*) from quarantine") == [(0,)]
+    assert project.query(
+        "select finished_at, commit_sha from deployments where deployment_id = $id",
+        {"id": "mlflow:churn:2:production"},
+    ) == [(_utc(2026, 11, 22, 8, 0), "ddd444")]
+    assert len(_deployments(project)) == 3
+
+    # A tag deleted later does not undo a deployment that happened.
+    store.client.delete_model_version_tag("churn", "2", "deployed_at")
+    fifth = project.sync()
+    assert fifth.ok and _stats(fifth) == {"deployments": (1, 0, 1, 0)}
+    assert len(_deployments(project)) == 3
+    assert project.sync().ok and _stats(project.sync()) == {}
+
+
+def test_an_alias_moved_back_is_a_new_deployment(project, store):
+    v1, v2 = store.version("fraud", commit="aaa111"), store.version("fraud", commit="bbb222")
+    v3 = store.version("fraud", deployed_at="2026-11-21T12:00:00Z")
+    alias = "champion"
+    project.configure(_source(f'alias = "{alias}"\nenvironment = "prod-eu"\nteam = "risk"\n'))
+    for version in (v1, v2, v1, v2, v3):
+        store.client.set_registered_model_alias("fraud", alias, version)
+        assert project.sync().ok
+    # v1 was where the alias pointed at the first sync (not a deployment we saw); v3 carries
+    # its own deployed_at, which says when more exactly than the sync that saw the move.
+    assert [(r[0], r[2], r[4], r[5] == _utc(2026, 11, 21, 12)) for r in _deployments(project)] == [
+        ("mlflow:fraud:1:prod-eu", "1", "risk", False),
+        ("mlflow:fraud:2:prod-eu", "2", "risk", False),
+        ("mlflow:fraud:2:prod-eu:2", "2", "risk", False),
+        ("mlflow:fraud:3:prod-eu", "3", "risk", True),
+    ]
+    state = project.query("select state from source_state where source = 'models'")[0][0]
+    assert '"champion": {"deployed": {"1": 1, "2": 2, "3": 1}, "version": "3"}' in state
+
+
+def test_stage_transitions_of_old_registries(project, store):
+    v1, v2 = store.version("ranker", commit="aaa111"), store.version("ranker", commit="bbb222")
+    store.version("other", commit="ccc333")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stages are deprecated since MLflow 2.9
+
+        def promote(version: str, stage: str = "Production") -> int:
+            return store.client.transition_model_version_stage(
+                "ranker", version, stage, archive_existing_versions=True
+            ).last_updated_timestamp
+
+        promote(v1, "Staging")
+        promoted_1 = promote(v1)
+        project.configure(_source('models = ["ranker"]\nstage = "Production"\n'))
+        first = project.sync()
+        assert first.ok and _stats(first) == {"deployments": (1, 1, 0, 0)}
+        promoted_2 = promote(v2)
+    second = project.sync()
+    assert second.ok and _stats(second) == {"deployments": (1, 1, 0, 0)}
+    third = project.sync()
+    assert third.ok and _stats(third) == {}
+    assert [(r[0], r[5], r[7]) for r in _deployments(project)] == [
+        (
+            "mlflow:ranker:1:production",
+            dt.datetime.fromtimestamp(promoted_1 / 1000, dt.UTC),
+            "aaa111",
+        ),
+        (
+            "mlflow:ranker:2:production",
+            dt.datetime.fromtimestamp(promoted_2 / 1000, dt.UTC),
+            "bbb222",
+        ),
+    ]
+
+
+@needs_mlflow_client
+def test_a_missing_store_is_one_line_and_is_not_created(project, tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere" / "mlflow.db"
+    monkeypatch.setenv(URI_ENV, f"sqlite:///{missing}")
+    project.configure(_source())
+    report = project.sync()
+    assert report.as_dict()["sources"][0]["error"] == (
+        f"source 'models': the MLflow store named by ${URI_ENV} does not exist "
+        "(its sqlite file is missing)"
+    )
+    assert not missing.exists()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@needs_mlflow_client
+def test_an_unreachable_server_names_the_variable_never_the_password(project, monkeypatch):
+    monkeypatch.setenv(URI_ENV, f"http://tandem:pw-s3cr3t@127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    project.configure(_source('models = ["fraud"]\n'))
+    report = project.sync()
+    error = report.as_dict()["sources"][0]["error"]
+    assert error == (
+        f"source 'models': the MLflow registry named by ${URI_ENV} cannot be reached "
+        "(connection refused)"
+    )
+
+
+@contextlib.contextmanager
+def _hanging_up_server():
+    """A port whose server accepts each connection and closes it without an answer."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+@needs_mlflow_client
+def test_an_unexpected_failure_is_one_line_without_the_password(project, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    project.configure(_source('models = ["fraud"]\n'))
+    with _hanging_up_server() as port:
+        monkeypatch.setenv(URI_ENV, f"http://tandem:pw-s3cr3t@127.0.0.1:{port}")
+        report = project.sync()
+    error = report.as_dict()["sources"][0]["error"]
+    assert error.startswith(
+        f"source 'models': the MLflow registry named by ${URI_ENV} cannot be read: "
+        "MlflowException: API request to ****/api/2.0/mlflow/registered-models/get failed"
+    ), error
+    assert "\n" not in error and "pw-s3cr3t" not in error and "tandem:" not in error
+    assert project.query("select error from sync_runs where source = 'models'") == [(error,)]
+
+
+@needs_mlflow_client
+def test_refused_credentials_name_mlflows_token_variable(project, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-s3cr3t")
+    with ReplayServer() as server:
+        server.route(
+            "/api/2.0/mlflow/registered-models/get",
+            Answer({"error_code": "UNAUTHENTICATED", "message": "Invalid token"}, 401),
+        )
+        monkeypatch.setenv(URI_ENV, server.url)
+        project.configure(_source('models = ["fraud"]\n'))
+        report = project.sync()
+    error = report.as_dict()["sources"][0]["error"]
+    assert error == (
+        f"source 'models': the MLflow registry named by ${URI_ENV} refused the credentials "
+        "(set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, "
+        f"or the credentials in ${URI_ENV})"
+    )
+    asked = [s for s in server.seen if s.path.endswith("/registered-models/get")]
+    assert asked and asked[0].query == {"name": ["fraud"]}
+    assert asked[0].headers["Authorization"] == "Bearer tok-s3cr3t"
+
+
+def test_a_listed_model_that_is_not_registered(project, store):
+    store.version("fraud", commit="aaa111")
+    project.configure(_source('models = ["fraud", "frod"]\n'))
+    report = project.sync()
+    assert report.as_dict()["sources"][0]["error"] == (
+        f"source 'models': no registered model 'frod' in the MLflow registry named by ${URI_ENV}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("", "needs `tracking_uri_env`"),
+        ('tracking_uri_env = "X"\nmodels = "fraud"\n', "`models` must be a list"),
+        ('tracking_uri_env = "X"\nteam = 3\n', "`team` is a team name or a table"),
+        ('tracking_uri_env = "X"\nfeed = "tickets"\n', "has no feed 'tickets'"),
+    ],
+)
+def test_config_errors_are_named_before_any_io(project, extra, message):
+    config = project.configure(f'[[sources]]\nname = "models"\nkind = "mlflow"\n{extra}')
+    with pytest.raises(Exception, match=message):
+        registry.create(config.sources[0])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("mlflow") is not None, reason="only without the MLflow extra"
+)
+def test_without_the_extra_a_sync_says_how_to_install_it(project, monkeypatch):
+    monkeypatch.setenv(URI_ENV, "sqlite:///mlflow.db")
+    project.configure(_source())
+    assert project.sync().as_dict()["sources"][0]["error"] == (
+        "source 'models': kind 'mlflow' needs the MLflow client: "
+        "pip install -r requirements-mlflow.txt"
+    )
+
+
+@contextlib.contextmanager
+def contract_sample(project: Project, frames):
+    """Two tagged versions of one model and an alias, in a real sqlite store."""
+    _mlflow()
+    store = Store(project.root / "mlflow.db")
+    store.version("churn", commit="ccc333", deployed_at="2026-11-20T10:30:00+01:00")
+    store.version("churn", commit="ddd444", deployed_at="2026-11-21T16:00:00Z")
+    store.client.set_registered_model_alias("churn", "production", "2")
+    env = "TANDEM_CONTRACT_MLFLOW_URI"
+    before = os.environ.get(env)
+    os.environ[env] = store.uri
+    try:
+        yield (
+            '[[sources]]\nname = "mlflow_models"\nkind = "mlflow"\n'
+            f'tracking_uri_env = "{env}"\nteam = "growth"\n'
+        )
+    finally:
+        if before is None:
+            os.environ.pop(env, None)
+        else:
+            os.environ[env] = before
