@@ -21,6 +21,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from metrics import drift  # noqa: E402
+from metrics.evidently_report import drifted, verdicts  # noqa: E402
 
 
 def frames(rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -54,29 +55,6 @@ def frames(rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     return make(0.0), make(1.0)
 
 
-def evidently_verdicts(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[dict, float]:
-    from evidently import Report
-    from evidently.presets import DataDriftPreset
-
-    snapshot = Report([DataDriftPreset()]).run(current, reference).dict()
-    columns, share = {}, None
-    for metric in snapshot["metrics"]:
-        config = metric["config"]
-        if "column" in config:
-            columns[config["column"]] = (config["method"], metric["value"], config["threshold"])
-        elif "DriftedColumnsCount" in config["type"]:
-            share = metric["value"]["share"]
-    return columns, share
-
-
-def drifted(method: str, score: float, threshold: float) -> bool:
-    if method == "K-S p_value":
-        return score <= threshold
-    if method.endswith("p_value"):
-        return score < threshold
-    return score >= threshold
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -95,7 +73,7 @@ def main() -> None:
     print(f"Tandem    {tandem:8.2f} s  (best of {args.repeat}: {runs})")
 
     start = time.perf_counter()
-    theirs, share = evidently_verdicts(reference, current)
+    theirs, share = verdicts(reference, current)
     evidently = time.perf_counter() - start
     print(f"Evidently {evidently:8.2f} s")
     print(f"ratio     {evidently / tandem:8.1f}x faster")

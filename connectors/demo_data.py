@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from connectors.feeds import column_names
+
 FEEDS = (
     "deployments",
     "changes",
@@ -50,70 +52,7 @@ FEEDS = (
     "ticket_transitions",
 )
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "deployments": (
-        "deployment_id",
-        "model",
-        "version",
-        "environment",
-        "team",
-        "started_at",
-        "finished_at",
-        "status",
-        "commit_sha",
-    ),
-    "changes": ("change_id", "deployment_id", "first_commit_at", "merged_at", "author", "title"),
-    "incidents": (
-        "incident_id",
-        "model",
-        "team",
-        "opened_at",
-        "resolved_at",
-        "severity",
-        "deployment_id",
-        "title",
-    ),
-    "inference": (
-        "request_id",
-        "ts",
-        "model",
-        "model_version",
-        "latency_ms",
-        "status",
-        "prediction",
-        "score",
-        "label",
-    ),
-    "kpis": (
-        "date",
-        "kpi",
-        "model",
-        "segment",
-        "value",
-        "numerator",
-        "denominator",
-        "unit",
-        "target",
-        "guardrail",
-    ),
-    "tickets": (
-        "ticket_id",
-        "title",
-        "type",
-        "work_category",
-        "team",
-        "model",
-        "assignee",
-        "role",
-        "created_at",
-        "resolved_at",
-        "status",
-        "story_points",
-        "sprint",
-        "labels",
-    ),
-    "ticket_transitions": ("ticket_id", "at", "from_status", "to_status", "assignee", "role"),
-}
+COLUMNS: dict[str, tuple[str, ...]] = {name: column_names(name) for name in FEEDS}
 
 DAYS_IN_YEAR = 365
 TEAMS = ("growth", "risk", "forecasting")

@@ -6,7 +6,9 @@ loader validates against and that tests check `sql/schema.sql` against.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 # Column kinds, with the DuckDB type each is stored as.
 SQL_TYPES = {
@@ -188,6 +190,22 @@ FEEDS: dict[str, Feed] = {
 
 # Columns every feed table carries besides its canonical ones.
 BOOKKEEPING_COLUMNS = ("source", "row_hash", "synced_at")
+
+
+def parse_instant(value: Any) -> dt.datetime | None:
+    """ISO 8601 text as an aware datetime (UTC when it has no offset), or None if it is not."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def column_names(name: str) -> tuple[str, ...]:
+    """The canonical columns of feed `name`, in contract order (bookkeeping excluded)."""
+    return tuple(column.name for column in feed(name).columns)
 
 
 def feed(name: str) -> Feed:

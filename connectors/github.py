@@ -77,6 +77,8 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import Connector
+from connectors.feeds import column_names
+from connectors.feeds import parse_instant as parse_time
 from connectors.http import HttpClient
 from connectors.loader import Batch, Reject, SourceError
 
@@ -94,44 +96,12 @@ IGNORED_CONCLUSIONS = ("cancelled", "skipped", "neutral", "stale", "action_requi
 MAX_PENDING = 1000
 PER_PAGE = 100
 
-DEPLOYMENT_COLUMNS = (
-    "deployment_id",
-    "model",
-    "version",
-    "environment",
-    "team",
-    "started_at",
-    "finished_at",
-    "status",
-    "commit_sha",
-    "url",
-)
-CHANGE_COLUMNS = ("change_id", "deployment_id", "first_commit_at", "merged_at", "author", "title")
-INCIDENT_COLUMNS = (
-    "incident_id",
-    "model",
-    "team",
-    "opened_at",
-    "resolved_at",
-    "severity",
-    "deployment_id",
-    "title",
-    "url",
-)
+DEPLOYMENT_COLUMNS = (*column_names("deployments"), "url")
+CHANGE_COLUMNS = column_names("changes")
+INCIDENT_COLUMNS = (*column_names("incidents"), "url")
 _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 _DEPLOYMENT_LINE = re.compile(r"(?im)^\s*deployment(?:[ _]id)?\s*:\s*(\S+)\s*$")
 _RUN_LINK = re.compile(r"/([\w.-]+/[\w.-]+)/actions/runs/(\d+)")
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    """An ISO 8601 timestamp from GitHub as an aware datetime, or None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _iso(moment: dt.datetime) -> str:

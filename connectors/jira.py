@@ -61,6 +61,8 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import Connector
+from connectors.feeds import column_names
+from connectors.feeds import parse_instant as _instant
 from connectors.http import HttpClient
 from connectors.loader import Batch, SourceError
 
@@ -90,35 +92,7 @@ MARGIN = dt.timedelta(minutes=1)
 # (UTC+14) or 12 hours late (UTC-12): going back 14 hours covers both.
 UNKNOWN_TIMEZONE_MARGIN = dt.timedelta(hours=14)
 
-COLUMNS = {
-    "tickets": (
-        "ticket_id",
-        "title",
-        "type",
-        "work_category",
-        "team",
-        "model",
-        "assignee",
-        "role",
-        "created_at",
-        "resolved_at",
-        "status",
-        "story_points",
-        "sprint",
-        "labels",
-    ),
-    "ticket_transitions": ("ticket_id", "at", "from_status", "to_status", "assignee", "role"),
-    "incidents": (
-        "incident_id",
-        "title",
-        "model",
-        "team",
-        "opened_at",
-        "resolved_at",
-        "severity",
-        "deployment_id",
-    ),
-}
+COLUMNS = {name: column_names(name) for name in ("tickets", "ticket_transitions", "incidents")}
 
 _ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
 _LEGACY_SPRINT_NAME = re.compile(r"[\[,]name=([^,\]]*)")
@@ -285,17 +259,6 @@ def _sprint_name(value: Any) -> str | None:
     text = _text(last)
     match = _LEGACY_SPRINT_NAME.search(text or "")
     return match.group(1) if match else text
-
-
-def _instant(text: Any) -> dt.datetime | None:
-    """A Jira timestamp ("2026-11-02T09:15:30.000+0100") as an aware datetime, or None."""
-    if not isinstance(text, str):
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _histories(issue: Mapping[str, Any]) -> list[dict]:

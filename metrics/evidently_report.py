@@ -73,3 +73,30 @@ def build(
         len(frames["current"]),
         rows,
     )
+
+
+def verdicts(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[dict, float]:
+    """Evidently's DataDriftPreset on two frames with its own defaults: per column (method
+    name, score, threshold), and its drifted-columns share. For checks and benchmarks."""
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    snapshot = Report([DataDriftPreset()]).run(current, reference).dict()
+    columns, share = {}, None
+    for metric in snapshot["metrics"]:
+        config = metric["config"]
+        if "column" in config:
+            columns[config["column"]] = (config["method"], metric["value"], config["threshold"])
+        else:
+            share = metric["value"]["share"]
+    return columns, share
+
+
+def drifted(method: str, score: float, threshold: float) -> bool:
+    """Evidently's verdict for a score: K-S drifts at p <= threshold, other p-values below it,
+    distances at or above it."""
+    if method == "K-S p_value":
+        return score <= threshold
+    if method.endswith("p_value"):
+        return score < threshold
+    return score >= threshold

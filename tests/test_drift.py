@@ -14,32 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics import db, drift
+from metrics import db, drift, evidently_report
 
 pytest.importorskip("evidently")
 
 
-def evidently(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[dict, float]:
-    from evidently import Report
-    from evidently.presets import DataDriftPreset
-
-    snapshot = Report([DataDriftPreset()]).run(current, reference).dict()
-    columns, share = {}, None
-    for metric in snapshot["metrics"]:
-        config = metric["config"]
-        if "column" in config:
-            columns[config["column"]] = (config["method"], metric["value"], config["threshold"])
-        else:
-            share = metric["value"]["share"]
-    return columns, share
-
-
-def evidently_drifted(method: str, score: float, threshold: float) -> bool:
-    if method == "K-S p_value":
-        return score <= threshold
-    if method.endswith("p_value"):
-        return score < threshold
-    return score >= threshold
+evidently = evidently_report.verdicts
+evidently_drifted = evidently_report.drifted
 
 
 def assert_agrees(ours: drift.DriftResult, reference: pd.DataFrame, current: pd.DataFrame):
