@@ -60,6 +60,16 @@ METHODS = {
 P_VALUE_METHODS = {"ks", "chisquare", "z"}
 
 
+@dataclass(frozen=True)
+class Bins:
+    """A numeric column's bins holding values, sorted by bin: number, count, min and max."""
+
+    index: np.ndarray
+    n: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray
+
+
 @dataclass
 class Side:
     """One column on one side (reference or current), as its profile tells it."""
@@ -68,8 +78,8 @@ class Side:
     n: int = 0  # values left after dropping missing ones
     mean: float | None = None
     m2: float | None = None
-    # Numeric: one row per bin with values (bin, n, minimum, maximum), sorted by bin.
-    bins: pd.DataFrame | None = None
+    # Numeric: the bins that hold values.
+    bins: Bins | None = None
     # Exact count per value, when known (None once a part had too many distinct values or two
     # values shared a bin).
     values: dict[Any, int] | None = None
@@ -87,57 +97,77 @@ class Side:
 
 def numeric_side(bins: pd.DataFrame) -> Side:
     """A numeric column's side from its bin rows (bin, n, minimum, maximum, mean, m2)."""
-    missing = int(bins.loc[bins["bin"].isna(), "n"].sum())
-    valued = bins[bins["bin"].notna() & (bins["n"] > 0)].sort_values("bin")
-    n = int(valued["n"].sum())
-    side = Side(rows=n + missing, n=n)
+    number = bins["bin"].to_numpy(dtype=float)
+    counts = bins["n"].to_numpy(dtype=float)
+    empty = np.isnan(number)
+    keep = ~empty & (counts > 0)
+    order = np.argsort(number[keep], kind="stable")
+    counts_kept = counts[keep][order]
+    n = int(counts_kept.sum())
+    side = Side(rows=n + int(counts[empty].sum()), n=n)
     if not n:
         return side
-    counts = valued["n"].to_numpy(dtype=float)
-    means = valued["mean"].to_numpy(dtype=float)
-    side.mean = float((counts * means).sum() / n)
-    side.m2 = float((valued["m2"].to_numpy(dtype=float) + counts * (means - side.mean) ** 2).sum())
-    side.bins = valued[["bin", "n", "minimum", "maximum"]].reset_index(drop=True)
-    single = (valued["minimum"] == valued["maximum"]).to_numpy()
+    means = bins["mean"].to_numpy(dtype=float)[keep][order]
+    m2 = bins["m2"].to_numpy(dtype=float)[keep][order]
+    low = bins["minimum"].to_numpy(dtype=float)[keep][order]
+    high = bins["maximum"].to_numpy(dtype=float)[keep][order]
+    side.mean = float((counts_kept * means).sum() / n)
+    side.m2 = float((m2 + counts_kept * (means - side.mean) ** 2).sum())
+    side.bins = Bins(number[keep][order], counts_kept, low, high)
+    single = low == high
     if single.all():
-        side.values = dict(
-            zip(valued["minimum"].astype(float), valued["n"].astype(int), strict=False)
-        )
+        side.values = dict(zip(low.tolist(), counts_kept.astype(int).tolist(), strict=True))
     else:
-        side.distinct_at_least = len(valued) + int((~single).sum())
+        side.distinct_at_least = len(low) + int((~single).sum())
     return side
 
 
 def value_side(values: pd.DataFrame) -> Side:
     """A text or boolean column's side from its value rows (value, n, capped)."""
-    missing = int(values.loc[values["value"].isna() & ~values["capped"], "n"].sum())
-    present = values[values["value"].notna() | values["capped"]]
-    n = int(present["n"].sum())
-    side = Side(rows=n + missing, n=n)
-    if values["capped"].any():
+    side = Side()
+    counts: dict[Any, int] = {}
+    capped = False
+    for value, n, is_capped in zip(
+        values["value"].tolist(), values["n"].tolist(), values["capped"].tolist(), strict=True
+    ):
+        n = int(n)
+        side.rows += n
+        if is_capped:
+            capped = True
+            side.n += n
+        elif value is not None and value == value:  # not missing (None or NaN)
+            side.n += n
+            counts[value] = counts.get(value, 0) + n
+    if capped:
         side.distinct_at_least = VALUE_CAP + 1
     else:
-        grouped = present.groupby("value")["n"].sum()
-        side.values = {k: int(v) for k, v in grouped.items() if v > 0}
+        side.values = {k: v for k, v in counts.items() if v > 0}
     return side
 
 
 # --- The statistics -------------------------------------------------------------------------
 
 
+def _aligned(reference: Bins, current: Bins) -> tuple[np.ndarray, ...]:
+    """Both sides' counts, minima and maxima over the union of their bins (NaN where empty)."""
+    index = np.union1d(reference.index, current.index)
+    out = []
+    for side in (reference, current):
+        at = np.searchsorted(index, side.index)
+        n = np.zeros(len(index))
+        low = np.full(len(index), np.nan)
+        high = np.full(len(index), np.nan)
+        n[at], low[at], high[at] = side.n, side.minimum, side.maximum
+        out += [n, low, high]
+    return tuple(out)
+
+
 def wasserstein_from_bins(reference: Side, current: Side) -> tuple[float, float, float]:
     """The first Wasserstein distance between two binned columns: (estimate, lower, upper)."""
-    ref = reference.bins.set_index("bin")
-    cur = current.bins.set_index("bin")
-    index = ref.index.union(cur.index)
-    ref, cur = ref.reindex(index), cur.reindex(index)
-    nr = ref["n"].fillna(0).to_numpy(dtype=float)
-    nc = cur["n"].fillna(0).to_numpy(dtype=float)
+    nr, mnr, mxr, nc, mnc, mxc = _aligned(reference.bins, current.bins)
     pr, pc = nr / nr.sum(), nc / nc.sum()
     r1, c1 = np.cumsum(pr), np.cumsum(pc)
     r0, c0 = r1 - pr, c1 - pc
-    mnr, mxr = ref["minimum"].to_numpy(dtype=float), ref["maximum"].to_numpy(dtype=float)
-    mnc, mxc = cur["minimum"].to_numpy(dtype=float), cur["maximum"].to_numpy(dtype=float)
     a = np.fmin(mnr, mnc)
     b = np.fmax(mxr, mxc)
     mnr, mxr = np.where(nr > 0, mnr, a), np.where(nr > 0, mxr, a)
@@ -183,12 +213,8 @@ def wasserstein_from_bins(reference: Side, current: Side) -> tuple[float, float,
 
 def ks_from_bins(reference: Side, current: Side) -> float:
     """An estimate of the KS statistic from bins (used for the timeline only)."""
-    ref = reference.bins.set_index("bin")["n"]
-    cur = current.bins.set_index("bin")["n"]
-    index = ref.index.union(cur.index)
-    r = np.cumsum(ref.reindex(index).fillna(0).to_numpy(dtype=float)) / ref.sum()
-    c = np.cumsum(cur.reindex(index).fillna(0).to_numpy(dtype=float)) / cur.sum()
-    return float(np.abs(r - c).max())
+    nr, _, _, nc, _, _ = _aligned(reference.bins, current.bins)
+    return float(np.abs(np.cumsum(nr) / nr.sum() - np.cumsum(nc) / nc.sum()).max())
 
 
 def _shares(reference: dict, current: dict) -> tuple[list, np.ndarray, np.ndarray]:
@@ -447,30 +473,35 @@ def _excess(column: ColumnDrift) -> float:
     return (column.score - column.threshold) / column.threshold
 
 
+def sides_by_part(
+    columns: Sequence[ProfiledColumn], bins: pd.DataFrame, values: pd.DataFrame
+) -> dict[tuple[str, str], Side]:
+    """Every (column, part) side present in the profile rows, each built once."""
+    sides: dict[tuple[str, str], Side] = {}
+    numeric = {c.name for c in columns if c.numeric}
+    if len(bins):
+        for (feature, part), rows in bins.groupby(["feature", "part"]):
+            if feature in numeric:
+                sides[(feature, part)] = numeric_side(rows)
+    if len(values):
+        for (feature, part), rows in values.groupby(["feature", "part"]):
+            if feature not in numeric:
+                sides[(feature, part)] = value_side(rows)
+    return sides
+
+
 def sides_from_profiles(
     columns: Sequence[ProfiledColumn], bins: pd.DataFrame, values: pd.DataFrame
 ) -> dict[str, tuple[Side, Side]]:
     """Per column, its (reference, current) sides from profile rows whose `part` names the side."""
-    bins_by = dict(tuple(bins.groupby(["feature", "part"], dropna=False))) if len(bins) else {}
-    values_by = (
-        dict(tuple(values.groupby(["feature", "part"], dropna=False))) if len(values) else {}
-    )
-    empty_bins = (
-        bins.iloc[0:0]
-        if len(bins.columns)
-        else pd.DataFrame(columns=["bin", "n", "minimum", "maximum", "mean", "m2"])
-    )
-    empty_values = pd.DataFrame({"value": [], "n": [], "capped": pd.Series([], dtype=bool)})
-    sides = {}
-    for column in columns:
-        pair = []
-        for part in ("reference", "current"):
-            if column.numeric:
-                pair.append(numeric_side(bins_by.get((column.name, part), empty_bins)))
-            else:
-                pair.append(value_side(values_by.get((column.name, part), empty_values)))
-        sides[column.name] = (pair[0], pair[1])
-    return sides
+    by_part = sides_by_part(columns, bins, values)
+    return {
+        c.name: (
+            by_part.get((c.name, "reference"), Side()),
+            by_part.get((c.name, "current"), Side()),
+        )
+        for c in columns
+    }
 
 
 def _clean(series: pd.Series) -> np.ndarray:
@@ -688,16 +719,19 @@ def timeline(
     bins, values, rows = _profile_frames(con, model, buckets)
     columns = profiles.model_columns(con, model)
     out = []
+    by_part = sides_by_part(columns, bins, values)
     for key, window in buckets.items():
         if key == "reference" or not rows.get(key):
             continue
-        part_bins = bins[bins["part"].isin(["reference", key])].replace({"part": {key: "current"}})
-        part_values = values[values["part"].isin(["reference", key])].replace(
-            {"part": {key: "current"}}
-        )
-        sides = sides_from_profiles(columns, part_bins, part_values)
         verdicts = [
-            decide(c, *sides[c.name], None, (thresholds or {}).get(c.name)) for c in columns
+            decide(
+                c,
+                by_part.get((c.name, "reference"), Side()),
+                by_part.get((c.name, key), Side()),
+                None,
+                (thresholds or {}).get(c.name),
+            )
+            for c in columns
         ]
         result = DriftResult(verdicts)
         for v in verdicts:
