@@ -809,3 +809,56 @@ def contract_terms(contract: Any) -> tuple[dict[str, float], float]:
 def versions(con: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:
     """A model's versions and the day each served its first request, newest first."""
     return con.execute(sql("drift_versions"), {"model": model}).df()
+
+
+def _quantile(bins: Bins, q: float, tolerance: float) -> float | None:
+    """A quantile from bins, values spread evenly across each bin's [min, max]; None when the
+    bin it falls in is wider than `tolerance` (the true value is only known within that bin)."""
+    cumulative = np.cumsum(bins.n)
+    target = q * cumulative[-1]
+    at = min(int(np.searchsorted(cumulative, target)), len(cumulative) - 1)
+    spread = bins.maximum[at] - bins.minimum[at]
+    if spread > tolerance:
+        return None
+    before = cumulative[at - 1] if at else 0.0
+    share = (target - before) / bins.n[at] if bins.n[at] else 0.0
+    return float(bins.minimum[at] + share * spread)
+
+
+def daily_figures(
+    con: duckdb.DuckDBPyConnection, model: str, feature: str, window: Window
+) -> pd.DataFrame:
+    """One row per day of one column, from the profiles: rows, missing share, and mean, std and
+    quartiles (numeric) or the most common value's share. Quartiles are interpolated within
+    their bin and left out (None) where that bin spans more than 5% of the day's std."""
+    days = {}
+    day = window.since
+    while day < window.until:
+        days[day.isoformat()] = Window(day, day + dt.timedelta(days=1))
+        day += dt.timedelta(days=1)
+    bins, values, rows = _profile_frames(con, model, days)
+    columns = [c for c in profiles.model_columns(con, model) if c.name == feature]
+    by_part = sides_by_part(columns, bins, values)
+    out = []
+    for key, w in days.items():
+        side = by_part.get((feature, key))
+        if side is None or not side.rows:
+            continue
+        row = {
+            "day": w.since,
+            "rows": side.rows,
+            "missing_share": (side.rows - side.n) / side.rows,
+        }
+        if side.bins is not None:
+            row.update(
+                mean=side.mean,
+                std=side.std,
+                p25=_quantile(side.bins, 0.25, 0.05 * side.std),
+                p50=_quantile(side.bins, 0.5, 0.05 * side.std),
+                p75=_quantile(side.bins, 0.75, 0.05 * side.std),
+            )
+        elif side.values:
+            top = max(side.values, key=side.values.get)
+            row.update(top_value=top, top_value_share=side.values[top] / side.n)
+        out.append(row)
+    return pd.DataFrame(out)

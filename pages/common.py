@@ -178,6 +178,21 @@ def _distributions(
         )
 
 
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=128)
+def _drift_daily(
+    path: str, version: tuple | None, model: str, feature: str, window: tuple
+) -> pd.DataFrame:
+    with db.connect(Path(path)) as con:
+        return drift.daily_figures(con, model, feature, drift.Window(*window))
+
+
+def load_drift_daily(model: str, feature: str, window: Any) -> pd.DataFrame:
+    path = warehouse_path()
+    return _drift_daily(
+        str(path), warehouse.version(path), model, feature, (window.since, window.until)
+    )
+
+
 def load_distributions(model: str, feature: str, reference: Any, current: Any) -> pd.DataFrame:
     path = warehouse_path()
     windows = ((reference.since, reference.until), (current.since, current.until))

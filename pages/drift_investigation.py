@@ -256,5 +256,5 @@ if st.toggle("Build Evidently's report", key="drift_evidently"):
     components.html(report.html, height=900, scrolling=True)
 
 with st.expander("Daily figures of this column"):
-    if verdict.role == "feature":
-        st.dataframe(common.load("feature_daily", scoped, feature), hide_index=True)
+    st.dataframe(common.load_drift_daily(model, feature, current), hide_index=True)
+    st.caption("From the daily profiles; quartiles are interpolated within the profile bins.")

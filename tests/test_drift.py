@@ -310,3 +310,21 @@ def test_the_headless_report_gives_each_models_drift(synced):
     assert reading["columns"]["items"]["type"] == "categorical"
     assert reading["dataset_drift"] is True and reading["drift_share"] == pytest.approx(2 / 3)
     assert "its inputs drifted: 2 of 3 features" in " ".join(result["models"]["pricing"]["reasons"])
+
+
+def test_daily_figures_come_from_the_profiles_and_match_the_raw_rows(synced):
+    project, rows = synced
+    with db.connect(project.warehouse) as con:
+        daily = drift.daily_figures(con, "pricing", "amount", window(8, 12))
+        countries = drift.daily_figures(con, "pricing", "country", window(8, 12))
+    assert list(daily["rows"]) == [2000] * 4 and (daily["missing_share"] == 0).all()
+    for day, row in zip(range(8, 12), daily.itertuples(), strict=True):
+        raw = rows_in(rows, window(day, day + 1))["amount"]
+        assert row.mean == pytest.approx(raw.mean(), rel=1e-12)
+        assert row.std == pytest.approx(raw.std(ddof=0), rel=1e-9)
+        # Interpolated within a bin narrower than 5% of the std: that close to the true median.
+        assert abs(row.p50 - raw.median()) <= 0.05 * raw.std(ddof=0)
+    for day, row in zip(range(8, 12), countries.itertuples(), strict=True):
+        shares = rows_in(rows, window(day, day + 1))["country"].value_counts(normalize=True)
+        assert row.top_value == shares.idxmax() and row.top_value_share == shares.max()
+    assert list(countries["top_value"])[2:] == ["pt", "pt"]  # the drift began on day 10
