@@ -52,6 +52,14 @@ class Connector:
         """How many raw records `extract` will yield, if known (for progress bars)."""
         return None
 
+    def write_profiles(self, con: Any) -> int:
+        """Write the drift profiles this source computed on its own engine; the days written.
+
+        Called by the sync after the source's batches, in the same transaction (`con` is the
+        warehouse). Kinds that hand over rows have none to write: the sync profiles their rows.
+        """
+        return 0
+
     def batches(self) -> Iterator[Batch]:
         for raw in self.extract():
             yield self.normalize(raw)

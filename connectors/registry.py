@@ -18,6 +18,7 @@ _KINDS = (
     "connectors.jira_csv:JiraCsvConnector",
     "connectors.sql:SqlConnector",
     "connectors.mlflow_registry:MlflowConnector",
+    "connectors.spark:SparkConnector",
 )
 
 

@@ -13,6 +13,13 @@
     # retries = 4          more connection attempts when connecting fails, with backoff
     # backoff_s = 1.0      the first wait; each next one doubles
 
+Push-down (`profiles = true`, feed "inference" only): no rows are read. The database runs the
+drift profile queries itself, transpiled from sql/drift_profile_*.sql to its dialect (picked
+from the URL's SQLAlchemy dialect: postgresql, trino, bigquery, snowflake, mysql, ...), and only
+the per-(model, day) profiles come back (metrics/remote_profiles.py). It needs a `table` (a
+view works too), `features = [...]`, and `model = "name"` or `columns.model`; `columns.ts` and
+`columns.updated_at` name the timestamp and the column whose newest value marks a changed day.
+
 The highest `cursor` value read is kept as the source's high-water mark; the next sync asks for
 rows with `cursor >= mark` (bound as a parameter). `>=`, not `>`: rows sharing the last value
 may commit after the read, and the ones read again are counted as duplicates by the loader's
@@ -47,6 +54,8 @@ from sqlalchemy.types import NullType
 
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError
+from metrics import portable, profiles, remote_profiles
+from metrics.profiles import ProfiledColumn
 
 DEFAULT_CHUNK_SIZE = 50_000
 DEFAULT_RETRIES = 4
@@ -275,6 +284,35 @@ class SqlConnector(Connector):
         backoff = option("backoff_s")
         if backoff is not None and (not isinstance(backoff, int | float) or backoff < 0):
             raise self._fail("`backoff_s` must be a number of seconds >= 0")
+        if option("profiles") is not None:
+            self._validate_profiles()
+
+    def _validate_profiles(self) -> None:
+        option = self.source.option
+        if not isinstance(option("profiles"), bool):
+            raise self._fail("`profiles` must be true or false")
+        if not option("profiles"):
+            return
+        if self.source.feed != "inference":
+            raise self._fail('`profiles = true` is for feed = "inference" only')
+        if option("table") is None:
+            raise self._fail("`profiles = true` needs a `table` (a view works too), not a `query`")
+        features = option("features")
+        if (
+            not isinstance(features, list)
+            or not features
+            or not all(isinstance(f, str) and f for f in features)
+        ):
+            raise self._fail("`profiles = true` needs `features`: a list of column names")
+        model = option("model")
+        if model is None and "model" not in self.source.columns:
+            raise self._fail("`profiles = true` needs `model` (a name) or `columns.model`")
+        if model is not None and (not isinstance(model, str) or not model):
+            raise self._fail("`model` must be a non-empty string")
+
+    @property
+    def _pushes_down(self) -> bool:
+        return bool(self.source.option("profiles", False))
 
     @property
     def _cursor(self) -> str | None:
@@ -387,6 +425,8 @@ class SqlConnector(Connector):
         return f"{redact.url} {what}{since}"
 
     def extract(self) -> Iterator[Chunk]:
+        if self._pushes_down:
+            return  # profiles only: write_profiles does the work
         url, redact = self._url()
         engine = self._engine(url, redact)
         mark = self._mark()
@@ -454,6 +494,72 @@ class SqlConnector(Connector):
             raise self._fail(
                 f"cursor column {self._cursor!r} holds values that do not compare ({kinds})"
             ) from None
+
+    # -- push-down: profiles computed by the database ---------------------------------------------
+
+    def _remote_source(self, con: Connection) -> remote_profiles.RemoteSource:
+        table = self.source.option("table")
+        schema, _, name = table.rpartition(".")
+        try:
+            found = sa.inspect(con).get_columns(name, schema=schema or None)
+        except sa.exc.NoSuchTableError:
+            raise self._fail(f"no table {table}") from None
+        types = {c["name"]: c["type"] for c in found}
+        columns = dict(self.source.columns)
+        features = []
+        for feature in self.source.option("features"):
+            source_name = columns.get(feature, feature)
+            if source_name not in types:
+                raise self._fail(
+                    f"feature {source_name!r} is not in {table} (columns: {', '.join(types)})"
+                )
+            hint = _type_hint(types[source_name])
+            if hint is not None:
+                features.append(ProfiledColumn(feature, hint))
+        relation = ".".join(portable.identifier(part) for part in table.split("."))
+        return remote_profiles.RemoteSource(
+            relation=relation,
+            columns=columns,
+            features=features,
+            model=self.source.option("model"),
+            outputs=tuple(o for o in profiles.OUTPUTS if columns.get(o, o) in types),
+        )
+
+    def write_profiles(self, con: Any) -> int:
+        if not self._pushes_down:
+            return 0
+        url, redact = self._url()
+        dialect = portable.SQLALCHEMY_DIALECTS.get(url.get_backend_name())
+        if dialect is None:
+            raise self._fail(
+                f"`profiles = true` does not know the SQL dialect of {url.get_backend_name()!r} "
+                f"(known: {', '.join(sorted(portable.SQLALCHEMY_DIALECTS))})"
+            )
+        engine = self._engine(url, redact)
+        try:
+            with self._connect(engine, redact) as remote:
+                utc = portable.UTC_SESSION.get(dialect)
+                if utc:
+                    remote.exec_driver_sql(utc)
+                source = self._remote_source(remote)
+
+                def query(text: str) -> pd.DataFrame:
+                    # No parameters: the driver sends the text as it is (values are inlined).
+                    result = remote.exec_driver_sql(text)
+                    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+                done, self.state = remote_profiles.sync_profiles(
+                    con, query, dialect, source, self.source.name, self.state
+                )
+                return done
+        except sa.exc.SQLAlchemyError as error:
+            raise self._fail(
+                redact(
+                    f"cannot profile {self.source.option('table')} in {redact.url}: {_cause(error)}"
+                )
+            ) from None
+        finally:
+            engine.dispose()
 
     def normalize(self, raw: Chunk) -> Batch:
         return Batch(

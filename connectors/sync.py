@@ -41,6 +41,8 @@ class SourceResult:
     kind: str
     feeds: dict[str, LoadStats] = field(default_factory=dict)
     error: str | None = None
+    # Model-days whose drift profiles the source's own engine computed (spark, sql profiles).
+    profiled_days: int = 0
 
     @property
     def ok(self) -> bool:
@@ -117,13 +119,17 @@ def _sync_source(
             stats = loader.load(batch)
             result.feeds.setdefault(batch.feed, LoadStats()).add(stats)
             progress.batch_done(source.name, batch, stats)
+        result.profiled_days = connector.write_profiles(con)
         write_state(con, source.name, connector.state)
         for feed_name, stats in result.feeds.items():
             _record(con, sync_id, source, feed_name, started, "ok", stats, None)
+        if not result.feeds:  # a source that only wrote profiles, or read nothing new
+            _record(con, sync_id, source, None, started, "ok", LoadStats(), None)
         con.commit()
     except Exception as error:  # one bad source must not stop the others
         con.rollback()
         result.feeds = {}
+        result.profiled_days = 0
         result.error = (
             str(error)
             if isinstance(error, SourceError | ConfigError)
@@ -195,4 +201,5 @@ def run(
         con.begin()
         profiled = profiles.refresh(con, progress.profiling)
         con.commit()
-    return SyncReport(sync_id, results, profiled)
+    remote = sum(result.profiled_days for result in results)
+    return SyncReport(sync_id, results, profiled + remote)

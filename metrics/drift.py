@@ -672,6 +672,9 @@ def model_drift(
     bins, values, rows = _profile_frames(con, model, windows)
     columns = profiles.model_columns(con, model)
     sides = sides_from_profiles(columns, bins, values)
+    # A model profiled where its data lives (spark, sql push-down) has no raw rows here: its
+    # scores near a threshold stay estimates, said so by `settled`.
+    exact = exact and con.execute(sql("drift_has_rows"), {"model": model}).fetchone()[0]
     results = []
     for column in columns:
 

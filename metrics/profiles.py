@@ -10,8 +10,12 @@ frames are compared directly). Per part and column:
 - text and boolean columns: a count per value (value NULL for missing), or, past `VALUE_CAP`
   distinct values in a part, one capped row counting them all.
 
-Everything is computed in one SQL pass per kind inside DuckDB (sql/drift_profile_*.sql);
-identifiers are quoted and every value (feature names, bin edges) is a bound parameter.
+Everything is computed in one SQL pass per kind (sql/drift_profile_*.sql), written once in a
+portable subset of DuckDB's SQL and transpiled for the engine that runs it (metrics/portable.py):
+DuckDB at sync, Spark or a source's database when the profiles are computed where the data
+lives (metrics/remote_profiles.py), so a day's profile is the same whichever engine computed
+it. Identifiers are quoted and every value (feature names, bin edges, days) is inlined as a
+literal built by sqlglot: some engines bind no named parameters.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import duckdb
 import pandas as pd
 
 from connectors.loader import quote
+from metrics import portable
 from metrics.db import sql
 
 BINS = 1000
@@ -74,24 +79,23 @@ def spec_from_range(q_low: float, q_high: float, bins: int = BINS) -> BinSpec:
 
 
 def _branches(
-    template: str, columns: Sequence[ProfiledColumn], relation: str, part: str, extra: Callable
-) -> tuple[str, dict[str, Any]]:
-    """One SQL branch per column from a template, joined by UNION ALL, with their parameters."""
-    text = sql(template)
-    # Drop the template's leading comment lines: they would swallow the UNION ALL.
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-    branches, params = [], {}
-    for i, column in enumerate(columns):
+    template: str,
+    columns: Sequence[ProfiledColumn],
+    part: str,
+    extra: Callable[[ProfiledColumn], dict[str, str]],
+) -> str:
+    """One SQL branch per column from a template, joined by UNION ALL, values inlined."""
+    body = "\n".join(line for line in sql(template).splitlines() if not line.startswith("--"))
+    branches = []
+    for column in columns:
         fields = {
-            "feature": f"$f{i}",
-            "column": quote(column.name),
-            "relation": relation,
+            "feature": portable.string(column.name),
+            "column": portable.identifier(column.name),
             "part": part,
         }
-        fields.update(extra(i, column, params))
-        params[f"f{i}"] = column.name
-        branches.append(body.format(**fields))
-    return "\nunion all\n".join(branches), params
+        fields.update(extra(column))
+        branches.append(portable.fill(body, fields))
+    return "\nunion all\n".join(branches)
 
 
 def bin_specs(
@@ -104,9 +108,9 @@ def bin_specs(
 ) -> dict[str, BinSpec]:
     """Fixed bins for each numeric column from its values in `relation` (none if it has none).
 
-    With `sample` (at sync, where bins stay fixed for good), they span the 0.1%-99.9% range of a
-    100,000-row sample, so a stray outlier cannot stretch every bin. Without (two frames compared
-    once), they span the exact min to max.
+    DuckDB only. With `sample`, they span the 0.1%-99.9% range of a 100,000-row sample. Without
+    (two frames compared once, metrics.drift.compare_frames), they span the exact min to max.
+    The stored days' bins come from `portable_specs` instead, the same on every engine.
     """
     numeric = [c for c in columns if c.numeric]
     if not numeric:
@@ -135,39 +139,128 @@ def _finite(column: ProfiledColumn) -> str:
 
 
 def numeric_sql(
-    columns: Sequence[ProfiledColumn], specs: dict[str, BinSpec], relation: str, part: str
+    columns: Sequence[ProfiledColumn],
+    specs: dict[str, BinSpec],
+    relation: str | Any,
+    part: str,
+    dialect: str = portable.READ,
 ) -> tuple[str, dict[str, Any]] | None:
-    """The query profiling numeric columns into bins, or None when there are none to profile."""
+    """The query profiling numeric columns into bins, or None when there are none to profile.
+
+    Args:
+        relation: what the rows come from, DuckDB SQL text or a sqlglot expression.
+        part: the SQL expression naming each row's part (a day, a side), in DuckDB's dialect.
+        dialect: the sqlglot dialect of the engine that runs the query.
+
+    Returns:
+        (query, parameters): every value is inlined, so the parameters are empty.
+    """
     numeric = [c for c in columns if c.numeric and c.name in specs]
     if not numeric:
         return None
 
-    def edges(i: int, column: ProfiledColumn, params: dict[str, Any]) -> dict[str, str]:
+    def edges(column: ProfiledColumn) -> dict[str, str]:
         spec = specs[column.name]
-        params[f"lo{i}"], params[f"w{i}"], params[f"b{i}"] = spec.lo, spec.width, spec.bins
-        return {"lo": f"$lo{i}", "width": f"$w{i}", "bins": f"$b{i}"}
+        return {
+            "lo": portable.number(spec.lo),
+            "width": portable.number(spec.width),
+            "top": portable.number(spec.lo + spec.width * spec.bins),
+            "bins": portable.number(int(spec.bins)),
+        }
 
-    columns_sql, params = _branches("drift_profile_column_numeric", numeric, relation, part, edges)
-    return sql("drift_profile_numeric").replace("{columns}", columns_sql), params
+    branches = _branches("drift_profile_column_numeric", numeric, part, edges)
+    text = portable.fill(sql("drift_profile_numeric"), {"columns": branches})
+    return portable.render(text, dialect, relation), {}
 
 
 def values_sql(
-    columns: Sequence[ProfiledColumn], relation: str, part: str, cap: int = VALUE_CAP
+    columns: Sequence[ProfiledColumn],
+    relation: str | Any,
+    part: str,
+    cap: int = VALUE_CAP,
+    dialect: str = portable.READ,
 ) -> tuple[str, dict[str, Any]] | None:
-    """The query counting values of text and boolean columns, or None when there are none."""
+    """The query counting values of text and boolean columns, or None when there are none.
+
+    Arguments and result as for `numeric_sql`.
+    """
     categorical = [c for c in columns if not c.numeric]
     if not categorical:
         return None
-    columns_sql, params = _branches(
-        "drift_profile_column_values", categorical, relation, part, lambda i, c, p: {}
+    branches = _branches("drift_profile_column_values", categorical, part, lambda c: {})
+    text = portable.fill(
+        sql("drift_profile_values"), {"columns": branches, "cap": portable.number(int(cap))}
     )
-    params["cap"] = cap
-    return sql("drift_profile_values").replace("{columns}", columns_sql), params
+    return portable.render(text, dialect, relation), {}
+
+
+QUANTILES = (0.001, 0.999)
+# An engine runs one query (in its dialect) and returns its rows as a frame.
+Query = Callable[[str], pd.DataFrame]
+
+
+def portable_specs(
+    query: Query,
+    dialect: str,
+    relation: str,
+    columns: Sequence[ProfiledColumn],
+    bins: int = BINS,
+) -> dict[str, BinSpec]:
+    """Fixed bins for numeric columns from their rows in `relation`, on any engine.
+
+    They span the columns' 0.1%-99.9% range, read off a histogram of `bins` bins over their
+    finite min-max (two passes, both portable: exact percentiles do not transpile to Spark),
+    so a stray outlier cannot stretch every bin, and any engine derives the same bins from the
+    same rows.
+
+    Args:
+        query: runs one query on the engine, returns a frame.
+        dialect: the engine's sqlglot dialect.
+        relation: the rows, as DuckDB SQL text (transpiled with the queries).
+    """
+    numeric = [c for c in columns if c.numeric]
+    if not numeric:
+        return {}
+    template = "\n".join(
+        line for line in sql("profile_column_range").splitlines() if not line.startswith("--")
+    )
+    branches = "\nunion all\n".join(
+        portable.fill(
+            template,
+            {"feature": portable.string(c.name), "column": portable.identifier(c.name)},
+        )
+        for c in numeric
+    )
+    ranges = query(portable.render(branches, dialect, relation))
+    provisional = {}
+    for feature, low, high in ranges.itertuples(index=False):
+        if low is None or high is None or pd.isna(low) or pd.isna(high):
+            continue
+        span = float(high) - float(low)
+        width = span / bins if span > 0 else max(abs(float(low)), 1.0) * 1e-3 / bins
+        provisional[str(feature)] = BinSpec(float(low), width, bins)
+    if not provisional:
+        return {}
+    histogram_sql = numeric_sql(numeric, provisional, relation, "'all'", dialect)
+    histogram = query(histogram_sql[0])
+    specs = {}
+    for feature, rows in histogram.groupby("feature"):
+        valued = rows[rows["bin"].notna() & (rows["n"] > 0)].sort_values("bin")
+        if valued.empty:
+            continue
+        share = valued["n"].cumsum().to_numpy(dtype=float) / float(valued["n"].sum())
+        low_at = int((share >= QUANTILES[0]).argmax())
+        high_at = int((share >= QUANTILES[1]).argmax())
+        q_low = float(valued["minimum"].iloc[low_at])
+        q_high = float(valued["maximum"].iloc[high_at])
+        specs[str(feature)] = spec_from_range(q_low, q_high, bins)
+    return specs
 
 
 # --- The warehouse's per-day profiles, kept up to date at each sync -----------------------
 
-_DAY = "cast(date_trunc('day', ts) as date)"
+# A row's day, the part of the stored profiles: its UTC date (every session is set to UTC).
+DAY = 'cast("ts" as date)'
 
 
 def model_columns(con: duckdb.DuckDBPyConnection, model: str) -> list[ProfiledColumn]:
@@ -209,65 +302,111 @@ def refresh(
     return done
 
 
-def _profile_days(
-    con: duckdb.DuckDBPyConnection, model: str, days: list[tuple[dt.date, int | None, Any]]
-) -> None:
-    all_days = [day for day, _, _ in days]
-    scope = {"model": model, "days": all_days}
+def day_relation(
+    table: str, model: str, days: Sequence[dt.date], model_column: str = "model"
+) -> str:
+    """The rows of `model` on `days` in `table` (DuckDB SQL), values inlined as literals.
+
+    The range on `ts` lets an engine prune partitions or use an index; the list of dates keeps
+    the days in between that are not asked for out.
+    """
+    first, last = min(days), max(days) + dt.timedelta(days=1)
+    listed = ", ".join(portable.date(day) for day in sorted(days))
+    return (
+        f"(select * from {table} where {portable.identifier(model_column)} = "
+        f"{portable.string(model)} "
+        f'and "ts" >= {portable.instant(dt.datetime.combine(first, dt.time()))} '
+        f'and "ts" < {portable.instant(dt.datetime.combine(last, dt.time()))} '
+        f"and {DAY} in ({listed}))"
+    )
+
+
+def store_specs(con: duckdb.DuckDBPyConnection, model: str, specs: dict[str, BinSpec]) -> None:
+    """Keep a model's new bin specs for good (later days are binned the same way)."""
+    for feature, spec in specs.items():
+        con.execute(
+            "insert into drift_bin_specs values ($model, $feature, $lo, $width, $bins, now())",
+            {
+                "model": model,
+                "feature": feature,
+                "lo": spec.lo,
+                "width": spec.width,
+                "bins": spec.bins,
+            },
+        )
+
+
+def forget_days(con: duckdb.DuckDBPyConnection, model: str, days: Sequence[dt.date]) -> None:
+    """Delete a model's stored profiles of `days`, whoever computed them."""
+    scope = {"model": model, "days": list(days)}
     for table in ("drift_profile_bins", "drift_profile_values", "drift_profile_days"):
         con.execute(
             f"delete from {table} where model = $model and list_contains($days, day)", scope
         )
+
+
+def store_profiles(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    bins: pd.DataFrame | None,
+    values: pd.DataFrame | None,
+) -> None:
+    """Insert profile rows (as the profile queries return them, part = day) for `model`."""
+    if bins is not None and len(bins):
+        con.register("tandem_profile_bins", bins)
+        try:
+            con.execute(
+                "insert into drift_profile_bins select $model, feature, cast(part as date), "
+                "cast(bin as integer), n, minimum, maximum, mean, m2 from tandem_profile_bins",
+                {"model": model},
+            )
+        finally:
+            con.unregister("tandem_profile_bins")
+    if values is not None and len(values):
+        con.register("tandem_profile_values", values)
+        try:
+            con.execute(
+                "insert into drift_profile_values select $model, feature, cast(part as date), "
+                "value, n, capped from tandem_profile_values",
+                {"model": model},
+            )
+        finally:
+            con.unregister("tandem_profile_values")
+
+
+def _profile_days(
+    con: duckdb.DuckDBPyConnection, model: str, days: list[tuple[dt.date, int | None, Any]]
+) -> None:
+    forget_days(con, model, [day for day, _, _ in days])
     present = [(day, rows, synced_max) for day, rows, synced_max in days if rows is not None]
     if not present:
         return
-    first = min(day for day, _, _ in present)
-    last = max(day for day, _, _ in present) + dt.timedelta(days=1)
-    relation = (
-        "(select * from inference where model = $model and ts >= $first and ts < $last "
-        f"and list_contains($present, {_DAY}))"
-    )
-    where = {
-        "model": model,
-        "first": dt.datetime.combine(first, dt.time(), dt.UTC),
-        "last": dt.datetime.combine(last, dt.time(), dt.UTC),
-        "present": [day for day, _, _ in present],
-    }
+    relation = day_relation("inference", model, [day for day, _, _ in present])
     columns = model_columns(con, model)
     specs = stored_specs(con, model)
     new = [c for c in columns if c.numeric and c.name not in specs]
     if new:
-        found = bin_specs(con, relation, new, where)
-        for feature, spec in found.items():
-            con.execute(
-                "insert into drift_bin_specs values ($model, $feature, $lo, $width, $bins, now())",
-                {
-                    "model": model,
-                    "feature": feature,
-                    "lo": spec.lo,
-                    "width": spec.width,
-                    "bins": spec.bins,
-                },
-            )
+        found = portable_specs(lambda text: con.execute(text).df(), portable.READ, relation, new)
+        store_specs(con, model, found)
         specs.update(found)
-    numeric = numeric_sql(columns, specs, relation, _DAY)
+    # The same portable queries a remote engine runs, here on DuckDB.
+    numeric = numeric_sql(columns, specs, relation, DAY)
     if numeric:
-        query, params = numeric
         con.execute(
             "insert into drift_profile_bins select $model, feature, part, bin, n, minimum, "
-            f"maximum, mean, m2 from ({query})",
-            {**params, **where},
+            f"maximum, mean, m2 from ({numeric[0]})",
+            {"model": model},
         )
-    values = values_sql(columns, relation, _DAY)
+    values = values_sql(columns, relation, DAY)
     if values:
-        query, params = values
         con.execute(
             "insert into drift_profile_values select $model, feature, part, value, n, capped "
-            f"from ({query})",
-            {**params, **where},
+            f"from ({values[0]})",
+            {"model": model},
         )
     con.executemany(
-        "insert into drift_profile_days values (?, ?, ?, ?)",
+        "insert into drift_profile_days (model, day, rows, synced_max, source) "
+        "values (?, ?, ?, ?, null)",
         [(model, day, rows, synced_max) for day, rows, synced_max in present],
     )
 

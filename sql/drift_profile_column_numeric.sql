@@ -1,5 +1,8 @@
 -- One numeric column as (part, feature, v, bin) rows for drift_profile_numeric.sql: NaN and
--- infinities count as missing (as Evidently drops them); bins are fixed per column.
+-- infinities count as missing, as Evidently drops them (x - x = 0 holds for finite x only, in
+-- every engine); bins are fixed per column, [lo + k*width, lo + (k+1)*width). Portable SQL
+-- (metrics/portable.py): metrics/profiles.py inlines {feature}, {lo}, {width}, {top}, {bins}
+-- as literals and {column} as a quoted identifier; the cast to integer comes after FLOOR.
 select
     part,
     {feature} as feature,
@@ -7,12 +10,17 @@ select
     case
         when v is null then null
         when v < {lo} then -1
-        when v >= {lo} + {width} * {bins} then {bins}
-        else least(cast(floor((v - {lo}) / {width}) as integer), {bins} - 1)
+        when v >= {top} then {bins}
+        else least(cast(floor((v - {lo}) / nullif({width}, 0)) as integer), {bins} - 1)
     end as bin
 from (
     select
-        {part} as part,
-        case when isfinite(cast({column} as double)) then cast({column} as double) end as v
-    from {relation}
-)
+        part,
+        case when x - x = 0 then x end as v
+    from (
+        select
+            {part} as part,
+            cast({column} as double) as x
+        from {relation} as source_rows
+    ) as typed
+) as cleaned

@@ -1,6 +1,7 @@
 -- One text or boolean column as (part, feature, value) rows for drift_profile_values.sql.
+-- Portable SQL (metrics/portable.py): {feature} is an inlined literal, {column} a quoted name.
 select
     {part} as part,
     {feature} as feature,
     cast({column} as varchar) as value
-from {relation}
+from {relation} as source_rows

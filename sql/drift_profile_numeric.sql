@@ -1,8 +1,10 @@
 -- One row per (part, feature, bin) of numeric columns: how many values, their min, max, mean and
 -- m2 (sum of squared deviations from the bin's mean); bin NULL counts the missing values.
--- `part` is a day at sync and a side (reference or current) for two frames. The columns CTE holds one
--- branch per column, built by metrics/profiles.py from drift_profile_column_numeric.sql.
-with long as (
+-- `part` is a day at sync and a side (reference or current) for two frames. The columns CTE
+-- holds one branch per column, built by metrics/profiles.py from
+-- drift_profile_column_numeric.sql. Portable SQL (metrics/portable.py): it runs as it is on
+-- DuckDB and transpiled on Spark, PostgreSQL and the engines a `sql` source reaches.
+with long_rows as (
     {columns}
 ),
 
@@ -16,8 +18,8 @@ final as (
         max(v) as maximum,
         avg(v) as mean,
         var_pop(v) * count(v) as m2
-    from long
-    group by all
+    from long_rows
+    group by part, feature, bin
 )
 
 select * from final

@@ -77,7 +77,7 @@ def test_a_version_1_warehouse_gains_the_drift_profile_tables(tmp_path):
     with warehouse.writing(path):
         pass
     with warehouse.reading(path) as con:
-        assert warehouse.schema_version(con) == 2
+        assert warehouse.schema_version(con) == warehouse.SCHEMA_VERSION
         found = con.execute("select table_name from information_schema.tables").fetchall()
         tables = {t for (t,) in found}
         assert {"drift_bin_specs", "drift_profile_bins", "drift_profile_values"} <= tables

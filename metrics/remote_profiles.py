@@ -1,0 +1,237 @@
+"""Drift profiles computed where the data lives: on a source's own engine, stored in the warehouse.
+
+A `spark` source, or a `sql` source with `profiles = true`, never hands its inference rows to
+the warehouse. Its engine runs the portable profile queries (sql/drift_profile_*.sql, through
+metrics/portable.py) per (model, day) and only the small profiles come back, into the same
+tables the sync's own profiles use (drift_profile_bins, drift_profile_values,
+drift_profile_days with `source` set), so metrics/drift.py reads both alike.
+
+Incremental by day: a first query asks the engine for each (model, day)'s signature (row
+count and newest updated-at); a day is profiled again only when its signature changed since
+the last sync, and the newest day of each model is always profiled again (it may still be
+filling). Signatures are kept in the source's state, stored with the profiles in one
+transaction.
+
+A model's numeric columns get fixed bins the first time they are profiled: from an existing spec
+in drift_bin_specs if there is one, else from the 0.1%-99.9% range of the days being profiled,
+read off a provisional histogram computed on the engine (exact percentiles are not portable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from metrics import portable, profiles
+from metrics.db import sql
+from metrics.profiles import BinSpec, ProfiledColumn
+
+# The relation's own column holding the signature's "newest row" value.
+UPDATED = "updated_at"
+
+# An engine runs one query (in its dialect) and returns its rows as a frame.
+Query = profiles.Query
+
+
+@dataclass
+class RemoteSource:
+    """Where a source's inference rows are, and how its columns map onto the contract.
+
+    Args:
+        relation: the source's rows (a table or view) as DuckDB SQL text, e.g. '"db"."t"'.
+        columns: contract name -> the source's column (ts, model, prediction, score; updated_at
+            for the signature, default ts).
+        features: the feature columns, typed (from the engine's schema).
+        model: a fixed model name, when the rows hold one model and no model column.
+        outputs: which of prediction and score the rows have (others are profiled as empty).
+    """
+
+    relation: str
+    columns: dict[str, str] = field(default_factory=dict)
+    features: list[ProfiledColumn] = field(default_factory=list)
+    model: str | None = None
+    # The model outputs (prediction, score) the rows have, profiled for prediction drift.
+    outputs: tuple[str, ...] = ()
+
+    def source_column(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+    def rows(self) -> str:
+        """The rows under the contract's names: ts, model, updated_at, outputs, features."""
+        selects = [f'{portable.identifier(self.source_column("ts"))} as "ts"']
+        if self.model is not None:
+            selects.append(f'{portable.string(self.model)} as "model"')
+        else:
+            model = portable.identifier(self.source_column("model"))
+            selects.append(f'cast({model} as varchar) as "model"')
+        updated = self.columns.get(UPDATED, self.source_column("ts"))
+        selects.append(f'{portable.identifier(updated)} as "{UPDATED}"')
+        for output in profiles.OUTPUTS:
+            if output in self.outputs:
+                selects.append(
+                    f"cast({portable.identifier(self.source_column(output))} as double) as "
+                    f"{portable.identifier(output)}"
+                )
+            else:
+                selects.append(f"cast(null as double) as {portable.identifier(output)}")
+        for feature in self.features:
+            if feature.name in profiles.OUTPUTS:
+                continue
+            selects.append(
+                f"{portable.identifier(self.source_column(feature.name))} as "
+                f"{portable.identifier(feature.name)}"
+            )
+        return f"(select {', '.join(selects)} from {self.relation})"
+
+    def profiled_columns(self) -> list[ProfiledColumn]:
+        features = [f for f in self.features if f.name not in profiles.OUTPUTS]
+        outputs = [ProfiledColumn(name, "DOUBLE", "prediction") for name in profiles.OUTPUTS]
+        return features + outputs
+
+
+def _key(model: str, day: dt.date) -> str:
+    return f"{day.isoformat()}|{model}"
+
+
+def signatures(query: Query, dialect: str, source: RemoteSource) -> dict[str, list]:
+    """Every (model, day)'s signature on the engine: "day|model" -> [rows, newest as text]."""
+    text = portable.render(sql("profile_day_signatures"), dialect, source.rows())
+    found = query(text)
+    out = {}
+    for model, day, rows, newest in found.itertuples(index=False):
+        out[_key(str(model), _as_date(day))] = [int(rows), None if newest is None else str(newest)]
+    return out
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def stale(previous: dict[str, list], now: dict[str, list]) -> dict[str, list[dt.date]]:
+    """Per model, the days to profile: new or changed signature, and always the newest day."""
+    days: dict[str, set[dt.date]] = {}
+    newest: dict[str, dt.date] = {}
+    for key, signature in now.items():
+        day_text, model = key.split("|", 1)
+        day = dt.date.fromisoformat(day_text)
+        newest[model] = max(newest.get(model, day), day)
+        if previous.get(key) != signature:
+            days.setdefault(model, set()).add(day)
+    for model, day in newest.items():
+        days.setdefault(model, set()).add(day)
+    return {model: sorted(found) for model, found in sorted(days.items())}
+
+
+def _scope(source: RemoteSource, model: str, days: Sequence[dt.date]) -> str:
+    return profiles.day_relation(source.rows() + " as contract_rows", model, days)
+
+
+def _frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.columns = list(columns)
+    frame["part"] = [_as_date(v) for v in frame["part"]]
+    # Drivers hand integer columns with NULLs over as floats or objects.
+    frame["n"] = frame["n"].astype("int64")
+    if "bin" in frame:
+        frame["bin"] = pd.to_numeric(frame["bin"]).astype("Int64")
+        for name in ("minimum", "maximum", "mean", "m2"):
+            frame[name] = pd.to_numeric(frame[name]).astype("float64")
+    if "capped" in frame:
+        frame["capped"] = frame["capped"].astype(bool)
+    return frame
+
+
+def profile_model_days(
+    query: Query,
+    dialect: str,
+    source: RemoteSource,
+    model: str,
+    days: Sequence[dt.date],
+    specs: dict[str, BinSpec],
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """One model's profiles of `days`, computed on the engine: (bin rows, value rows)."""
+    relation = _scope(source, model, days)
+    columns = source.profiled_columns()
+    bins = values = None
+    numeric = profiles.numeric_sql(columns, specs, relation, profiles.DAY, dialect)
+    if numeric:
+        bins = _frame(
+            query(numeric[0]),
+            ["part", "feature", "bin", "n", "minimum", "maximum", "mean", "m2"],
+        )
+    categorical = profiles.values_sql(columns, relation, profiles.DAY, dialect=dialect)
+    if categorical:
+        values = _frame(query(categorical[0]), ["part", "feature", "value", "n", "capped"])
+    return bins, values
+
+
+def register_features(
+    con: duckdb.DuckDBPyConnection, model: str, columns: Sequence[ProfiledColumn], source: str
+) -> None:
+    """A remotely profiled model's features in inference_features (first_seen_at kept)."""
+    for column in columns:
+        if column.role != "feature":
+            continue
+        con.execute(
+            "delete from inference_features where model = $model and feature = $feature "
+            "and data_type <> $type",
+            {"model": model, "feature": column.name, "type": column.data_type},
+        )
+        con.execute(
+            "insert into inference_features select $model, $feature, $type, $source, now() "
+            "where not exists (select 1 from inference_features "
+            "where model = $model and feature = $feature)",
+            {"model": model, "feature": column.name, "type": column.data_type, "source": source},
+        )
+
+
+def sync_profiles(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    dialect: str,
+    source: RemoteSource,
+    source_name: str,
+    state: dict,
+) -> tuple[int, dict]:
+    """Profile a source's new and changed days on its engine into the warehouse.
+
+    Args:
+        con: the warehouse, inside the source's transaction.
+        query: runs one query on the source's engine (its session set to UTC).
+        dialect: the engine's sqlglot dialect.
+        source_name: recorded as drift_profile_days.source.
+        state: the signatures the last sync stored ({"days": {...}}).
+
+    Returns:
+        (days profiled, the new state to store).
+    """
+    now = signatures(query, dialect, source)
+    todo = stale(dict(state.get("days", {})), now)
+    done = 0
+    columns = source.profiled_columns()
+    for model, days in todo.items():
+        register_features(con, model, columns, source_name)
+        specs = profiles.stored_specs(con, model)
+        new = [c for c in columns if c.numeric and c.name not in specs]
+        if new:
+            found = profiles.portable_specs(query, dialect, _scope(source, model, days), new)
+            profiles.store_specs(con, model, found)
+            specs.update(found)
+        bins, values = profile_model_days(query, dialect, source, model, days, specs)
+        profiles.forget_days(con, model, days)
+        profiles.store_profiles(con, model, bins, values)
+        con.executemany(
+            "insert into drift_profile_days (model, day, rows, synced_max, source) "
+            "values (?, ?, ?, now(), ?)",
+            [(model, day, now[_key(model, day)][0], source_name) for day in days],
+        )
+        done += len(days)
+    return done, {"days": now}
