@@ -197,3 +197,15 @@ create or replace temp macro deployment_outcomes() as table
     )
 
     select * from final;
+
+-- Serving health of a group of inference rows, one struct (select `s.*` to spread it):
+-- requests, errors, error rate, and latency p50/p95/p99 in ms over the whole group (never an
+-- average of smaller groups' percentiles). Used per window, per day and per version.
+create or replace temp macro serving_health(latency_ms, status) as struct_pack(
+    requests := count(*),
+    errors := count(*) filter (where status = 'error'),
+    error_rate := count(*) filter (where status = 'error') / count(*),
+    latency_p50_ms := quantile_cont(latency_ms, 0.5),
+    latency_p95_ms := quantile_cont(latency_ms, 0.95),
+    latency_p99_ms := quantile_cont(latency_ms, 0.99)
+);

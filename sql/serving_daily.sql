@@ -1,23 +1,21 @@
--- One row per (model, UTC day) in the window: requests, errors and latency percentiles.
+-- One row per (model, UTC day) in the window: requests, errors and latency percentiles
+-- (serving_health in macros.sql).
 with scoped as (
-    select ts, model, latency_ms, status
+    select model, cast(date_trunc('day', ts) as date) as day, latency_ms, status
     from inference
     where ts >= $since and ts < $until
         and ($model is null or model = $model)
 ),
 
-final as (
-    select
-        model,
-        cast(date_trunc('day', ts) as date) as day,
-        count(*) as requests,
-        count(*) filter (where status = 'error') as errors,
-        count(*) filter (where status = 'error') / count(*) as error_rate,
-        quantile_cont(latency_ms, 0.5) as latency_p50_ms,
-        quantile_cont(latency_ms, 0.95) as latency_p95_ms,
-        quantile_cont(latency_ms, 0.99) as latency_p99_ms
+grouped as (
+    select model, day, serving_health(latency_ms, status) as s
     from scoped
-    group by all
+    group by model, day
+),
+
+final as (
+    select model, day, s.*
+    from grouped
     order by model, day
 )
 

@@ -1,5 +1,6 @@
--- One row per (model, model_version) with inference rows in the window: requests, errors,
--- error rate and latency p50/p95/p99 in ms over the whole window.
+-- One row per (model, model_version) with inference rows in the window: when it was first and
+-- last seen, requests, errors, error rate and latency p50/p95/p99 in ms over the whole window
+-- (serving_health in macros.sql).
 with scoped as (
     select model, coalesce(model_version, '(none)') as model_version, latency_ms, status, ts
     from inference
@@ -7,20 +8,20 @@ with scoped as (
         and ($model is null or model = $model)
 ),
 
-final as (
+grouped as (
     select
         model,
         model_version,
         min(ts) as first_seen_at,
         max(ts) as last_seen_at,
-        count(*) as requests,
-        count(*) filter (where status = 'error') as errors,
-        count(*) filter (where status = 'error') / count(*) as error_rate,
-        quantile_cont(latency_ms, 0.5) as latency_p50_ms,
-        quantile_cont(latency_ms, 0.95) as latency_p95_ms,
-        quantile_cont(latency_ms, 0.99) as latency_p99_ms
+        serving_health(latency_ms, status) as s
     from scoped
-    group by all
+    group by model, model_version
+),
+
+final as (
+    select model, model_version, first_seen_at, last_seen_at, s.*
+    from grouped
     order by model, first_seen_at
 )
 

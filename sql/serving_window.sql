@@ -1,5 +1,5 @@
 -- One row per model with inference rows in the window: requests, errors, error rate and
--- latency p50/p95/p99 in ms over the whole window (not an average of daily percentiles).
+-- latency p50/p95/p99 in ms over the whole window (serving_health in macros.sql).
 with scoped as (
     select model, latency_ms, status
     from inference
@@ -7,17 +7,15 @@ with scoped as (
         and ($model is null or model = $model)
 ),
 
-final as (
-    select
-        model,
-        count(*) as requests,
-        count(*) filter (where status = 'error') as errors,
-        count(*) filter (where status = 'error') / count(*) as error_rate,
-        quantile_cont(latency_ms, 0.5) as latency_p50_ms,
-        quantile_cont(latency_ms, 0.95) as latency_p95_ms,
-        quantile_cont(latency_ms, 0.99) as latency_p99_ms
+grouped as (
+    select model, serving_health(latency_ms, status) as s
     from scoped
     group by model
+),
+
+final as (
+    select model, s.*
+    from grouped
     order by model
 )
 
