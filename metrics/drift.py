@@ -58,6 +58,10 @@ METHODS = {
     "jensenshannon": ("Jensen-Shannon distance", 0.1),
 }
 P_VALUE_METHODS = {"ks", "chisquare", "z"}
+# Display names of the methods whose score is a distance (comparable over time on one chart).
+DISTANCE_METHOD_NAMES = {METHODS[m][0] for m in ("wasserstein", "jensenshannon")}
+# The drift timeline is per day up to this many days, per week beyond.
+TIMELINE_DAILY_UP_TO_DAYS = 120
 
 
 @dataclass(frozen=True)
@@ -402,13 +406,19 @@ def _score(result, method, reference, current, raw, counts) -> ColumnDrift:
             result.settled = "raw"
         elif low / norm < result.threshold <= high / norm * (1 + 1e-9):
             result.settled = "estimate"
-    if method in P_VALUE_METHODS:
-        result.drifted = (
-            result.score <= result.threshold if method == "ks" else result.score < result.threshold
-        )
-    else:
-        result.drifted = result.score >= result.threshold
+    result.drifted = is_drifted(method, result.score, result.threshold)
     return result
+
+
+def is_drifted(method: str, score: float, threshold: float) -> bool:
+    """Evidently's verdict for a score: KS drifts at p <= threshold, the other p-values below
+    it, distances at or above it. `method` is the short name or the display name."""
+    short = next((k for k, (name, _) in METHODS.items() if name == method), method)
+    if short == "ks":
+        return score <= threshold
+    if short in P_VALUE_METHODS:
+        return score < threshold
+    return score >= threshold
 
 
 # --- A whole comparison ------------------------------------------------------------------------
@@ -462,15 +472,18 @@ class DriftResult:
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame
+        frame["rank"] = [{True: 2, False: 1}.get(c.drifted, 0) for c in self.columns]
         frame["excess"] = [_excess(c) if c.tested else -math.inf for c in self.columns]
-        return frame.sort_values(["excess"], ascending=False).drop(columns="excess")
+        ordered = frame.sort_values(["rank", "excess"], ascending=False, kind="stable")
+        return ordered.drop(columns=["rank", "excess"])
 
 
 def _excess(column: ColumnDrift) -> float:
     """How far past its threshold a column is, comparable across methods (log-scale for p)."""
+    threshold = max(column.threshold, 1e-300)
     if column.method in P_VALUE_METHODS:
-        return math.log10(column.threshold) - math.log10(max(column.score, 1e-300))
-    return (column.score - column.threshold) / column.threshold
+        return math.log10(threshold) - math.log10(max(column.score, 1e-300))
+    return (column.score - threshold) / threshold
 
 
 def sides_by_part(
@@ -504,19 +517,27 @@ def sides_from_profiles(
     }
 
 
+def _memo(fetch: RawFetch) -> RawFetch:
+    """A raw-value fetch that reads each side once, however often a verdict asks."""
+    cache: dict[str, np.ndarray] = {}
+
+    def once(side: str) -> np.ndarray:
+        if side not in cache:
+            cache[side] = fetch(side)
+        return cache[side]
+
+    return once
+
+
 def _clean(series: pd.Series) -> np.ndarray:
     """A column's values as Evidently tests them: NaN, missing and infinities dropped."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
         return values[np.isfinite(values)]
-    return (
-        series.dropna().astype(str).to_numpy()
-        if series.dtype == object
-        else (
-            series.dropna().astype(str).str.lower().to_numpy()
-            if pd.api.types.is_bool_dtype(series)
-            else series.dropna().to_numpy()
-        )
+    # Text and booleans as the profiles key them: DuckDB's text of a value ('true', 'false').
+    return np.array(
+        [str(v).lower() if isinstance(v, bool | np.bool_) else str(v) for v in series.dropna()],
+        dtype=object,
     )
 
 
@@ -532,8 +553,8 @@ def compare_frames(
     Both frames are profiled in one DuckDB pass each for numeric and for other columns, then
     judged from the profiles; columns near a threshold are settled from the raw values.
     """
-    names = list(columns) if columns is not None else [c for c in current.columns]
-    typed = [c for c in profiles.frame_columns(current[names])]
+    names = list(columns) if columns is not None else list(current.columns)
+    typed = profiles.frame_columns(current[names])
     con = duckdb.connect(":memory:")
     try:
         con.execute("set enable_progress_bar = false")
@@ -556,13 +577,11 @@ def compare_frames(
     sides = sides_from_profiles(typed, bins, values)
     results = []
     for column in typed:
-        cache: dict[str, np.ndarray] = {}
 
-        def raw(side: str, name: str = column.name, cache: dict = cache) -> np.ndarray:
-            if side not in cache:
-                cache[side] = _clean((reference if side == "reference" else current)[name])
-            return cache[side]
+        def frame_values(side: str, name: str = column.name) -> np.ndarray:
+            return _clean((reference if side == "reference" else current)[name])
 
+        raw = _memo(frame_values)
         ref, cur = sides[column.name]
         results.append(decide(column, ref, cur, raw, (thresholds or {}).get(column.name)))
     return DriftResult(
@@ -678,16 +697,15 @@ def model_drift(
     results = []
     for column in columns:
 
-        def raw(side: str, name: str = column.name, cache: dict = {}) -> np.ndarray:  # noqa: B006
-            if side not in cache:
-                since, until = windows[side].instants()
-                found = con.execute(
-                    sql("drift_raw_values"),
-                    {"model": model, "feature": name, "since": since, "until": until},
-                ).fetchnumpy()["v"]
-                cache[side] = _clean(pd.Series(found))
-            return cache[side]
+        def stored_values(side: str, name: str = column.name) -> np.ndarray:
+            since, until = windows[side].instants()
+            found = con.execute(
+                sql("drift_raw_values"),
+                {"model": model, "feature": name, "since": since, "until": until},
+            ).fetchnumpy()["v"]
+            return _clean(pd.Series(found))
 
+        raw = _memo(stored_values)
         ref, cur = sides[column.name]
         results.append(
             decide(column, ref, cur, raw if exact else None, (thresholds or {}).get(column.name))
@@ -707,6 +725,7 @@ def timeline(
     span: Window,
     bucket_days: int = 1,
     thresholds: dict[str, float] | None = None,
+    share_threshold: float = DATASET_DRIFT_SHARE,
 ) -> pd.DataFrame:
     """Each day (or week) of `span` against the reference, from profiles only (estimates).
 
@@ -736,7 +755,7 @@ def timeline(
             )
             for c in columns
         ]
-        result = DriftResult(verdicts)
+        result = DriftResult(verdicts, share_threshold)
         for v in verdicts:
             if v.tested:
                 out.append(
@@ -766,6 +785,17 @@ def timeline(
     return pd.DataFrame(
         out, columns=["start", "column", "role", "method", "score", "threshold", "drifted", "rows"]
     )
+
+
+def timeline_bucket_days(span: Window) -> int:
+    """The timeline's step: a day, or a week past TIMELINE_DAILY_UP_TO_DAYS days."""
+    return 1 if span.days <= TIMELINE_DAILY_UP_TO_DAYS else 7
+
+
+def first_drift(line: pd.DataFrame, column: str) -> dt.date | None:
+    """The start of the first timeline step where `column` drifted, if it ever did."""
+    drifted = line[(line["column"] == column) & line["drifted"].astype(bool)]
+    return None if drifted.empty else pd.Timestamp(drifted["start"].min()).date()
 
 
 def distributions(
@@ -861,7 +891,7 @@ def daily_figures(
                 p75=_quantile(side.bins, 0.75, 0.05 * side.std),
             )
         elif side.values:
-            top = max(side.values, key=side.values.get)
+            top = max(side.values, key=lambda value: (side.values[value], str(value)))
             row.update(top_value=top, top_value_share=side.values[top] / side.n)
         out.append(row)
     return pd.DataFrame(out)

@@ -92,11 +92,5 @@ def verdicts(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[dict, floa
     return columns, share
 
 
-def drifted(method: str, score: float, threshold: float) -> bool:
-    """Evidently's verdict for a score: K-S drifts at p <= threshold, other p-values below it,
-    distances at or above it."""
-    if method == "K-S p_value":
-        return score <= threshold
-    if method.endswith("p_value"):
-        return score < threshold
-    return score >= threshold
+# Evidently's verdict rule, as the drift engine applies it (one definition).
+drifted = drift.is_drifted

@@ -21,7 +21,6 @@ literal built by sqlglot: some engines bind no named parameters.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -435,7 +434,3 @@ def frame_columns(frame: pd.DataFrame) -> list[ProfiledColumn]:
             data_type = "VARCHAR"
         columns.append(ProfiledColumn(str(name), data_type))
     return columns
-
-
-def nan_safe(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value

@@ -54,7 +54,6 @@ _WITH_FILTERS = {
     "kpi_daily": models.kpi_daily,
     "kpi_window": models.kpi_window,
     "serving_daily": models.serving_daily,
-    "feature_daily": models.feature_daily,
     "delivery_summary": delivery.summary,
     "delivery_weekly": delivery.weekly,
     "delivery_deployments": delivery.deployments,
@@ -89,7 +88,6 @@ _WITHOUT_FILTERS = {
     "source_status": sources.source_status,
     "quarantine_reasons": sources.quarantine_reasons,
     "quarantine_rows": sources.quarantine_rows,
-    "model_features": models.model_features,
     "model_versions": drift.versions,
 }
 
@@ -144,14 +142,15 @@ def _drift(
     )
     thresholds, share = drift.contract_terms(contracts.load(config().contracts).get(model))
     with db.connect(Path(path)) as con:
-        result = drift.model_drift(con, model, current_window, spec, thresholds, share)
         reference_window = spec.resolve(con, model, current_window)
-        if name == "drift":
-            return result, reference_window
         if name == "timeline":
             span = drift.Window(reference_window.since, current_window.until)
-            bucket = 1 if span.days <= 120 else 7
-            return drift.timeline(con, model, reference_window, span, bucket, thresholds), bucket
+            bucket = drift.timeline_bucket_days(span)
+            line = drift.timeline(con, model, reference_window, span, bucket, thresholds, share)
+            return line, bucket
+        result = drift.model_drift(con, model, current_window, spec, thresholds, share)
+        if name == "drift":
+            return result, reference_window
         if name == "evidently":
             return evidently_report.build(con, model, result, current_window, reference_window)
         raise KeyError(name)

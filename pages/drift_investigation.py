@@ -8,7 +8,6 @@ deployments, incidents and the model's main KPI; and Evidently's own report on a
 
 import datetime as dt
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import streamlit.components.v1 as components
@@ -97,7 +96,11 @@ cards[3].metric(
 st.caption(
     f"Reference {reference.since} → {reference.until}, current {current.since} → "
     f"{current.until} (whole UTC days). Methods and thresholds are Evidently's defaults"
-    + (", with this model's contract overrides." if result.share_threshold != 0.5 else ".")
+    + (
+        ", with this model's contract overrides."
+        if result.share_threshold != drift.DATASET_DRIFT_SHARE
+        else "."
+    )
 )
 
 table = result.table()
@@ -199,10 +202,7 @@ with right:
         col=1,
     )
     chosen = line[line["column"] == feature]
-    if not chosen.empty and chosen["method"].iloc[0] in (
-        "Wasserstein distance (normed)",
-        "Jensen-Shannon distance",
-    ):
+    if not chosen.empty and chosen["method"].iloc[0] in drift.DISTANCE_METHOD_NAMES:
         fig.add_scatter(
             x=chosen["start"],
             y=chosen["score"],
@@ -226,13 +226,12 @@ with right:
         "profiles). Green lines: production releases; red: failed or rolled back; dashed "
         "purple: incidents opened."
     )
-    if not chosen.empty:
-        drifted_days = chosen[chosen["drifted"].astype(bool)]
-        if not drifted_days.empty:
-            st.write(
-                f"**{feature}** first drifted in the {'day' if bucket == 1 else 'week'} "
-                f"starting {pd.Timestamp(drifted_days['start'].min()).date()}."
-            )
+    began = drift.first_drift(line, feature)
+    if began is not None:
+        st.write(
+            f"**{feature}** first drifted in the {'day' if bucket == 1 else 'week'} "
+            f"starting {began}."
+        )
 
 st.subheader("Evidently's own report")
 st.caption(
