@@ -67,6 +67,29 @@ def _number(raw: Any, where: str) -> float | None:
     return float(raw)
 
 
+def _drift_terms(raw: Any, where: str) -> dict[str, Any]:
+    """`drift = { share = 0.3, thresholds = { feature = 0.2 } }`, checked: a share in (0, 1],
+    thresholds above 0."""
+    if not isinstance(raw, dict) or not set(raw) <= {"share", "thresholds"}:
+        raise ContractError(f"{where}: drift is a table like {{ share = 0.5, thresholds = {{}} }}")
+    terms: dict[str, Any] = {}
+    if "share" in raw:
+        share = _number(raw["share"], f"{where}: drift.share")
+        if not 0 < share <= 1:
+            raise ContractError(f"{where}: drift.share must be above 0 and at most 1")
+        terms["share"] = share
+    thresholds = raw.get("thresholds", {})
+    if not isinstance(thresholds, dict):
+        raise ContractError(f"{where}: drift.thresholds is a table of feature = threshold")
+    terms["thresholds"] = {}
+    for feature, value in thresholds.items():
+        threshold = _number(value, f"{where}: drift.thresholds.{feature}")
+        if not threshold > 0:
+            raise ContractError(f"{where}: drift.thresholds.{feature} must be above 0")
+        terms["thresholds"][str(feature)] = threshold
+    return terms
+
+
 def _contract(model: str, raw: Any, origin: str) -> Contract:
     where = f"{origin}: model {model!r}"
     if not isinstance(raw, dict):
@@ -100,7 +123,7 @@ def _contract(model: str, raw: Any, origin: str) -> Contract:
         latency_p95_ms=_number(latency.get("p95"), f"{where}: latency_budget_ms.p95"),
         error_rate_budget=_number(raw.get("error_rate_budget"), f"{where}: error_rate_budget"),
         kpis=tuple(kpis),
-        drift=dict(raw.get("drift", {})),
+        drift=_drift_terms(raw.get("drift", {}), where),
         retraining=dict(raw.get("retraining", {})),
     )
 

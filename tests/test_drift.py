@@ -353,3 +353,19 @@ def test_daily_figures_come_from_the_profiles_and_match_the_raw_rows(synced):
         shares = rows_in(rows, window(day, day + 1))["country"].value_counts(normalize=True)
         assert row.top_value == shares.idxmax() and row.top_value_share == shares.max()
     assert list(countries["top_value"])[2:] == ["pt", "pt"]  # the drift began on day 10
+
+
+def test_a_contracts_drift_overrides_change_the_verdicts(synced, tmp_path):
+    from metrics import contracts
+
+    project, _ = synced
+    path = tmp_path / "models.toml"
+    path.write_text("[models.pricing]\ndrift = { share = 0.7, thresholds = { amount = 5.0 } }\n")
+    thresholds, share = drift.contract_terms(contracts.load(path)["pricing"])
+    assert (thresholds, share) == ({"amount": 5.0}, 0.7)
+    with db.connect(project.warehouse) as con:
+        result = drift.model_drift(con, "pricing", window(10, 20), None, thresholds, share)
+    amount = result.column("amount")
+    assert amount.threshold == 5.0 and not amount.drifted  # a one-std shift is below 5
+    assert result.drift_share == pytest.approx(1 / 3)  # country alone
+    assert result.dataset_drift is False

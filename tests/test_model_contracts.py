@@ -160,6 +160,12 @@ def test_a_window_without_data_is_grey_not_green(con):
         ),
         ("[models.x]\nkpis = [{ target = 1 }]\n", "model 'x': kpis[0] needs a name"),
         ("[models.x\n", "not valid TOML"),
+        ("[models.x]\ndrift = { share = 0 }\n", "model 'x': drift.share must be above 0"),
+        (
+            "[models.x]\ndrift = { thresholds = { f = 0 } }\n",
+            "model 'x': drift.thresholds.f must be above 0",
+        ),
+        ("[models.x]\ndrift = { shares = 0.3 }\n", "model 'x': drift is a table like"),
     ],
 )
 def test_a_bad_contract_file_names_the_model_and_field(tmp_path, toml, message):
