@@ -377,7 +377,7 @@ def _drift_reading(
     reference: drift.Reference | None,
 ) -> dict[str, Any] | None:
     """The model's drift over the window (whole days), or None without inference features."""
-    if not profiles.model_columns(con, model)[: -len(profiles.OUTPUTS)]:
+    if not any(c.role == "feature" for c in profiles.model_columns(con, model)):
         return None
     thresholds, share = drift.contract_terms(contract)
     current = drift.day_window(filters.since, filters.until)
