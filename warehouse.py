@@ -21,9 +21,13 @@ from pathlib import Path
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # version -> migration file under sql/migrations/, applied in order to older warehouses.
-MIGRATIONS: dict[int, str] = {2: "002_drift_profiles.sql", 3: "003_remote_profiles.sql"}
+MIGRATIONS: dict[int, str] = {
+    2: "002_drift_profiles.sql",
+    3: "003_remote_profiles.sql",
+    4: "004_serving_profiles.sql",
+}
 
 
 class WarehouseError(RuntimeError):

@@ -24,6 +24,8 @@ this source fails with a sentence saying how to install it, and the other source
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +38,9 @@ from metrics.profiles import ProfiledColumn
 
 DIALECT = "spark"
 VIEW = "tandem_spark_source"
+# One model's days being profiled, cached while its queries run.
+SCOPE = "tandem_spark_days"
+TIME_ZONE = "spark.sql.session.timeZone"
 FORMATS = ("parquet", "delta", "iceberg", "orc", "csv", "json", "avro")
 CONTRACT = ("ts", "model", "model_version", "latency_ms", "status", "prediction", "score")
 
@@ -149,26 +154,75 @@ class SparkConnector(Connector):
             features=features,
             model=self.source.option("model"),
             outputs=tuple(o for o in profiles.OUTPUTS if columns.get(o, o) in types),
+            serving=tuple(s for s in remote_profiles.SERVING if columns.get(s, s) in types),
         )
 
     def write_profiles(self, con: Any) -> int:
         spark, created = self._session()
+        zone = spark.conf.get(TIME_ZONE, None)
         try:
-            spark.conf.set("spark.sql.session.timeZone", "UTC")
-            frame = self._frame(spark)
-            source = self.remote_source(frame.schema)
-            frame.createOrReplaceTempView(VIEW)
-
-            def query(text: str) -> pd.DataFrame:
-                result = spark.sql(text)
-                rows = result.collect()
-                return pd.DataFrame([tuple(row) for row in rows], columns=result.columns)
-
-            done, self.state = remote_profiles.sync_profiles(
-                con, query, DIALECT, source, self.source.name, self.state
-            )
-            spark.catalog.dropTempView(VIEW)
-            return done
+            spark.conf.set(TIME_ZONE, "UTC")
+            return self._profile(con, spark)
+        except Exception as error:
+            if not _from_spark(error):
+                raise
+            raise self._fail(f"Spark could not profile the rows: {self._scrub(error)}") from None
         finally:
+            for view in (VIEW, SCOPE):
+                spark.catalog.dropTempView(view)
             if created:
                 spark.stop()
+            elif zone is None:
+                spark.conf.unset(TIME_ZONE)
+            else:
+                spark.conf.set(TIME_ZONE, zone)  # a user's own session keeps its time zone
+
+    def _profile(self, con: Any, spark: Any) -> int:
+        frame = self._frame(spark)
+        source = self.remote_source(frame.schema)
+        frame.createOrReplaceTempView(VIEW)
+
+        def query(text: str) -> pd.DataFrame:
+            result = spark.sql(text)
+            rows = result.collect()
+            return pd.DataFrame([tuple(row) for row in rows], columns=result.columns)
+
+        @contextlib.contextmanager
+        def materialize(relation: str) -> Iterator[str]:
+            # One model's days, cached: every column's branch of a profile query, and every
+            # query, reads them from memory instead of scanning the source again.
+            days = spark.sql(portable.render("select * from {relation}", DIALECT, relation))
+            days = days.persist()
+            days.createOrReplaceTempView(SCOPE)
+            try:
+                yield portable.identifier(SCOPE)
+            finally:
+                spark.catalog.dropTempView(SCOPE)
+                days.unpersist()
+
+        done, self.state = remote_profiles.sync_profiles(
+            con, query, DIALECT, source, self.source.name, self.state, materialize
+        )
+        return done
+
+    def _scrub(self, error: BaseException) -> str:
+        """Spark's message, first line only (no JVM stack), with a URL's user:password@ and the
+        values of secret-looking Spark settings (keys, tokens, passwords) replaced by ***."""
+        lines = str(error).strip().splitlines()
+        text = _USERINFO.sub(r"\1***@", lines[0] if lines else type(error).__name__)
+        for key, value in dict(self.source.option("spark_conf", {})).items():
+            if _SECRET_KEY.search(str(key)) and str(value):
+                text = text.replace(str(value), "***")
+        return text
+
+
+# A URL's user:password@ (s3a://KEY:SECRET@bucket/...): never shown.
+_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
+# Spark settings whose values are credentials (fs.s3a.secret.key, ...account.key, sas tokens).
+_SECRET_KEY = re.compile(r"secret|password|token|credential|key|sas", re.IGNORECASE)
+
+
+def _from_spark(error: BaseException) -> bool:
+    """Whether an error is Spark's or the JVM's (a missing path, a bad table, a failed job)."""
+    module = type(error).__module__
+    return module.startswith(("pyspark", "py4j"))

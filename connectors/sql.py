@@ -523,6 +523,7 @@ class SqlConnector(Connector):
             features=features,
             model=self.source.option("model"),
             outputs=tuple(o for o in profiles.OUTPUTS if columns.get(o, o) in types),
+            serving=tuple(s for s in remote_profiles.SERVING if columns.get(s, s) in types),
         )
 
     def write_profiles(self, con: Any) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, drift, models, profiles, quality
+from metrics import activity, drift, models, profiles, quality, serving
 from metrics.db import frame
 from metrics.filters import Filters
 from metrics.status import format_kpi, kpi_status, worst
@@ -145,8 +145,9 @@ def load(path: Path | None) -> dict[str, Contract]:
 
 
 def serving_window(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Per model over the whole window: requests, errors, error rate, latency p50/p95/p99."""
-    return frame(con, "serving_window", **filters.params())
+    """Per model over the whole window: requests, errors, error rate, latency p50/p95/p99 (from
+    serving profiles for a model whose rows stay on its own engine: metrics/serving.py)."""
+    return serving.window(con, filters)
 
 
 def _plain(value: Any) -> float | None:

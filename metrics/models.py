@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from metrics import serving
 from metrics.db import frame
 from metrics.filters import Filters
 
@@ -18,8 +19,9 @@ def kpi_daily(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
 
 
 def serving_daily(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Per model and UTC day: requests, errors, error_rate, latency p50/p95/p99 in ms."""
-    return frame(con, "serving_daily", **filters.params())
+    """Per model and UTC day: requests, errors, error_rate, latency p50/p95/p99 in ms (from
+    serving profiles for a model whose rows stay on its own engine: metrics/serving.py)."""
+    return serving.daily(con, filters)
 
 
 def model_features(con: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:
@@ -53,7 +55,7 @@ def kpi_window(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame
 
 def serving_versions(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Per model and version over the window: requests, errors, error rate, p50/p95/p99 ms."""
-    return frame(con, "serving_versions", **filters.params())
+    return serving.versions(con, filters)
 
 
 def kpi_segments(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:

@@ -75,6 +75,7 @@ ALLOWED: tuple[type[exp.Expression], ...] = (
     exp.Avg,
     exp.VariancePop,
     exp.Floor,
+    exp.Ln,
     exp.Least,
     exp.Nullif,
     exp.Coalesce,

@@ -338,7 +338,8 @@ def store_specs(con: duckdb.DuckDBPyConnection, model: str, specs: dict[str, Bin
 def forget_days(con: duckdb.DuckDBPyConnection, model: str, days: Sequence[dt.date]) -> None:
     """Delete a model's stored profiles of `days`, whoever computed them."""
     scope = {"model": model, "days": list(days)}
-    for table in ("drift_profile_bins", "drift_profile_values", "drift_profile_days"):
+    tables = ("drift_profile_bins", "drift_profile_values", "drift_profile_days")
+    for table in (*tables, "serving_profile_bins"):
         con.execute(
             f"delete from {table} where model = $model and list_contains($days, day)", scope
         )

@@ -1,10 +1,13 @@
-"""Drift profiles computed where the data lives: on a source's own engine, stored in the warehouse.
+"""Profiles computed where the data lives: on a source's own engine, stored in the warehouse.
 
 A `spark` source, or a `sql` source with `profiles = true`, never hands its inference rows to
-the warehouse. Its engine runs the portable profile queries (sql/drift_profile_*.sql, through
-metrics/portable.py) per (model, day) and only the small profiles come back, into the same
-tables the sync's own profiles use (drift_profile_bins, drift_profile_values,
-drift_profile_days with `source` set), so metrics/drift.py reads both alike.
+the warehouse. Its engine runs the portable profile queries (sql/drift_profile_*.sql and
+sql/serving_profile.sql, through metrics/portable.py) per (model, day) and only the small
+profiles come back. Drift profiles land in the same tables the sync's own profiles use
+(drift_profile_bins, drift_profile_values, drift_profile_days with `source` set), so
+metrics/drift.py reads both alike; serving profiles (requests, errors, a latency histogram per
+day and version) land in serving_profile_bins, read by metrics/serving.py for a model without
+inference rows.
 
 Incremental by day: a first query asks the engine for each (model, day)'s signature (row
 count and newest updated-at); a day is profiled again only when its signature changed since
@@ -19,22 +22,29 @@ read off a provisional histogram computed on the engine (exact percentiles are n
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
-from metrics import portable, profiles
+from metrics import portable, profiles, serving
 from metrics.db import sql
 from metrics.profiles import BinSpec, ProfiledColumn
 
 # The relation's own column holding the signature's "newest row" value.
 UPDATED = "updated_at"
 
+# The serving columns a source's rows may have, with the type the profile query reads them as.
+SERVING = {"model_version": "varchar", "latency_ms": "double", "status": "varchar"}
+
 # An engine runs one query (in its dialect) and returns its rows as a frame.
 Query = profiles.Query
+# Keeps a relation's rows on the engine while a model's days are profiled; yields what to read.
+Materialize = Callable[[str], AbstractContextManager[str]]
 
 
 @dataclass
@@ -48,6 +58,8 @@ class RemoteSource:
         features: the feature columns, typed (from the engine's schema).
         model: a fixed model name, when the rows hold one model and no model column.
         outputs: which of prediction and score the rows have (others are profiled as empty).
+        serving: which of model_version, latency_ms and status the rows have (others are read
+            as NULL: no version, no latency, no error).
     """
 
     relation: str
@@ -56,12 +68,15 @@ class RemoteSource:
     model: str | None = None
     # The model outputs (prediction, score) the rows have, profiled for prediction drift.
     outputs: tuple[str, ...] = ()
+    # The serving columns (model_version, latency_ms, status) the rows have.
+    serving: tuple[str, ...] = ()
 
     def source_column(self, name: str) -> str:
         return self.columns.get(name, name)
 
     def rows(self) -> str:
-        """The rows under the contract's names: ts, model, updated_at, outputs, features."""
+        """The rows under the contract's names: ts, model, updated_at, the serving columns,
+        the outputs and the features."""
         selects = [f'{portable.identifier(self.source_column("ts"))} as "ts"']
         if self.model is not None:
             selects.append(f'{portable.string(self.model)} as "model"')
@@ -70,6 +85,12 @@ class RemoteSource:
             selects.append(f'cast({model} as varchar) as "model"')
         updated = self.columns.get(UPDATED, self.source_column("ts"))
         selects.append(f'{portable.identifier(updated)} as "{UPDATED}"')
+        for name, data_type in SERVING.items():
+            if name in self.serving:
+                column = portable.identifier(self.source_column(name))
+                selects.append(f"cast({column} as {data_type}) as {portable.identifier(name)}")
+            else:
+                selects.append(f"cast(null as {data_type}) as {portable.identifier(name)}")
         for output in profiles.OUTPUTS:
             if output in self.outputs:
                 selects.append(
@@ -152,14 +173,12 @@ def _frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 def profile_model_days(
     query: Query,
     dialect: str,
-    source: RemoteSource,
-    model: str,
-    days: Sequence[dt.date],
+    relation: str,
+    columns: Sequence[ProfiledColumn],
     specs: dict[str, BinSpec],
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """One model's profiles of `days`, computed on the engine: (bin rows, value rows)."""
-    relation = _scope(source, model, days)
-    columns = source.profiled_columns()
+    """The drift profiles of `relation` (one model's days), computed on the engine: (bin rows,
+    value rows)."""
     bins = values = None
     numeric = profiles.numeric_sql(columns, specs, relation, profiles.DAY, dialect)
     if numeric:
@@ -171,6 +190,50 @@ def profile_model_days(
     if categorical:
         values = _frame(query(categorical[0]), ["part", "feature", "value", "n", "capped"])
     return bins, values
+
+
+def serving_model_days(query: Query, dialect: str, relation: str) -> pd.DataFrame:
+    """The serving profiles of `relation` (one model's days), computed on the engine: one row
+    per (day, version, latency bin), as serving_profile_bins holds them (metrics/serving.py)."""
+    found = query(serving.profile_sql(relation, dialect))
+    found.columns = [
+        "day",
+        "model_version",
+        "bin",
+        "n",
+        "errors",
+        "minimum",
+        "maximum",
+        "first_seen_at",
+        "last_seen_at",
+    ]
+    found["day"] = [_as_date(v) for v in found["day"]]
+    found["model_version"] = found["model_version"].astype(str)
+    found["bin"] = pd.to_numeric(found["bin"]).astype("Int64")
+    for name in ("n", "errors"):
+        found[name] = pd.to_numeric(found[name]).astype("int64")
+    for name in ("minimum", "maximum"):
+        found[name] = pd.to_numeric(found[name]).astype("float64")
+    for name in ("first_seen_at", "last_seen_at"):
+        # Engines hand instants over naive (Spark, in its UTC session) or with an offset.
+        found[name] = pd.to_datetime(found[name], utc=True)
+    return found
+
+
+def store_serving(con: duckdb.DuckDBPyConnection, model: str, found: pd.DataFrame) -> None:
+    """Insert a model's serving profile rows (as `serving_model_days` returns them)."""
+    if found.empty:
+        return
+    con.register("tandem_serving_bins", found)
+    try:
+        con.execute(
+            "insert into serving_profile_bins select $model, day, model_version, "
+            "cast(bin as integer), n, errors, minimum, maximum, first_seen_at, last_seen_at "
+            "from tandem_serving_bins",
+            {"model": model},
+        )
+    finally:
+        con.unregister("tandem_serving_bins")
 
 
 def register_features(
@@ -200,6 +263,7 @@ def sync_profiles(
     source: RemoteSource,
     source_name: str,
     state: dict,
+    materialize: Materialize | None = None,
 ) -> tuple[int, dict]:
     """Profile a source's new and changed days on its engine into the warehouse.
 
@@ -209,6 +273,9 @@ def sync_profiles(
         dialect: the engine's sqlglot dialect.
         source_name: recorded as drift_profile_days.source.
         state: the signatures the last sync stored ({"days": {...}}).
+        materialize: given one model's days as a relation (DuckDB SQL text), keeps them on the
+            engine for the queries that follow and yields the relation to read instead (Spark
+            caches them: each column's branch of a profile query would scan the source again).
 
     Returns:
         (days profiled, the new state to store).
@@ -221,13 +288,17 @@ def sync_profiles(
         register_features(con, model, columns, source_name)
         specs = profiles.stored_specs(con, model)
         new = [c for c in columns if c.numeric and c.name not in specs]
-        if new:
-            found = profiles.portable_specs(query, dialect, _scope(source, model, days), new)
-            profiles.store_specs(con, model, found)
-            specs.update(found)
-        bins, values = profile_model_days(query, dialect, source, model, days, specs)
+        scope = _scope(source, model, days)
+        with materialize(scope) if materialize else contextlib.nullcontext(scope) as relation:
+            if new:
+                found = profiles.portable_specs(query, dialect, relation, new)
+                profiles.store_specs(con, model, found)
+                specs.update(found)
+            bins, values = profile_model_days(query, dialect, relation, columns, specs)
+            serving_rows = serving_model_days(query, dialect, relation)
         profiles.forget_days(con, model, days)
         profiles.store_profiles(con, model, bins, values)
+        store_serving(con, model, serving_rows)
         con.executemany(
             "insert into drift_profile_days (model, day, rows, synced_max, source) "
             "values (?, ?, ?, now(), ?)",

@@ -30,6 +30,7 @@ from metrics import (
     models,
     quality,
     retro,
+    serving,
     sources,
 )
 from metrics.filters import Filters
@@ -54,6 +55,7 @@ _WITH_FILTERS = {
     "kpi_daily": models.kpi_daily,
     "kpi_window": models.kpi_window,
     "serving_daily": models.serving_daily,
+    "serving_profiled": serving.profiled_models,
     "delivery_summary": delivery.summary,
     "delivery_weekly": delivery.weekly,
     "delivery_deployments": delivery.deployments,

@@ -1,5 +1,12 @@
 -- Table macros the metric queries share; created on every read connection (metrics/db.py).
 
+-- One row per model a team works on: a model with a deployment or an incident of the team.
+-- Models carry no team of their own; KPIs and serving health are scoped to a team this way.
+create or replace temp macro team_models(team_name) as table
+    select distinct model from deployments where team = team_name
+    union
+    select distinct model from incidents where team = team_name;
+
 -- One row per KPI row that counts for the window: dates since <= date < until, the team's or
 -- the model's KPIs, and on a day that has an explicit 'all' segment, that row alone (a source
 -- that sends the total and its parts would otherwise count twice).
@@ -9,10 +16,8 @@ create or replace temp macro kpi_rows(since_at, until_at, team_name, model_name)
         from kpis
         where date >= cast(since_at as date) and date < cast(until_at as date)
             and (model_name is null or model = model_name)
-            and (model_name is not null or team_name is null or model in (
-                select distinct model from deployments where team = team_name
-                union select distinct model from incidents where team = team_name
-            ))
+            and (model_name is not null or team_name is null
+                or model in (select model from team_models(team_name)))
     ),
 
     has_all as (
@@ -209,3 +214,35 @@ create or replace temp macro serving_health(latency_ms, status) as struct_pack(
     latency_p95_ms := quantile_cont(latency_ms, 0.95),
     latency_p99_ms := quantile_cont(latency_ms, 0.99)
 );
+
+-- One row per stored serving profile bin (serving_profile_bins) of a model with no inference
+-- rows in [since_at, until_at), on the UTC days the window overlaps, for the team's or the
+-- model's models: the serving health of a model whose rows stay on its own engine
+-- (metrics/serving.py turns the bins into requests, errors and percentiles).
+create or replace temp macro profiled_serving(since_at, until_at, team_name, model_name) as table
+    with exact_models as (
+        select distinct model
+        from inference
+        where ts >= since_at and ts < until_at
+    ),
+
+    final as (
+        select
+            model,
+            day,
+            model_version,
+            bin,
+            n,
+            errors,
+            minimum,
+            maximum,
+            first_seen_at,
+            last_seen_at
+        from serving_profile_bins
+        where day >= cast(since_at as date) and day < until_at
+            and (model_name is null or model = model_name)
+            and (team_name is null or model in (select model from team_models(team_name)))
+            and model not in (select model from exact_models)
+    )
+
+    select * from final;

@@ -5,6 +5,7 @@ with scoped as (
     from inference
     where ts >= $since and ts < $until
         and ($model is null or model = $model)
+        and ($team is null or model in (select model from team_models($team)))
 ),
 
 grouped as (

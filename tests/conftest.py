@@ -86,3 +86,37 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
+
+
+# --- Spark (an optional extra: skipped without PySpark, unless CI requires it) ------------
+
+SPARK_REQUIRE_ENV = "TANDEM_REQUIRE_SPARK"
+
+
+def _pyspark():
+    if os.environ.get(SPARK_REQUIRE_ENV) == "1":
+        import pyspark  # noqa: F401  (fails loudly: CI must have it)
+
+        return
+    pytest.importorskip("pyspark")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole test session: small, quiet, UTC."""
+    _pyspark()
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("tandem-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

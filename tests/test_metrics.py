@@ -469,3 +469,13 @@ def test_kpi_segments(con):
     assert segments[("churn", "ctr", "app")] == pytest.approx(1 / 300)
     assert segments[("churn", "ctr", "all")] == pytest.approx(0.5)
     assert segments[("fraud", "aov", "web")] == pytest.approx(10.0)
+
+
+def test_serving_health_is_scoped_to_a_team(con):
+    # churn ships through team growth (its deployments and incidents); fraud through risk.
+    growth = Filters(WINDOW.since, WINDOW.until, team="growth")
+    risk = Filters(WINDOW.since, WINDOW.until, team="risk")
+    for reading in (models.serving_daily, models.serving_versions):
+        assert set(reading(con, growth)["model"]) == {"churn"}
+        assert reading(con, risk).empty
+    assert models.serving_versions(con, growth)["requests"].tolist() == [7]

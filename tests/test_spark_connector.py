@@ -10,7 +10,6 @@ Skipped without PySpark, unless TANDEM_REQUIRE_SPARK=1 (CI with requirements-spa
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 
@@ -25,38 +24,6 @@ from tests.test_profiles_remote import (
     generated_rows,
     stored,
 )
-
-REQUIRE_ENV = "TANDEM_REQUIRE_SPARK"
-
-
-def _pyspark():
-    if os.environ.get(REQUIRE_ENV) == "1":
-        import pyspark  # noqa: F401  (fails loudly: CI must have it)
-
-        return
-    pytest.importorskip("pyspark")
-
-
-@pytest.fixture(scope="session")
-def spark():
-    """One local SparkSession for the whole test session: small, quiet, UTC."""
-    _pyspark()
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("tandem-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
 
 SOURCE = """
 [[sources]]

@@ -1,0 +1,157 @@
+"""Serving health: requests, errors and latency percentiles per model, over a window, a day or a
+version, from the inference rows, or from serving profiles for a model whose rows stay on its
+own engine.
+
+A model with inference rows in the window is read from them, exactly (sql/serving_*.sql,
+`quantile_cont`). A model without any, whose source profiles it where the data lives (a `spark`
+source, a `sql` source with `profiles = true`), is read from serving_profile_bins: per (model,
+day, version), its requests, errors and a log-spaced latency histogram computed on that engine by
+the portable sql/serving_profile.sql (metrics/remote_profiles.py). Counts are then exact and
+each latency percentile lies in the same 1%-wide bin as the exact one: within 1% of it.
+
+Profiles are per UTC day: a window takes every day it overlaps whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from metrics import portable
+from metrics.db import frame, sql
+from metrics.filters import Filters
+
+# Bins per e-fold of latency: bin k holds [exp(k / PER_UNIT), exp((k + 1) / PER_UNIT)) ms, so
+# a bin's top is 1.005% above its bottom.
+PER_UNIT = 100
+# The bin of latencies of 0 ms or less (no logarithm); below every other bin.
+FLOOR_BIN = -100_000
+# The percentiles every serving reading carries: column -> quantile.
+PERCENTILES = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
+# A row's UTC day (every session that runs the profile query is set to UTC).
+DAY = 'cast("ts" as date)'
+
+
+def profile_sql(relation: str, dialect: str = portable.READ) -> str:
+    """The portable serving profile query over `relation` (rows under the contract's names),
+    one row per (day, model_version, latency bin), in `dialect`."""
+    text = portable.fill(
+        sql("serving_profile"),
+        {
+            "part": DAY,
+            "per_unit": portable.number(PER_UNIT),
+            "floor_bin": portable.number(FLOOR_BIN),
+        },
+    )
+    return portable.render(text, dialect, relation)
+
+
+def bin_edges(bin_: int) -> tuple[float, float]:
+    """The latency range [low, high) in ms that a (non-floor) bin holds."""
+    return math.exp(bin_ / PER_UNIT), math.exp((bin_ + 1) / PER_UNIT)
+
+
+def quantile(bins: pd.DataFrame, q: float) -> float | None:
+    """The `q` quantile of the latencies a histogram holds, as `quantile_cont` reads it.
+
+    `bins` has one row per latency bin (NULL bin: no latency, left out), with n, minimum and
+    maximum. The k-th smallest latency (0-based) is placed in its bin by the counts, and read
+    between the bin's min and max by its rank there (exact for a bin of one or two values); the
+    quantile interpolates between the two order statistics around rank q * (n - 1), as numpy's
+    "linear" method does. Each estimate lies in the bin that holds the exact value.
+    """
+    valued = bins[bins["bin"].notna() & (bins["n"] > 0)].sort_values("bin")
+    if valued.empty:
+        return None
+    counts = valued["n"].to_numpy(dtype=np.int64)
+    lows = valued["minimum"].to_numpy(dtype=float)
+    highs = valued["maximum"].to_numpy(dtype=float)
+    before = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    total = int(counts.sum())
+
+    def order_statistic(k: int) -> float:
+        at = int(np.searchsorted(before, k, side="right")) - 1
+        n = int(counts[at])
+        if n == 1:
+            return float(lows[at])
+        return float(lows[at] + (highs[at] - lows[at]) * (k - before[at]) / (n - 1))
+
+    rank = q * (total - 1)
+    below = math.floor(rank)
+    value = order_statistic(below)
+    if rank > below:
+        value += (rank - below) * (order_statistic(below + 1) - value)
+    return value
+
+
+def from_profiles(bins: pd.DataFrame, keys: Sequence[str], seen: bool = False) -> pd.DataFrame:
+    """Serving health per `keys` group of profile bins: requests, errors, error_rate and the
+    latency percentiles (and first_seen_at, last_seen_at with `seen`), one row per group."""
+    keys = list(keys)
+    columns = keys + (["first_seen_at", "last_seen_at"] if seen else [])
+    columns += ["requests", "errors", "error_rate", *PERCENTILES]
+    out = []
+    for group, rows in bins.groupby(keys, sort=True):
+        group = group if isinstance(group, tuple) else (group,)
+        requests = int(rows["n"].sum())
+        errors = int(rows["errors"].sum())
+        record = dict(zip(keys, group, strict=True))
+        if seen:
+            record["first_seen_at"] = rows["first_seen_at"].min()
+            record["last_seen_at"] = rows["last_seen_at"].max()
+        record.update(
+            requests=requests,
+            errors=errors,
+            error_rate=errors / requests if requests else None,
+        )
+        for name, q in PERCENTILES.items():
+            record[name] = quantile(rows, q)
+        out.append(record)
+    return pd.DataFrame(out, columns=columns)
+
+
+def profile_bins(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The stored serving profile bins of models with no inference rows in the window."""
+    return frame(con, "serving_profile_rows", **filters.params())
+
+
+def _combine(exact: pd.DataFrame, profiled: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    if profiled.empty:
+        return exact
+    if exact.empty:
+        combined = profiled
+    else:
+        combined = pd.concat([exact, profiled.astype(exact.dtypes.to_dict())], ignore_index=True)
+    return combined.sort_values(list(order), kind="stable").reset_index(drop=True)
+
+
+def window(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per model over the window: requests, errors, error_rate, latency p50/p95/p99 in ms."""
+    exact = frame(con, "serving_window", **filters.params())
+    profiled = from_profiles(profile_bins(con, filters), ["model"])
+    return _combine(exact, profiled, ["model"])
+
+
+def daily(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per model and UTC day: requests, errors, error_rate, latency p50/p95/p99 in ms."""
+    exact = frame(con, "serving_daily", **filters.params())
+    profiled = from_profiles(profile_bins(con, filters), ["model", "day"])
+    return _combine(exact, profiled, ["model", "day"])
+
+
+def versions(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per model and version: first and last request in the window, requests, errors,
+    error_rate, latency p50/p95/p99 in ms; ordered by model and first request."""
+    exact = frame(con, "serving_versions", **filters.params())
+    profiled = from_profiles(profile_bins(con, filters), ["model", "model_version"], seen=True)
+    return _combine(exact, profiled, ["model", "first_seen_at"])
+
+
+def profiled_models(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The models whose serving health in the window is read from serving profiles, with the
+    sources that computed them (columns model, sources)."""
+    return frame(con, "serving_profiled_models", **filters.params())
