@@ -127,7 +127,11 @@ class SparkConnector(Connector):
         option = self.source.option
         if option("table") is not None:
             return spark.table(str(option("table")))
-        return spark.read.format(str(option("format"))).load(str(self.source.path_option("path")))
+        raw = str(option("path"))
+        # A URL (s3a://, abfss://, hdfs://, file://) goes to Spark as written; a plain path is
+        # read relative to the config file's folder.
+        where = raw if _URL.match(raw) else str(self.source.path_option("path"))
+        return spark.read.format(str(option("format"))).load(where)
 
     def remote_source(self, schema: Any) -> remote_profiles.RemoteSource:
         """The source's rows as the profile queries read them, features typed from `schema`."""
@@ -208,7 +212,8 @@ class SparkConnector(Connector):
     def _scrub(self, error: BaseException) -> str:
         """Spark's message, first line only (no JVM stack), with a URL's user:password@ and the
         values of secret-looking Spark settings (keys, tokens, passwords) replaced by ***."""
-        lines = str(error).strip().splitlines()
+        java = getattr(error, "java_exception", None)  # py4j: the JVM's own message
+        lines = str(java.toString() if java is not None else error).strip().splitlines()
         text = _USERINFO.sub(r"\1***@", lines[0] if lines else type(error).__name__)
         for key, value in dict(self.source.option("spark_conf", {})).items():
             if _SECRET_KEY.search(str(key)) and str(value):
@@ -216,6 +221,8 @@ class SparkConnector(Connector):
         return text
 
 
+# A path with a scheme: a URL for Spark's file systems.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # A URL's user:password@ (s3a://KEY:SECRET@bucket/...): never shown.
 _USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
 # Spark settings whose values are credentials (fs.s3a.secret.key, ...account.key, sas tokens).

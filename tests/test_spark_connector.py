@@ -123,3 +123,21 @@ TIMESTAMP_CHECK = None
 def contract_sample(project, frames):
     """The row-feed contract tests do not apply: a spark source loads profiles, never rows."""
     pytest.skip("kind 'spark' writes drift profiles, not feed rows: the row contract is moot")
+
+
+def test_a_spark_failure_is_one_line_naming_the_source_without_credentials(spark, tmp_path):
+    project = Project(tmp_path)
+    # A URL goes to Spark as written (not read as a local path), and its password never shows.
+    project.configure(
+        SOURCE.replace(
+            'path = "lake/requests.parquet"', 'path = "file://alice:s3cret@localhost/tmp/nope"'
+        ).format(extra="")
+    )
+    report = project.sync()
+    assert not report.ok
+    (failure,) = [s for s in report.sources if s.error]
+    assert failure.error.startswith("source 'requests_spark': Spark could not profile the rows")
+    assert "file://***@localhost/tmp/nope" in failure.error
+    assert "s3cret" not in failure.error and "\n" not in failure.error
+    # The session the user handed in is still usable, its temporary views gone.
+    assert spark.catalog.listTables() == []
