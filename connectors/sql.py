@@ -14,11 +14,14 @@
     # backoff_s = 1.0      the first wait; each next one doubles
 
 Push-down (`profiles = true`, feed "inference" only): no rows are read. The database runs the
-drift profile queries itself, transpiled from sql/drift_profile_*.sql to its dialect (picked
-from the URL's SQLAlchemy dialect: postgresql, trino, bigquery, snowflake, mysql, ...), and only
-the per-(model, day) profiles come back (metrics/remote_profiles.py). It needs a `table` (a
-view works too), `features = [...]`, and `model = "name"` or `columns.model`; `columns.ts` and
-`columns.updated_at` name the timestamp and the column whose newest value marks a changed day.
+drift and serving profile queries itself, transpiled from sql/drift_profile_*.sql and
+sql/serving_profile.sql to its dialect (picked from the URL's SQLAlchemy dialect: postgresql,
+trino, bigquery, snowflake, mysql, ...), and only the per-(model, day) profiles come back
+(metrics/remote_profiles.py). It needs a `table` (a view works too) or a `query` (in the
+database's own SQL, sent as written inside the profile queries), `features = [...]`, and
+`model = "name"` or `columns.model`; `columns.ts` and `columns.updated_at` name the timestamp
+and the column whose newest value marks a changed day. A table's feature types come from the
+database's catalogue; a query's from the values of its first 1000 rows.
 
 The highest `cursor` value read is kept as the source's high-water mark; the next sync asks for
 rows with `cursor >= mark` (bound as a parameter). `>=`, not `>`: rows sharing the last value
@@ -51,6 +54,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import NullType
+from sqlglot import exp
 
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError
@@ -76,6 +80,10 @@ _SECRET_QUERY_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 # What sqlalchemy.text() would take for a bind parameter (see TextClause._bind_params_regex).
 _BIND_LIKE = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")
 _INT64 = (-(2**63), 2**63 - 1)
+# Push-down of a `query`: the table name the profile queries carry until the query replaces
+# it, and how many of its rows type its columns.
+_QUERY_PLACEHOLDER = "__tandem_pushed_query__"
+_TYPING_SAMPLE = 1000
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,32 @@ def _cause(error: BaseException) -> str:
 def _is_permanent(cause: str) -> bool:
     lower = cause.lower()
     return any(words in lower for words in _PERMANENT)
+
+
+def _text_clause(query: str) -> Any:
+    """A user's query as a SQLAlchemy text clause: its colons are its own (a '10:30' literal, a
+    ::cast), never bind parameters."""
+    return sa.text(_BIND_LIKE.sub(r"\\:\1", query)).columns()
+
+
+def _value_hint(values: Sequence[Any]) -> str | None:
+    """The storage type a query's column takes as a feature, from its values (first non-null
+    ones): None for timestamps and dates (not drift-tested), text when all are null."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "VARCHAR"
+    if all(isinstance(v, bool) for v in present):
+        return "BOOLEAN"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "BIGINT"
+    if all(isinstance(v, decimal.Decimal) for v in present):
+        whole = all(v.is_finite() and v == v.to_integral_value() for v in present)
+        return "BIGINT" if whole else "DOUBLE"
+    if all(isinstance(v, int | float | decimal.Decimal) for v in present):
+        return "DOUBLE"
+    if all(isinstance(v, dt.date | dt.time) for v in present):
+        return None
+    return "VARCHAR"
 
 
 def _type_hint(sql_type: TypeEngine) -> str | None:
@@ -295,8 +329,6 @@ class SqlConnector(Connector):
             return
         if self.source.feed != "inference":
             raise self._fail('`profiles = true` is for feed = "inference" only')
-        if option("table") is None:
-            raise self._fail("`profiles = true` needs a `table` (a view works too), not a `query`")
         features = option("features")
         if (
             not isinstance(features, list)
@@ -411,10 +443,8 @@ class SqlConnector(Connector):
             cursor_column = source.c[cursor] if cursor is not None else None
             return statement, cursor_column, hints
         query = self.source.option("query").strip().rstrip(";")
-        # Colons are the query's own (a '10:30' literal, a ::cast), never bind parameters.
-        query = _BIND_LIKE.sub(r"\\:\1", query)
         # The user's query as a subquery, so the mark applies to its result.
-        source = sa.text(query).columns().subquery("tandem_source")
+        source = _text_clause(query).subquery("tandem_source")
         statement = sa.select(sa.literal_column("*")).select_from(source)
         return statement, (sa.column(cursor) if cursor is not None else None), {}
 
@@ -497,33 +527,64 @@ class SqlConnector(Connector):
 
     # -- push-down: profiles computed by the database ---------------------------------------------
 
-    def _remote_source(self, con: Connection) -> remote_profiles.RemoteSource:
+    def _pushed_query(self) -> str | None:
+        """The source's `query`, as the profile queries embed it (None for a `table`)."""
+        query = self.source.option("query")
+        return None if query is None else str(query).strip().rstrip(";")
+
+    def _remote_types(self, con: Connection) -> tuple[dict[str, str | None], str]:
+        """Each column's storage type hint (None: not a feature), and what the rows are."""
         table = self.source.option("table")
-        schema, _, name = table.rpartition(".")
-        try:
-            found = sa.inspect(con).get_columns(name, schema=schema or None)
-        except sa.exc.NoSuchTableError:
-            raise self._fail(f"no table {table}") from None
-        types = {c["name"]: c["type"] for c in found}
+        if table is not None:
+            schema, _, name = table.rpartition(".")
+            try:
+                found = sa.inspect(con).get_columns(name, schema=schema or None)
+            except sa.exc.NoSuchTableError:
+                raise self._fail(f"no table {table}") from None
+            return {c["name"]: _type_hint(c["type"]) for c in found}, table
+        # A query has no catalogue entry: its columns are typed by their first values.
+        sample = sa.select(sa.literal_column("*")).select_from(
+            _text_clause(self._pushed_query()).subquery("tandem_source")
+        )
+        result = con.execute(sample.limit(_TYPING_SAMPLE))
+        names = list(result.keys())
+        rows = result.fetchall()
+        return {n: _value_hint([row[i] for row in rows]) for i, n in enumerate(names)}, "query"
+
+    def _remote_source(self, con: Connection) -> remote_profiles.RemoteSource:
+        hints, what = self._remote_types(con)
         columns = dict(self.source.columns)
+        ts = columns.get("ts", "ts")
+        required = {"ts": ts, "updated_at": columns.get(remote_profiles.UPDATED, ts)}
+        if self.source.option("model") is None:
+            required["model"] = columns.get("model", "model")
+        for contract_name, name in required.items():
+            if name not in hints:
+                raise self._fail(
+                    f"column {name!r} ({contract_name}) is not in {what} "
+                    f"(columns: {', '.join(hints)})"
+                )
         features = []
         for feature in self.source.option("features"):
             source_name = columns.get(feature, feature)
-            if source_name not in types:
+            if source_name not in hints:
                 raise self._fail(
-                    f"feature {source_name!r} is not in {table} (columns: {', '.join(types)})"
+                    f"feature {source_name!r} is not in {what} (columns: {', '.join(hints)})"
                 )
-            hint = _type_hint(types[source_name])
-            if hint is not None:
-                features.append(ProfiledColumn(feature, hint))
-        relation = ".".join(portable.identifier(part) for part in table.split("."))
+            if hints[source_name] is not None:
+                features.append(ProfiledColumn(feature, hints[source_name]))
+        table = self.source.option("table")
+        if table is None:
+            relation = portable.identifier(_QUERY_PLACEHOLDER)
+        else:
+            relation = ".".join(portable.identifier(part) for part in table.split("."))
         return remote_profiles.RemoteSource(
             relation=relation,
             columns=columns,
             features=features,
             model=self.source.option("model"),
-            outputs=tuple(o for o in profiles.OUTPUTS if columns.get(o, o) in types),
-            serving=tuple(s for s in remote_profiles.SERVING if columns.get(s, s) in types),
+            outputs=tuple(o for o in profiles.OUTPUTS if columns.get(o, o) in hints),
+            serving=tuple(s for s in remote_profiles.SERVING if columns.get(s, s) in hints),
         )
 
     def write_profiles(self, con: Any) -> int:
@@ -544,9 +605,19 @@ class SqlConnector(Connector):
                     remote.exec_driver_sql(utc)
                 source = self._remote_source(remote)
 
+                pushed = self._pushed_query()
+                placeholder = exp.to_identifier(_QUERY_PLACEHOLDER, quoted=True).sql(dialect)
+                alias = exp.to_identifier("tandem_query", quoted=True).sql(dialect)
+
                 def query(text: str) -> pd.DataFrame:
-                    # No parameters: the driver sends the text as it is (values are inlined).
-                    result = remote.exec_driver_sql(text)
+                    if pushed is not None:
+                        # The user's query, in the database's SQL, where the rows are read.
+                        if placeholder not in text:  # pragma: no cover - a bug, not an input
+                            raise AssertionError("the profile query lost its relation")
+                        text = text.replace(placeholder, f"({pushed}) as {alias}")
+                    # No parameters: the driver sends the text as it is (values are inlined),
+                    # so a % in the query is the query's own, not a placeholder.
+                    result = remote.execution_options(no_parameters=True).exec_driver_sql(text)
                     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
                 done, self.state = remote_profiles.sync_profiles(
@@ -556,7 +627,8 @@ class SqlConnector(Connector):
         except sa.exc.SQLAlchemyError as error:
             raise self._fail(
                 redact(
-                    f"cannot profile {self.source.option('table')} in {redact.url}: {_cause(error)}"
+                    f"cannot profile {self.source.option('table') or 'the query'} in {redact.url}: "
+                    f"{_cause(error)}"
                 )
             ) from None
         finally:

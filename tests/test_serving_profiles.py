@@ -450,6 +450,57 @@ def test_a_changed_day_replaces_its_serving_profile(postgres, rows, tmp_path):
     assert_same_profile(stored(project), oracle(changed))
 
 
+QUERY_PUSH_DOWN = (
+    """
+[[sources]]
+name = "served_pg"
+kind = "sql"
+feed = "inference"
+url_env = "{env}"
+profiles = true
+# The database's own SQL: a ::cast, a LIKE with %, a join; sent as written inside the queries.
+query = """
+    + '"""'
+    + """
+select s.*, s.latency::double precision as latency_copy
+from served as s
+inner join (select distinct model_name from served where request_id like 'r%') as m
+    on m.model_name = s.model_name
+"""
+    + '"""'
+    + """
+columns = {{ ts = "event_time", model = "model_name", updated_at = "loaded_at", model_version = "version", latency_ms = "latency_copy", status = "outcome" }}
+features = ["amount"]
+"""
+)
+
+
+def test_a_query_is_pushed_down_like_a_table(pg_project, postgres, tmp_path):
+    project = Project(tmp_path)
+    project.configure(QUERY_PUSH_DOWN.format(env=ENV))
+    pg_sync(project, pg_project.url)
+    assert stored(project) == stored(pg_project)
+    drift_bins = (
+        "select feature, day, bin, n, minimum, maximum from drift_profile_bins order by all"
+    )
+    assert project.query(drift_bins) == pg_project.query(drift_bins)
+    assert project.query("select feature, data_type from inference_features") == [
+        ("amount", "DOUBLE")  # typed from the query's values
+    ]
+
+
+def test_a_missing_timestamp_column_is_named(pg_project, tmp_path):
+    project = Project(tmp_path)
+    project.configure(PUSH_DOWN.format(env=ENV).replace('ts = "event_time"', 'ts = "event_at"'))
+    os.environ[ENV] = pg_project.url
+    try:
+        report = project.sync(only=["served_pg"])
+    finally:
+        del os.environ[ENV]
+    (failure,) = [s for s in report.sources if s.error]
+    assert failure.error.startswith("source 'served_pg': column 'event_at' (ts) is not in served")
+
+
 # --- Spark ----------------------------------------------------------------------------------
 
 
