@@ -10,6 +10,9 @@ frames are compared directly). Per part and column:
 - text and boolean columns: a count per value (value NULL for missing), or, past `VALUE_CAP`
   distinct values in a part, one capped row counting them all.
 
+Each stored day also gets its serving profile (requests, errors, latency histogram per version:
+metrics/serving.py), so the profile tables are the same whichever engine computed them.
+
 Everything is computed in one SQL pass per kind (sql/drift_profile_*.sql), written once in a
 portable subset of DuckDB's SQL and transpiled for the engine that runs it (metrics/portable.py):
 DuckDB at sync, Spark or a source's database when the profiles are computed where the data
@@ -29,7 +32,7 @@ import duckdb
 import pandas as pd
 
 from connectors.loader import quote
-from metrics import portable
+from metrics import portable, serving
 from metrics.db import sql
 
 BINS = 1000
@@ -404,6 +407,14 @@ def _profile_days(
             f"from ({values[0]})",
             {"model": model},
         )
+    # Serving profiles too, as a remote engine would send them: the serving metrics read this
+    # model's rows exactly, but the profile tables are the same whoever computed them.
+    con.execute(
+        "insert into serving_profile_bins select $model, part, model_version, "
+        "cast(bin as integer), n, errors, minimum, maximum, first_seen_at, last_seen_at "
+        f"from ({serving.profile_sql(relation)})",
+        {"model": model},
+    )
     con.executemany(
         "insert into drift_profile_days (model, day, rows, synced_max, source) "
         "values (?, ?, ?, ?, null)",

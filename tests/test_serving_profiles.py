@@ -365,6 +365,12 @@ def test_postgresql_profiles_serving_as_the_oracle_does(pg_project, rows):
     assert_same_profile(stored(pg_project), oracle(rows))
 
 
+def test_a_files_sync_stores_the_serving_profiles_postgresql_sends(pg_project, files):
+    # DuckDB profiled the rows at sync; PostgreSQL where they live: the same table either way.
+    assert files.query("select count(*) from inference") == [(6000,)]
+    assert_same_profile(stored(files), stored(pg_project))
+
+
 WINDOW = Filters(
     dt.datetime.combine(DAYS[0], dt.time(), UTC),
     dt.datetime.combine(DAYS[-1] + dt.timedelta(days=1), dt.time(), UTC),
