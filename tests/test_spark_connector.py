@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 import warehouse
@@ -141,3 +142,23 @@ def test_a_spark_failure_is_one_line_naming_the_source_without_credentials(spark
     assert "s3cret" not in failure.error and "\n" not in failure.error
     # The session the user handed in is still usable, its temporary views gone.
     assert spark.catalog.listTables() == []
+
+
+def test_spark_m2_keeps_its_digits_on_values_far_from_zero(spark):
+    from metrics import profiles
+    from tests.test_drift import far_from_zero, m2_errors
+
+    frame = far_from_zero()
+    spark.createDataFrame(frame).createOrReplaceTempView("far")
+
+    def query(spec):
+        text = profiles.numeric_sql(
+            [profiles.ProfiledColumn("x", "DOUBLE")], {"x": spec}, '"far"', profiles.DAY, "spark"
+        )[0]
+        result = spark.sql(text)
+        return pd.DataFrame([tuple(r) for r in result.collect()], columns=result.columns)
+
+    try:
+        assert m2_errors(frame, query) < 1e-9
+    finally:
+        spark.catalog.dropTempView("far")
