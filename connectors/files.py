@@ -28,6 +28,7 @@ import duckdb
 
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError, quote
+from settings import SourceConfig
 
 FORMATS = {
     ".csv": "csv",
@@ -80,6 +81,24 @@ def _lines_relation() -> str:
     )
 
 
+def matching_files(source: SourceConfig, key: str = "path") -> list[Path]:
+    """The files a source's glob option matches, in name order (folders left out).
+
+    Args:
+        source: the source whose option holds the glob, relative to its config file's folder.
+        key: the option's name.
+
+    Returns:
+        The paths; a SourceError naming the glob when it matches no file.
+    """
+    pattern = source.path_option(key)
+    paths = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True))
+    paths = [p for p in paths if p.is_file()]
+    if not paths:
+        raise SourceError(f"source {source.name!r}: no file matches {pattern}")
+    return paths
+
+
 class FilesConnector(Connector):
     """Files of one feed, by glob: CSV, Parquet, JSON Lines."""
 
@@ -97,22 +116,14 @@ class FilesConnector(Connector):
                 f"source {self.source.name!r}: unknown format {configured!r} (csv, parquet, jsonl)"
             )
 
-    def _paths(self) -> list[Path]:
-        pattern = self.source.path_option("path")
-        paths = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True))
-        paths = [p for p in paths if p.is_file()]
-        if not paths:
-            raise SourceError(f"source {self.source.name!r}: no file matches {pattern}")
-        return paths
-
     def estimate(self) -> int | None:
-        return len(self._paths())
+        return len(matching_files(self.source))
 
     def extract(self) -> Iterator[FoundFile]:
         configured = self.source.option("format")
         con = duckdb.connect()
         try:
-            for path in self._paths():
+            for path in matching_files(self.source):
                 fmt = _format_of(path, configured)
                 if fmt is None:
                     raise SourceError(

@@ -62,6 +62,13 @@ requests (the listing is read newest-updated first and stops there) and of incid
 (`since=`), the last successful deployment of the linking environment, the deployments still
 unfinished and the pull requests not yet shipped. A pull request merged before the mark that is
 updated again (a comment) was loaded already and is not read again.
+
+Marks are whole seconds, and the next sync reads the mark's second again: an item created or
+updated in that second after the last read is new, and one read again is upserted unchanged.
+Pull requests the last sync read in that second are remembered and skipped, since linking one
+again would take its deployment away. The state also keeps the feeds it was read for: when
+`feeds` changes, the repository starts afresh, since a feed added was never read and the marks
+would skip its history (deployments are read for `changes` alone, to link them, unloaded).
 """
 
 from __future__ import annotations
@@ -79,7 +86,8 @@ import pandas as pd
 from connectors.base import Connector
 from connectors.feeds import column_names
 from connectors.feeds import parse_instant as parse_time
-from connectors.http import HttpClient
+from connectors.http import HttpClient, json_text
+from connectors.labels import LabelRule, prefixed
 from connectors.loader import Batch, Reject, SourceError
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -96,9 +104,12 @@ IGNORED_CONCLUSIONS = ("cancelled", "skipped", "neutral", "stale", "action_requi
 MAX_PENDING = 1000
 PER_PAGE = 100
 
-DEPLOYMENT_COLUMNS = (*column_names("deployments"), "url")
-CHANGE_COLUMNS = column_names("changes")
-INCIDENT_COLUMNS = (*column_names("incidents"), "url")
+# The columns of a page's rows: the canonical ones, and the item's web address.
+PAGE_COLUMNS = {
+    "deployments": (*column_names("deployments"), "url"),
+    "changes": column_names("changes"),
+    "incidents": (*column_names("incidents"), "url"),
+}
 _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 _DEPLOYMENT_LINE = re.compile(r"(?im)^\s*deployment(?:[ _]id)?\s*:\s*(\S+)\s*$")
 _RUN_LINK = re.compile(r"/([\w.-]+/[\w.-]+)/actions/runs/(\d+)")
@@ -108,28 +119,11 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _text(value: Any) -> str | None:
-    """A value as the loader should see it: text, or None."""
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def _labels(issue: dict) -> list[str]:
     return [
         label.get("name", "") if isinstance(label, dict) else str(label)
         for label in issue.get("labels") or []
     ]
-
-
-def _prefixed(labels: list[str], prefix: str | None) -> str | None:
-    """The rest of the first label starting with `prefix` (case-insensitive), if any."""
-    if not prefix:
-        return None
-    for label in labels:
-        if label.lower().startswith(prefix.lower()) and label[len(prefix) :].strip():
-            return label[len(prefix) :].strip()
-    return None
 
 
 def _payload(deployment: dict) -> dict:
@@ -174,6 +168,14 @@ class Options:
     model_prefix: str | None = "model:"
     team_prefix: str | None = "team:"
 
+    @property
+    def incident_model(self) -> LabelRule:
+        return LabelRule(self.model_prefix, default=self.model)
+
+    @property
+    def incident_team(self) -> LabelRule:
+        return LabelRule(self.team_prefix, default=self.team)
+
 
 def deployment_row(repo: str, deployment: dict, statuses: list[dict], options: Options) -> dict:
     """One canonical deployments row from a deployment and its statuses."""
@@ -184,15 +186,15 @@ def deployment_row(repo: str, deployment: dict, statuses: list[dict], options: O
         environment = "production"
     return {
         "deployment_id": f"{repo}/deployments/{deployment['id']}",
-        "model": _text(payload.get("model")) or options.model,
-        "version": _text(payload.get("version")) or options.version,
-        "environment": _text(environment),
-        "team": _text(payload.get("team")) or options.team,
-        "started_at": _text(deployment.get("created_at")),
-        "finished_at": _text(outcome[1]) if outcome else None,
+        "model": json_text(payload.get("model")) or options.model,
+        "version": json_text(payload.get("version")) or options.version,
+        "environment": json_text(environment),
+        "team": json_text(payload.get("team")) or options.team,
+        "started_at": json_text(deployment.get("created_at")),
+        "finished_at": json_text(outcome[1]) if outcome else None,
         "status": outcome[0] if outcome else None,
-        "commit_sha": _text(deployment.get("sha")),
-        "url": _text(deployment.get("url")),
+        "commit_sha": json_text(deployment.get("sha")),
+        "url": json_text(deployment.get("url")),
     }
 
 
@@ -205,11 +207,11 @@ def run_row(repo: str, run: dict, options: Options) -> dict:
         "version": options.version,
         "environment": options.run_environment,
         "team": options.team,
-        "started_at": _text(run.get("run_started_at") or run.get("created_at")),
-        "finished_at": _text(run.get("updated_at")),
-        "status": RUN_CONCLUSIONS.get(conclusion, _text(conclusion)),
-        "commit_sha": _text(run.get("head_sha")),
-        "url": _text(run.get("html_url")),
+        "started_at": json_text(run.get("run_started_at") or run.get("created_at")),
+        "finished_at": json_text(run.get("updated_at")),
+        "status": RUN_CONCLUSIONS.get(conclusion, json_text(conclusion)),
+        "commit_sha": json_text(run.get("head_sha")),
+        "url": json_text(run.get("html_url")),
     }
 
 
@@ -244,7 +246,7 @@ def first_commit_at(commit_dates: list[Any]) -> str | None:
     present = [d for d in commit_dates if d is not None]
     unparsable = [d for d in present if parse_time(d) is None]
     if unparsable:
-        return _text(unparsable[0])
+        return json_text(unparsable[0])
     return min(present, key=parse_time) if present else None
 
 
@@ -253,10 +255,10 @@ def change_row(repo: str, pull: dict, deployment_id: str | None) -> dict:
     return {
         "change_id": f"{repo}#{pull['number']}",
         "deployment_id": deployment_id,
-        "first_commit_at": _text(pull.get("first_commit_at")),
-        "merged_at": _text(pull.get("merged_at")),
-        "author": _text(pull.get("author")),
-        "title": _text(pull.get("title")),
+        "first_commit_at": json_text(pull.get("first_commit_at")),
+        "merged_at": json_text(pull.get("merged_at")),
+        "author": json_text(pull.get("author")),
+        "title": json_text(pull.get("title")),
     }
 
 
@@ -278,14 +280,14 @@ def incident_row(repo: str, issue: dict, options: Options) -> dict:
     labels = _labels(issue)
     return {
         "incident_id": f"{repo}#{issue['number']}",
-        "model": _prefixed(labels, options.model_prefix) or options.model,
-        "team": _prefixed(labels, options.team_prefix) or options.team,
-        "opened_at": _text(issue.get("created_at")),
-        "resolved_at": _text(issue.get("closed_at")),
-        "severity": _prefixed(labels, options.severity_prefix),
+        "model": options.incident_model.pick(labels),
+        "team": options.incident_team.pick(labels),
+        "opened_at": json_text(issue.get("created_at")),
+        "resolved_at": json_text(issue.get("closed_at")),
+        "severity": prefixed(labels, options.severity_prefix),
         "deployment_id": named_deployment(repo, issue.get("body")),
-        "title": _text(issue.get("title")),
-        "url": _text(issue.get("html_url")),
+        "title": json_text(issue.get("title")),
+        "url": json_text(issue.get("html_url")),
     }
 
 
@@ -330,6 +332,31 @@ class Page:
     items: list[Any]
     # changes: pull request number -> the deployment that shipped it.
     shipped: dict[int, str] = field(default_factory=dict)
+
+
+def _reject(item: Any, reason: str) -> Reject:
+    return Reject(None, json.dumps(item, sort_keys=True, default=str), reason)
+
+
+def item_row(page: Page, item: Any, options: Options) -> dict | Reject:
+    """The canonical row of one raw item of a page, or the Reject that says why it has none."""
+    if page.feed == "deployments":
+        if "run" in item:
+            run = item["run"]
+            if not isinstance(run, dict) or run.get("id") is None:
+                return _reject(run, "workflow run without an id")
+            return run_row(page.repo, run, options)
+        deployment = item["deployment"]
+        if not isinstance(deployment, dict) or deployment.get("id") is None:
+            return _reject(deployment, "deployment without an id")
+        return deployment_row(page.repo, deployment, item["statuses"], options)
+    if page.feed == "changes":
+        if "reject" in item:
+            return _reject(item["reject"], "pull request without a number")
+        return change_row(page.repo, item, page.shipped.get(item["number"]))
+    if not isinstance(item, dict) or item.get("number") is None:
+        return _reject(item, "issue without a number")
+    return incident_row(page.repo, item, options)
 
 
 class GithubConnector(Connector):
@@ -437,7 +464,7 @@ class GithubConnector(Connector):
         http = self._client()
         feeds = self._feeds()
         for repo in self._repos():
-            state = self.state.setdefault(repo, {})
+            state = self._repo_state(repo, feeds)
             successes: list[dict] = []
             if "deployments" in feeds or "changes" in feeds:
                 page, successes = self._deployments(http, repo, state)
@@ -451,6 +478,19 @@ class GithubConnector(Connector):
                 page = self._incidents(http, repo, state)
                 if page.items:
                     yield page
+
+    def _repo_state(self, repo: str, feeds: list[str]) -> dict:
+        """A repository's state, started afresh when the feeds this sync wants have changed.
+
+        The marks say how far the feeds of the sync that left them were read. A feed added
+        since was never read (deployments are read for `changes` alone, to link them, without
+        being loaded): kept, the marks would skip its history.
+        """
+        wanted = sorted(feeds)
+        state = self.state.get(repo)
+        if not isinstance(state, dict) or state.get("feeds") != wanted:
+            state = self.state[repo] = {"feeds": wanted}
+        return state
 
     def _items(self, http: HttpClient, path: str, params: dict | None = None, key: str = ""):
         """Every item of a listing, following the Link header's rel="next"."""
@@ -480,18 +520,22 @@ class GithubConnector(Connector):
         """New (and newly finished) deployments, and the successful ones as canonical rows."""
         options = self._options()
         if self.source.option("deployments_from", "deployments") == "actions":
-            items, rows, since = self._runs(http, repo, state, options)
+            items, since = self._runs(http, repo, state)
         else:
-            items, rows, since = self._deployment_items(http, repo, state, options)
+            items, since = self._deployment_items(http, repo, state)
         origin = f"github:{repo}:deployments" + (f" since {since}" if since else "")
-        successes = [row for row in rows if row and row["status"] == "success"]
-        return Page("deployments", repo, origin, items), successes
+        page = Page("deployments", repo, origin, items)
+        # The linking needs them before normalize: the same pure mapping, not another one.
+        rows = (item_row(page, item, options) for item in items)
+        successes = [row for row in rows if isinstance(row, dict) and row["status"] == "success"]
+        return page, successes
 
     def _deployment_items(
-        self, http: HttpClient, repo: str, state: dict, options: Options
-    ) -> tuple[list[Any], list[dict | None], str | None]:
+        self, http: HttpClient, repo: str, state: dict
+    ) -> tuple[list[Any], str | None]:
         mark = state.get("deployments_at") or self._since()
-        params = {"environment": options.environment, "per_page": PER_PAGE}
+        mark_at = parse_time(mark)
+        params = {"environment": self.source.option("environment"), "per_page": PER_PAGE}
         # Deployments still unfinished at the last sync are older than the mark: read on to the
         # oldest of them (one that was deleted meanwhile is simply not found).
         waiting = {o["id"]: parse_time(o["created_at"]) for o in state.get("open", [])}
@@ -500,27 +544,29 @@ class GithubConnector(Connector):
             created = (
                 parse_time(deployment.get("created_at")) if isinstance(deployment, dict) else None
             )
-            if mark and created is not None and created <= parse_time(mark):
+            # `<`, not `<=`: one created in the mark's second after the last read is new, and
+            # one read again is upserted unchanged.
+            if mark_at is not None and created is not None and created < mark_at:
                 if deployment.get("id") in waiting:
                     fresh.append(deployment)
                     del waiting[deployment["id"]]
                 if not waiting or created < min(waiting.values()):
                     break  # newest first: the rest was read by an earlier sync
                 continue
+            if isinstance(deployment, dict):
+                waiting.pop(deployment.get("id"), None)
             fresh.append(deployment)
         newest = [parse_time(d.get("created_at")) for d in fresh if isinstance(d, dict)]
-        newest = [t for t in newest if t is not None]
+        newest = [t for t in [*newest, mark_at] if t is not None]
         if newest:
-            state["deployments_at"] = _iso(max([*newest, *([parse_time(mark)] if mark else [])]))
+            state["deployments_at"] = _iso(max(newest))
         stale_after = dt.timedelta(days=float(self.source.option("stale_after_days", 7)))
         now = dt.datetime.now(dt.UTC)
         items: list[Any] = []
-        rows: list[dict | None] = []
         still_open: list[dict] = []
         for deployment in fresh:
             if not isinstance(deployment, dict) or deployment.get("id") is None:
                 items.append({"deployment": deployment, "statuses": []})
-                rows.append(None)
                 continue
             statuses = list(
                 self._items(
@@ -535,9 +581,8 @@ class GithubConnector(Connector):
                 still_open.append({"id": deployment["id"], "created_at": _iso(created)})
                 continue
             items.append({"deployment": deployment, "statuses": statuses})
-            rows.append(deployment_row(repo, deployment, statuses, options))
         state["open"] = still_open
-        return items, rows, mark
+        return items, mark
 
     def _workflow_matches(self, run: dict) -> bool:
         names = [str(run.get("name") or ""), str(run.get("path") or "").rsplit("/", 1)[-1]]
@@ -547,9 +592,7 @@ class GithubConnector(Connector):
         glob = str(self.source.option("workflow")).lower()
         return any(fnmatch.fnmatchcase(name.lower(), glob) for name in names)
 
-    def _runs(
-        self, http: HttpClient, repo: str, state: dict, options: Options
-    ) -> tuple[list[Any], list[dict | None], str | None]:
+    def _runs(self, http: HttpClient, repo: str, state: dict) -> tuple[list[Any], str | None]:
         mark = state.get("runs_at") or self._since()
         since = None
         if mark:
@@ -562,12 +605,10 @@ class GithubConnector(Connector):
         }
         ignored = set(self.source.option("ignore_conclusions", IGNORED_CONCLUSIONS))
         items: list[Any] = []
-        rows: list[dict | None] = []
         newest = [parse_time(mark)] if mark else []
         for run in self._items(http, f"repos/{repo}/actions/runs", params, key="workflow_runs"):
             if not isinstance(run, dict) or run.get("id") is None:
                 items.append({"run": run})
-                rows.append(None)
                 continue
             created = parse_time(run.get("created_at"))
             if created is not None:
@@ -575,10 +616,9 @@ class GithubConnector(Connector):
             if not self._workflow_matches(run) or run.get("conclusion") in ignored:
                 continue  # another workflow, or a run that deployed nothing
             items.append({"run": run})
-            rows.append(run_row(repo, run, options))
         if newest:
             state["runs_at"] = _iso(max(newest))
-        return items, rows, since
+        return items, since
 
     def _shipments(
         self, http: HttpClient, repo: str, state: dict, successes: list[dict]
@@ -620,6 +660,11 @@ class GithubConnector(Connector):
 
     def _changes(self, http: HttpClient, repo: str, state: dict, successes: list[dict]) -> Page:
         mark = state.get("pulls_at") or self._since()
+        mark_at = parse_time(mark)
+        # The mark's second is read again (a pull request updated in it after the last read is
+        # new); the ones the last sync read in it, unchanged since, are skipped: read again, a
+        # shipped one would be linked anew, and lose its deployment.
+        read_at_mark = set(state.get("pulls_read_at_mark", [])) if "pulls_at" in state else set()
         pending = {p["number"]: p for p in state.get("pending", [])}
         params = {
             "state": "closed",
@@ -628,33 +673,47 @@ class GithubConnector(Connector):
             "base": self.source.option("base"),
             "per_page": PER_PAGE,
         }
+
+        def loaded_before(merged: dt.datetime | None, number: int) -> bool:
+            """Whether an earlier sync read it merged: before the mark's second, or in it."""
+            if mark_at is None or merged is None or merged > mark_at:
+                return False
+            return merged < mark_at or number in read_at_mark
+
         fresh: list[dict] = []
         rejects: list[Any] = []
-        newest = [parse_time(mark)] if mark else []
+        listed: list[tuple[int, dt.datetime]] = []
         for pull in self._items(http, f"repos/{repo}/pulls", params):
             if not isinstance(pull, dict) or pull.get("number") is None:
                 rejects.append(pull)
                 continue
+            number = pull["number"]
             updated = parse_time(pull.get("updated_at"))
-            if mark and updated is not None and updated <= parse_time(mark):
-                break  # newest-updated first: nothing past here changed since the last sync
+            if mark_at is not None and updated is not None:
+                if updated < mark_at:
+                    break  # newest-updated first: nothing past here changed since the last sync
+                if updated == mark_at and number in read_at_mark:
+                    continue
             if updated is not None:
-                newest.append(updated)
+                listed.append((number, updated))
             if pull.get("merged_at") is None:
                 continue  # closed without merging: not a change
-            merged = parse_time(pull.get("merged_at"))
-            number = pull["number"]
             if number in pending:
                 fresh.append({**pending.pop(number), "title": pull.get("title")})
                 continue
-            if mark and merged is not None and merged <= parse_time(mark):
+            if loaded_before(parse_time(pull.get("merged_at")), number):
                 continue  # merged before the last sync: loaded then, updated since (a comment)
             commits = list(
                 self._items(http, f"repos/{repo}/pulls/{number}/commits", {"per_page": PER_PAGE})
             )
             fresh.append(slim_pull(pull, commits))
-        if newest:
-            state["pulls_at"] = _iso(max(newest))
+        newest = max([t for t in [mark_at, *(u for _, u in listed)] if t is not None], default=None)
+        if newest is not None:
+            at_newest = {n for n, u in listed if u == newest}
+            state["pulls_at"] = _iso(newest)
+            state["pulls_read_at_mark"] = sorted(
+                at_newest | (read_at_mark if newest == mark_at else set())
+            )
         shipments = self._shipments(http, repo, state, successes)
         waiting = list(pending.values())
         shipped = link_changes(fresh + waiting, shipments)
@@ -706,38 +765,11 @@ class GithubConnector(Connector):
         options = self._options()
         rows: list[dict] = []
         rejects: list[Reject] = []
-
-        def reject(item: Any, reason: str) -> None:
-            rejects.append(Reject(None, json.dumps(item, sort_keys=True, default=str), reason))
-
-        if raw.feed == "deployments":
-            columns = DEPLOYMENT_COLUMNS
-            for item in raw.items:
-                if "run" in item:
-                    run = item["run"]
-                    if not isinstance(run, dict) or run.get("id") is None:
-                        reject(run, "workflow run without an id")
-                    else:
-                        rows.append(run_row(raw.repo, run, options))
-                    continue
-                deployment = item["deployment"]
-                if not isinstance(deployment, dict) or deployment.get("id") is None:
-                    reject(deployment, "deployment without an id")
-                else:
-                    rows.append(deployment_row(raw.repo, deployment, item["statuses"], options))
-        elif raw.feed == "changes":
-            columns = CHANGE_COLUMNS
-            for item in raw.items:
-                if "reject" in item:
-                    reject(item["reject"], "pull request without a number")
-                else:
-                    rows.append(change_row(raw.repo, item, raw.shipped.get(item["number"])))
-        else:
-            columns = INCIDENT_COLUMNS
-            for issue in raw.items:
-                if not isinstance(issue, dict) or issue.get("number") is None:
-                    reject(issue, "issue without a number")
-                else:
-                    rows.append(incident_row(raw.repo, issue, options))
-        frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
+        for item in raw.items:
+            row = item_row(raw, item, options)
+            if isinstance(row, Reject):
+                rejects.append(row)
+            else:
+                rows.append(row)
+        frame = pd.DataFrame(rows, columns=list(PAGE_COLUMNS[raw.feed]), dtype=object)
         return Batch(raw.feed, raw.origin, frame=frame, rejects=rejects)

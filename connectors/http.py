@@ -6,15 +6,20 @@
 - An authentication failure (401, or 403 that is not a rate limit) fails at once with one line
   naming the source and the environment variable that holds the token.
 - The token is sent in a header and never appears in an error, a log line or a repr: errors
-  name the URL without its query string's secrets (there are none: tokens go in headers only).
+  name the URL without its query string and with any password masked (connectors/secrets.py).
+- A `Retry-After` that is neither seconds nor an HTTP date is ignored: the usual backoff applies.
 
 `sleep` and `now` are attributes so tests can replay recorded responses without waiting.
+`retry` is the loop itself, for any call (a database connection too); `json_text` is how an API
+connector hands a JSON value to the loader.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import json
+import math
 import re
 import time
 import urllib.error
@@ -22,12 +27,90 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.loader import SourceError
+from connectors.secrets import safe_url
 from settings import Secret
 
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+T = TypeVar("T")
+
+
+class GaveUp(Exception):
+    """Every attempt `retry` made failed; `error` is the last failure."""
+
+    def __init__(self, error: Exception, attempts: int):
+        super().__init__(f"still failing after {attempts} attempts ({error})")
+        self.error = error
+        self.attempts = attempts
+
+
+def retry(
+    call: Callable[[], T],
+    attempts: int,
+    retryable: Callable[[Exception], bool | float],
+    sleep: Callable[[float], None],
+    backoff_s: float = 1.0,
+) -> T:
+    """What `call` returns, calling it again after a failure worth retrying, `attempts` at most.
+
+    Args:
+        call: the attempt; any exception it raises is given to `retryable`.
+        attempts: how many calls at most (1: no retry).
+        retryable: for a failure, False to raise it at once, True to retry after the
+            exponential backoff (`backoff_s`, then twice that, ...), or a number of seconds to
+            wait before the retry instead (a server's Retry-After).
+        sleep: waits that many seconds (tests pass one that only records).
+        backoff_s: the first backoff wait.
+
+    Returns:
+        The first successful call's result. A failure not worth retrying propagates as it is;
+        when the last attempt fails too, GaveUp carries its error.
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as error:
+            decision = retryable(error)
+            if decision is False:
+                raise
+            if attempt == attempts - 1:
+                raise GaveUp(error, attempts) from error
+            wait = backoff_s * 2**attempt if decision is True else float(decision)
+            sleep(wait)
+    raise ValueError("retry needs at least one attempt")
+
+
+class Transient(Exception):
+    """A request that failed in a way worth retrying, after `wait` seconds if the server says."""
+
+    def __init__(self, failure: str, wait: float | None = None):
+        super().__init__(failure)
+        self.wait = wait
+
+
+def _transient_wait(error: Exception) -> bool | float:
+    """`retry`'s decision for HttpClient: transient failures only, at the server's pace."""
+    if not isinstance(error, Transient):
+        return False
+    return True if error.wait is None else error.wait
+
+
+def json_text(value: Any) -> str | None:
+    """A value of a JSON answer as the loader's text: "" and None are None, structures JSON.
+
+    Args:
+        value: a string, number, boolean, list or object from a parsed JSON body.
+
+    Returns:
+        Text as it came, anything else as JSON (keys sorted, so it is deterministic).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -121,54 +204,51 @@ class HttpClient:
         if data is not None:
             headers["Content-Type"] = "application/json"
         headers.update(self._auth_header())
-        for attempt in range(self.retries + 1):
+
+        def attempt() -> Response:
             self.requests += 1
             request = urllib.request.Request(url, data=data, method=method, headers=headers)
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as reply:
-                    raw = reply.read()
-                    return Response(url, reply.status, dict(reply.headers), _json(raw, url))
-            except urllib.error.HTTPError as error:
-                reply_headers = dict(error.headers or {})
-                detail = _detail(error.read())
-                wait = self._rate_limit_wait(error.code, reply_headers)
-                if error.code in (401, 403) and wait is None:
-                    raise SourceError(self._auth_message(error.code, url, detail)) from None
-                if wait is None and error.code not in TRANSIENT_STATUSES:
-                    raise SourceError(
-                        f"source {self.source!r}: HTTP {error.code} from {_safe(url)}"
-                        + (f": {detail}" if detail else "")
-                    ) from None
-                failure = f"HTTP {error.code}" + (f": {detail}" if detail else "")
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-                wait = None
-                failure = str(getattr(error, "reason", error))
-            if attempt == self.retries:
-                break
-            self.sleep(wait if wait is not None else self.backoff_s * 2**attempt)
-        raise SourceError(
-            f"source {self.source!r}: {_safe(url)} still failing after "
-            f"{self.retries + 1} attempts ({failure})"
-        )
+            return self._send(request)
 
-    def _rate_limit_wait(self, status: int, headers: Mapping[str, str]) -> float | None:
-        """Seconds to wait before retrying a rate-limited request, or None if it is not one."""
+        try:
+            return retry(attempt, self.retries + 1, _transient_wait, self.sleep, self.backoff_s)
+        except GaveUp as gave_up:
+            raise SourceError(
+                f"source {self.source!r}: {_safe(url)} still failing after "
+                f"{gave_up.attempts} attempts ({gave_up.error})"
+            ) from None
+
+    def _send(self, request: urllib.request.Request) -> Response:
+        """One attempt: the response, a `Transient` failure to retry, or a SourceError."""
+        url = request.full_url
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as reply:
+                return Response(url, reply.status, dict(reply.headers), _json(reply.read(), url))
+        except urllib.error.HTTPError as error:
+            reply_headers = dict(error.headers or {})
+            detail = _detail(error.read())
+            limited = _is_rate_limit(error.code, reply_headers)
+            if error.code in (401, 403) and not limited:
+                raise SourceError(self._auth_message(error.code, url, detail)) from None
+            if not limited and error.code not in TRANSIENT_STATUSES:
+                raise SourceError(
+                    f"source {self.source!r}: HTTP {error.code} from {_safe(url)}"
+                    + (f": {detail}" if detail else "")
+                ) from None
+            wait = self._rate_limit_wait(reply_headers) if limited else None
+            failure = f"HTTP {error.code}" + (f": {detail}" if detail else "")
+            raise Transient(failure, wait) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            raise Transient(str(getattr(error, "reason", error))) from None
+
+    def _rate_limit_wait(self, headers: Mapping[str, str]) -> float | None:
+        """Seconds a rate-limited answer asks to wait; None if it names no usable time."""
         lower = {k.lower(): v for k, v in headers.items()}
-        retry_after = lower.get("retry-after")
-        if retry_after is not None and status in (403, 429, 503):
-            try:
-                seconds = float(retry_after)
-            except ValueError:
-                parsed = email.utils.parsedate_to_datetime(retry_after)
-                seconds = parsed.timestamp() - self.now()
-            return min(max(seconds, 0.0), self.max_wait_s)
-        if status in (403, 429) and lower.get("x-ratelimit-remaining") == "0":
-            reset = lower.get("x-ratelimit-reset")
-            seconds = float(reset) - self.now() + 1 if reset else self.backoff_s
-            return min(max(seconds, 0.0), self.max_wait_s)
-        if status == 429:
-            return None  # transient, plain backoff
-        return None
+        seconds = _retry_after(lower.get("retry-after"), self.now())
+        if seconds is None and lower.get("x-ratelimit-remaining") == "0":
+            reset = _number(lower.get("x-ratelimit-reset"))
+            seconds = None if reset is None else reset - self.now() + 1
+        return None if seconds is None else min(max(seconds, 0.0), self.max_wait_s)
 
     def _auth_message(self, status: int, url: str, detail: str) -> str:
         where = (
@@ -180,6 +260,41 @@ class HttpClient:
         return f"source {self.source!r}: {reason} (HTTP {status} from {_safe(url)}): {where}" + (
             f" ({detail})" if detail else ""
         )
+
+
+def _is_rate_limit(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether a failed answer is a rate limit (retried) rather than a refusal."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    if status == 429:
+        return True
+    if "retry-after" in lower and status in (403, 503):
+        return True
+    return status == 403 and lower.get("x-ratelimit-remaining") == "0"
+
+
+def _number(text: str | None) -> float | None:
+    """A header's finite number, or None."""
+    try:
+        number = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    """Seconds a `Retry-After` header asks for (delay-seconds or an HTTP date); None if neither."""
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # HTTP dates are GMT
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp() - now
 
 
 def _json(raw: bytes, url: str) -> Any:
@@ -207,9 +322,5 @@ def _detail(raw: bytes) -> str:
 
 
 def _safe(url: str) -> str:
-    """A URL fit for an error: no userinfo (user:password@), no query string."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """A URL fit for an error: its password masked, no query string."""
+    return safe_url(url, keep_query=False)

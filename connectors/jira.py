@@ -44,18 +44,22 @@ in the timezone of the account that runs the search, not UTC: the mark is writte
 timezone (the `timezone` option, else the `timeZone` that `/rest/api/3/myself` reports) and
 goes back one minute; when the timezone is unknown it goes back 14 hours more (the widest UTC
 offset). Reading an issue again is harmless: the loader upserts by key and counts it as a
-duplicate.
+duplicate. The state also keeps the feeds it was read for: when they change (a source of
+`feed = "tickets"` now reads every feed), the mark is dropped and every issue is read again,
+since a feed added was never read and the mark would skip its history.
+
+Label prefixes, label and component names in `teams` / `models`, and issue types match
+case-insensitively; the values taken are kept as written (connectors/labels.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import urllib.parse
 import zoneinfo
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -63,8 +67,10 @@ import pandas as pd
 from connectors.base import Connector
 from connectors.feeds import column_names
 from connectors.feeds import parse_instant as _instant
-from connectors.http import HttpClient
+from connectors.http import HttpClient, json_text
+from connectors.labels import LabelRule, folded, prefixed
 from connectors.loader import Batch, SourceError
+from connectors.secrets import safe_url
 
 SEARCH_PATH = "rest/api/3/search/jql"
 FIELDS_PATH = "rest/api/3/field"
@@ -103,17 +109,17 @@ _LEGACY_SPRINT_NAME = re.compile(r"[\[,]name=([^,\]]*)")
 
 @dataclass(frozen=True)
 class IssueRules:
-    """How one source's issues get a team, a model, a work category and roles (from options)."""
+    """How one source's issues get a team, a model, a work category and roles (from options).
 
-    team: str | None = None
-    model: str | None = None
-    team_label_prefix: str | None = None
-    model_label_prefix: str | None = None
+    Read once per source: labels and components match names case-insensitively and values are
+    kept as written (connectors/labels.py); roles match the assignee's display name as written.
+    """
+
+    team: LabelRule = field(default_factory=LabelRule)
+    model: LabelRule = field(default_factory=LabelRule)
     category_label_prefix: str | None = None
-    teams: tuple[tuple[str, str], ...] = ()
-    models: tuple[tuple[str, str], ...] = ()
-    roles: tuple[tuple[str, str], ...] = ()
-    incident_types: tuple[str, ...] = ("incident",)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    incident_types: frozenset[str] = frozenset({"incident"})
     deployment_label_prefix: str | None = None
 
     @classmethod
@@ -126,14 +132,14 @@ class IssueRules:
                 raise SourceError(f"source {source_name!r}: `{key}` must be a string")
             return value or None
 
-        def table(key: str) -> tuple[tuple[str, str], ...]:
+        def table(key: str) -> dict[str, str]:
             value = option(key) or {}
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise SourceError(
                     f"source {source_name!r}: `{key}` maps names to values, e.g. "
                     f'{key} = {{ "Growth" = "growth" }}'
                 )
-            return tuple((str(k), v) for k, v in value.items())
+            return {str(k): v for k, v in value.items()}
 
         incident = option("incident_type", "Incident")
         if isinstance(incident, str):
@@ -143,54 +149,32 @@ class IssueRules:
                 f"source {source_name!r}: `incident_type` is an issue type or a list of them"
             )
         return cls(
-            team=text("team"),
-            model=text("model"),
-            team_label_prefix=text("team_label_prefix"),
-            model_label_prefix=text("model_label_prefix"),
+            team=LabelRule(text("team_label_prefix"), folded(table("teams")), text("team")),
+            model=LabelRule(text("model_label_prefix"), folded(table("models")), text("model")),
             category_label_prefix=text("category_label_prefix"),
-            teams=table("teams"),
-            models=table("models"),
             roles=table("roles"),
-            incident_types=tuple(t.strip().lower() for t in incident),
+            incident_types=frozenset(t.strip().casefold() for t in incident),
             deployment_label_prefix=text("deployment_label_prefix"),
         )
 
     def is_incident(self, issue_type: str | None) -> bool:
-        return issue_type is not None and issue_type.strip().lower() in self.incident_types
+        return issue_type is not None and issue_type.strip().casefold() in self.incident_types
 
     def role(self, assignee: str | None) -> str | None:
-        return dict(self.roles).get(assignee) if assignee else None
+        return self.roles.get(assignee) if assignee else None
 
     def team_of(self, labels: list[str], components: list[str]) -> str | None:
-        return self._pick(self.team_label_prefix, self.teams, self.team, labels, components)
+        return self.team.pick(labels, components)
 
     def model_of(self, labels: list[str], components: list[str]) -> str | None:
-        return self._pick(self.model_label_prefix, self.models, self.model, labels, components)
+        return self.model.pick(labels, components)
 
     def category_of(self, labels: list[str]) -> str | None:
         # None lets the loader map the issue type through the config's [work_categories].
-        return _prefixed(self.category_label_prefix, labels)
+        return prefixed(labels, self.category_label_prefix)
 
     def deployment_of(self, labels: list[str]) -> str | None:
-        return _prefixed(self.deployment_label_prefix, labels)
-
-    @staticmethod
-    def _pick(
-        prefix: str | None,
-        table: tuple[tuple[str, str], ...],
-        fixed: str | None,
-        labels: list[str],
-        components: list[str],
-    ) -> str | None:
-        """A prefixed label first, then a component or a label the table names, then `fixed`."""
-        found = _prefixed(prefix, labels)
-        if found:
-            return found
-        lookup = dict(table)
-        for name in [*components, *labels]:
-            if name in lookup:
-                return lookup[name]
-        return fixed
+        return prefixed(labels, self.deployment_label_prefix)
 
 
 def zone(source_name: str, name: Any) -> zoneinfo.ZoneInfo:
@@ -203,41 +187,21 @@ def zone(source_name: str, name: Any) -> zoneinfo.ZoneInfo:
         ) from None
 
 
-def _prefixed(prefix: str | None, labels: list[str]) -> str | None:
-    if not prefix:
-        return None
-    for label in labels:
-        if label.startswith(prefix) and label[len(prefix) :].strip():
-            return label[len(prefix) :].strip()
-    return None
-
-
 # -- reading an issue ---------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    """A field value as the loader's text: None stays None, structures become JSON."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
 
 
 def _name(value: Any, key: str = "name") -> str | None:
     """The `name` (or `key`) of an object field like issuetype, status, priority."""
     if isinstance(value, dict):
-        return _text(value.get(key))
-    return _text(value)
+        return json_text(value.get(key))
+    return json_text(value)
 
 
 def _strings(value: Any, key: str = "name") -> list[str]:
     """A list field (labels, components) as strings."""
     if not isinstance(value, list):
         return []
-    return [s for s in (_name(v, key) if isinstance(v, dict) else _text(v) for v in value) if s]
+    return [s for s in (_name(v, key) if isinstance(v, dict) else json_text(v) for v in value) if s]
 
 
 def _first(fields: Mapping[str, Any], ids: tuple[str, ...]) -> Any:
@@ -255,8 +219,8 @@ def _sprint_name(value: Any) -> str | None:
         return None
     last = value[-1] if isinstance(value, list) else value
     if isinstance(last, dict):
-        return _text(last.get("name"))
-    text = _text(last)
+        return json_text(last.get("name"))
+    text = json_text(last)
     match = _LEGACY_SPRINT_NAME.search(text or "")
     return match.group(1) if match else text
 
@@ -289,26 +253,26 @@ def transitions(issue: Mapping[str, Any], rules: IssueRules) -> list[dict]:
     Assignee changes are replayed in time order; one made in the same history as a status
     change counts for it (who took the ticket moved it).
     """
-    key = _text(issue.get("key"))
+    key = json_text(issue.get("key"))
     fields = issue.get("fields") or {}
     histories = _histories(issue)
     changes = [item for h in histories for item in _items(h, "assignee")]
     assignee = (
-        _text(changes[0].get("fromString"))
+        json_text(changes[0].get("fromString"))
         if changes
         else _name(fields.get("assignee"), "displayName")
     )
     rows = []
     for history in histories:
         for change in _items(history, "assignee"):
-            assignee = _text(change.get("toString"))
+            assignee = json_text(change.get("toString"))
         for change in _items(history, "status"):
             rows.append(
                 {
                     "ticket_id": key,
-                    "at": _text(history.get("created")),
-                    "from_status": _text(change.get("fromString")),
-                    "to_status": _text(change.get("toString")),
+                    "at": json_text(history.get("created")),
+                    "from_status": json_text(change.get("fromString")),
+                    "to_status": json_text(change.get("toString")),
                     "assignee": assignee,
                     "role": rules.role(assignee),
                 }
@@ -340,14 +304,27 @@ class IssuePage:
     fields: FieldIds
 
 
-def _names(value: Any, what: str, source: str) -> tuple[str, ...] | None:
+def names_option(
+    value: Any, what: str, source: str, noun: str = "a field name (or id)"
+) -> tuple[str, ...] | None:
+    """An option that names one field (a string) or several (a list), as a tuple.
+
+    Args:
+        value: the option's value; None if unset.
+        what: the option's key, for the error.
+        source: the source's name, for the error.
+        noun: what one name names, for the error ("a column name").
+
+    Returns:
+        The names, or None when the option is unset; a SourceError when it is neither.
+    """
     if value is None:
         return None
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise SourceError(f"source {source!r}: `{what}` is a field name (or id) or a list of them")
+    raise SourceError(f"source {source!r}: `{what}` is {noun} or a list of them")
 
 
 def _split_order(jql: str) -> tuple[str, str]:
@@ -400,7 +377,7 @@ class JiraConnector(Connector):
         if not isinstance(page_size, int) or page_size < 1:
             raise SourceError(f"source {name!r}: `page_size` must be a positive integer")
         for key in ("sprint_field", "story_points_field", "deployment_field"):
-            _names(self.source.option(key), key, name)
+            names_option(self.source.option(key), key, name)
         self.rules = IssueRules.from_options(name, self.source.option)
 
     # -- I/O ------------------------------------------------------------------------------------
@@ -428,7 +405,7 @@ class JiraConnector(Connector):
         known = [f for f in reply if isinstance(f, dict)]
 
         def resolve(option: str, defaults: tuple[str, ...]) -> tuple[str, ...]:
-            configured = _names(self.source.option(option), option, self.source.name)
+            configured = names_option(self.source.option(option), option, self.source.name)
             ids: list[str] = []
             for wanted in configured or defaults:
                 matches = [
@@ -497,11 +474,18 @@ class JiraConnector(Connector):
         if latest is not None and (mark is None or latest > mark):
             self.state["updated"] = latest.astimezone(dt.UTC).isoformat()
 
+    def _wanted(self) -> list[str]:
+        return [self.source.feed] if self.source.feed else list(self.produces)
+
     def extract(self) -> Iterator[IssuePage]:
+        wanted = self._wanted()
+        if self.state.get("feeds") != sorted(wanted):
+            # The mark says how far the feeds of the sync that left it were read: a feed added
+            # since was never read, and the mark would skip its history.
+            self.state = {"feeds": sorted(wanted)}
         http = self._client()
         fields = self._field_ids(http)
         since = self._since(http)
-        wanted = [self.source.feed] if self.source.feed else list(self.produces)
         body: dict[str, Any] = {
             "jql": narrowed_jql(self.source.option("jql"), since),
             "fields": fields.requested,
@@ -539,7 +523,7 @@ class JiraConnector(Connector):
         rows = build(raw)
         frame = pd.DataFrame(rows, columns=list(COLUMNS[raw.feed]), dtype=object)
         window = f"updated >= {raw.since}" if raw.since else "all issues"
-        origin = f"{self.source.option('base_url')} search ({window}) page {raw.page}"
+        origin = f"{safe_url(self.source.option('base_url'))} search ({window}) page {raw.page}"
         return Batch(raw.feed, origin, frame=frame)
 
     def _is_incident(self, issue: Mapping[str, Any]) -> bool:
@@ -556,18 +540,18 @@ class JiraConnector(Connector):
             assignee = _name(fields.get("assignee"), "displayName")
             rows.append(
                 {
-                    "ticket_id": _text(issue.get("key")),
-                    "title": _text(fields.get("summary")),
+                    "ticket_id": json_text(issue.get("key")),
+                    "title": json_text(fields.get("summary")),
                     "type": _name(fields.get("issuetype")),
                     "work_category": self.rules.category_of(labels),
                     "team": self.rules.team_of(labels, components),
                     "model": self.rules.model_of(labels, components),
                     "assignee": assignee,
                     "role": self.rules.role(assignee),
-                    "created_at": _text(fields.get("created")),
-                    "resolved_at": _text(fields.get("resolutiondate")),
+                    "created_at": json_text(fields.get("created")),
+                    "resolved_at": json_text(fields.get("resolutiondate")),
                     "status": _name(fields.get("status")),
-                    "story_points": _text(_first(fields, raw.fields.story_points)),
+                    "story_points": json_text(_first(fields, raw.fields.story_points)),
                     "sprint": _sprint_name(_first(fields, raw.fields.sprint)),
                     "labels": labels or None,
                 }
@@ -592,14 +576,14 @@ class JiraConnector(Connector):
             components = _strings(fields.get("components"))
             rows.append(
                 {
-                    "incident_id": _text(issue.get("key")),
-                    "title": _text(fields.get("summary")),
+                    "incident_id": json_text(issue.get("key")),
+                    "title": json_text(fields.get("summary")),
                     "model": self.rules.model_of(labels, components),
                     "team": self.rules.team_of(labels, components),
-                    "opened_at": _text(fields.get("created")),
-                    "resolved_at": _text(fields.get("resolutiondate")),
+                    "opened_at": json_text(fields.get("created")),
+                    "resolved_at": json_text(fields.get("resolutiondate")),
                     "severity": _name(fields.get("priority")),
-                    "deployment_id": _text(_first(fields, raw.fields.deployment))
+                    "deployment_id": json_text(_first(fields, raw.fields.deployment))
                     or self.rules.deployment_of(labels),
                 }
             )

@@ -28,18 +28,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import glob
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from connectors.base import Connector
-from connectors.jira import COLUMNS, IssueRules, zone
+from connectors.files import matching_files
+from connectors.jira import COLUMNS, IssueRules, names_option, zone
 from connectors.loader import Batch, Reject, SourceError
 
 DEFAULT_DATE_FORMAT = "%d/%b/%y %I:%M %p"
@@ -50,12 +48,23 @@ _REPEAT = re.compile(r"(.+?)[._](\d+)")
 
 
 @dataclass(frozen=True)
+class Export:
+    """One export file, parsed: where each column is, its records, the lines it could not split."""
+
+    path: str
+    # Column name -> its positions (a multi-value field repeats its column).
+    positions: Mapping[str, tuple[int, ...]]
+    # (line number, fields) of each record with as many fields as the header.
+    records: tuple[tuple[int, tuple[str, ...]], ...]
+    rejects: tuple[Reject, ...]
+
+
+@dataclass(frozen=True)
 class ExportFile:
-    """One export file's text, for one feed: what extract yields."""
+    """One parsed export file, for one feed: what extract yields (one parse for every feed)."""
 
     feed: str
-    path: str
-    text: str
+    export: Export
 
 
 def canonical_headers(header: list[str]) -> list[str]:
@@ -68,14 +77,40 @@ def canonical_headers(header: list[str]) -> list[str]:
     return names
 
 
-def _options(value: Any, what: str, source: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise SourceError(f"source {source!r}: `{what}` is a column name or a list of them")
+def parse_export(source: str, path: str, text: str) -> Export:
+    """An export's text as an Export; a SourceError if it is empty or not a Jira export.
+
+    Args:
+        source: the source's name, for errors.
+        path: the file's path, for errors and as the rows' origin.
+        text: the file's whole text.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        raise SourceError(f"source {source!r}: {path} is empty")
+    names = canonical_headers([h.strip() for h in header])
+    if KEY_COLUMN not in names:
+        raise SourceError(
+            f"source {source!r}: {path} has no {KEY_COLUMN!r} column "
+            f"(is it a Jira CSV export? columns: {', '.join(names[:12])})"
+        )
+    positions: dict[str, tuple[int, ...]] = {}
+    for index, name in enumerate(names):
+        positions[name] = (*positions.get(name, ()), index)
+    records: list[tuple[int, tuple[str, ...]]] = []
+    rejects: list[Reject] = []
+    line = reader.line_num
+    for record in reader:
+        start, line = line + 1, reader.line_num
+        if not record:
+            continue  # a blank line
+        if len(record) != len(header):
+            reason = f"line {start}: {len(record)} fields, the header has {len(header)}"
+            rejects.append(Reject(start, _as_csv(record), reason))
+            continue
+        records.append((start, tuple(record)))
+    return Export(path, positions, tuple(records), tuple(rejects))
 
 
 class JiraCsvConnector(Connector):
@@ -96,41 +131,33 @@ class JiraCsvConnector(Connector):
             )
         self.date_format = date_format
         self.zone = zone(name, self.source.option("timezone", "UTC"))
-        self.story_points = _options(
-            self.source.option("story_points_column"),
-            "story_points_column",
-            name,
-            DEFAULT_STORY_POINTS,
-        )
-        self.deployment = _options(
-            self.source.option("deployment_column"), "deployment_column", name, ()
-        )
+        story_points = self._columns("story_points_column")
+        self.story_points = DEFAULT_STORY_POINTS if story_points is None else story_points
+        self.deployment = self._columns("deployment_column") or ()
         self.rules = IssueRules.from_options(name, self.source.option)
+
+    def _columns(self, key: str) -> tuple[str, ...] | None:
+        return names_option(self.source.option(key), key, self.source.name, "a column name")
+
+    def _wanted(self) -> list[str]:
+        return [self.source.feed] if self.source.feed else list(self.produces)
 
     # -- I/O ------------------------------------------------------------------------------------
 
-    def _paths(self) -> list[Path]:
-        pattern = self.source.path_option("path")
-        paths = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True))
-        paths = [p for p in paths if p.is_file()]
-        if not paths:
-            raise SourceError(f"source {self.source.name!r}: no file matches {pattern}")
-        return paths
-
     def estimate(self) -> int | None:
-        return len(self._paths()) * (1 if self.source.feed else len(self.produces))
+        return len(matching_files(self.source)) * len(self._wanted())
 
     def extract(self) -> Iterator[ExportFile]:
-        wanted = [self.source.feed] if self.source.feed else list(self.produces)
-        for path in self._paths():
+        for path in matching_files(self.source):
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as error:
                 raise SourceError(
                     f"source {self.source.name!r}: cannot read {path}: {error}"
                 ) from None
-            for feed in wanted:
-                yield ExportFile(feed, str(path), text)
+            export = parse_export(self.source.name, str(path), text)
+            for feed in self._wanted():
+                yield ExportFile(feed, export)
 
     # -- pure -----------------------------------------------------------------------------------
 
@@ -150,50 +177,26 @@ class JiraCsvConnector(Connector):
         return local.astimezone(dt.UTC).isoformat()
 
     def normalize(self, raw: ExportFile) -> Batch:
-        reader = csv.reader(io.StringIO(raw.text, newline=""))
-        header = next(reader, None)
-        if not header:
-            raise SourceError(f"source {self.source.name!r}: {raw.path} is empty")
-        names = canonical_headers([h.strip() for h in header])
-        if KEY_COLUMN not in names:
-            raise SourceError(
-                f"source {self.source.name!r}: {raw.path} has no {KEY_COLUMN!r} column "
-                f"(is it a Jira CSV export? columns: {', '.join(names[:12])})"
-            )
-        positions: dict[str, list[int]] = {}
-        for index, name in enumerate(names):
-            positions.setdefault(name, []).append(index)
-        first_feed = self.source.feed or self.produces[0]
+        export = raw.export
         rows: list[dict] = []
-        rejects: list[Reject] = []
-        line = reader.line_num
-        for record in reader:
-            start, line = line + 1, reader.line_num
-            if not record:
-                continue  # a blank line
-            if len(record) != len(header):
-                if raw.feed == first_feed:
-                    rejects.append(
-                        Reject(
-                            start,
-                            _as_csv(record),
-                            f"line {start}: {len(record)} fields, the header has {len(header)}",
-                        )
-                    )
-                continue
-            row = self._row(raw.feed, record, positions)
+        for line, record in export.records:
+            row = self._row(raw.feed, record, export.positions)
             if row is not None:
-                rows.append({**row, "__row": start})
+                rows.append({**row, "__row": line})
         frame = pd.DataFrame(rows, columns=[*COLUMNS[raw.feed], "__row"], dtype=object)
         frame["__row"] = frame["__row"].astype("int64")
-        return Batch(raw.feed, raw.path, frame=frame, rejects=rejects)
+        # Lines that could not be split belong to no feed: the first feed read reports them.
+        rejects = list(export.rejects) if raw.feed == self._wanted()[0] else []
+        return Batch(raw.feed, export.path, frame=frame, rejects=rejects)
 
-    def _row(self, feed: str, record: list[str], positions: dict[str, list[int]]) -> dict | None:
+    def _row(
+        self, feed: str, record: tuple[str, ...], positions: Mapping[str, tuple[int, ...]]
+    ) -> dict | None:
         def values(*columns: str) -> list[str]:
             return [
                 record[i].strip()
                 for column in columns
-                for i in positions.get(column, [])
+                for i in positions.get(column, ())
                 if record[i].strip()
             ]
 
@@ -238,6 +241,7 @@ class JiraCsvConnector(Connector):
 
 
 def _as_csv(record: list[str]) -> str:
+    """A record as the one CSV line it came from (quoting redone)."""
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(record)
     return out.getvalue()

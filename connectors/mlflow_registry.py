@@ -36,7 +36,10 @@ commit_sha comes from the source run's `mlflow.source.git.commit` tag.
 Incremental: tags and aliases have no timestamps to filter on, so each sync reads the current
 alias of each model and the versions that carry a `deployed_at` tag; it compares them with the
 state and asks for a version or its run only when it is new or changed. Stage transitions are
-read newest first by `last_updated_timestamp`, down to the last sync's mark. Transient failures
+read newest first by `last_updated_timestamp`, down to the last sync's mark and including it (a
+version updated at the mark's timestamp after the last read is new; one read again is upserted
+unchanged). Errors name no secret: the URIs' values, their passwords and secret query values,
+and MLflow's token variables are scrubbed (connectors/secrets.py). Transient failures
 are retried by the MLflow client itself (MLFLOW_HTTP_REQUEST_MAX_RETRIES and
 MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR for a tracking server).
 """
@@ -45,7 +48,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,21 +56,16 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import Connector
+from connectors.feeds import column_names
 from connectors.loader import Batch, SourceError
+from connectors.secrets import Scrubber
 from settings import Secret
 
 COMMIT_TAG = "mlflow.source.git.commit"
 TEAM_TAG = "team"
-COLUMNS = (
-    "deployment_id",
-    "model",
-    "version",
-    "environment",
-    "team",
-    "finished_at",
-    "status",
-    "commit_sha",
-)
+COLUMNS = column_names("deployments")
+# MLflow's own variables for a tracking server's credentials (not named in the config).
+CREDENTIAL_ENV = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD")
 # Enough to see a registry whole in a few requests, well under MLflow's per-request caps.
 PAGE_SIZE = 500
 AUTH_CODES = {"UNAUTHENTICATED", "PERMISSION_DENIED", "UNAUTHORIZED"}
@@ -187,11 +184,10 @@ class MlflowConnector(Connector):
         registry = self.source.secret("registry_uri_env")
         return MlflowClient(uri, registry.reveal() if registry else None)
 
-    def _failure(self, error: Exception, secrets: list[Secret]) -> SourceError:
+    def _failure(self, error: Exception) -> SourceError:
         """One line naming the source, the environment variable and the cause, no secret."""
-        text = " ".join(str(error).split())
-        for secret in secrets:
-            text = _scrub(text, secret.reveal())
+        scrub = Scrubber.for_source(self.source, CREDENTIAL_ENV)
+        text = scrub(" ".join(str(error).split()))
         code = getattr(error, "error_code", None)
         where = f"{self._where()}: the MLflow registry named by ${self._uri_env()}"
         if code in AUTH_CODES or re.search(r"\b(401|403)\b", text):
@@ -209,13 +205,12 @@ class MlflowConnector(Connector):
 
     def extract(self) -> Iterator[ModelSighting]:
         tracking = self.source.secret("tracking_uri_env")
-        secrets = [s for s in (tracking, self.source.secret("registry_uri_env")) if s]
         try:
             yield from self._read(self._client(tracking))
         except SourceError:
             raise
         except Exception as error:  # the client raises many kinds: each becomes one line
-            raise self._failure(error, secrets) from None
+            raise self._failure(error) from None
 
     def _models(self, client: Any) -> list[Any]:
         """The registered models to read: those listed, or every one."""
@@ -366,7 +361,9 @@ class MlflowConnector(Connector):
                 order_by=["last_updated_timestamp DESC"],
                 page_token=token,
             )
-            fresh = [mv for mv in page if mv.last_updated_timestamp > mark]
+            # `>=`: a version updated in the mark's millisecond after the last read is new; one
+            # read again is upserted unchanged.
+            fresh = [mv for mv in page if mv.last_updated_timestamp >= mark]
             for mv in fresh:
                 newest = max(newest, mv.last_updated_timestamp)
                 if (
@@ -422,29 +419,19 @@ class MlflowConnector(Connector):
                     "version": deployed.release or deployed.version,
                     "environment": environment,
                     "team": team,
+                    "started_at": None,
                     "finished_at": at,
                     "status": "success",
                     "commit_sha": deployed.commit_sha,
                 }
             )
         return Batch(
-            "deployments", raw.origin, frame=pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+            "deployments",
+            raw.origin,
+            frame=pd.DataFrame(rows, columns=list(COLUMNS), dtype=object),
         )
 
 
 def _by_version(item: tuple[str, Any]) -> tuple[int, str]:
     version = item[0]
     return (int(version), version) if version.isdigit() else (0, version)
-
-
-def _scrub(text: str, uri: str) -> str:
-    """`text` without `uri` or the password and user:password inside it."""
-    text = text.replace(uri, "****")
-    match = re.match(r"^[a-zA-Z][\w+.-]*://([^/@]*)@", uri)
-    if match:
-        userinfo = match.group(1)
-        text = text.replace(userinfo, "****")
-        password = userinfo.partition(":")[2]
-        for form in {password, urllib.parse.unquote(password)} - {""}:
-            text = text.replace(form, "****")
-    return text

@@ -33,6 +33,7 @@ import pandas as pd
 
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError
+from connectors.secrets import SECRET_KEY, Scrubber, safe_url
 from metrics import portable, profiles, remote_profiles
 from metrics.profiles import ProfiledColumn
 
@@ -197,15 +198,19 @@ class SparkConnector(Connector):
         return done
 
     def _scrub(self, error: BaseException) -> str:
-        """Spark's message, first line only (no JVM stack), with a URL's user:password@ and the
-        values of secret-looking Spark settings (keys, tokens, passwords) replaced by ***."""
+        """Spark's message, first line only (no JVM stack), with a path's credentials, the
+        values of secret-looking Spark settings (keys, tokens, passwords) and of any variable
+        the config names replaced by *** (connectors/secrets.py)."""
         java = getattr(error, "java_exception", None)  # py4j: the JVM's own message
         lines = str(java.toString() if java is not None else error).strip().splitlines()
-        text = _USERINFO.sub(r"\1***@", lines[0] if lines else type(error).__name__)
-        for key, value in dict(self.source.option("spark_conf", {})).items():
-            if _SECRET_KEY.search(str(key)) and str(value):
-                text = text.replace(str(value), "***")
-        return text
+        text = lines[0] if lines else type(error).__name__
+        path = self.source.option("path")
+        if isinstance(path, str):
+            text = text.replace(path, safe_url(path))  # the path shown, its password masked
+        conf = dict(self.source.option("spark_conf", {}))
+        secret = [str(v) for k, v in conf.items() if SECRET_KEY.search(str(k)) and str(v)]
+        scrub = Scrubber.for_source(self.source)
+        return scrub(Scrubber(secret)(text))
 
 
 def cached(spark: Any) -> remote_profiles.Materialize:
@@ -229,10 +234,6 @@ def cached(spark: Any) -> remote_profiles.Materialize:
 
 # A path with a scheme: a URL for Spark's file systems.
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-# A URL's user:password@ (s3a://KEY:SECRET@bucket/...): never shown.
-_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
-# Spark settings whose values are credentials (fs.s3a.secret.key, ...account.key, sas tokens).
-_SECRET_KEY = re.compile(r"secret|password|token|credential|key|sas", re.IGNORECASE)
 
 
 def _from_spark(error: BaseException) -> bool:

@@ -43,7 +43,6 @@ import hashlib
 import json
 import re
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +56,9 @@ from sqlalchemy.types import NullType
 from sqlglot import exp
 
 from connectors.base import Connector
+from connectors.http import GaveUp, retry
 from connectors.loader import Batch, SourceError
+from connectors.secrets import Scrubber, safe_url
 from metrics import portable, profiles, remote_profiles
 from metrics.profiles import ProfiledColumn
 
@@ -76,7 +77,6 @@ _PERMANENT = (
     "unknown database",
     "permission denied",
 )
-_SECRET_QUERY_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 # What sqlalchemy.text() would take for a bind parameter (see TextClause._bind_params_regex).
 _BIND_LIKE = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")
 _INT64 = (-(2**63), 2**63 - 1)
@@ -99,24 +99,13 @@ class Chunk:
     type_hints: dict[str, str] = field(default_factory=dict)
 
 
-class Redactor:
-    """Shows a database URL without its secrets and scrubs them from any message."""
+class Redactor(Scrubber):
+    """A database URL's secrets scrubbed from any message (connectors/secrets.py), and the URL
+    fit to show (`url`: the password and secret query values as ***)."""
 
-    def __init__(self, raw: str, url: URL):
-        values = [str(url.password)] if url.password else []
-        for key, value in url.query.items():
-            if _SECRET_QUERY_KEY.search(key):  # ?password=..., ?sslpassword=...
-                values.extend(str(v) for v in (value if isinstance(value, tuple) else (value,)))
-        secrets = {raw} if values else set()  # the URL as written, when it holds a secret
-        for value in values:  # as written, and as a URL may encode it
-            secrets |= {value, urllib.parse.quote_plus(value), urllib.parse.quote(value, safe="")}
-        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
-        self.url = self(url.render_as_string(hide_password=True))
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+    def __init__(self, raw: str):
+        super().__init__(urls=[raw])
+        self.url = safe_url(raw)
 
 
 def _cause(error: BaseException) -> str:
@@ -382,7 +371,7 @@ class SqlConnector(Connector):
                 f"${env} does not hold a SQLAlchemy URL (like "
                 "postgresql+psycopg://user:password@host:5432/database)"
             ) from None
-        return url, Redactor(raw, url)
+        return url, Redactor(raw)
 
     def _engine(self, url: URL, redact: Redactor) -> Engine:
         try:
@@ -397,28 +386,23 @@ class SqlConnector(Connector):
         retries = int(self.source.option("retries", DEFAULT_RETRIES))
         backoff = float(self.source.option("backoff_s", DEFAULT_BACKOFF_S))
         where = f"(the URL comes from ${self.source.option('url_env')})"
-        for attempt in range(retries + 1):
-            try:
-                return engine.connect()
-            except sa.exc.OperationalError as error:
-                cause = _cause(error)
-                if _is_permanent(cause):
-                    raise self._fail(
-                        redact(f"cannot connect to {redact.url}: {cause} {where}")
-                    ) from None
-                if attempt == retries:
-                    raise self._fail(
-                        redact(
-                            f"cannot connect to {redact.url} after {retries + 1} attempts: "
-                            f"{cause} {where}"
-                        )
-                    ) from None
-                self.sleep(backoff * 2**attempt)
-            except sa.exc.SQLAlchemyError as error:
-                raise self._fail(
-                    redact(f"cannot connect to {redact.url}: {_cause(error)} {where}")
-                ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def transient(error: Exception) -> bool:
+            return isinstance(error, sa.exc.OperationalError) and not _is_permanent(_cause(error))
+
+        try:
+            return retry(engine.connect, retries + 1, transient, self.sleep, backoff)
+        except GaveUp as gave_up:
+            raise self._fail(
+                redact(
+                    f"cannot connect to {redact.url} after {gave_up.attempts} attempts: "
+                    f"{_cause(gave_up.error)} {where}"
+                )
+            ) from None
+        except sa.exc.SQLAlchemyError as error:
+            raise self._fail(
+                redact(f"cannot connect to {redact.url}: {_cause(error)} {where}")
+            ) from None
 
     def _statement(self, con: Connection, redact: Redactor) -> tuple[Any, Any, dict[str, str]]:
         """The select (without a mark), its cursor column, and the columns' type hints."""

@@ -10,6 +10,9 @@ import textwrap
 import duckdb
 import pytest
 
+from connectors.files import matching_files
+from connectors.loader import SourceError
+from settings import SourceConfig
 from tests.conftest import ROOT, subprocess_env
 
 TICKETS_CSV = """
@@ -245,3 +248,26 @@ def test_duplicates_and_bad_rows_read_the_same_in_every_format(project, fmt):
     assert project.query("select row_number, reason from quarantine") == [
         (2, "created_at: unparsable timestamp 'yesterday'")
     ]
+
+
+@pytest.mark.parametrize(
+    "pattern, found",
+    [
+        ("exports/*.csv", ["exports/a.csv", "exports/b.csv"]),
+        ("exports/**/*.csv", ["exports/a.csv", "exports/b.csv", "exports/deep/c.csv"]),
+        ("exports/*", ["exports/a.csv", "exports/b.csv", "exports/notes.txt"]),  # no folder
+        ("exports/b.csv", ["exports/b.csv"]),
+    ],
+)
+def test_matching_files_are_the_globs_files_in_name_order(tmp_path, pattern, found):
+    for name in ("exports/b.csv", "exports/a.csv", "exports/deep/c.csv", "exports/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n")
+    source = SourceConfig("s", "files", options={"path": pattern}, base_dir=tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in matching_files(source)] == found
+
+
+def test_a_glob_that_matches_nothing_is_named(tmp_path):
+    source = SourceConfig("s", "files", options={"path": "none/*.csv"}, base_dir=tmp_path)
+    with pytest.raises(SourceError, match=r"source 's': no file matches .*none/\*\.csv"):
+        matching_files(source)

@@ -38,13 +38,17 @@ import pytest
 from connectors import registry
 from connectors.github import (
     GithubConnector,
+    Options,
     Page,
     Shipment,
     deployment_outcome,
     first_commit_at,
+    incident_row,
+    item_row,
     link_changes,
     named_deployment,
 )
+from connectors.loader import Reject
 from settings import SourceConfig
 from tests.replay import Answer, ReplayServer
 
@@ -601,3 +605,170 @@ def test_pages_that_link_back_fail_instead_of_looping(project):
         report = project.sync()
     assert not report.ok
     assert "link back to one already read" in report.sources[0].error
+
+
+# -- marks: the feeds they were read for, the mark's second read again ----------------------------
+
+
+def test_a_feed_added_later_is_read_from_the_start(project):
+    with ReplayServer() as server:
+        serve(server, "first_sync")
+        # Deployments are read to link the changes, but not loaded: their mark moves anyway.
+        project.configure(source_toml(server, feeds=["changes"]))
+        first = project.sync()
+        assert first.ok, first.as_dict()
+        assert set(counts(first)) == {"changes"}
+        project.configure(source_toml(server, feeds=["changes", "deployments"]))
+        second = project.sync()
+    assert second.ok, second.as_dict()
+    assert counts(second) == {"deployments": (4, 4, 0, 0), "changes": (4, 0, 4, 0)}
+    assert project.query("select change_id, deployment_id from changes order by 1") == [
+        ("octo/shop#1", "octo/shop/deployments/104"),
+        ("octo/shop#2", "octo/shop/deployments/104"),
+        ("octo/shop#3", "octo/shop/deployments/104"),
+        ("octo/shop#4", None),
+    ]
+    state = json.loads(project.query("select state from source_state")[0][0])["octo/shop"]
+    assert state["feeds"] == ["changes", "deployments"]
+
+
+def _in_the_marks_second(routes: dict) -> None:
+    """PR7 merged and D7 (staging) created in the same second as the first sync's marks."""
+    pulls = routes[f"{REPO}/pulls"]["body"]
+    pr7 = copy.deepcopy(pulls[0])  # PR4, updated 03-03 14:05: the pull requests' mark
+    pr7.update(
+        number=7,
+        title="Cache the ranker's embeddings",
+        merged_at="2026-03-03T14:05:00Z",
+        closed_at="2026-03-03T14:05:00Z",
+        merge_commit_sha=sha("57"),
+        head={**pr7["head"], "sha": sha("d7")},
+    )
+    pulls.insert(1, pr7)
+    routes[f"{REPO}/pulls/7/commits"] = copy.deepcopy(routes[f"{REPO}/pulls/4/commits"])
+    deployments = routes[f"{REPO}/deployments"]["body"]
+    d7 = copy.deepcopy(deployments[1])  # D3, to be created at 16:10 like SP: the mark
+    d7.update(
+        id=107,
+        environment="staging",
+        production_environment=False,
+        created_at="2026-03-03T16:10:00Z",
+    )
+    deployments.insert(1, d7)
+    statuses = copy.deepcopy(routes[f"{REPO}/deployments/104/statuses"])
+    statuses["body"][0]["created_at"] = "2026-03-03T16:20:00Z"
+    routes[f"{REPO}/deployments/107/statuses"] = statuses
+
+
+def test_an_item_in_the_marks_second_is_read_by_the_next_sync(project):
+    with ReplayServer() as server:
+        serve(server, "first_sync")
+        project.configure(source_toml(server))
+        assert project.sync().ok
+        serve(server, "first_sync", edit=_in_the_marks_second)
+        second = project.sync()
+        assert second.ok, second.as_dict()
+        before = len(server.seen)
+        third = project.sync()
+        assert third.ok, third.as_dict()
+        third_paths = [s.path for s in server.seen[before:]]
+    assert project.query(
+        "select deployment_id, environment, finished_at, status from deployments "
+        "where deployment_id = 'octo/shop/deployments/107'"
+    ) == [("octo/shop/deployments/107", "staging", at("2026-03-03T16:20:00"), "success")]
+    assert project.query("select change_id, deployment_id from changes order by 1")[-2:] == [
+        ("octo/shop#4", None),
+        ("octo/shop#7", None),
+    ]
+    # Read once: the third sync reads the second again but skips the pull requests it read.
+    assert f"{REPO}/pulls/7/commits" not in third_paths
+    assert counts(third)["deployments"] == (1, 0, 1, 0)  # D7, read again unchanged
+
+
+def _shipped_in_the_marks_second(routes: dict) -> None:
+    """PR3 (shipped by D3) is the newest updated, in the second it was merged; no PR4."""
+    pulls = routes[f"{REPO}/pulls"]["body"]
+    pulls[:] = [p for p in pulls if p["number"] != 4]
+    pulls[0]["updated_at"] = pulls[0]["merged_at"]
+
+
+def test_a_pull_request_read_in_the_marks_second_keeps_its_deployment(project):
+    with ReplayServer() as server:
+        serve(server, "first_sync", edit=_shipped_in_the_marks_second)
+        project.configure(source_toml(server))
+        assert project.sync().ok
+        before = len(server.seen)
+        assert project.sync().ok
+        second_paths = [s.path for s in server.seen[before:]]
+    assert f"{REPO}/pulls/3/commits" not in second_paths
+    assert project.query("select deployment_id from changes where change_id = 'octo/shop#3'") == [
+        ("octo/shop/deployments/104",)
+    ]
+
+
+# -- normalize: one pass, each item a row or a reject --------------------------------------------
+
+
+RUN = {
+    "id": 5,
+    "conclusion": "success",
+    "head_sha": sha("c1"),
+    "updated_at": "2026-03-02T10:05:00Z",
+}
+DEPLOYMENT = {"id": 9, "environment": "staging", "created_at": "2026-03-02T10:00:00Z"}
+PULL = {"number": 3, "merged_at": "2026-03-03T11:00:00Z", "title": "Tighten latency budget"}
+
+
+@pytest.mark.parametrize(
+    "feed, item, expected",
+    [
+        ("deployments", {"run": RUN}, ("deployment_id", "octo/shop/actions/runs/5")),
+        ("deployments", {"run": "garbage"}, "workflow run without an id"),
+        (
+            "deployments",
+            {"deployment": DEPLOYMENT, "statuses": []},
+            ("deployment_id", "octo/shop/deployments/9"),
+        ),
+        ("deployments", {"deployment": {"sha": "x"}, "statuses": []}, "deployment without an id"),
+        ("changes", PULL, ("deployment_id", "octo/shop/deployments/104")),
+        ("changes", {"reject": [1]}, "pull request without a number"),
+        ("incidents", {"number": 9, "labels": [{"name": "Severity:SEV1"}]}, ("severity", "SEV1")),
+        ("incidents", "nope", "issue without a number"),
+    ],
+)
+def test_each_item_becomes_a_row_or_a_reject(feed, item, expected):
+    page = Page(feed, "octo/shop", "origin", [item], shipped={3: "octo/shop/deployments/104"})
+    row = item_row(page, item, Options())
+    if isinstance(expected, str):
+        assert isinstance(row, Reject) and row.reason == expected
+    else:
+        column, value = expected
+        assert row[column] == value
+
+
+def test_normalize_keeps_the_items_order_in_one_pass():
+    items = [{"run": RUN}, {"run": None}, {"deployment": DEPLOYMENT, "statuses": []}]
+    connector = GithubConnector(SourceConfig("gh", "github", options={"repo": "octo/shop"}))
+    batch = connector.normalize(Page("deployments", "octo/shop", "origin", items))
+    assert list(batch.frame["deployment_id"]) == [
+        "octo/shop/actions/runs/5",
+        "octo/shop/deployments/9",
+    ]
+    assert [r.reason for r in batch.rejects] == ["workflow run without an id"]
+
+
+@pytest.mark.parametrize(
+    "labels, model, team, severity",
+    [
+        (["model:ranker", "team:search", "severity:sev2"], "ranker", "search", "sev2"),
+        # Prefixes match in any case; the values are kept as written.
+        (["Model:Ranker", "TEAM:Search", "Severity:SEV2"], "Ranker", "Search", "SEV2"),
+        # A prefix with nothing after it names nothing: the source's defaults.
+        (["model: ", "team:"], "recommender", "ranking", None),
+        ([], "recommender", "ranking", None),
+    ],
+)
+def test_incident_labels_name_the_model_team_and_severity(labels, model, team, severity):
+    issue = {"number": 1, "labels": [{"name": name} for name in labels]}
+    row = incident_row("octo/shop", issue, Options(model="recommender", team="ranking"))
+    assert (row["model"], row["team"], row["severity"]) == (model, team, severity)

@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 
 from connectors import registry
-from connectors.jira import JiraConnector, narrowed_jql
+from connectors.jira import FieldIds, IssuePage, IssueRules, JiraConnector, narrowed_jql
+from connectors.labels import LabelRule, folded, prefixed
 from connectors.loader import SourceError
 from metrics import db, flow
 from metrics.filters import Filters
@@ -204,9 +205,11 @@ def test_the_search_pages_on_the_token_with_resolved_fields_and_whole_changelogs
             None,
         ),
     ]
-    assert project.query("select state from source_state") == [
-        ('{"updated": "2026-11-13T18:42:10+00:00"}',)
-    ]
+    [(state,)] = project.query("select state from source_state")
+    assert json.loads(state) == {
+        "feeds": ["incidents", "ticket_transitions", "tickets"],
+        "updated": "2026-11-13T18:42:10+00:00",
+    }
 
 
 def test_a_transition_carries_the_assignee_at_the_time(jira):
@@ -324,9 +327,11 @@ def test_a_second_sync_asks_only_for_what_changed(jira):
         "where ticket_id = 'ML-4'"
     ) == [("09:05", "In Progress", "Bruno Costa")]
     assert project.query("select count(*) from tickets") == [(4,)]
-    assert project.query("select state from source_state") == [
-        ('{"updated": "2026-11-14T09:05:00+00:00"}',)
-    ]
+    [(state,)] = project.query("select state from source_state")
+    assert json.loads(state) == {
+        "feeds": ["incidents", "ticket_transitions", "tickets"],
+        "updated": "2026-11-14T09:05:00+00:00",
+    }
 
 
 @pytest.mark.parametrize(
@@ -472,6 +477,86 @@ def test_the_token_stays_out_of_reprs(token):
     )
     http = registry.create(source)._client()
     assert TOKEN not in repr(vars(http)) and BASIC not in repr(vars(http))
+
+
+def test_a_feed_added_later_reads_every_issue_again(project, token):
+    with ReplayServer() as server:
+        # Both syncs read the recorded search whole (its two pages, twice).
+        serve(server, Answer(recorded("search_page1.json")), Answer(recorded("search_page2.json")))
+        project.configure(SOURCE.format(url=server.url, extra='feed = "tickets"'))
+        first = project.sync()
+        assert first.ok, first.as_dict()
+        project.configure(SOURCE.format(url=server.url, extra=""))
+        second = project.sync()
+    assert second.ok, second.as_dict()
+    # Not narrowed to the tickets' mark: the transitions and incidents were never read.
+    last = [s for s in server.seen if s.path == SEARCH][-1]
+    assert last.body["jql"] == "project = ML ORDER BY created DESC"
+    assert stats(second, "ticket_transitions") == (11, 11, 0, 0)
+    assert stats(second, "incidents") == (1, 1, 0, 0)
+    assert stats(second, "tickets") == (5, 0, 4, 1)
+
+
+def test_the_origin_names_the_base_url_without_its_secrets():
+    options = {**BASE_OPTIONS, "base_url": "https://bot:pw-s3cr3t@x.atlassian.net/?token=t0k3n"}
+    connector = JiraConnector(SourceConfig("jira", "jira", options=options))
+    batch = connector.normalize(IssuePage("tickets", 1, None, (), FieldIds()))
+    assert batch.origin == "https://bot:***@x.atlassian.net/?token=*** search (all issues) page 1"
+
+
+# -- labels and components: one case rule (connectors/labels.py) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "labels, prefix, found",
+    [
+        (["model:churn"], "model:", "churn"),
+        (["Model:Churn"], "model:", "Churn"),  # any case matches; the value is kept as written
+        (["MODEL: churn "], "Model:", "churn"),
+        (["model:", "model:churn"], "model:", "churn"),  # nothing after the prefix: the next
+        (["churn"], "model:", None),
+        (["model:churn"], None, None),
+        (["model:churn"], "", None),
+        ([], "model:", None),
+    ],
+)
+def test_a_prefixed_label_gives_what_follows_it(labels, prefix, found):
+    assert prefixed(labels, prefix) == found
+
+
+GROWTH = LabelRule("team:", folded({"Growth": "growth", "Ranking": "search"}), "platform")
+
+
+@pytest.mark.parametrize(
+    "labels, components, team",
+    [
+        (["Team:Risk"], ["Growth"], "Risk"),  # a prefixed label first
+        ([], ["growth"], "growth"),  # then a component the table names, in any case
+        (["RANKING"], [], "search"),  # or a label it names
+        (["ranking"], ["Growth"], "growth"),  # components before labels
+        (["other"], ["Data"], "platform"),  # else the default
+    ],
+)
+def test_a_label_rule_picks_a_prefix_then_a_name_then_the_default(labels, components, team):
+    assert GROWTH.pick(labels, components) == team
+
+
+def test_issue_rules_are_read_once_with_one_case_rule():
+    options = {
+        "team_label_prefix": "team:",
+        "model_label_prefix": "Model:",
+        "teams": {"Growth": "growth"},
+        "models": {"Churn": "churn"},
+        "incident_type": ["Incident", "Post-Mortem"],
+        "roles": {"Ana Lima": "data_science"},
+    }
+    rules = IssueRules.from_options("jira", options.get)
+    assert rules.team.names == {"growth": "growth"} and rules.model.names == {"churn": "churn"}
+    assert rules.model_of(["model:ranker"], []) == "ranker"
+    assert rules.team_of(["TEAM:Search"], ["Growth"]) == "Search"
+    assert rules.model_of([], ["CHURN"]) == "churn"
+    assert rules.is_incident("post-mortem") and not rules.is_incident("Story")
+    assert rules.role("Ana Lima") == "data_science"
 
 
 # -- the contract sample (tests/test_contracts.py) ------------------------------------------------

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors import jira_csv
 from connectors.jira_csv import JiraCsvConnector, canonical_headers
 from connectors.loader import SourceError
 from metrics import db, flow
@@ -229,6 +230,8 @@ def test_canonical_headers(header, expected):
         ({"path": "x.csv", "date_format": "dd/MMM/yy"}, "`date_format` is a strptime format"),
         ({"path": "x.csv", "timezone": "Berlin"}, "unknown timezone 'Berlin'"),
         ({"path": "x.csv", "incident_type": 3}, "`incident_type` is an issue type"),
+        ({"path": "x.csv", "story_points_column": 8}, "`story_points_column` is a column name"),
+        ({"path": "x.csv", "deployment_column": [1]}, "`deployment_column` is a column name"),
     ],
 )
 def test_a_config_that_cannot_work_is_refused(options, message):
@@ -236,6 +239,26 @@ def test_a_config_that_cannot_work_is_refused(options, message):
         JiraCsvConnector(SourceConfig("jira-export", "jira_csv", options=options))
     assert str(caught.value).startswith("source 'jira-export': ")
     assert message in str(caught.value)
+
+
+def test_each_file_is_parsed_once_for_both_feeds(project, monkeypatch):
+    export(project)
+    readers = []
+    real_reader = jira_csv.csv.reader
+
+    def counting_reader(*args, **kwargs):
+        readers.append(args)
+        return real_reader(*args, **kwargs)
+
+    monkeypatch.setattr(jira_csv.csv, "reader", counting_reader)
+    config = project.configure(SOURCE)
+    connector = JiraCsvConnector(config.sources[0])
+    batches = list(connector.batches())
+    assert [b.feed for b in batches] == ["tickets", "incidents"]
+    assert len(readers) == 1
+    # The lines that cannot be split are reported once, with the first feed.
+    assert [len(b.rejects) for b in batches] == [1, 0]
+    assert [len(b.frame) for b in batches] == [4, 1]
 
 
 # -- the contract sample (tests/test_contracts.py) ------------------------------------------------

@@ -17,10 +17,15 @@ import socket
 import threading
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from connectors import registry
+from connectors.feeds import column_names
+from connectors.loader import SourceError
+from connectors.mlflow_registry import Deployed, MlflowConnector, ModelSighting
+from settings import SourceConfig
 from tests.conftest import Project
 from tests.replay import Answer, ReplayServer
 
@@ -277,8 +282,10 @@ def test_stage_transitions_of_old_registries(project, store):
         promoted_2 = promote(v2)
     second = project.sync()
     assert second.ok and _stats(second) == {"deployments": (1, 1, 0, 0)}
+    # The version at the mark is read again (one staged in the same millisecond could have
+    # come after the last read): a duplicate, nothing loaded.
     third = project.sync()
-    assert third.ok and _stats(third) == {}
+    assert third.ok and _stats(third) == {"deployments": (1, 0, 1, 0)}
     assert [(r[0], r[5], r[7]) for r in _deployments(project)] == [
         (
             "mlflow:ranker:1:production",
@@ -291,6 +298,99 @@ def test_stage_transitions_of_old_registries(project, store):
             "bbb222",
         ),
     ]
+
+
+class Listing(list):
+    """A page of an MLflow listing: its items and the token of the next page (none)."""
+
+    token = None
+
+
+class FakeRegistry:
+    """The few MlflowClient calls the connector makes, over versions a test sets (no MLflow)."""
+
+    def __init__(self, failure: Exception | None = None):
+        self.versions: list[SimpleNamespace] = []
+        self.failure = failure
+
+    def stage(self, version: str, at_ms: int) -> None:
+        self.versions.append(
+            SimpleNamespace(
+                name="ranker",
+                version=version,
+                tags={},
+                run_id=None,
+                current_stage="Production",
+                last_updated_timestamp=at_ms,
+            )
+        )
+
+    def get_registered_model(self, name: str) -> SimpleNamespace:
+        if self.failure is not None:
+            raise self.failure
+        return SimpleNamespace(name=name, tags={}, aliases={})
+
+    def search_model_versions(self, filter_string=None, order_by=None, **_) -> Listing:
+        if filter_string is not None:  # the deployed_at tag query: no version carries one
+            return Listing()
+        newest_first = sorted(self.versions, key=lambda v: -v.last_updated_timestamp)
+        return Listing(newest_first)
+
+
+def _fake_sync(monkeypatch, fake: FakeRegistry, state: dict, **options) -> list[ModelSighting]:
+    monkeypatch.setenv(URI_ENV, "http://mlflow.example:5000")
+    source = SourceConfig(
+        "models",
+        "mlflow",
+        options={"tracking_uri_env": URI_ENV, "models": ["ranker"], **options},
+    )
+    connector = MlflowConnector(source, state)
+    monkeypatch.setattr(connector, "_client", lambda tracking: fake)
+    sightings = list(connector.extract())
+    state.clear()
+    state.update(connector.state)
+    return sightings
+
+
+def test_a_version_staged_in_the_marks_millisecond_is_read_by_the_next_sync(monkeypatch):
+    fake, state = FakeRegistry(), {}
+    fake.stage("1", 1_764_000_000_000)
+    first = _fake_sync(monkeypatch, fake, state, stage="Production")
+    assert [d.version for s in first for d in s.deployed] == ["1"]
+    assert state["stage_mark"] == 1_764_000_000_000
+    # Version 2 entered the stage in the same millisecond, after the first sync read.
+    fake.stage("2", 1_764_000_000_000)
+    second = _fake_sync(monkeypatch, fake, state, stage="Production")
+    assert [d.version for s in second for d in s.deployed] == ["1", "2"]
+
+
+def test_a_failure_names_no_token_password_or_secret_query_value(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-from-mlflow-env")
+    monkeypatch.setenv(
+        "TANDEM_TEST_REGISTRY_URI", "https://bot:pw-s3cr3t@reg.example/?token=q-s3cr3t"
+    )
+    echoed = RuntimeError(
+        "GET https://reg.example/api/2.0/mlflow/registered-models/get?name=ranker&token=q-s3cr3t "
+        "with headers {'Authorization': 'Bearer tok-from-mlflow-env'} as bot:pw-s3cr3t failed"
+    )
+    with pytest.raises(SourceError) as caught:
+        _fake_sync(
+            monkeypatch, FakeRegistry(echoed), {}, registry_uri_env="TANDEM_TEST_REGISTRY_URI"
+        )
+    message = str(caught.value)
+    assert message.startswith(f"source 'models': the MLflow registry named by ${URI_ENV} cannot")
+    for secret in ("q-s3cr3t", "pw-s3cr3t", "tok-from-mlflow-env", "bot:"):
+        assert secret not in message
+
+
+def test_normalize_writes_the_deployments_columns_of_the_contract():
+    source = SourceConfig("models", "mlflow", options={"tracking_uri_env": URI_ENV})
+    sighting = ModelSighting(
+        "models:/churn#deployed_at", "churn", "growth", (Deployed("3", "tag", "2026-11-20"),)
+    )
+    batch = MlflowConnector(source).normalize(sighting)
+    assert tuple(batch.frame.columns) == column_names("deployments")
+    assert batch.frame.iloc[0]["started_at"] is None
 
 
 @needs_mlflow_client
@@ -362,7 +462,7 @@ def test_an_unexpected_failure_is_one_line_without_the_password(project, monkeyp
     error = report.as_dict()["sources"][0]["error"]
     assert error.startswith(
         f"source 'models': the MLflow registry named by ${URI_ENV} cannot be read: "
-        "MlflowException: API request to ****/api/2.0/mlflow/registered-models/get failed"
+        "MlflowException: API request to ***/api/2.0/mlflow/registered-models/get failed"
     ), error
     assert "\n" not in error and "pw-s3cr3t" not in error and "tandem:" not in error
     assert project.query("select error from sync_runs where source = 'models'") == [(error,)]

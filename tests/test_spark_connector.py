@@ -138,7 +138,7 @@ def test_a_spark_failure_is_one_line_naming_the_source_without_credentials(spark
     assert not report.ok
     (failure,) = [s for s in report.sources if s.error]
     assert failure.error.startswith("source 'requests_spark': Spark could not profile the rows")
-    assert "file://***@localhost/tmp/nope" in failure.error
+    assert "file://alice:***@localhost/tmp/nope" in failure.error
     assert "s3cret" not in failure.error and "\n" not in failure.error
     # The session the user handed in is still usable, its temporary views gone.
     assert spark.catalog.listTables() == []

@@ -772,13 +772,13 @@ def test_config_mistakes_are_named(project, monkeypatch, options, message):
 
 def test_the_url_shows_without_its_secrets():
     raw = "postgresql+psycopg://ana:p%40ss%2Fw0rd@db:5432/wh?sslmode=require&sslpassword=k3y"
-    redact = Redactor(raw, sa.make_url(raw))
+    redact = Redactor(raw)
     assert redact.url == "postgresql+psycopg://ana:***@db:5432/wh?sslmode=require&sslpassword=***"
     assert redact(f"dsn {raw}: password=p@ss/w0rd (p%40ss%2Fw0rd) key k3y") == (
         "dsn ***: password=*** (***) key ***"
     )
     # Nothing secret in a SQLite URL: it shows as written.
-    assert Redactor("sqlite:////data/ops.db", sa.make_url("sqlite:////data/ops.db")).url == (
+    assert Redactor("sqlite:////data/ops.db").url == (
         "sqlite:////data/ops.db"
     )
 
