@@ -778,9 +778,7 @@ def test_the_url_shows_without_its_secrets():
         "dsn ***: password=*** (***) key ***"
     )
     # Nothing secret in a SQLite URL: it shows as written.
-    assert Redactor("sqlite:////data/ops.db").url == (
-        "sqlite:////data/ops.db"
-    )
+    assert Redactor("sqlite:////data/ops.db").url == ("sqlite:////data/ops.db")
 
 
 def test_a_changed_cursor_reads_everything_again(project, monkeypatch, statements):
