@@ -564,7 +564,7 @@ def compare_frames(
             "(select 'reference' as __side, * from reference_frame "
             "union all by name select 'current' as __side, * from current_frame)"
         )
-        specs = profiles.bin_specs(con, relation, typed, bins=FRAME_BINS, sample=False)
+        specs = profiles.bin_specs(con, relation, typed, bins=FRAME_BINS)
         bins = values = pd.DataFrame(columns=["part", "feature", "bin", "value", "capped"])
         numeric = profiles.numeric_sql(typed, specs, relation, "__side")
         if numeric:

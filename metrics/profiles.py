@@ -104,34 +104,26 @@ def bin_specs(
     con: duckdb.DuckDBPyConnection,
     relation: str,
     columns: Sequence[ProfiledColumn],
-    params: dict[str, Any] | None = None,
     bins: int = BINS,
-    sample: bool = True,
 ) -> dict[str, BinSpec]:
-    """Fixed bins for each numeric column from its values in `relation` (none if it has none).
-
-    DuckDB only. With `sample`, they span the 0.1%-99.9% range of a 100,000-row sample. Without
-    (two frames compared once, metrics.drift.compare_frames), they span the exact min to max.
-    The stored days' bins come from `portable_specs` instead, the same on every engine.
-    """
+    """Fixed bins for each numeric column spanning its exact finite min to max in `relation`
+    (none for a column with no finite value). DuckDB only: two frames compared once
+    (metrics.drift.compare_frames); the stored days' bins come from `portable_specs`, the same
+    on every engine."""
     numeric = [c for c in columns if c.numeric]
     if not numeric:
         return {}
-    if sample:
-        scope = f"(select * from {relation} using sample reservoir(100000 rows) repeatable (7))"
-        pick = "approx_quantile({v}, [0.001, 0.999])"
-    else:
-        scope = relation
-        pick = "[min({v}), max({v})]"
-    selects = ", ".join(pick.format(v=_finite(c)) + f" as q{i}" for i, c in enumerate(numeric))
+    selects = ", ".join(
+        f"min({_finite(c)}) as low{i}, max({_finite(c)}) as high{i}" for i, c in enumerate(numeric)
+    )
     found = con.execute(
-        sql("drift_bin_range").replace("{select}", selects).replace("{relation}", scope),
-        params or {},
+        sql("drift_bin_range").replace("{select}", selects).replace("{relation}", relation)
     ).fetchone()
     specs = {}
-    for column, q in zip(numeric, found, strict=True):
-        if q is not None and q[0] is not None:
-            specs[column.name] = spec_from_range(float(q[0]), float(q[1]), bins)
+    for i, column in enumerate(numeric):
+        low, high = found[2 * i], found[2 * i + 1]
+        if low is not None:
+            specs[column.name] = spec_from_range(float(low), float(high), bins)
     return specs
 
 
@@ -348,6 +340,21 @@ def forget_days(con: duckdb.DuckDBPyConnection, model: str, days: Sequence[dt.da
         )
 
 
+def store_days(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    days: Sequence[tuple[dt.date, int, Any]],
+    source: str | None = None,
+) -> None:
+    """Record a model's profiled days: (day, rows, newest synced_at, or None for now), and the
+    source whose engine profiled them (None: the sync, from the inference rows)."""
+    con.executemany(
+        "insert into drift_profile_days (model, day, rows, synced_max, source) "
+        "values (?, ?, ?, coalesce(?, now()), ?)",
+        [(model, day, rows, synced_max, source) for day, rows, synced_max in days],
+    )
+
+
 def store_profiles(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -415,11 +422,7 @@ def _profile_days(
         f"from ({serving.profile_sql(relation)})",
         {"model": model},
     )
-    con.executemany(
-        "insert into drift_profile_days (model, day, rows, synced_max, source) "
-        "values (?, ?, ?, ?, null)",
-        [(model, day, rows, synced_max) for day, rows, synced_max in present],
-    )
+    store_days(con, model, present)
 
 
 # --- Two frames, profiled side by side ------------------------------------------------------

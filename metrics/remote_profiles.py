@@ -299,10 +299,8 @@ def sync_profiles(
         profiles.forget_days(con, model, days)
         profiles.store_profiles(con, model, bins, values)
         store_serving(con, model, serving_rows)
-        con.executemany(
-            "insert into drift_profile_days (model, day, rows, synced_max, source) "
-            "values (?, ?, ?, now(), ?)",
-            [(model, day, now[_key(model, day)][0], source_name) for day in days],
+        profiles.store_days(
+            con, model, [(day, now[_key(model, day)][0], None) for day in days], source_name
         )
         done += len(days)
     return done, {"days": now}

@@ -1,5 +1,5 @@
--- One row: per numeric column, the [low, high] range its fixed bins span (the 0.1% and 99.9%
--- quantiles of a sample, or the exact min and max; chosen by metrics/profiles.py).
+-- One row: per numeric column, the [low, high] range its fixed bins span, its exact finite min
+-- and max (metrics/profiles.bin_specs builds the select list, for two frames compared once).
 with final as (
     select {select}
     from {relation}
