@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 import streamlit as st
@@ -152,14 +151,55 @@ def test_an_empty_warehouse_is_filled_by_a_first_sync(project, monkeypatch):
     assert project.query("select deployment_id from deployments") == [("d1",)]
 
 
-def test_pages_keep_rendering_while_a_sync_writes(demo_project, tmp_path, monkeypatch):
+# A sync held open midway: the `big` source is loaded into the sync's copy of the warehouse,
+# then it waits for a line on stdin before it profiles and swaps the copy in.
+PAUSED_SYNC = """
+import sys
+
+import settings
+from connectors import sync
+
+
+class PauseWhenLoaded(sync.Progress):
+    def source_finished(self, name, result):
+        print(f"loaded {name}", flush=True)
+        sys.stdin.readline()
+
+
+report = sync.run(settings.load(sys.argv[1]), progress=PauseWhenLoaded())
+sys.exit(0 if report.ok else 1)
+"""
+FEED_TABLES = [
+    "deployments",
+    "changes",
+    "incidents",
+    "inference",
+    "kpis",
+    "tickets",
+    "ticket_transitions",
+]
+
+
+def _rows_per_feed(at: AppTest) -> dict[tuple[str, str], int]:
+    """What the data sources page says each source holds: (source, feed) -> rows."""
+    sources = [s.value.split(" (")[0] for s in at.subheader if s.value != "Quarantined rows"]
+    shown = {}
+    for source, table in zip(sources, at.dataframe, strict=False):
+        for feed, rows in table.value[["feed", "rows"]].itertuples(index=False):
+            shown[(source, feed)] = int(rows)
+    return shown
+
+
+def test_pages_show_the_old_figures_while_a_sync_writes_and_the_new_ones_after(
+    demo_project, tmp_path, monkeypatch
+):
     project = Project(tmp_path)
     project.warehouse.parent.mkdir(parents=True)
     shutil.copyfile(demo_project.warehouse, project.warehouse)
     big = tmp_path / "big.csv"
     big.write_text(
         "request_id,ts,model,latency_ms\n"
-        + "".join(f"b{i},2026-11-01 10:00,churn,{i % 97}\n" for i in range(400_000))
+        + "".join(f"b{i},2026-11-01 10:00,churn,{i % 97}\n" for i in range(5_000))
     )
     project.configure(
         f"""
@@ -171,26 +211,43 @@ def test_pages_keep_rendering_while_a_sync_writes(demo_project, tmp_path, monkey
         """
     )
     monkeypatch.setenv("TANDEM_CONFIG", str(project.config_path))
+    held = {
+        (source, feed): rows
+        for feed in FEED_TABLES
+        for source, rows in project.query(f"select source, count(*) from {feed} group by all")
+    }
+    assert held[("demo", "inference")] > 0
     process = subprocess.Popen(
-        [sys.executable, "-m", "connectors", "sync", "--config", str(project.config_path)],
+        [sys.executable, "-c", PAUSED_SYNC, str(project.config_path)],
         cwd=ROOT,
         env=subprocess_env(),
-        stdout=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
-    renders = 0
     try:
-        while process.poll() is None or renders < 2:
-            st.cache_data.clear()
-            at = _open(PAGES[renders % len(PAGES)] if renders % len(PAGES) else None)
-            assert not _problems(at)
-            renders += 1
-            time.sleep(0.05)
+        assert process.stdout.readline() == "loaded big\n", process.stderr.read()
+        # The sync is midway and cannot go on until told to: every page renders now, from
+        # cold caches, or fails (a page that waited for the sync would time out).
+        for page in [None, *PAGES[1:]]:
+            at = _open(page)
+            assert not _problems(at), page
+            assert at.title and at.dataframe, page  # its figures, not an empty page
+            if page is None:
+                deployments = next(m for m in at.metric if m.label == "Deployments")
+                assert int(deployments.value) > 0  # the demo's week, as before the sync
+            if page == "pages/data_sources.py":
+                assert _rows_per_feed(at) == held  # the old warehouse, none of the sync's rows
+        assert process.poll() is None, "the sync went on before the pages were rendered"
     finally:
-        process.wait(timeout=120)
-    assert process.returncode == 0, process.stderr.read()
-    assert renders >= 2
-    assert project.query("select count(*) from inference where source = 'big'")[0][0] == 400_000
+        _, errors = process.communicate("\n", timeout=120)
+    assert process.returncode == 0, errors
+    # Once the sync has swapped its copy in, the same page shows its rows: no restart, no cache
+    # to clear (the cache key carries the warehouse's version).
+    at = _open("pages/data_sources.py")
+    assert not _problems(at)
+    assert _rows_per_feed(at) == {**held, ("big", "inference"): 5_000}
 
 
 def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):

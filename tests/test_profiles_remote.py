@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
+import re
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -135,7 +136,7 @@ name = "requests_pg"
 kind = "sql"
 feed = "inference"
 url_env = "{env}"
-table = "requests"
+table = "{table}"
 profiles = true
 columns = {{ ts = "event_time", model = "model_name", updated_at = "loaded_at" }}
 features = ["amount", "ratio", "visits", "country", "is_new"]
@@ -269,13 +270,35 @@ def test_hand_checked_profile_on_postgres(postgres):
     assert _hand_rows(values, False) == HAND_VALUES
 
 
+# A bind placeholder in the styles drivers take: $1 and $name (PostgreSQL, DuckDB), :name
+# (SQLAlchemy's text(); not PostgreSQL's :: cast), ? (qmark), %s and %(name)s (psycopg).
+PLACEHOLDER = re.compile(r"\$\w+|(?<![:\w]):[A-Za-z_]\w*|\?|%s|%\(\w+\)s")
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("select * from t where a = $1", "$1"),
+        ("select * from t where a = $since", "$since"),
+        ("select * from t where a = :since", ":since"),
+        ("select * from t where a = ?", "?"),
+        ("select * from t where a = %s", "%s"),
+        ("select * from t where a = %(since)s", "%(since)s"),
+        ("select a::text, cast('2026-03-01 10:00:00' as timestamp) from t where b = 'x'", None),
+    ],
+)
+def test_the_placeholder_pattern_finds_every_bind_style(text, found):
+    match = PLACEHOLDER.search(text)
+    assert (match.group() if match else None) == found
+
+
 @pytest.mark.parametrize("dialect", ["duckdb", "spark", "postgres", "trino", "snowflake"])
 def test_the_profile_queries_transpile_for_every_engine(dialect):
     numeric = profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', profiles.DAY, dialect)[0]
     values = profiles.values_sql(HAND_COLUMNS, '"hand"', profiles.DAY, dialect=dialect)[0]
     for text in (numeric, values):
         assert "GROUP BY ALL" not in text.upper()
-        assert "$" not in text and ":x" not in text  # values are inlined, not bound
+        assert not PLACEHOLDER.search(text), text  # values are inlined, not bound
 
 
 @pytest.mark.parametrize(
@@ -340,17 +363,34 @@ def duckdb_profiles(rows, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pg_project(rows, postgres, tmp_path_factory):
+def pg_url(rows, postgres):
+    """A database holding the generated rows in table `requests`, which no test changes."""
     url = postgres.create_database("remote_profiles")
     postgres_table(url, rows)
-    os.environ[ENV] = url
-    project = Project(tmp_path_factory.mktemp("pg"))
-    project.configure(PUSH_DOWN.format(env=ENV))
+    return url
+
+
+@pytest.fixture
+def pg_project(pg_url, tmp_path, monkeypatch):
+    """A project whose `sql` source profiles its own copy of `requests`, synced once.
+
+    Each test gets its own copy of the table (made on the server) and its own warehouse, so a
+    test that changes rows or syncs again leaves every other test the state it expects.
+    """
+    table = f"requests_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as con:
+        con.exec_driver_sql(f'create table "{table}" as table requests')
+    monkeypatch.setenv(ENV, pg_url)
+    project = Project(tmp_path)
+    project.configure(PUSH_DOWN.format(env=ENV, table=table))
     report = project.sync()
     assert report.ok, report.as_dict()
     assert report.profiled_days == 3
-    yield project, url, report
-    os.environ.pop(ENV, None)
+    yield project, pg_url, table
+    with engine.begin() as con:
+        con.exec_driver_sql(f'drop table "{table}"')
+    engine.dispose()
 
 
 def test_postgres_profiles_equal_duckdbs_from_the_same_rows(duckdb_profiles, pg_project):
@@ -403,15 +443,15 @@ def test_drift_reads_remote_profiles_as_it_reads_its_own(duckdb_profiles, pg_pro
     assert share == pytest.approx(2 / 5)
 
 
-def test_a_resync_profiles_only_new_or_changed_days_and_the_last(pg_project, statements):
-    project, url, _ = pg_project
+def test_a_resync_profiles_only_new_or_changed_days_and_the_last(pg_project):
+    project, url, table = pg_project
     again = project.sync()
     assert again.ok and again.profiled_days == 1  # the newest day, always
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as con:
         con.exec_driver_sql(
-            "update requests set amount = amount + 1, loaded_at = loaded_at + interval '1 day' "
-            "where request_id = 'r0-10'"
+            f'update "{table}" set amount = amount + 1, '
+            "loaded_at = loaded_at + interval '1 day' where request_id = 'r0-10'"
         )
     engine.dispose()
     before = stored(project)["bins"]
@@ -426,10 +466,11 @@ def test_a_resync_profiles_only_new_or_changed_days_and_the_last(pg_project, sta
 
 @pytest.fixture
 def statements():
-    seen: list[str] = []
+    """Every statement SQLAlchemy sends while the test runs, with its bind parameters."""
+    seen: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+        seen.append((statement, parameters))
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
     yield seen
@@ -437,11 +478,17 @@ def statements():
 
 
 def test_push_down_sends_transpiled_queries_without_parameters(pg_project, statements):
-    project, _, _ = pg_project
-    assert project.sync().ok
-    sent = [s for s in statements if "drift" not in s and "FROM" in s.upper()]
-    assert sent, statements
-    assert statements[0] == "set time zone 'UTC'"
-    profile = [s for s in statements if "VAR_POP" in s]
-    assert profile and all("DOUBLE PRECISION" in s for s in profile)
-    assert not any("GROUP BY ALL" in s.upper() for s in statements)
+    project, _, table = pg_project
+    statements.clear()  # what this sync sends, not the fixture's first one
+    report = project.sync()
+    assert report.ok and report.profiled_days == 1
+    # What reads the source's rows: the statements naming its table (reflection binds the name).
+    sent = [(text, parameters) for text, parameters in statements if f'"{table}"' in text]
+    assert len(sent) >= 3, statements  # the days' signatures, then the day's profiles
+    for text, parameters in sent:
+        assert not parameters, (text, parameters)  # nothing bound: the driver sends the text
+        assert not PLACEHOLDER.search(text), text  # every value is inlined in the SQL
+        assert "GROUP BY ALL" not in text.upper()
+    assert statements[0] == ("set time zone 'UTC'", {})
+    profile = [text for text, _ in sent if "VAR_POP" in text]
+    assert profile and all("DOUBLE PRECISION" in text for text in profile)

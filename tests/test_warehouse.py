@@ -14,9 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import settings
 import warehouse
-from connectors import sync
 from connectors.feeds import BOOKKEEPING_COLUMNS, FEEDS
 from tests.conftest import ROOT, subprocess_env
 
@@ -68,19 +66,142 @@ def test_an_older_warehouse_is_upgraded_in_place_keeping_its_rows(tmp_path, monk
         ]
 
 
-def test_a_version_1_warehouse_gains_the_drift_profile_tables(tmp_path):
-    path = tmp_path / "w.duckdb"
-    con = duckdb.connect(str(path))
+# version -> the columns its migration adds, per table, in order (as in sql/migrations/*.sql).
+MIGRATION_ADDS = {
+    2: {
+        "drift_bin_specs": [
+            "model VARCHAR NOT NULL",
+            "feature VARCHAR NOT NULL",
+            "lo DOUBLE NOT NULL",
+            "width DOUBLE NOT NULL",
+            "bins INTEGER NOT NULL",
+            "created_at TIMESTAMP WITH TIME ZONE NOT NULL",
+        ],
+        "drift_profile_bins": [
+            "model VARCHAR NOT NULL",
+            "feature VARCHAR NOT NULL",
+            "day DATE NOT NULL",
+            "bin INTEGER",
+            "n BIGINT NOT NULL",
+            "minimum DOUBLE",
+            "maximum DOUBLE",
+            "mean DOUBLE",
+            "m2 DOUBLE",
+        ],
+        "drift_profile_values": [
+            "model VARCHAR NOT NULL",
+            "feature VARCHAR NOT NULL",
+            "day DATE NOT NULL",
+            "value VARCHAR",
+            "n BIGINT NOT NULL",
+            "capped BOOLEAN NOT NULL",
+        ],
+        "drift_profile_days": [
+            "model VARCHAR NOT NULL",
+            "day DATE NOT NULL",
+            "rows BIGINT NOT NULL",
+            "synced_max TIMESTAMP WITH TIME ZONE NOT NULL",
+        ],
+    },
+    3: {"drift_profile_days": ["source VARCHAR"]},
+    4: {
+        "serving_profile_bins": [
+            "model VARCHAR NOT NULL",
+            "day DATE NOT NULL",
+            "model_version VARCHAR NOT NULL",
+            "bin INTEGER",
+            "n BIGINT NOT NULL",
+            "errors BIGINT NOT NULL",
+            "minimum DOUBLE",
+            "maximum DOUBLE",
+            "first_seen_at TIMESTAMP WITH TIME ZONE NOT NULL",
+            "last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL",
+        ],
+    },
+}
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every table's columns in order, as `name TYPE [NOT NULL] [DEFAULT value]`."""
+    found = con.execute(
+        "select table_name, column_name, data_type, is_nullable, column_default "
+        "from information_schema.columns order by table_name, ordinal_position"
+    ).fetchall()
+    tables: dict[str, list[str]] = {}
+    for table, name, data_type, nullable, default in found:
+        column = f"{name} {data_type}" + ("" if nullable == "YES" else " NOT NULL")
+        tables.setdefault(table, []).append(column + (f" DEFAULT {default}" if default else ""))
+    return tables
+
+
+def _rows(con: duckdb.DuckDBPyConnection, tables) -> dict[str, list[tuple]]:
+    return {t: con.execute(f'select * from "{t}" order by all').fetchall() for t in tables}
+
+
+def test_every_migration_file_is_listed_once_in_order():
+    files = sorted(p.name for p in (warehouse.SQL_DIR / "migrations").glob("*.sql"))
+    assert sorted(warehouse.MIGRATIONS.values()) == files
+    assert sorted(warehouse.MIGRATIONS) == list(range(2, warehouse.SCHEMA_VERSION + 1))
+    assert sorted(MIGRATION_ADDS) == sorted(warehouse.MIGRATIONS)  # each checked below
+
+
+@pytest.mark.parametrize("version", sorted(MIGRATION_ADDS))
+def test_each_migration_adds_its_columns_with_their_types(version):
+    con = duckdb.connect()
+    assert warehouse.ensure_schema(con, target=version - 1) == version - 1
+    before = _columns(con)
+    assert warehouse.ensure_schema(con, target=version) == version
+    after = _columns(con)
+    # Nothing a migration finds is changed or dropped; what it adds comes after it.
+    assert {t: after.get(t, [])[: len(columns)] for t, columns in before.items()} == before
+    added = {
+        t: columns[len(before.get(t, [])) :]
+        for t, columns in after.items()
+        if columns != before.get(t)
+    }
+    assert added == MIGRATION_ADDS[version]
+
+
+def test_a_version_1_warehouse_keeps_its_rows_and_gets_the_schema_of_a_new_one(tmp_path):
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
     warehouse.ensure_schema(con, migrations={}, target=1)
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(
+        "insert into deployments (deployment_id, model, environment, finished_at, status, "
+        "source, row_hash, synced_at) values "
+        "('d1', 'churn', 'production', '2026-11-01 10:00', 'success', 'deploys', 1, "
+        "'2026-11-02 00:00'), "
+        "('d2', null, 'staging', '2026-11-03 12:30', 'failure', 'deploys', 2, '2026-11-04 00:00')"
+    )
+    con.execute(
+        "insert into inference (request_id, ts, model, latency_ms, prediction, source, row_hash, "
+        "synced_at) values ('r1', '2026-11-01 10:00:01', 'churn', 12.5, 0.75, 'big', 3, "
+        "'2026-11-02 00:00')"
+    )
+    con.execute(
+        "insert into sync_runs (sync_id, source, kind, feed, started_at, status, rows_read) "
+        "values ('s1', 'deploys', 'files', 'deployments', '2026-11-02 00:00', 'ok', 2)"
+    )
+    con.execute("insert into source_state values ('deploys', '{\"mark\": 7}', '2026-11-02')")
+    version_1 = set(_columns(con)) - {"tandem_meta"}
+    before = _rows(con, version_1)
     con.close()
-    assert warehouse.needs_upgrade(path)
-    with warehouse.writing(path):
+    assert all(before[t] for t in ("deployments", "inference", "sync_runs", "source_state"))
+
+    assert warehouse.needs_upgrade(old)
+    with warehouse.writing(old):
         pass
-    with warehouse.reading(path) as con:
+    new = tmp_path / "new.duckdb"
+    with warehouse.writing(new):
+        pass
+    with warehouse.reading(old) as con:
         assert warehouse.schema_version(con) == warehouse.SCHEMA_VERSION
-        found = con.execute("select table_name from information_schema.tables").fetchall()
-        tables = {t for (t,) in found}
-        assert {"drift_bin_specs", "drift_profile_bins", "drift_profile_values"} <= tables
+        migrated, kept = _columns(con), _rows(con, version_1)
+    with warehouse.reading(new) as con:
+        fresh = _columns(con)
+    assert migrated == fresh
+    assert kept == before
 
 
 def test_a_warehouse_from_a_newer_tandem_is_refused(tmp_path, monkeypatch):
@@ -171,31 +292,80 @@ def test_a_sync_killed_midway_leaves_the_warehouse_as_it_was(project):
     assert not list(project.warehouse.parent.glob(shadow_glob))
 
 
-def test_readers_never_wait_for_a_sync_and_see_whole_syncs_only(project):
-    _two_sources(project)
-    assert project.sync(["deploys"]).ok
-    _big_inference(project, 600_000)
-    seen: set[int] = set()
-    errors: list[Exception] = []
-    done = threading.Event()
+# A sync held open midway: two commits written to its copy, then it waits for a line on stdin.
+HELD_SYNC = """
+import sys
+from pathlib import Path
 
-    def read_until_done():
-        while not done.is_set():
-            try:
-                with warehouse.reading(project.warehouse) as con:
-                    seen.add(con.execute("select count(*) from inference").fetchone()[0])
-            except Exception as error:  # the assertion below reports it
-                errors.append(error)
-            time.sleep(0.005)
+import warehouse
 
-    reader = threading.Thread(target=read_until_done)
-    reader.start()
+with warehouse.writing(Path(sys.argv[1])) as con:
+    for deployment_id in ("d2", "d3"):
+        con.execute(
+            "insert into deployments (deployment_id, environment, finished_at, status, source, "
+            "row_hash, synced_at) values ($id, 'production', now(), 'success', 'held', 0, now())",
+            {"id": deployment_id},
+        )
+    print("written", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def _within(seconds: float, work):
+    """What work() returns, failing the test if it has not returned after `seconds`.
+
+    A guard against a hang only: nothing here measures how long the work took.
+    """
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # re-raised below, in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _deployment_ids(path: Path) -> list[str]:
+    with warehouse.reading(path) as con:
+        found = con.execute("select deployment_id from deployments order by all").fetchall()
+    return [d for (d,) in found]
+
+
+def test_a_reader_does_not_wait_for_a_sync_and_sees_the_warehouse_from_before_it(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with warehouse.writing(path) as con:
+        con.execute(
+            "insert into deployments (deployment_id, environment, finished_at, status, source, "
+            "row_hash, synced_at) values ('d1', 'production', now(), 'success', 'first', 0, now())"
+        )
+    before = _sha256(path)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", HELD_SYNC, str(path)],
+        cwd=ROOT,
+        env=subprocess_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        report = sync.run(settings.load(project.config_path), ["big"])
+        assert _within(60, writer.stdout.readline) == "written\n", writer.stderr.read()
+        # The sync holds its connection open and cannot finish until told to: a reader that
+        # waited for it would never return. It reads the live file, which the sync leaves alone
+        # (it writes a copy), so it sees neither of the sync's two commits.
+        assert _within(60, lambda: _deployment_ids(path)) == ["d1"]
+        copies = {p.name.removesuffix(".wal") for p in tmp_path.glob(f".{path.name}.sync-*")}
+        assert len(copies) == 1
+        assert _sha256(path) == before
     finally:
-        time.sleep(0.1)
-        done.set()
-        reader.join()
-    assert report.ok
-    assert errors == []
-    assert seen == {0, 600_000}
+        _, errors = writer.communicate("\n", timeout=60)
+    assert writer.returncode == 0, errors
+    assert _deployment_ids(path) == ["d1", "d2", "d3"]  # the whole sync, once it has finished
