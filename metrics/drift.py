@@ -568,10 +568,10 @@ def compare_frames(
         bins = values = pd.DataFrame(columns=["part", "feature", "bin", "value", "capped"])
         numeric = profiles.numeric_sql(typed, specs, relation, "__side")
         if numeric:
-            bins = con.execute(*numeric).df()
+            bins = con.execute(numeric).df()
         other = profiles.values_sql(typed, relation, "__side")
         if other:
-            values = con.execute(*other).df()
+            values = con.execute(other).df()
     finally:
         con.close()
     sides = sides_from_profiles(typed, bins, values)

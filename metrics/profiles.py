@@ -138,7 +138,7 @@ def numeric_sql(
     relation: str | Any,
     part: str,
     dialect: str = portable.READ,
-) -> tuple[str, dict[str, Any]] | None:
+) -> str | None:
     """The query profiling numeric columns into bins, or None when there are none to profile.
 
     Args:
@@ -147,7 +147,7 @@ def numeric_sql(
         dialect: the sqlglot dialect of the engine that runs the query.
 
     Returns:
-        (query, parameters): every value is inlined, so the parameters are empty.
+        The query, every value inlined (some engines bind no parameters).
     """
     numeric = [c for c in columns if c.numeric and c.name in specs]
     if not numeric:
@@ -164,7 +164,7 @@ def numeric_sql(
 
     branches = _branches("drift_profile_column_numeric", numeric, part, edges)
     text = portable.fill(sql("drift_profile_numeric"), {"columns": branches})
-    return portable.render(text, dialect, relation), {}
+    return portable.render(text, dialect, relation)
 
 
 def values_sql(
@@ -173,7 +173,7 @@ def values_sql(
     part: str,
     cap: int = VALUE_CAP,
     dialect: str = portable.READ,
-) -> tuple[str, dict[str, Any]] | None:
+) -> str | None:
     """The query counting values of text and boolean columns, or None when there are none.
 
     Arguments and result as for `numeric_sql`.
@@ -185,7 +185,7 @@ def values_sql(
     text = portable.fill(
         sql("drift_profile_values"), {"columns": branches, "cap": portable.number(int(cap))}
     )
-    return portable.render(text, dialect, relation), {}
+    return portable.render(text, dialect, relation)
 
 
 QUANTILES = (0.001, 0.999)
@@ -236,7 +236,7 @@ def portable_specs(
     if not provisional:
         return {}
     histogram_sql = numeric_sql(numeric, provisional, relation, "'all'", dialect)
-    histogram = query(histogram_sql[0])
+    histogram = query(histogram_sql)
     specs = {}
     for feature, rows in histogram.groupby("feature"):
         valued = rows[rows["bin"].notna() & (rows["n"] > 0)].sort_values("bin")
@@ -404,14 +404,14 @@ def _profile_days(
     if numeric:
         con.execute(
             "insert into drift_profile_bins select $model, feature, part, bin, n, minimum, "
-            f"maximum, mean, m2 from ({numeric[0]})",
+            f"maximum, mean, m2 from ({numeric})",
             {"model": model},
         )
     values = values_sql(columns, relation, DAY)
     if values:
         con.execute(
             "insert into drift_profile_values select $model, feature, part, value, n, capped "
-            f"from ({values[0]})",
+            f"from ({values})",
             {"model": model},
         )
     # Serving profiles too, as a remote engine would send them: the serving metrics read this

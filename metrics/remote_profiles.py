@@ -183,12 +183,12 @@ def profile_model_days(
     numeric = profiles.numeric_sql(columns, specs, relation, profiles.DAY, dialect)
     if numeric:
         bins = _frame(
-            query(numeric[0]),
+            query(numeric),
             ["part", "feature", "bin", "n", "minimum", "maximum", "mean", "m2"],
         )
     categorical = profiles.values_sql(columns, relation, profiles.DAY, dialect=dialect)
     if categorical:
-        values = _frame(query(categorical[0]), ["part", "feature", "value", "n", "capped"])
+        values = _frame(query(categorical), ["part", "feature", "value", "n", "capped"])
     return bins, values
 
 

@@ -414,7 +414,7 @@ def duckdb_numeric(frame: pd.DataFrame):
         con.register("t", frame)
         text = profiles.numeric_sql(
             [profiles.ProfiledColumn("x", "DOUBLE")], {"x": spec}, '"t"', profiles.DAY
-        )[0]
+        )
         return con.execute(text).df()
 
     return query

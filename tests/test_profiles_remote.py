@@ -235,8 +235,8 @@ def test_hand_checked_profile_on_duckdb():
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.register("hand", HAND)
-    bins = con.execute(profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, "hand", profiles.DAY)[0]).df()
-    values = con.execute(profiles.values_sql(HAND_COLUMNS, "hand", profiles.DAY)[0]).df()
+    bins = con.execute(profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, "hand", profiles.DAY)).df()
+    values = con.execute(profiles.values_sql(HAND_COLUMNS, "hand", profiles.DAY)).df()
     assert _hand_rows(bins, True) == HAND_BINS
     assert _hand_rows(values, False) == HAND_VALUES
 
@@ -260,10 +260,10 @@ def test_hand_checked_profile_on_postgres(postgres):
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
         bins = query(
-            profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', profiles.DAY, "postgres")[0]
+            profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', profiles.DAY, "postgres")
         )
         values = query(
-            profiles.values_sql(HAND_COLUMNS, '"hand"', profiles.DAY, dialect="postgres")[0]
+            profiles.values_sql(HAND_COLUMNS, '"hand"', profiles.DAY, dialect="postgres")
         )
     engine.dispose()
     assert _hand_rows(bins, True) == HAND_BINS
@@ -294,8 +294,8 @@ def test_the_placeholder_pattern_finds_every_bind_style(text, found):
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark", "postgres", "trino", "snowflake"])
 def test_the_profile_queries_transpile_for_every_engine(dialect):
-    numeric = profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', profiles.DAY, dialect)[0]
-    values = profiles.values_sql(HAND_COLUMNS, '"hand"', profiles.DAY, dialect=dialect)[0]
+    numeric = profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', profiles.DAY, dialect)
+    values = profiles.values_sql(HAND_COLUMNS, '"hand"', profiles.DAY, dialect=dialect)
     for text in (numeric, values):
         assert "GROUP BY ALL" not in text.upper()
         assert not PLACEHOLDER.search(text), text  # values are inlined, not bound

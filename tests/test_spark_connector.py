@@ -154,7 +154,7 @@ def test_spark_m2_keeps_its_digits_on_values_far_from_zero(spark):
     def query(spec):
         text = profiles.numeric_sql(
             [profiles.ProfiledColumn("x", "DOUBLE")], {"x": spec}, '"far"', profiles.DAY, "spark"
-        )[0]
+        )
         result = spark.sql(text)
         return pd.DataFrame([tuple(r) for r in result.collect()], columns=result.columns)
 
