@@ -196,17 +196,7 @@ def serving_model_days(query: Query, dialect: str, relation: str) -> pd.DataFram
     """The serving profiles of `relation` (one model's days), computed on the engine: one row
     per (day, version, latency bin), as serving_profile_bins holds them (metrics/serving.py)."""
     found = query(serving.profile_sql(relation, dialect))
-    found.columns = [
-        "day",
-        "model_version",
-        "bin",
-        "n",
-        "errors",
-        "minimum",
-        "maximum",
-        "first_seen_at",
-        "last_seen_at",
-    ]
+    found.columns = list(serving.PROFILE_COLUMNS)
     found["day"] = [_as_date(v) for v in found["day"]]
     found["model_version"] = found["model_version"].astype(str)
     found["bin"] = pd.to_numeric(found["bin"]).astype("Int64")

@@ -32,6 +32,18 @@ PER_UNIT = 100
 FLOOR_BIN = -100_000
 # The percentiles every serving reading carries: column -> quantile.
 PERCENTILES = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
+# The columns of a serving profile as sql/serving_profile.sql returns them (part as `day`).
+PROFILE_COLUMNS = (
+    "day",
+    "model_version",
+    "bin",
+    "n",
+    "errors",
+    "minimum",
+    "maximum",
+    "first_seen_at",
+    "last_seen_at",
+)
 # A row's UTC day (every session that runs the profile query is set to UTC).
 DAY = 'cast("ts" as date)'
 

@@ -12,6 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from connectors.feeds import FEEDS
 from tests.conftest import ROOT, Project, subprocess_env
 
 APP = str(ROOT / "app.py")
@@ -169,15 +170,7 @@ class PauseWhenLoaded(sync.Progress):
 report = sync.run(settings.load(sys.argv[1]), progress=PauseWhenLoaded())
 sys.exit(0 if report.ok else 1)
 """
-FEED_TABLES = [
-    "deployments",
-    "changes",
-    "incidents",
-    "inference",
-    "kpis",
-    "tickets",
-    "ticket_transitions",
-]
+FEED_TABLES = list(FEEDS)
 
 
 def _rows_per_feed(at: AppTest) -> dict[tuple[str, str], int]:

@@ -34,17 +34,7 @@ DAYS = [dt.date(2026, 5, 4), dt.date(2026, 5, 5), dt.date(2026, 5, 6)]
 ENV = "TANDEM_TEST_SERVING_URL"
 # A percentile read off the histogram lies in the exact one's bin: within a bin's width.
 BIN_WIDTH = math.exp(1 / serving.PER_UNIT) - 1
-PROFILE_COLUMNS = [
-    "day",
-    "model_version",
-    "bin",
-    "n",
-    "errors",
-    "minimum",
-    "maximum",
-    "first_seen_at",
-    "last_seen_at",
-]
+PROFILE_COLUMNS = serving.PROFILE_COLUMNS
 
 
 def bins(*rows: tuple) -> pd.DataFrame:
