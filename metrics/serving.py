@@ -3,8 +3,9 @@ version, from the inference rows, or from serving profiles for a model whose row
 own engine.
 
 A model with inference rows in the window is read from them, exactly (sql/serving_*.sql,
-`quantile_cont`). A model without any, whose source profiles it where the data lives (a `spark`
-source, a `sql` source with `profiles = true`), is read from serving_profile_bins: per (model,
+`quantile_cont`). A model whose source profiles it where the data lives (a `spark` source, a
+`sql` source with `profiles = true`), with no day of the window profiled from warehouse rows, is
+read from serving_profile_bins (profiled_serving in sql/macros.sql): per (model,
 day, version), its requests, errors and a log-spaced latency histogram computed on that engine by
 the portable sql/serving_profile.sql (metrics/remote_profiles.py). Counts are then exact and
 each latency percentile lies in the same 1%-wide bin as the exact one: within 1% of it.
@@ -127,7 +128,7 @@ def from_profiles(bins: pd.DataFrame, keys: Sequence[str], seen: bool = False) -
 
 
 def profile_bins(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """The stored serving profile bins of models with no inference rows in the window."""
+    """The stored serving profile bins of models profiled where their data lives."""
     return frame(con, "serving_profile_rows", **filters.params())
 
 

@@ -215,34 +215,45 @@ create or replace temp macro serving_health(latency_ms, status) as struct_pack(
     latency_p99_ms := quantile_cont(latency_ms, 0.99)
 );
 
--- One row per stored serving profile bin (serving_profile_bins) of a model with no inference
--- rows in [since_at, until_at), on the UTC days the window overlaps, for the team's or the
--- model's models: the serving health of a model whose rows stay on its own engine
--- (metrics/serving.py turns the bins into requests, errors and percentiles).
+-- One row per stored serving profile bin (serving_profile_bins) of a model whose rows stay on
+-- its own engine, on the UTC days [since_at, until_at) overlaps, for the team's or the model's
+-- models: its serving health (metrics/serving.py turns the bins into requests, errors and
+-- percentiles). A model with a day profiled from the warehouse's own inference rows in the
+-- window (drift_profile_days.source NULL) is read from those rows instead, exactly; the small
+-- profile-day table says so without scanning the inference rows.
 create or replace temp macro profiled_serving(since_at, until_at, team_name, model_name) as table
-    with exact_models as (
-        select distinct model
-        from inference
-        where ts >= since_at and ts < until_at
+    with days as (
+        select model, day, source
+        from drift_profile_days
+        where day >= cast(since_at as date) and day < until_at
+            and (model_name is null or model = model_name)
+            and (team_name is null or model in (select model from team_models(team_name)))
+    ),
+
+    exact_models as (
+        select distinct model from days where source is null
+    ),
+
+    remote_days as (
+        select model, day
+        from days
+        where source is not null and model not in (select model from exact_models)
     ),
 
     final as (
         select
-            model,
-            day,
-            model_version,
-            bin,
-            n,
-            errors,
-            minimum,
-            maximum,
-            first_seen_at,
-            last_seen_at
-        from serving_profile_bins
-        where day >= cast(since_at as date) and day < until_at
-            and (model_name is null or model = model_name)
-            and (team_name is null or model in (select model from team_models(team_name)))
-            and model not in (select model from exact_models)
+            bins.model,
+            bins.day,
+            bins.model_version,
+            bins.bin,
+            bins.n,
+            bins.errors,
+            bins.minimum,
+            bins.maximum,
+            bins.first_seen_at,
+            bins.last_seen_at
+        from serving_profile_bins as bins
+        inner join remote_days using (model, day)
     )
 
     select * from final;
