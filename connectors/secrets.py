@@ -140,19 +140,22 @@ class Scrubber:
         self._secrets = sorted(secrets, key=lambda s: (-len(s), s))
 
     @classmethod
-    def for_source(cls, source: SourceConfig, extra_env: Iterable[str] = ()) -> Scrubber:
+    def for_source(
+        cls, source: SourceConfig, extra_env: Iterable[str] = (), extra: Iterable[str] = ()
+    ) -> Scrubber:
         """Every secret a source's config names: its `*_env` variables' values, URL options.
 
         Args:
             source: the source whose options name the variables.
             extra_env: more variables a kind reads on its own (MLflow's MLFLOW_TRACKING_TOKEN).
+            extra: more secret values a kind finds in its options (Spark's secret settings).
         """
         names = [
             str(value)
             for key, value in source.options.items()
             if key.endswith("_env") and isinstance(value, str)
         ]
-        values = [os.environ.get(name) for name in [*names, *extra_env]]
+        values = [os.environ.get(name) for name in [*names, *extra_env]] + list(extra)
         urls = [value for value in source.options.values() if isinstance(value, str)]
         return cls(values, urls)
 

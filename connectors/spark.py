@@ -209,8 +209,7 @@ class SparkConnector(Connector):
             text = text.replace(path, safe_url(path))  # the path shown, its password masked
         conf = dict(self.source.option("spark_conf", {}))
         secret = [str(v) for k, v in conf.items() if SECRET_KEY.search(str(k)) and str(v)]
-        scrub = Scrubber.for_source(self.source)
-        return scrub(Scrubber(secret)(text))
+        return Scrubber.for_source(self.source, extra=secret)(text)
 
 
 def cached(spark: Any) -> remote_profiles.Materialize:

@@ -416,12 +416,7 @@ def _profile_days(
         )
     # Serving profiles too, as a remote engine would send them: the serving metrics read this
     # model's rows exactly, but the profile tables are the same whoever computed them.
-    con.execute(
-        "insert into serving_profile_bins select $model, part, model_version, "
-        "cast(bin as integer), n, errors, minimum, maximum, first_seen_at, last_seen_at "
-        f"from ({serving.profile_sql(relation)})",
-        {"model": model},
-    )
+    serving.store(con, model, f"({serving.profile_sql(relation)})")
     store_days(con, model, present)
 
 

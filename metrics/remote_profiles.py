@@ -216,12 +216,7 @@ def store_serving(con: duckdb.DuckDBPyConnection, model: str, found: pd.DataFram
         return
     con.register("tandem_serving_bins", found)
     try:
-        con.execute(
-            "insert into serving_profile_bins select $model, day, model_version, "
-            "cast(bin as integer), n, errors, minimum, maximum, first_seen_at, last_seen_at "
-            "from tandem_serving_bins",
-            {"model": model},
-        )
+        serving.store(con, model, "tandem_serving_bins")
     finally:
         con.unregister("tandem_serving_bins")
 

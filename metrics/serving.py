@@ -63,6 +63,20 @@ def profile_sql(relation: str, dialect: str = portable.READ) -> str:
     return portable.render(text, dialect, relation)
 
 
+def store(con: duckdb.DuckDBPyConnection, model: str, rows: str) -> None:
+    """Insert a model's serving profile rows into serving_profile_bins.
+
+    Args:
+        rows: a relation with PROFILE_COLUMNS: the profile query itself, in parentheses (the
+            sync), or a frame an engine sent, registered on `con` (metrics/remote_profiles.py).
+    """
+    columns = ", ".join("cast(bin as integer)" if c == "bin" else c for c in PROFILE_COLUMNS)
+    con.execute(
+        f"insert into serving_profile_bins select $model, {columns} from {rows} as profile",
+        {"model": model},
+    )
+
+
 def bin_edges(bin_: int) -> tuple[float, float]:
     """The latency range [low, high) in ms that a (non-floor) bin holds."""
     return math.exp(bin_ / PER_UNIT), math.exp((bin_ + 1) / PER_UNIT)

@@ -34,7 +34,7 @@ binned as (
 
 final as (
     select
-        part,
+        part as day,
         model_version,
         bin,
         count(*) as n,

@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from connectors.feeds import FEEDS
-from tests.conftest import ROOT, Project, subprocess_env
+from tests.conftest import ROOT, Project, python_process
 
 APP = str(ROOT / "app.py")
 PAGES = [
@@ -210,15 +208,7 @@ def test_pages_show_the_old_figures_while_a_sync_writes_and_the_new_ones_after(
         for source, rows in project.query(f"select source, count(*) from {feed} group by all")
     }
     assert held[("demo", "inference")] > 0
-    process = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_SYNC, str(project.config_path)],
-        cwd=ROOT,
-        env=subprocess_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = python_process(PAUSED_SYNC, str(project.config_path))
     try:
         assert process.stdout.readline() == "loaded big\n", process.stderr.read()
         # The sync is midway and cannot go on until told to: every page renders now, from

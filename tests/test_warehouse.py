@@ -16,7 +16,7 @@ import pytest
 
 import warehouse
 from connectors.feeds import BOOKKEEPING_COLUMNS, FEEDS
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import ROOT, python_process, subprocess_env
 
 
 def test_schema_matches_the_feed_contract(tmp_path):
@@ -347,15 +347,7 @@ def test_a_reader_does_not_wait_for_a_sync_and_sees_the_warehouse_from_before_it
             "row_hash, synced_at) values ('d1', 'production', now(), 'success', 'first', 0, now())"
         )
     before = _sha256(path)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", HELD_SYNC, str(path)],
-        cwd=ROOT,
-        env=subprocess_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    writer = python_process(HELD_SYNC, str(path))
     try:
         assert _within(60, writer.stdout.readline) == "written\n", writer.stderr.read()
         # The sync holds its connection open and cannot finish until told to: a reader that
