@@ -29,6 +29,8 @@ from metrics.filters import Filters
 # Bins per e-fold of latency: bin k holds [exp(k / PER_UNIT), exp((k + 1) / PER_UNIT)) ms, so
 # a bin's top is 1.005% above its bottom.
 PER_UNIT = 100
+# How far a percentile read off the histogram can be from the exact one, relatively: a bin.
+PERCENTILE_ERROR = math.exp(1 / PER_UNIT) - 1
 # The bin of latencies of 0 ms or less (no logarithm); below every other bin.
 FLOOR_BIN = -100_000
 # The percentiles every serving reading carries: column -> quantile.

@@ -7,6 +7,7 @@ deployments, incidents) on the right, for one model and one window.
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics import serving as serving_metrics
 from metrics.filters import Filters
 from metrics.status import BADGES, kpi_status
 from pages import common
@@ -135,8 +136,8 @@ with technical:
     if not profiled.empty:
         st.caption(
             f"Profiled where the data lives ({profiled['sources'].iloc[0]}): requests and errors "
-            "are exact; latency percentiles are read off a histogram of 1%-wide bins, within 1% "
-            "of the exact ones."
+            "are exact; latency percentiles are read off a histogram, within "
+            f"{serving_metrics.PERCENTILE_ERROR:.0%} of the exact ones."
         )
     if not serving.empty:
         fig = go.Figure()

@@ -33,7 +33,7 @@ UTC = dt.UTC
 DAYS = [dt.date(2026, 5, 4), dt.date(2026, 5, 5), dt.date(2026, 5, 6)]
 ENV = "TANDEM_TEST_SERVING_URL"
 # A percentile read off the histogram lies in the exact one's bin: within a bin's width.
-BIN_WIDTH = math.exp(1 / serving.PER_UNIT) - 1
+BIN_WIDTH = math.exp(0.01) - 1  # a bin: 1% wide, 100 per e-fold
 PROFILE_COLUMNS = serving.PROFILE_COLUMNS
 
 
