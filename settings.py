@@ -8,6 +8,7 @@ one (`token_env = "GITHUB_TOKEN"`), and `Secret` keeps the value out of reprs an
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ DEFAULT_WAREHOUSE = Path("data") / "tandem.duckdb"
 DEFAULT_CONTRACTS = "models.toml"
 PROJECT_DIR = Path(__file__).resolve().parent
 CONFIG_ENV = "TANDEM_CONFIG"
+# Pins "now" (an ISO 8601 instant; a date means its midnight UTC) for tests, screenshots and
+# reports that must read the same on any day. Unset: the wall clock.
+NOW_ENV = "TANDEM_NOW"
 DEFAULT_CONFIG_NAME = "sources.toml"
 
 # How ticket types map onto work categories when a source gives no category (case-insensitive).
@@ -144,6 +148,25 @@ def _parse_workflow(raw: Any, origin: str) -> Workflow:
             f"{origin}: [workflow.mix_targets] names unknown groups: " + ", ".join(unknown)
         )
     return workflow
+
+
+def now() -> dt.datetime:
+    """The current instant in UTC: `$TANDEM_NOW` when set, else the wall clock.
+
+    Every "today" in Tandem (the default windows, the retro's week, the demo's last day) reads
+    it, so one variable moves all of them together.
+    """
+    pinned = os.environ.get(NOW_ENV, "").strip()
+    if not pinned:
+        return dt.datetime.now(dt.UTC)
+    try:
+        value = dt.datetime.fromisoformat(pinned)
+    except ValueError:
+        raise ConfigError(
+            f"${NOW_ENV} must be an ISO 8601 date or instant like 2026-11-20T18:00:00Z, "
+            f"got {pinned!r}"
+        ) from None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class ConfigError(ValueError):

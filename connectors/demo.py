@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+import settings
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError
 
@@ -26,7 +27,7 @@ class DemoConnector(Connector):
     def _end(self) -> dt.date:
         end = self.source.option("end")
         if end is None:
-            return dt.datetime.now(dt.UTC).date()
+            return settings.now().date()
         if isinstance(end, dt.date):
             return end
         try:

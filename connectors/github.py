@@ -83,6 +83,7 @@ from typing import Any
 
 import pandas as pd
 
+import settings
 from connectors.base import Connector
 from connectors.feeds import column_names
 from connectors.feeds import parse_instant as parse_time
@@ -561,7 +562,7 @@ class GithubConnector(Connector):
         if newest:
             state["deployments_at"] = _iso(max(newest))
         stale_after = dt.timedelta(days=float(self.source.option("stale_after_days", 7)))
-        now = dt.datetime.now(dt.UTC)
+        now = settings.now()
         items: list[Any] = []
         still_open: list[dict] = []
         for deployment in fresh:

@@ -55,6 +55,7 @@ from typing import Any
 
 import pandas as pd
 
+import settings
 from connectors.base import Connector
 from connectors.feeds import column_names
 from connectors.loader import Batch, SourceError
@@ -264,7 +265,7 @@ class MlflowConnector(Connector):
         return run.data.tags.get(COMMIT_TAG)
 
     def _read(self, client: Any) -> Iterator[ModelSighting]:
-        now = dt.datetime.now(dt.UTC).isoformat()
+        now = settings.now().isoformat()
         tag_key = self._deployed_at_tag()
         version_tag = self.source.option("version_tag", "version")
         alias = self._alias()

@@ -103,7 +103,7 @@ def retro_text(config: settings.Config, week: str | None, team: str | None, fmt:
         window_ = retro.iso_week(week)
         label = week.upper()
     else:
-        window_ = retro.rolling_week(dt.datetime.now(dt.UTC))
+        window_ = retro.rolling_week(settings.now())
         label = f"the 7 days to {window_.until:%d %b %Y}"
     with db.connect(config.warehouse) as con:
         built = retro.build(con, window_, team, None, config.workflow, label)

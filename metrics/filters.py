@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import settings
+
 DEFAULT_WINDOW_DAYS = 28
 
 
@@ -63,7 +65,7 @@ def window(
 
     As everywhere in Tandem, `until` is excluded: --until 2026-11-23 stops at its midnight.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or settings.now()
     end = parse_day(until, "--until") if until else now
     start = parse_day(since, "--since") if since else end - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
     return Filters(start, end, team or None, model or None)

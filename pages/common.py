@@ -271,7 +271,7 @@ def ensure_warehouse() -> bool:
 
 def _today_end() -> dt.datetime:
     """Midnight UTC after today: windows end there, so they include all of today."""
-    today = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    today = settings.now().date() + dt.timedelta(days=1)
     return dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC)
 
 

@@ -17,6 +17,24 @@ from connectors import sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The demo year's last day, and the instant every test reads as "now" (settings.now(), through
+# $TANDEM_NOW, which subprocesses inherit): the suite reads the same whatever the real date is.
+# A Thursday whose last 7 days hold all four DORA figures, recovery time included.
+DEMO_END = dt.date(2026, 11, 19)
+PINNED_NOW = "2026-11-19T23:00:00+00:00"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pinned_clock():
+    """Pin settings.now() for the whole session; a test may pin another instant itself."""
+    previous = os.environ.get(settings.NOW_ENV)
+    os.environ[settings.NOW_ENV] = PINNED_NOW
+    yield
+    if previous is None:
+        os.environ.pop(settings.NOW_ENV, None)
+    else:
+        os.environ[settings.NOW_ENV] = previous
+
 
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,14 +79,14 @@ def project(tmp_path: Path) -> Project:
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A warehouse synced once from the demo source (ending today), shared by the slow tests."""
+    """A warehouse synced once from the demo source (ending DEMO_END), shared by the slow tests."""
     project = Project(tmp_path_factory.mktemp("demo"))
     project.configure(
         f"""
         [[sources]]
         name = "demo"
         kind = "demo"
-        end = "{dt.datetime.now(dt.UTC).date().isoformat()}"
+        end = "{DEMO_END.isoformat()}"
         """
     )
     report = project.sync()

@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from connectors.feeds import FEEDS
-from tests.conftest import ROOT, Project, python_process
+from tests.conftest import DEMO_END, ROOT, Project, python_process
 
 APP = str(ROOT / "app.py")
 PAGES = [
@@ -65,9 +65,12 @@ def test_retro_shows_this_weeks_numbers(demo_env):
     values = {m.label: m.value for m in at.metric}
     assert int(values["Deployments"]) > 0 and int(values["Tickets finished"]) > 0
     badges = [m.value for m in at.markdown if "DORA:" in m.value]
-    assert len(badges) == 4  # frequency, lead time, change failure rate, recovery time
     for badge in badges:
         assert re.fullmatch(r":(green|orange|red)-badge\[DORA: (elite|high|medium|low)\]", badge)
+    # The 7 days to DEMO_END hold all four figures: 4 deployments on 3 days (high), a median
+    # lead time of 43.2 h (high), one failure in four (low) and one recovery of 72 h (medium).
+    levels = [re.search(r"DORA: (\w+)", badge).group(1) for badge in badges]
+    assert levels == ["high", "high", "low", "medium"]
 
 
 def test_retro_for_an_iso_week(demo_env):
@@ -236,7 +239,7 @@ def test_pages_show_the_old_figures_while_a_sync_writes_and_the_new_ones_after(
 def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     from connectors import demo_data
 
-    story = demo_data.story(dt.datetime.now(dt.UTC).date())
+    story = demo_data.story(DEMO_END)
     at = _open("pages/drift_investigation.py", model="recommender", window="90d")
     assert not _problems(at)
     assert at.selectbox(key="drift_model").value == "recommender"
@@ -261,7 +264,7 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
 def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_report(demo_env):
     from connectors import demo_data
 
-    story = demo_data.story(dt.datetime.now(dt.UTC).date())
+    story = demo_data.story(DEMO_END)
     at = _open("pages/drift_investigation.py", model="recommender", window="28d")
     at.radio(key="drift_reference").set_value("version").run()
     at.selectbox(key="drift_version").select(story["version_before_retrain"]).run()

@@ -20,7 +20,7 @@ from metrics import activity, db, models, sources
 from metrics.filters import Filters, window
 from metrics.registry import METRICS
 from metrics.status import kpi_status
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import DEMO_END, ROOT, subprocess_env
 
 
 def utc(text: str) -> dt.datetime:
@@ -294,8 +294,8 @@ def test_window_defaults_and_errors():
         window("2026-11-08", "2026-11-01", now=now)
 
 
-# A month inside the demo year, which ends today.
-_TODAY = dt.datetime.now(dt.UTC).date()
+# A month inside the demo year, which ends on DEMO_END.
+_TODAY = DEMO_END
 SINCE = (_TODAY - dt.timedelta(days=60)).isoformat()
 UNTIL = (_TODAY - dt.timedelta(days=30)).isoformat()
 
@@ -431,7 +431,7 @@ def test_report_with_a_bad_date_says_so(demo_env):
 
 
 def test_the_demo_story_reads_through_the_metrics(demo_project):
-    story = demo_data.story(dt.datetime.now(dt.UTC).date())
+    story = demo_data.story(DEMO_END)
     drift = pd.Timestamp(story["drift_start"]).to_pydatetime().replace(tzinfo=dt.UTC)
     span = dt.timedelta(days=7)
     before = Filters(drift - span, drift, None, story["model"])

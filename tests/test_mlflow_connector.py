@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import settings
 from connectors import registry
 from connectors.feeds import column_names
 from connectors.loader import SourceError
@@ -203,9 +204,9 @@ def test_tags_and_alias_moves_become_deployments_incrementally(project, store, s
     # The alias moves to version 2: exactly one new deployment, finished by this sync.
     store.client.set_registered_model_alias("fraud", "production", fraud_2)
     statements.clear()
-    before = dt.datetime.now(dt.UTC)
+    before = settings.now()
     third = project.sync()
-    after = dt.datetime.now(dt.UTC)
+    after = settings.now()
     assert third.ok and _stats(third) == {"deployments": (1, 1, 0, 0)}
     assert _run_lookups(statements, store) == {store.runs[("fraud", fraud_2)]}
     rows = _deployments(project)

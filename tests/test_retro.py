@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import settings
 from metrics import db, delivery, flow, retro
 from metrics.retro import Figure, format_value
 from settings import Workflow
@@ -21,7 +22,7 @@ def _cells(markdown: str, label: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def last_week(demo_project):
-    label = retro.recent_weeks(dt.datetime.now(dt.UTC))[1]
+    label = retro.recent_weeks(settings.now())[1]
     week = retro.iso_week(label)
     with db.connect(demo_project.warehouse) as con:
         built = retro.build(con, week, None, None, Workflow(), label)

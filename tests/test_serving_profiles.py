@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+import settings
 import warehouse
 from metrics import db, remote_profiles, serving
 from metrics.filters import Filters
@@ -545,7 +546,7 @@ def test_model_overview_shows_a_pushed_down_models_serving(postgres, rows, tmp_p
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    today = dt.datetime.now(UTC).date()
+    today = settings.now().date()
     recent = rows.copy()
     recent["ts"] = recent["ts"] + (dt.datetime.combine(today, dt.time(), UTC) - WINDOW.until)
     project = pushed_down(postgres, recent, tmp_path, "serving_app")
