@@ -20,7 +20,7 @@ from connectors.loader import Batch, SourceError
 
 
 class DemoConnector(Connector):
-    """Every canonical feed, generated in memory by connectors/demo_data.py."""
+    """Every canonical feed, generated in memory by the connectors/demo_data package."""
 
     kind = "demo"
 

@@ -1,6 +1,6 @@
--- One row per (model, kpi, UTC day) in the window: the KPI over all its segments.
--- Ratios aggregate as sum(numerator) / sum(denominator), never as a mean of daily ratios;
--- value-only KPIs average their segments (which rows count: kpi_rows in macros.sql).
+-- One row per (model, kpi, UTC day) in the window: the KPI over all its segments, ratios as
+-- sum(numerator) / sum(denominator), value-only KPIs as the mean of the segments (kpi_value in
+-- macros.sql; which rows count: kpi_rows).
 with chosen as (
     select * from kpi_rows($since, $until, $team, $model)
 ),
@@ -10,10 +10,7 @@ final as (
         model,
         kpi,
         date,
-        case
-            when sum(denominator) > 0 then sum(numerator) / sum(denominator)
-            else avg(value)
-        end as value,
+        kpi_value(numerator, denominator, value) as value,
         any_value(unit) as unit,
         any_value(target) as target,
         any_value(guardrail) as guardrail

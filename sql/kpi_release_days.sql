@@ -44,10 +44,7 @@ daily as (
     select
         kpi,
         date,
-        case
-            when sum(denominator) > 0 then sum(numerator) / sum(denominator)
-            else avg(value)
-        end as value
+        kpi_value(numerator, denominator, value) as value
     from chosen
     group by kpi, date
 ),

@@ -1,8 +1,9 @@
 -- One row per (successful production deployment that finished in [$since, $until), KPI of its
 -- model): the KPI over the $days whole UTC days before the deployment's day and over the $days
 -- whole UTC days after it (the day itself in neither), ratios as sum(numerator) /
--- sum(denominator); with the pooled counts and the mean and variance of the daily values per
--- side, from which metrics/business.py computes the interval (which rows count: kpi_rows).
+-- sum(denominator) (kpi_value in macros.sql); with the pooled counts and the mean and variance
+-- of the daily values per side, from which metrics/business.py computes the interval (which
+-- rows count: kpi_rows).
 with releases as (
     select
         deployment_id,
@@ -70,10 +71,7 @@ daily as (
         kpi,
         side,
         date,
-        case
-            when sum(denominator) > 0 then sum(numerator) / sum(denominator)
-            else avg(value)
-        end as value
+        kpi_value(numerator, denominator, value) as value
     from sided
     group by deployment_id, kpi, side, date
 ),
@@ -95,10 +93,7 @@ pooled as (
         deployment_id,
         kpi,
         side,
-        case
-            when sum(denominator) > 0 then sum(numerator) / sum(denominator)
-            else avg(value)
-        end as value,
+        kpi_value(numerator, denominator, value) as value,
         sum(numerator) as numerator,
         sum(denominator) as denominator
     from sided

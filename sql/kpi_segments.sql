@@ -1,5 +1,6 @@
 -- One row per (model, kpi, segment) over the window: the KPI of each segment, ratios as
--- sum(numerator) / sum(denominator) over the days, value-only KPIs as the mean of the days.
+-- sum(numerator) / sum(denominator) over the days, value-only KPIs as the mean of the days
+-- (kpi_value in macros.sql).
 with scoped as (
     select *
     from kpis
@@ -12,10 +13,7 @@ final as (
         model,
         kpi,
         segment,
-        case
-            when sum(denominator) > 0 then sum(numerator) / sum(denominator)
-            else avg(value)
-        end as value,
+        kpi_value(numerator, denominator, value) as value,
         sum(denominator) as denominator,
         count(distinct date) as days,
         any_value(unit) as unit

@@ -1,6 +1,6 @@
 -- One row per (model, kpi): the KPI over the whole window [$since, $until), ratios as
 -- sum(numerator) / sum(denominator) over all days and segments; with its target and guardrail
--- (which rows count: kpi_rows in macros.sql).
+-- (kpi_value in macros.sql; which rows count: kpi_rows).
 with chosen as (
     select * from kpi_rows($since, $until, $team, $model)
 ),
@@ -9,10 +9,7 @@ final as (
     select
         model,
         kpi,
-        case
-            when sum(denominator) > 0 then sum(numerator) / sum(denominator)
-            else avg(value)
-        end as value,
+        kpi_value(numerator, denominator, value) as value,
         count(distinct date) as days,
         any_value(unit) as unit,
         arg_max(target, date) as target,

@@ -33,6 +33,19 @@ create or replace temp macro kpi_rows(since_at, until_at, team_name, model_name)
 
     select * from final;
 
+-- A KPI over a group of its rows (an aggregate: call it in a query that groups the rows, as
+-- the kpi_*.sql files do per day, side or window). A ratio is sum(numerator) /
+-- sum(denominator), never a mean of the rows' ratios, so a row with ten times the volume
+-- weighs ten times as much. Rows without a denominator have no volume to weigh and stay out of
+-- the ratio. When the group's denominators sum to nothing (a value-only KPI such as forecast
+-- accuracy, or a day with zero volume) the KPI is the mean of the rows' values, as the source
+-- sent them (the loader accepts a zero-denominator row only with an explicit value).
+create or replace temp macro kpi_value(numerator, denominator, value) as
+    case
+        when sum(denominator) > 0 then sum(numerator) / sum(denominator)
+        else avg(value)
+    end;
+
 -- One row per production deployment (environment 'production' in any case), all time, with
 -- whether it failed by itself (failed or rolled back).
 create or replace temp macro production_deployments() as table

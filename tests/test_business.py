@@ -297,3 +297,38 @@ def test_kpi_before_after_scope(con, deployment_id, team, rows):
     # d3 is a staging deployment; d4 (fraud, 2 KPIs x 7 days) belongs to team risk.
     filters = Filters(WINDOW.since, WINDOW.until, team)
     assert len(business.kpi_before_after(con, filters, deployment_id, days=DAYS)) == rows
+
+
+# kpi_value (sql/macros.sql) over one group of (numerator, denominator, value) rows.
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # 1 click in 10 and 30 in 100: 31/110, not the mean of the ratios (0.2).
+        pytest.param([(1, 10, 0.1), (30, 100, 0.3)], 31 / 110, id="ratio-of-sums"),
+        # forecast accuracy: no counts, so the mean of the values.
+        pytest.param([(None, None, 0.8), (None, None, 0.9)], 0.85, id="value-only"),
+        # a segment sent as a value only has no volume to weigh: the counted rows decide.
+        pytest.param([(3, 100, 0.03), (None, None, 0.9)], 0.03, id="null-denominator-row"),
+        # a day whose rows all lack a denominator reads as the values sent.
+        pytest.param([(None, None, 0.05)], 0.05, id="null-denominator-day"),
+        # a segment with no traffic adds nothing (a mean of values would say 0.015).
+        pytest.param([(0, 0, 0.0), (3, 100, 0.03)], 0.03, id="zero-denominator-row"),
+        # no volume at all: the value the source sent (the loader demands one for 0/0) ...
+        pytest.param([(0, 0, 0.0)], 0.0, id="zero-denominator-day"),
+        # ... and without one, no reading: null (a gap in a chart), never 0.
+        pytest.param([(0, 0, None)], None, id="zero-denominator-no-value"),
+    ],
+)
+def test_kpi_value_macro(con, rows, expected):
+    frame = pd.DataFrame(rows, columns=["numerator", "denominator", "value"], dtype=float)
+    con.register("kpi_value_rows", frame)
+    try:
+        [(found,)] = con.execute(
+            "select kpi_value(numerator, denominator, value) from kpi_value_rows"
+        ).fetchall()
+    finally:
+        con.unregister("kpi_value_rows")
+    if expected is None:
+        assert found is None
+    else:
+        assert found == pytest.approx(expected, rel=1e-12)

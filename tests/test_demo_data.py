@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from connectors import demo_data
+from connectors.demo_data.delivery import delivery_timeline
 
 END = dt.date(2026, 11, 23)
 YEAR_START = pd.Timestamp("2025-11-24", tz="UTC")  # END - 364 days
@@ -159,8 +160,8 @@ def test_same_end_and_seed_give_identical_frames(year):
 def test_another_seed_gives_another_year():
     other = demo_data.story(END, seed=8)
     assert other["drift_start"] == demo_data.story(END)["drift_start"]
-    timeline = demo_data._timeline(END, 8).deployments
-    assert not timeline.equals(demo_data._timeline(END, 7).deployments)
+    timeline = delivery_timeline(END, 8).deployments
+    assert not timeline.equals(delivery_timeline(END, 7).deployments)
 
 
 @pytest.mark.parametrize("feed", list(KEYS))
