@@ -6,6 +6,8 @@ with scoped as (
     from kpis
     where date >= cast($since as date) and date < cast($until as date)
         and ($model is null or model = $model)
+        and ($model is not null or $team is null
+            or model in (select model from team_models($team)))
 ),
 
 final as (

@@ -471,6 +471,14 @@ def test_kpi_segments(con):
     assert segments[("fraud", "aov", "web")] == pytest.approx(10.0)
 
 
+def test_kpi_segments_are_scoped_to_a_team(con):
+    # churn belongs to growth, fraud to risk: a team sees only its own models' segments.
+    growth = Filters(WINDOW.since, WINDOW.until, team="growth")
+    risk = Filters(WINDOW.since, WINDOW.until, team="risk")
+    assert set(models.kpi_segments(con, growth)["model"]) == {"churn"}
+    assert set(models.kpi_segments(con, risk)["model"]) == {"fraud"}
+
+
 def test_serving_health_is_scoped_to_a_team(con):
     # churn ships through team growth (its deployments and incidents); fraud through risk.
     growth = Filters(WINDOW.since, WINDOW.until, team="growth")
