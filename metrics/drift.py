@@ -16,7 +16,7 @@ evidently/core/datasets.py), column by column:
   distance of value shares (natural log), drift when >= 0.1.
 - Dataset drift: the share of drifted columns is at least 0.5.
 
-How it is fast: value counts are exact in the profiles (metrics/profiles.py), so chi-square,
+How it is fast: value counts are exact in the profiles (profiling/), so chi-square,
 z and Jensen-Shannon are exact. The Wasserstein distance is bounded from the fixed bins: each
 bin knows its count, min and max on each side, so between bins both CDFs are known exactly and
 inside a bin they are only known to lie between the bin's cumulative shares. That gives a
@@ -40,9 +40,9 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial import distance
 
-from metrics import profiles
 from metrics.db import sql
-from metrics.profiles import VALUE_CAP, ProfiledColumn
+from profiling import queries, store
+from profiling.queries import VALUE_CAP, ProfiledColumn
 
 INTEGER_CARDINALITY_LIMIT = 10
 SMALL_REFERENCE = 1000
@@ -554,7 +554,7 @@ def compare_frames(
     judged from the profiles; columns near a threshold are settled from the raw values.
     """
     names = list(columns) if columns is not None else list(current.columns)
-    typed = profiles.frame_columns(current[names])
+    typed = queries.frame_columns(current[names])
     con = duckdb.connect(":memory:")
     try:
         con.execute("set enable_progress_bar = false")
@@ -564,12 +564,12 @@ def compare_frames(
             "(select 'reference' as __side, * from reference_frame "
             "union all by name select 'current' as __side, * from current_frame)"
         )
-        specs = profiles.bin_specs(con, relation, typed, bins=FRAME_BINS)
+        specs = queries.bin_specs(con, relation, typed, bins=FRAME_BINS)
         bins = values = pd.DataFrame(columns=["part", "feature", "bin", "value", "capped"])
-        numeric = profiles.numeric_sql(typed, specs, relation, "__side")
+        numeric = queries.numeric_sql(typed, specs, relation, "__side")
         if numeric:
             bins = con.execute(numeric).df()
-        other = profiles.values_sql(typed, relation, "__side")
+        other = queries.values_sql(typed, relation, "__side")
         if other:
             values = con.execute(other).df()
     finally:
@@ -689,7 +689,7 @@ def model_drift(
     reference_window = (reference or Reference()).resolve(con, model, current)
     windows = {"reference": reference_window, "current": current}
     bins, values, rows = _profile_frames(con, model, windows)
-    columns = profiles.model_columns(con, model)
+    columns = store.model_columns(con, model)
     sides = sides_from_profiles(columns, bins, values)
     # A model profiled where its data lives (spark, sql push-down) has no raw rows here: its
     # scores near a threshold stay estimates, said so by `settled`.
@@ -739,7 +739,7 @@ def timeline(
         buckets[start.isoformat()] = Window(start, end)
         start = end
     bins, values, rows = _profile_frames(con, model, buckets)
-    columns = profiles.model_columns(con, model)
+    columns = store.model_columns(con, model)
     out = []
     by_part = sides_by_part(columns, bins, values)
     for key, window in buckets.items():
@@ -870,7 +870,7 @@ def daily_figures(
         days[day.isoformat()] = Window(day, day + dt.timedelta(days=1))
         day += dt.timedelta(days=1)
     bins, values, rows = _profile_frames(con, model, days)
-    columns = [c for c in profiles.model_columns(con, model) if c.name == feature]
+    columns = [c for c in store.model_columns(con, model) if c.name == feature]
     by_part = sides_by_part(columns, bins, values)
     out = []
     for key, w in days.items():
