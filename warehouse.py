@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import shutil
 import time
@@ -28,6 +29,17 @@ MIGRATIONS: dict[int, str] = {
     3: "003_remote_profiles.sql",
     4: "004_serving_profiles.sql",
 }
+
+
+@functools.cache
+def sql(name: str) -> str:
+    """The text of sql/<name>.sql: a query the profiles or the metrics run on the warehouse."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def quote(identifier: str) -> str:
+    """A SQL identifier, double-quoted so any column name from a file is safe."""
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 class WarehouseError(RuntimeError):

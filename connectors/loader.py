@@ -22,6 +22,7 @@ import duckdb
 
 from connectors.feeds import BOOKKEEPING_COLUMNS, Column, Feed, feed
 from settings import SourceConfig
+from warehouse import quote
 
 INTERNAL_PREFIX = "__"
 
@@ -78,11 +79,6 @@ class LoadStats:
 
 class SourceError(RuntimeError):
     """A source that cannot be read at all; the message names the source and the cause."""
-
-
-def quote(identifier: str) -> str:
-    """A SQL identifier, double-quoted so any column name from a file is safe."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _type_family(duckdb_type: str) -> str:

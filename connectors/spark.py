@@ -13,10 +13,10 @@
     # spark_conf = { "spark.executor.memory" = "4g" } (anything the user's Spark needs)
 
 Raw rows never leave Spark: the portable profile queries (sql/drift_profile_*.sql) are
-transpiled to Spark SQL (metrics/portable.py) and run per (model, day); their small results land
+transpiled to Spark SQL (profiling/portable.py) and run per (model, day); their small results land
 in the warehouse's profile tables, read by the drift pages like any other. A re-sync asks Spark
 for each day's signature (rows, newest `updated_at`, default `ts`) and profiles only the days
-that are new or changed, and the newest day always (metrics/remote_profiles.py).
+that are new or changed, and the newest day always (profiling/remote.py).
 
 PySpark is an optional extra (requirements-spark.txt; it needs Java 17): without it, a sync of
 this source fails with a sentence saying how to install it, and the other sources still land.
@@ -34,8 +34,9 @@ import pandas as pd
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError
 from connectors.secrets import SECRET_KEY, Scrubber, safe_url
-from metrics import portable, profiles, remote_profiles
-from metrics.profiles import ProfiledColumn
+from profiling import portable, queries
+from profiling import remote as remote_profiles
+from profiling.queries import ProfiledColumn
 
 DIALECT = "spark"
 VIEW = "tandem_spark_source"
@@ -158,7 +159,7 @@ class SparkConnector(Connector):
             columns=columns,
             features=features,
             model=self.source.option("model"),
-            outputs=tuple(o for o in profiles.OUTPUTS if columns.get(o, o) in types),
+            outputs=tuple(o for o in queries.OUTPUTS if columns.get(o, o) in types),
             serving=tuple(s for s in remote_profiles.SERVING if columns.get(s, s) in types),
         )
 

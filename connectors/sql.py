@@ -17,7 +17,7 @@ Push-down (`profiles = true`, feed "inference" only): no rows are read. The data
 drift and serving profile queries itself, transpiled from sql/drift_profile_*.sql and
 sql/serving_profile.sql to its dialect (picked from the URL's SQLAlchemy dialect: postgresql,
 trino, bigquery, snowflake, mysql, ...), and only the per-(model, day) profiles come back
-(metrics/remote_profiles.py). It needs a `table` (a view works too) or a `query` (in the
+(profiling/remote.py). It needs a `table` (a view works too) or a `query` (in the
 database's own SQL, sent as written inside the profile queries), `features = [...]`, and
 `model = "name"` or `columns.model`; `columns.ts` and `columns.updated_at` name the timestamp
 and the column whose newest value marks a changed day. A table's feature types come from the
@@ -59,8 +59,9 @@ from connectors.base import Connector
 from connectors.http import GaveUp, retry
 from connectors.loader import Batch, SourceError
 from connectors.secrets import Scrubber, safe_url
-from metrics import portable, profiles, remote_profiles
-from metrics.profiles import ProfiledColumn
+from profiling import portable, queries
+from profiling import remote as remote_profiles
+from profiling.queries import ProfiledColumn
 
 DEFAULT_CHUNK_SIZE = 50_000
 DEFAULT_RETRIES = 4
@@ -567,7 +568,7 @@ class SqlConnector(Connector):
             columns=columns,
             features=features,
             model=self.source.option("model"),
-            outputs=tuple(o for o in profiles.OUTPUTS if columns.get(o, o) in hints),
+            outputs=tuple(o for o in queries.OUTPUTS if columns.get(o, o) in hints),
             serving=tuple(s for s in remote_profiles.SERVING if columns.get(s, s) in hints),
         )
 

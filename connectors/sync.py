@@ -17,7 +17,7 @@ import duckdb
 import warehouse
 from connectors import registry
 from connectors.loader import Batch, Loader, LoadStats, SourceError
-from metrics import profiles
+from profiling import store as profile_store
 from settings import Config, ConfigError, SourceConfig
 
 
@@ -199,7 +199,7 @@ def run(
             results.append(_sync_source(con, config, source, sync_id, progress))
         # Drift profiles of the days whose inference rows changed (none on a repeat sync).
         con.begin()
-        profiled = profiles.refresh(con, progress.profiling)
+        profiled = profile_store.refresh(con, progress.profiling)
         con.commit()
     remote = sum(result.profiled_days for result in results)
     return SyncReport(sync_id, results, profiled + remote)

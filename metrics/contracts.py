@@ -17,10 +17,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, drift, models, profiles, quality, serving
+from metrics import activity, drift, models, quality, serving
 from metrics.db import frame
 from metrics.filters import Filters
 from metrics.status import format_kpi, kpi_status, worst
+from profiling.store import model_columns
 
 KINDS = ("classifier", "regressor", "ranker")
 
@@ -378,7 +379,7 @@ def _drift_reading(
     reference: drift.Reference | None,
 ) -> dict[str, Any] | None:
     """The model's drift over the window (whole days), or None without inference features."""
-    if not any(c.role == "feature" for c in profiles.model_columns(con, model)):
+    if not any(c.role == "feature" for c in model_columns(con, model)):
         return None
     thresholds, share = drift.contract_terms(contract)
     current = drift.day_window(filters.since, filters.until)

@@ -14,13 +14,9 @@ import pandas as pd
 
 import warehouse
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
-
-
-@functools.cache
-def sql(name: str) -> str:
-    """The text of sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+# The SQL files are the warehouse's, read the same way by the profiles below the metrics.
+SQL_DIR = warehouse.SQL_DIR
+sql = warehouse.sql
 
 
 @functools.cache

@@ -7,7 +7,7 @@ A model with inference rows in the window is read from them, exactly (sql/servin
 `sql` source with `profiles = true`), with no day of the window profiled from warehouse rows, is
 read from serving_profile_bins (profiled_serving in sql/macros.sql): per (model,
 day, version), its requests, errors and a log-spaced latency histogram computed on that engine by
-the portable sql/serving_profile.sql (metrics/remote_profiles.py). Counts are then exact and
+the portable sql/serving_profile.sql (profiling/serving_store.py). Counts are then exact and
 each latency percentile lies in the same 1%-wide bin as the exact one: within 1% of it.
 
 Profiles are per UTC day: a window takes every day it overlaps whole.
@@ -22,61 +22,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import portable
-from metrics.db import frame, sql
+from metrics.db import frame
 from metrics.filters import Filters
+from profiling.serving_store import PER_UNIT
 
-# Bins per e-fold of latency: bin k holds [exp(k / PER_UNIT), exp((k + 1) / PER_UNIT)) ms, so
-# a bin's top is 1.005% above its bottom.
-PER_UNIT = 100
-# How far a percentile read off the histogram can be from the exact one, relatively: a bin.
+# How far a percentile read off the histogram can be from the exact one, relatively: a bin
+# (PER_UNIT bins per e-fold of latency: profiling/serving_store.py).
 PERCENTILE_ERROR = math.exp(1 / PER_UNIT) - 1
-# The bin of latencies of 0 ms or less (no logarithm); below every other bin.
-FLOOR_BIN = -100_000
 # The percentiles every serving reading carries: column -> quantile.
 PERCENTILES = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
-# The columns of a serving profile as sql/serving_profile.sql returns them (part as `day`).
-PROFILE_COLUMNS = (
-    "day",
-    "model_version",
-    "bin",
-    "n",
-    "errors",
-    "minimum",
-    "maximum",
-    "first_seen_at",
-    "last_seen_at",
-)
-# A row's UTC day (every session that runs the profile query is set to UTC).
-DAY = 'cast("ts" as date)'
-
-
-def profile_sql(relation: str, dialect: str = portable.READ) -> str:
-    """The portable serving profile query over `relation` (rows under the contract's names),
-    one row per (day, model_version, latency bin), in `dialect`."""
-    text = portable.fill(
-        sql("serving_profile"),
-        {
-            "part": DAY,
-            "per_unit": portable.number(PER_UNIT),
-            "floor_bin": portable.number(FLOOR_BIN),
-        },
-    )
-    return portable.render(text, dialect, relation)
-
-
-def store(con: duckdb.DuckDBPyConnection, model: str, rows: str) -> None:
-    """Insert a model's serving profile rows into serving_profile_bins.
-
-    Args:
-        rows: a relation with PROFILE_COLUMNS: the profile query itself, in parentheses (the
-            sync), or a frame an engine sent, registered on `con` (metrics/remote_profiles.py).
-    """
-    columns = ", ".join("cast(bin as integer)" if c == "bin" else c for c in PROFILE_COLUMNS)
-    con.execute(
-        f"insert into serving_profile_bins select $model, {columns} from {rows} as profile",
-        {"model": model},
-    )
 
 
 def bin_edges(bin_: int) -> tuple[float, float]:

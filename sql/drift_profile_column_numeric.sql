@@ -1,7 +1,7 @@
 -- One numeric column as (part, feature, v, bin, edge) rows for drift_profile_numeric.sql: NaN and
 -- infinities count as missing, as Evidently drops them (x - x = 0 holds for finite x only, in
 -- every engine); bins are fixed per column, [lo + k*width, lo + (k+1)*width). Portable SQL
--- (metrics/portable.py): metrics/profiles.py inlines {feature}, {lo}, {width}, {top}, {bins}
+-- (profiling/portable.py): profiling/queries.py inlines {feature}, {lo}, {width}, {top}, {bins}
 -- as literals and {column} as a quoted identifier; the cast to integer comes after FLOOR.
 select
     part,

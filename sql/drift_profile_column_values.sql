@@ -1,5 +1,5 @@
 -- One text or boolean column as (part, feature, value) rows for drift_profile_values.sql.
--- Portable SQL (metrics/portable.py): {feature} is an inlined literal, {column} a quoted name.
+-- Portable SQL (profiling/portable.py): {feature} is an inlined literal, {column} a quoted name.
 select
     {part} as part,
     {feature} as feature,

@@ -3,8 +3,8 @@
 -- exactly 0 when the bin holds one value);
 -- bin NULL counts the missing values.
 -- `part` is a day at sync and a side (reference or current) for two frames. The columns CTE
--- holds one branch per column, built by metrics/profiles.py from
--- drift_profile_column_numeric.sql. Portable SQL (metrics/portable.py): it runs as it is on
+-- holds one branch per column, built by profiling/queries.py from
+-- drift_profile_column_numeric.sql. Portable SQL (profiling/portable.py): it runs as it is on
 -- DuckDB and transpiled on Spark, PostgreSQL and the engines a `sql` source reaches.
 with long_rows as (
     {columns}

@@ -1,7 +1,7 @@
 -- One row per (part, feature, value) of every column (one branch each, from
 -- drift_profile_column_values.sql), value NULL counting missing values. A (part, feature) with
 -- more distinct values than {cap} keeps one row instead: value NULL, capped, counting them all.
--- Portable SQL (metrics/portable.py): explicit GROUP BY (PostgreSQL 15 rejects GROUP BY ALL),
+-- Portable SQL (profiling/portable.py): explicit GROUP BY (PostgreSQL 15 rejects GROUP BY ALL),
 -- joins ON conditions, sums cast back to bigint (PostgreSQL sums bigints as numeric).
 with long_values as (
     {columns}

@@ -1,6 +1,6 @@
 -- One numeric column's finite values as (feature, low, high) over the rows a source is about to
 -- profile for the first time: the range a provisional histogram spans, from which the column's
--- fixed bins are derived (metrics/remote_profiles.py). Portable SQL (metrics/portable.py): one
+-- fixed bins are derived (profiling/remote.py). Portable SQL (profiling/portable.py): one
 -- branch per column, joined by UNION ALL; {feature} is an inlined literal, {column} a quoted
 -- name.
 select

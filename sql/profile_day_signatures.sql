@@ -1,8 +1,8 @@
 -- One row per (model, day) of a source's inference rows on its own engine: how many rows, and
 -- the newest updated-at (or ts) among them, as text. A day whose signature changed since the
--- last sync is profiled again. Portable SQL (metrics/portable.py); {relation} holds the
+-- last sync is profiled again. Portable SQL (profiling/portable.py); {relation} holds the
 -- source's rows under the contract's names (ts, model, updated_at), built by
--- metrics/remote_profiles.py.
+-- profiling/remote.py.
 with days as (
     select
         model,

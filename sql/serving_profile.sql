@@ -3,9 +3,9 @@
 -- and last request time. Bins are log-spaced and the same for every model and day, so days and
 -- versions add up: bin = floor(ln(latency_ms) * {per_unit}), each bin 1% wide; {floor_bin}
 -- holds latencies of 0 ms or less, bin NULL the requests with no finite latency.
--- `part` is a row's UTC day. Portable SQL (metrics/portable.py): it runs as it is on DuckDB and
+-- `part` is a row's UTC day. Portable SQL (profiling/portable.py): it runs as it is on DuckDB and
 -- transpiled on Spark, PostgreSQL and the engines a `sql` source reaches; {relation} holds the
--- rows under the contract's names (metrics/remote_profiles.py).
+-- rows under the contract's names (profiling/remote.py).
 with scoped as (
     select
         {part} as part,

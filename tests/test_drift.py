@@ -387,10 +387,10 @@ def m2_errors(frame: pd.DataFrame, query) -> float:
     the profile SQL) computes it, and the exact m2 (rational arithmetic)."""
     from fractions import Fraction
 
-    from metrics import profiles
+    from profiling import queries
 
     x = frame["x"].to_numpy()
-    spec = profiles.spec_from_range(float(np.quantile(x, 0.001)), float(np.quantile(x, 0.999)))
+    spec = queries.spec_from_range(float(np.quantile(x, 0.001)), float(np.quantile(x, 0.999)))
     found = query(spec).set_index("bin")["m2"]
     bins = np.clip(np.floor((x - spec.lo) / spec.width), -1, spec.bins).astype(int)
     worst = 0.0
@@ -406,14 +406,14 @@ def m2_errors(frame: pd.DataFrame, query) -> float:
 def duckdb_numeric(frame: pd.DataFrame):
     import duckdb
 
-    from metrics import profiles
+    from profiling import queries
 
     def query(spec) -> pd.DataFrame:
         con = duckdb.connect()
         con.execute("set TimeZone = 'UTC'")
         con.register("t", frame)
-        text = profiles.numeric_sql(
-            [profiles.ProfiledColumn("x", "DOUBLE")], {"x": spec}, '"t"', profiles.DAY
+        text = queries.numeric_sql(
+            [queries.ProfiledColumn("x", "DOUBLE")], {"x": spec}, '"t"', queries.DAY
         )
         return con.execute(text).df()
 

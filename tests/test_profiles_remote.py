@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from metrics import drift, portable, profiles
+from metrics import drift
 from metrics.db import sql
+from profiling import portable, queries
 from tests.conftest import Project
 from tests.pg import postgres  # noqa: F401
 
@@ -194,8 +195,8 @@ HAND = pd.DataFrame(
 )
 # As PostgreSQL keeps them: NaN and infinity are values, None is NULL.
 HAND_X = [1.0, 2.5, 2.0, float("nan"), float("inf"), None, 9.5, 12.0]
-HAND_SPEC = {"x": profiles.BinSpec(0.0, 1.0, 10)}
-HAND_COLUMNS = [profiles.ProfiledColumn("x", "DOUBLE"), profiles.ProfiledColumn("c", "VARCHAR")]
+HAND_SPEC = {"x": queries.BinSpec(0.0, 1.0, 10)}
+HAND_COLUMNS = [queries.ProfiledColumn("x", "DOUBLE"), queries.ProfiledColumn("c", "VARCHAR")]
 # (day, bin, n, minimum, maximum, mean, m2): NaN, inf and NULL are the missing bin; 12.0 is
 # past the top (lo + 10 * 1.0) and goes to bin 10.
 HAND_BINS = [
@@ -235,8 +236,8 @@ def test_hand_checked_profile_on_duckdb():
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.register("hand", HAND)
-    bins = con.execute(profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, "hand", profiles.DAY)).df()
-    values = con.execute(profiles.values_sql(HAND_COLUMNS, "hand", profiles.DAY)).df()
+    bins = con.execute(queries.numeric_sql(HAND_COLUMNS, HAND_SPEC, "hand", queries.DAY)).df()
+    values = con.execute(queries.values_sql(HAND_COLUMNS, "hand", queries.DAY)).df()
     assert _hand_rows(bins, True) == HAND_BINS
     assert _hand_rows(values, False) == HAND_VALUES
 
@@ -260,11 +261,9 @@ def test_hand_checked_profile_on_postgres(postgres):
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
         bins = query(
-            profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', profiles.DAY, "postgres")
+            queries.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', queries.DAY, "postgres")
         )
-        values = query(
-            profiles.values_sql(HAND_COLUMNS, '"hand"', profiles.DAY, dialect="postgres")
-        )
+        values = query(queries.values_sql(HAND_COLUMNS, '"hand"', queries.DAY, dialect="postgres"))
     engine.dispose()
     assert _hand_rows(bins, True) == HAND_BINS
     assert _hand_rows(values, False) == HAND_VALUES
@@ -294,8 +293,8 @@ def test_the_placeholder_pattern_finds_every_bind_style(text, found):
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark", "postgres", "trino", "snowflake"])
 def test_the_profile_queries_transpile_for_every_engine(dialect):
-    numeric = profiles.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', profiles.DAY, dialect)
-    values = profiles.values_sql(HAND_COLUMNS, '"hand"', profiles.DAY, dialect=dialect)
+    numeric = queries.numeric_sql(HAND_COLUMNS, HAND_SPEC, '"hand"', queries.DAY, dialect)
+    values = queries.values_sql(HAND_COLUMNS, '"hand"', queries.DAY, dialect=dialect)
     for text in (numeric, values):
         assert "GROUP BY ALL" not in text.upper()
         assert not PLACEHOLDER.search(text), text  # values are inlined, not bound

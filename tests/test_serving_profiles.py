@@ -25,8 +25,10 @@ import sqlalchemy as sa
 
 import settings
 import warehouse
-from metrics import db, remote_profiles, serving
+from metrics import db, serving
 from metrics.filters import Filters
+from profiling import remote as remote_profiles
+from profiling import serving_store
 from tests.conftest import ROOT, Project
 from tests.pg import postgres  # noqa: F401  (the fixture)
 
@@ -35,7 +37,7 @@ DAYS = [dt.date(2026, 5, 4), dt.date(2026, 5, 5), dt.date(2026, 5, 6)]
 ENV = "TANDEM_TEST_SERVING_URL"
 # A percentile read off the histogram lies in the exact one's bin: within a bin's width.
 BIN_WIDTH = math.exp(0.01) - 1  # a bin: 1% wide, 100 per e-fold
-PROFILE_COLUMNS = serving.PROFILE_COLUMNS
+PROFILE_COLUMNS = serving_store.PROFILE_COLUMNS
 
 
 def bins(*rows: tuple) -> pd.DataFrame:
@@ -55,7 +57,9 @@ def bins(*rows: tuple) -> pd.DataFrame:
         ),
         # Zero latency has a bin of its own, below the others; NULL bins are left out.
         (
-            bins((serving.FLOOR_BIN, 2, 0.0, 0.0), (230, 1, 10.0, 10.0), (None, 5, None, None)),
+            bins(
+                (serving_store.FLOOR_BIN, 2, 0.0, 0.0), (230, 1, 10.0, 10.0), (None, 5, None, None)
+            ),
             [0, 0, 10],
         ),
     ],
@@ -116,7 +120,7 @@ HAND = pd.DataFrame(
 # floor bin; NaN and NULL have no latency (bin NULL) but are requests.
 HAND_PROFILE = [
     (dt.date(2026, 5, 4), "(none)", None, 2, 0, None, None, at(4, 12), at(4, 13)),
-    (dt.date(2026, 5, 4), "v1", serving.FLOOR_BIN, 1, 1, 0.0, 0.0, at(4, 11), at(4, 11)),
+    (dt.date(2026, 5, 4), "v1", serving_store.FLOOR_BIN, 1, 1, 0.0, 0.0, at(4, 11), at(4, 11)),
     (dt.date(2026, 5, 4), "v1", 0, 2, 1, 1.0, 1.005, at(4, 9), at(4, 10)),
     (dt.date(2026, 5, 5), "v2", 460, 1, 0, 100.0, 100.0, at(5, 1), at(5, 1)),
     (dt.date(2026, 5, 5), "v2", 461, 1, 0, 101.0, 101.0, at(5, 2), at(5, 2)),
@@ -127,7 +131,7 @@ def duckdb_profile(rows: pd.DataFrame) -> list[tuple]:
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.register("requests", rows)
-    found = con.execute(serving.profile_sql('"requests"')).fetchall()
+    found = con.execute(serving_store.profile_sql('"requests"')).fetchall()
     con.close()
     return sorted(found, key=_order)
 
@@ -193,8 +197,8 @@ def oracle(rows: pd.DataFrame) -> list[tuple]:
     )
     latency = frame["latency"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.floor(np.log(latency) * serving.PER_UNIT)
-    binned = np.where(latency <= 0, serving.FLOOR_BIN, logs)
+        logs = np.floor(np.log(latency) * serving_store.PER_UNIT)
+    binned = np.where(latency <= 0, serving_store.FLOOR_BIN, logs)
     frame["bin"] = pd.Series(binned, index=frame.index).where(~np.isnan(latency)).astype("Int64")
     out = []
     for (day, version, bin_), group in frame.groupby(

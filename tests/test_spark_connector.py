@@ -145,15 +145,15 @@ def test_a_spark_failure_is_one_line_naming_the_source_without_credentials(spark
 
 
 def test_spark_m2_keeps_its_digits_on_values_far_from_zero(spark):
-    from metrics import profiles
+    from profiling import queries
     from tests.test_drift import far_from_zero, m2_errors
 
     frame = far_from_zero()
     spark.createDataFrame(frame).createOrReplaceTempView("far")
 
     def query(spec):
-        text = profiles.numeric_sql(
-            [profiles.ProfiledColumn("x", "DOUBLE")], {"x": spec}, '"far"', profiles.DAY, "spark"
+        text = queries.numeric_sql(
+            [queries.ProfiledColumn("x", "DOUBLE")], {"x": spec}, '"far"', queries.DAY, "spark"
         )
         result = spark.sql(text)
         return pd.DataFrame([tuple(r) for r in result.collect()], columns=result.columns)

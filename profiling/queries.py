@@ -1,7 +1,8 @@
-"""Drift profiles: small per-part summaries of inference columns that drift is computed from.
+"""Profile queries: what a profile of inference columns is, and the SQL that computes one.
 
-A part is a day (at sync, stored in the warehouse) or a side (reference or current, when two
-frames are compared directly). Per part and column:
+A part is a day (at sync, stored in the warehouse: profiling/store.py) or a side (reference or
+current, when two frames are compared directly: metrics.drift.compare_frames). Per part and
+column:
 
 - numeric columns: counts, min, max, mean and m2 in each of `BINS` fixed bins (plus one bin
   below and one above the fixed range, and one for missing values). Bins are fixed per model
@@ -10,15 +11,12 @@ frames are compared directly). Per part and column:
 - text and boolean columns: a count per value (value NULL for missing), or, past `VALUE_CAP`
   distinct values in a part, one capped row counting them all.
 
-Each stored day also gets its serving profile (requests, errors, latency histogram per version:
-metrics/serving.py), so the profile tables are the same whichever engine computed them.
-
 Everything is computed in one SQL pass per kind (sql/drift_profile_*.sql), written once in a
-portable subset of DuckDB's SQL and transpiled for the engine that runs it (metrics/portable.py):
-DuckDB at sync, Spark or a source's database when the profiles are computed where the data
-lives (metrics/remote_profiles.py), so a day's profile is the same whichever engine computed
-it. Identifiers are quoted and every value (feature names, bin edges, days) is inlined as a
-literal built by sqlglot: some engines bind no named parameters.
+portable subset of DuckDB's SQL and transpiled for the engine that runs it
+(profiling/portable.py): DuckDB at sync, Spark or a source's database when the profiles are
+computed where the data lives (profiling/remote.py), so a day's profile is the same whichever
+engine computed it. Identifiers are quoted and every value (feature names, bin edges, days) is
+inlined as a literal built by sqlglot: some engines bind no named parameters.
 """
 
 from __future__ import annotations
@@ -31,9 +29,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from connectors.loader import quote
-from metrics import portable, serving
-from metrics.db import sql
+from profiling import portable
+from warehouse import quote, sql
 
 BINS = 1000
 VALUE_CAP = 1000
@@ -251,49 +248,10 @@ def portable_specs(
     return specs
 
 
-# --- The warehouse's per-day profiles, kept up to date at each sync -----------------------
+# --- A model's days, the parts of the stored profiles -----------------------------------------
 
 # A row's day, the part of the stored profiles: its UTC date (every session is set to UTC).
 DAY = 'cast("ts" as date)'
-
-
-def model_columns(con: duckdb.DuckDBPyConnection, model: str) -> list[ProfiledColumn]:
-    """A model's feature columns (from inference_features) and its outputs."""
-    rows = con.execute(
-        "select feature, data_type from inference_features where model = $model order by feature",
-        {"model": model},
-    ).fetchall()
-    features = [ProfiledColumn(name, data_type) for name, data_type in rows]
-    return features + [ProfiledColumn(name, "DOUBLE", "prediction") for name in OUTPUTS]
-
-
-def stored_specs(con: duckdb.DuckDBPyConnection, model: str) -> dict[str, BinSpec]:
-    rows = con.execute(
-        "select feature, lo, width, bins from drift_bin_specs where model = $model",
-        {"model": model},
-    ).fetchall()
-    return {feature: BinSpec(lo, width, bins) for feature, lo, width, bins in rows}
-
-
-def refresh(
-    con: duckdb.DuckDBPyConnection, progress: Callable[[str, int, int], None] | None = None
-) -> int:
-    """Profile every (model, day) whose inference rows changed since it was last profiled.
-
-    Runs inside the sync's transaction on the warehouse copy; returns the days profiled. A
-    second sync with nothing new profiles nothing.
-    """
-    stale = con.execute(sql("drift_stale_days")).fetchall()
-    by_model: dict[str, list[tuple[dt.date, int | None, Any]]] = {}
-    for model, day, rows, synced_max in stale:
-        by_model.setdefault(model, []).append((day, rows, synced_max))
-    done = 0
-    for position, (model, days) in enumerate(sorted(by_model.items())):
-        if progress:
-            progress(model, position, len(by_model))
-        _profile_days(con, model, days)
-        done += sum(1 for _, rows, _ in days if rows is not None)
-    return done
 
 
 def day_relation(
@@ -313,111 +271,6 @@ def day_relation(
         f'and "ts" < {portable.instant(dt.datetime.combine(last, dt.time()))} '
         f"and {DAY} in ({listed}))"
     )
-
-
-def store_specs(con: duckdb.DuckDBPyConnection, model: str, specs: dict[str, BinSpec]) -> None:
-    """Keep a model's new bin specs for good (later days are binned the same way)."""
-    for feature, spec in specs.items():
-        con.execute(
-            "insert into drift_bin_specs values ($model, $feature, $lo, $width, $bins, now())",
-            {
-                "model": model,
-                "feature": feature,
-                "lo": spec.lo,
-                "width": spec.width,
-                "bins": spec.bins,
-            },
-        )
-
-
-def forget_days(con: duckdb.DuckDBPyConnection, model: str, days: Sequence[dt.date]) -> None:
-    """Delete a model's stored profiles of `days`, whoever computed them."""
-    scope = {"model": model, "days": list(days)}
-    tables = ("drift_profile_bins", "drift_profile_values", "drift_profile_days")
-    for table in (*tables, "serving_profile_bins"):
-        con.execute(
-            f"delete from {table} where model = $model and list_contains($days, day)", scope
-        )
-
-
-def store_days(
-    con: duckdb.DuckDBPyConnection,
-    model: str,
-    days: Sequence[tuple[dt.date, int, Any]],
-    source: str | None = None,
-) -> None:
-    """Record a model's profiled days: (day, rows, newest synced_at, or None for now), and the
-    source whose engine profiled them (None: the sync, from the inference rows)."""
-    con.executemany(
-        "insert into drift_profile_days (model, day, rows, synced_max, source) "
-        "values (?, ?, ?, coalesce(?, now()), ?)",
-        [(model, day, rows, synced_max, source) for day, rows, synced_max in days],
-    )
-
-
-def store_profiles(
-    con: duckdb.DuckDBPyConnection,
-    model: str,
-    bins: pd.DataFrame | None,
-    values: pd.DataFrame | None,
-) -> None:
-    """Insert profile rows (as the profile queries return them, part = day) for `model`."""
-    if bins is not None and len(bins):
-        con.register("tandem_profile_bins", bins)
-        try:
-            con.execute(
-                "insert into drift_profile_bins select $model, feature, cast(part as date), "
-                "cast(bin as integer), n, minimum, maximum, mean, m2 from tandem_profile_bins",
-                {"model": model},
-            )
-        finally:
-            con.unregister("tandem_profile_bins")
-    if values is not None and len(values):
-        con.register("tandem_profile_values", values)
-        try:
-            con.execute(
-                "insert into drift_profile_values select $model, feature, cast(part as date), "
-                "value, n, capped from tandem_profile_values",
-                {"model": model},
-            )
-        finally:
-            con.unregister("tandem_profile_values")
-
-
-def _profile_days(
-    con: duckdb.DuckDBPyConnection, model: str, days: list[tuple[dt.date, int | None, Any]]
-) -> None:
-    forget_days(con, model, [day for day, _, _ in days])
-    present = [(day, rows, synced_max) for day, rows, synced_max in days if rows is not None]
-    if not present:
-        return
-    relation = day_relation("inference", model, [day for day, _, _ in present])
-    columns = model_columns(con, model)
-    specs = stored_specs(con, model)
-    new = [c for c in columns if c.numeric and c.name not in specs]
-    if new:
-        found = portable_specs(lambda text: con.execute(text).df(), portable.READ, relation, new)
-        store_specs(con, model, found)
-        specs.update(found)
-    # The same portable queries a remote engine runs, here on DuckDB.
-    numeric = numeric_sql(columns, specs, relation, DAY)
-    if numeric:
-        con.execute(
-            "insert into drift_profile_bins select $model, feature, part, bin, n, minimum, "
-            f"maximum, mean, m2 from ({numeric})",
-            {"model": model},
-        )
-    values = values_sql(columns, relation, DAY)
-    if values:
-        con.execute(
-            "insert into drift_profile_values select $model, feature, part, value, n, capped "
-            f"from ({values})",
-            {"model": model},
-        )
-    # Serving profiles too, as a remote engine would send them: the serving metrics read this
-    # model's rows exactly, but the profile tables are the same whoever computed them.
-    serving.store(con, model, f"({serving.profile_sql(relation)})")
-    store_days(con, model, present)
 
 
 # --- Two frames, profiled side by side ------------------------------------------------------

@@ -2,12 +2,12 @@
 
 A `spark` source, or a `sql` source with `profiles = true`, never hands its inference rows to
 the warehouse. Its engine runs the portable profile queries (sql/drift_profile_*.sql and
-sql/serving_profile.sql, through metrics/portable.py) per (model, day) and only the small
+sql/serving_profile.sql, through profiling/portable.py) per (model, day) and only the small
 profiles come back. Drift profiles land in the same tables the sync's own profiles use
-(drift_profile_bins, drift_profile_values, drift_profile_days with `source` set), so
-metrics/drift.py reads both alike; serving profiles (requests, errors, a latency histogram per
-day and version) land in serving_profile_bins, read by metrics/serving.py for a model without
-inference rows.
+(drift_profile_bins, drift_profile_values, drift_profile_days with `source` set:
+profiling/store.py), so metrics.drift reads both alike; serving profiles (requests, errors, a
+latency histogram per day and version) land in serving_profile_bins (profiling/serving_store.py),
+read by metrics/serving.py for a model without inference rows.
 
 Incremental by day: a first query asks the engine for each (model, day)'s signature (row
 count and newest updated-at); a day is profiled again only when its signature changed since
@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from metrics import portable, profiles, serving
-from metrics.db import sql
-from metrics.profiles import BinSpec, ProfiledColumn
+from profiling import portable, queries, serving_store, store
+from profiling.queries import BinSpec, ProfiledColumn
+from warehouse import sql
 
 # The relation's own column holding the signature's "newest row" value.
 UPDATED = "updated_at"
@@ -42,7 +42,7 @@ UPDATED = "updated_at"
 SERVING = {"model_version": "varchar", "latency_ms": "double", "status": "varchar"}
 
 # An engine runs one query (in its dialect) and returns its rows as a frame.
-Query = profiles.Query
+Query = queries.Query
 # Keeps a relation's rows on the engine while a model's days are profiled; yields what to read.
 Materialize = Callable[[str], AbstractContextManager[str]]
 
@@ -91,7 +91,7 @@ class RemoteSource:
                 selects.append(f"cast({column} as {data_type}) as {portable.identifier(name)}")
             else:
                 selects.append(f"cast(null as {data_type}) as {portable.identifier(name)}")
-        for output in profiles.OUTPUTS:
+        for output in queries.OUTPUTS:
             if output in self.outputs:
                 selects.append(
                     f"cast({portable.identifier(self.source_column(output))} as double) as "
@@ -100,7 +100,7 @@ class RemoteSource:
             else:
                 selects.append(f"cast(null as double) as {portable.identifier(output)}")
         for feature in self.features:
-            if feature.name in profiles.OUTPUTS:
+            if feature.name in queries.OUTPUTS:
                 continue
             selects.append(
                 f"{portable.identifier(self.source_column(feature.name))} as "
@@ -109,8 +109,8 @@ class RemoteSource:
         return f"(select {', '.join(selects)} from {self.relation})"
 
     def profiled_columns(self) -> list[ProfiledColumn]:
-        features = [f for f in self.features if f.name not in profiles.OUTPUTS]
-        outputs = [ProfiledColumn(name, "DOUBLE", "prediction") for name in profiles.OUTPUTS]
+        features = [f for f in self.features if f.name not in queries.OUTPUTS]
+        outputs = [ProfiledColumn(name, "DOUBLE", "prediction") for name in queries.OUTPUTS]
         return features + outputs
 
 
@@ -152,7 +152,7 @@ def stale(previous: dict[str, list], now: dict[str, list]) -> dict[str, list[dt.
 
 
 def _scope(source: RemoteSource, model: str, days: Sequence[dt.date]) -> str:
-    return profiles.day_relation(source.rows() + " as contract_rows", model, days)
+    return queries.day_relation(source.rows() + " as contract_rows", model, days)
 
 
 def _frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -180,13 +180,13 @@ def profile_model_days(
     """The drift profiles of `relation` (one model's days), computed on the engine: (bin rows,
     value rows)."""
     bins = values = None
-    numeric = profiles.numeric_sql(columns, specs, relation, profiles.DAY, dialect)
+    numeric = queries.numeric_sql(columns, specs, relation, queries.DAY, dialect)
     if numeric:
         bins = _frame(
             query(numeric),
             ["part", "feature", "bin", "n", "minimum", "maximum", "mean", "m2"],
         )
-    categorical = profiles.values_sql(columns, relation, profiles.DAY, dialect=dialect)
+    categorical = queries.values_sql(columns, relation, queries.DAY, dialect=dialect)
     if categorical:
         values = _frame(query(categorical), ["part", "feature", "value", "n", "capped"])
     return bins, values
@@ -194,9 +194,10 @@ def profile_model_days(
 
 def serving_model_days(query: Query, dialect: str, relation: str) -> pd.DataFrame:
     """The serving profiles of `relation` (one model's days), computed on the engine: one row
-    per (day, version, latency bin), as serving_profile_bins holds them (metrics/serving.py)."""
-    found = query(serving.profile_sql(relation, dialect))
-    found.columns = list(serving.PROFILE_COLUMNS)
+    per (day, version, latency bin), as serving_profile_bins holds them
+    (profiling/serving_store.py)."""
+    found = query(serving_store.profile_sql(relation, dialect))
+    found.columns = list(serving_store.PROFILE_COLUMNS)
     found["day"] = [_as_date(v) for v in found["day"]]
     found["model_version"] = found["model_version"].astype(str)
     found["bin"] = pd.to_numeric(found["bin"]).astype("Int64")
@@ -216,7 +217,7 @@ def store_serving(con: duckdb.DuckDBPyConnection, model: str, found: pd.DataFram
         return
     con.register("tandem_serving_bins", found)
     try:
-        serving.store(con, model, "tandem_serving_bins")
+        serving_store.store(con, model, "tandem_serving_bins")
     finally:
         con.unregister("tandem_serving_bins")
 
@@ -271,20 +272,20 @@ def sync_profiles(
     columns = source.profiled_columns()
     for model, days in todo.items():
         register_features(con, model, columns, source_name)
-        specs = profiles.stored_specs(con, model)
+        specs = store.stored_specs(con, model)
         new = [c for c in columns if c.numeric and c.name not in specs]
         scope = _scope(source, model, days)
         with materialize(scope) if materialize else contextlib.nullcontext(scope) as relation:
             if new:
-                found = profiles.portable_specs(query, dialect, relation, new)
-                profiles.store_specs(con, model, found)
+                found = queries.portable_specs(query, dialect, relation, new)
+                store.store_specs(con, model, found)
                 specs.update(found)
             bins, values = profile_model_days(query, dialect, relation, columns, specs)
             serving_rows = serving_model_days(query, dialect, relation)
-        profiles.forget_days(con, model, days)
-        profiles.store_profiles(con, model, bins, values)
+        store.forget_days(con, model, days)
+        store.store_profiles(con, model, bins, values)
         store_serving(con, model, serving_rows)
-        profiles.store_days(
+        store.store_days(
             con, model, [(day, now[_key(model, day)][0], None) for day in days], source_name
         )
         done += len(days)

@@ -1,0 +1,124 @@
+"""The statistical tests and distances Evidently's defaults use, from two sides of a column.
+
+Chi-square, the z-test and Jensen-Shannon read exact value counts. The Wasserstein distance is
+bounded from the fixed bins (each bin knows its count, min and max on each side, so between
+bins both CDFs are known exactly and inside a bin only between its cumulative shares): an
+estimate, a lower and an upper bound. KS from bins is an estimate, for the timeline only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from scipy.spatial import distance
+
+from metrics.drift.sides import Bins, Side
+
+
+def _aligned(reference: Bins, current: Bins) -> tuple[np.ndarray, ...]:
+    """Both sides' counts, minima and maxima over the union of their bins (NaN where empty)."""
+    index = np.union1d(reference.index, current.index)
+    out = []
+    for side in (reference, current):
+        at = np.searchsorted(index, side.index)
+        n = np.zeros(len(index))
+        low = np.full(len(index), np.nan)
+        high = np.full(len(index), np.nan)
+        n[at], low[at], high[at] = side.n, side.minimum, side.maximum
+        out += [n, low, high]
+    return tuple(out)
+
+
+def wasserstein_from_bins(reference: Side, current: Side) -> tuple[float, float, float]:
+    """The first Wasserstein distance between two binned columns: (estimate, lower, upper)."""
+    nr, mnr, mxr, nc, mnc, mxc = _aligned(reference.bins, current.bins)
+    pr, pc = nr / nr.sum(), nc / nc.sum()
+    r1, c1 = np.cumsum(pr), np.cumsum(pc)
+    r0, c0 = r1 - pr, c1 - pc
+    a = np.fmin(mnr, mnc)
+    b = np.fmax(mxr, mxc)
+    mnr, mxr = np.where(nr > 0, mnr, a), np.where(nr > 0, mxr, a)
+    mnc, mxc = np.where(nc > 0, mnc, a), np.where(nc > 0, mxc, a)
+    points = np.sort(np.stack([a, mnr, mxr, mnc, mxc, b], axis=1), axis=1)
+    x0, x1 = points[:, :-1], points[:, 1:]
+    width = x1 - x0
+    mid = (x0 + x1) / 2
+
+    def cdf(lo_share, hi_share, mn, mx):
+        lo_share, hi_share = lo_share[:, None], hi_share[:, None]
+        mn, mx = mn[:, None], mx[:, None]
+        spread = np.where(mx > mn, mx - mn, 1.0)
+        uncertain = (mx > mn) & (mid > mn) & (mid < mx)
+        constant = np.where(mid < mn, lo_share, hi_share)
+
+        def linear(x):
+            return lo_share + (hi_share - lo_share) * np.clip((x - mn) / spread, 0.0, 1.0)
+
+        start = np.where(uncertain, linear(x0), constant)
+        end = np.where(uncertain, linear(x1), constant)
+        low = np.where(uncertain, lo_share, constant)
+        high = np.where(uncertain, hi_share, constant)
+        return start, end, low, high
+
+    rs, re_, rlo, rhi = cdf(r0, r1, mnr, mxr)
+    cs, ce, clo, chi = cdf(c0, c1, mnc, mxc)
+    d0, d1 = rs - cs, re_ - ce
+    same_sign = d0 * d1 >= 0
+    total = np.abs(d0) + np.abs(d1)
+    crossing = np.divide(d0**2 + d1**2, 2 * total, out=np.zeros_like(total), where=total > 0)
+    estimate = (width * np.where(same_sign, total / 2, crossing)).sum()
+    d_low, d_high = rlo - chi, rhi - clo
+    least = np.where((d_low <= 0) & (d_high >= 0), 0.0, np.fmin(np.abs(d_low), np.abs(d_high)))
+    most = np.fmax(np.abs(d_low), np.abs(d_high))
+    gaps = (np.clip(a[1:] - b[:-1], 0, None) * np.abs(r1[:-1] - c1[:-1])).sum()
+    return (
+        float(estimate + gaps),
+        float((width * least).sum() + gaps),
+        float((width * most).sum() + gaps),
+    )
+
+
+def ks_from_bins(reference: Side, current: Side) -> float:
+    """An estimate of the KS statistic from bins (used for the timeline only)."""
+    nr, _, _, nc, _, _ = _aligned(reference.bins, current.bins)
+    return float(np.abs(np.cumsum(nr) / nr.sum() - np.cumsum(nc) / nc.sum()).max())
+
+
+def _shares(reference: dict, current: dict) -> tuple[list, np.ndarray, np.ndarray]:
+    keys = sorted(set(reference) | set(current), key=lambda k: (str(type(k)), k))
+    ref = np.array([reference.get(k, 0) for k in keys], dtype=float)
+    cur = np.array([current.get(k, 0) for k in keys], dtype=float)
+    return keys, ref, cur
+
+
+def jensen_shannon(reference: dict, current: dict) -> float:
+    _, ref, cur = _shares(reference, current)
+    return float(distance.jensenshannon(ref / ref.sum(), cur / cur.sum()))
+
+
+def chi_square_p(reference: dict, current: dict) -> float:
+    _, ref, cur = _shares(reference, current)
+    expected = ref * (cur.sum() / ref.sum())
+    return float(stats.chisquare(cur, expected)[1])
+
+
+def z_test_p(reference: dict, current: dict) -> float:
+    """Evidently's two-proportion z-test: the share of the first value (sorted) on each side."""
+    if len(reference) == 1 and len(current) == 1 and set(reference) == set(current):
+        return 1.0
+    keys, ref, cur = _shares(reference, current)
+    n1, n2 = ref.sum(), cur.sum()
+    p1, p2 = (n1 - ref[0]) / n1, (n2 - cur[0]) / n2
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
+    return float(2 * (1 - stats.norm.cdf(np.abs(z))))
+
+
+def value_counts(raw: np.ndarray) -> dict:
+    """The count of each distinct value in raw values (numbers as floats)."""
+    values, counts = np.unique(raw, return_counts=True)
+    return {
+        (float(v) if isinstance(v, (int, float, np.number)) else v): int(c)
+        for v, c in zip(values, counts, strict=False)
+    }
