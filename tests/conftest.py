@@ -17,6 +17,9 @@ from connectors import sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Fixtures every test module may take as arguments, without importing them.
+pytest_plugins = ["tests.plugins.postgres"]
+
 
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

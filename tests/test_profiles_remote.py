@@ -1,12 +1,10 @@
 """Profiles computed where the data lives: portable SQL, PostgreSQL push-down, interchangeability.
 
 The same generated inference rows are profiled three ways: by DuckDB at sync (a `files`
-source), and by a real PostgreSQL server (tests/pg.py) through a `sql` source with
+source), and by a real PostgreSQL server (tests/plugins/postgres.py) through a `sql` source with
 `profiles = true`. The stored profiles must agree: counts exactly, floats within 1e-9 relative.
 Spark does the same in tests/test_spark_connector.py.
 """
-
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -23,7 +21,6 @@ import sqlalchemy as sa
 from metrics import drift, portable, profiles
 from metrics.db import sql
 from tests.conftest import Project
-from tests.pg import postgres  # noqa: F401
 
 UTC = dt.UTC
 DAYS = [dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)]

@@ -27,7 +27,6 @@ import warehouse
 from metrics import db, remote_profiles, serving
 from metrics.filters import Filters
 from tests.conftest import ROOT, Project
-from tests.pg import postgres  # noqa: F401  (the fixture)
 
 UTC = dt.UTC
 DAYS = [dt.date(2026, 5, 4), dt.date(2026, 5, 5), dt.date(2026, 5, 6)]
