@@ -17,8 +17,8 @@ from connectors import sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Fixtures every test module may take as arguments, without importing them.
-pytest_plugins = ["tests.plugins.postgres"]
+# Fixtures every test module may take as arguments, without importing them; the `slow` marker.
+pytest_plugins = ["tests.plugins.postgres", "tests.plugins.slow"]
 
 
 def write(path: Path, text: str) -> Path:

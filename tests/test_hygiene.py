@@ -3,6 +3,8 @@
 - No test module imports another test module: what two test files share lives in a helper
   module (tests/helpers/, tests/replay.py) or a plugin (tests/plugins/), never in a `test_*.py`,
   so running one file never runs another's module code and a fixture is defined once.
+- The fixtures that make a test `slow` (tests/plugins/slow.py) exist under those names, so a
+  renamed fixture cannot quietly bring the demo warehouse back into `pytest -m "not slow"`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import ast
 from pathlib import Path
 
 import pytest
+
+from tests.plugins import slow
 
 TESTS = Path(__file__).resolve().parent
 TEST_FILES = sorted(TESTS.glob("test_*.py"))
@@ -77,3 +81,36 @@ def test_no_test_module_imports_another(path):
         f"{path.name} imports the test module(s) {imports}: move what they share into a helper "
         "module under tests/helpers/"
     )
+
+
+def fixture_names(path: Path) -> set[str]:
+    """The fixtures a module defines: functions decorated `@pytest.fixture`, called or not."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if ast.unparse(target) == "pytest.fixture":
+                    names.add(node.name)
+    return names
+
+
+def test_the_fixtures_that_make_a_test_slow_exist():
+    shared = [TESTS / "conftest.py", *sorted((TESTS / "plugins").glob("*.py"))]
+    defined = set().union(*(fixture_names(path) for path in shared))
+    assert defined >= {"project", "postgres"}  # the reader sees both files' fixtures
+    assert defined >= slow.SLOW_FIXTURES
+
+
+@pytest.mark.parametrize(
+    ("fixturenames", "markers", "expected"),
+    [
+        (["tmp_path", "demo_env", "demo_project", "monkeypatch"], [], True),
+        (["spark", "rows"], ["parametrize"], True),
+        (["server"], ["browser"], True),
+        (["postgres", "tmp_path"], ["parametrize"], False),
+        ([], [], False),
+    ],
+)
+def test_what_makes_a_test_slow(fixturenames, markers, expected):
+    assert slow.is_slow(fixturenames, markers) is expected

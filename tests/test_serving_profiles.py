@@ -470,6 +470,7 @@ features = ["amount"]
 )
 
 
+@pytest.mark.slow
 def test_a_query_is_pushed_down_like_a_table(pg_project, postgres, tmp_path):
     project = Project(tmp_path)
     project.configure(QUERY_PUSH_DOWN.format(env=ENV))
@@ -540,6 +541,7 @@ def test_remote_source_reads_missing_serving_columns_as_null():
 # --- the page -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_overview_shows_a_pushed_down_models_serving(postgres, rows, tmp_path, monkeypatch):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
