@@ -17,6 +17,9 @@ from connectors import sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Fixtures every test module may take as arguments, without importing them; the `slow` marker.
+pytest_plugins = ["tests.plugins.postgres", "tests.plugins.slow"]
+
 # The demo year's last day, and the instant every test reads as "now" (settings.now(), through
 # $TANDEM_NOW, which subprocesses inherit): the suite reads the same whatever the real date is.
 # A Thursday whose last 7 days hold all four DORA figures, recovery time included.

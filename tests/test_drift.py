@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from metrics import db, drift, evidently_report
+from tests.helpers.profiles import far_from_zero, m2_errors
 
 evidently = evidently_report.verdicts
 evidently_drifted = evidently_report.drifted
@@ -372,35 +373,6 @@ def test_a_contracts_drift_overrides_change_the_verdicts(synced, tmp_path):
 
 
 # --- m2 on values far from zero -----------------------------------------------------------------
-
-
-def far_from_zero(n: int = 5000, seed: int = 3) -> pd.DataFrame:
-    """Values around 100,000 that spread by 0.05: a naive variance loses 5 digits here."""
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {"ts": pd.Timestamp("2026-03-01", tz="UTC"), "x": 100_000 + rng.normal(0, 0.05, n)}
-    )
-
-
-def m2_errors(frame: pd.DataFrame, query) -> float:
-    """The worst relative gap between the profile's m2 per bin, as `query` (an engine running
-    the profile SQL) computes it, and the exact m2 (rational arithmetic)."""
-    from fractions import Fraction
-
-    from profiling import queries
-
-    x = frame["x"].to_numpy()
-    spec = queries.spec_from_range(float(np.quantile(x, 0.001)), float(np.quantile(x, 0.999)))
-    found = query(spec).set_index("bin")["m2"]
-    bins = np.clip(np.floor((x - spec.lo) / spec.width), -1, spec.bins).astype(int)
-    worst = 0.0
-    for bin_, values in pd.Series(x).groupby(bins):
-        exact_values = [Fraction(v) for v in values]
-        mean = sum(exact_values) / len(exact_values)
-        exact = sum((v - mean) ** 2 for v in exact_values)
-        if exact:
-            worst = max(worst, abs(float(found[bin_]) - float(exact)) / float(exact))
-    return worst
 
 
 def duckdb_numeric(frame: pd.DataFrame):

@@ -1,7 +1,8 @@
 """The MLflow connector against a real local MLflow store (sqlite), through the real client.
 
 MLflow is an optional extra (requirements-mlflow.txt): without it these tests skip, unless
-TANDEM_REQUIRE_MLFLOW=1 says it must be there.
+TANDEM_REQUIRE_MLFLOW=1 says it must be there. What a user without the extra sees is checked
+always, in a subprocess that hides the package.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
-import importlib.util
+import json
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ from connectors.feeds import column_names
 from connectors.loader import SourceError
 from connectors.mlflow_registry import Deployed, MlflowConnector, ModelSighting
 from settings import SourceConfig
-from tests.conftest import Project
+from tests.conftest import Project, python_process
 from tests.replay import Answer, ReplayServer
 
 URI_ENV = "TANDEM_TEST_MLFLOW_URI"
@@ -515,13 +516,38 @@ def test_config_errors_are_named_before_any_io(project, extra, message):
         registry.create(config.sources[0])
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("mlflow") is not None, reason="only without the MLflow extra"
-)
+# A sync in a Python whose imports of `mlflow` fail as they do without the extra installed,
+# whether or not it is installed here: the finder answers before any real one is asked.
+SYNC_WITHOUT_MLFLOW = """
+import importlib.abc
+import json
+import sys
+
+
+class HideMlflow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "mlflow" or name.startswith("mlflow."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, HideMlflow())
+
+import settings
+from connectors import sync
+
+report = sync.run(settings.load(sys.argv[1]))
+print(json.dumps(report.as_dict()))
+"""
+
+
 def test_without_the_extra_a_sync_says_how_to_install_it(project, monkeypatch):
     monkeypatch.setenv(URI_ENV, "sqlite:///mlflow.db")
     project.configure(_source())
-    assert project.sync().as_dict()["sources"][0]["error"] == (
+    process = python_process(SYNC_WITHOUT_MLFLOW, str(project.config_path))
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert json.loads(out)["sources"][0]["error"] == (
         "source 'models': kind 'mlflow' needs the MLflow client: "
         "pip install -r requirements-mlflow.txt"
     )

@@ -30,7 +30,6 @@ from metrics.filters import Filters
 from profiling import remote as remote_profiles
 from profiling import serving_store
 from tests.conftest import ROOT, Project
-from tests.pg import postgres  # noqa: F401  (the fixture)
 
 UTC = dt.UTC
 DAYS = [dt.date(2026, 5, 4), dt.date(2026, 5, 5), dt.date(2026, 5, 6)]
@@ -476,6 +475,7 @@ features = ["amount"]
 )
 
 
+@pytest.mark.slow
 def test_a_query_is_pushed_down_like_a_table(pg_project, postgres, tmp_path):
     project = Project(tmp_path)
     project.configure(QUERY_PUSH_DOWN.format(env=ENV))
@@ -546,6 +546,7 @@ def test_remote_source_reads_missing_serving_columns_as_null():
 # --- the page -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_overview_shows_a_pushed_down_models_serving(postgres, rows, tmp_path, monkeypatch):
     import streamlit as st
     from streamlit.testing.v1 import AppTest

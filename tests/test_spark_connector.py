@@ -18,11 +18,13 @@ import warehouse
 from connectors.loader import SourceError
 from metrics import drift
 from tests.conftest import Project
-from tests.test_profiles_remote import (
+from tests.helpers.profiles import (
     DAYS,
     assert_interchangeable,
+    far_from_zero,
     files_project,
     generated_rows,
+    m2_errors,
     stored,
 )
 
@@ -146,7 +148,6 @@ def test_a_spark_failure_is_one_line_naming_the_source_without_credentials(spark
 
 def test_spark_m2_keeps_its_digits_on_values_far_from_zero(spark):
     from profiling import queries
-    from tests.test_drift import far_from_zero, m2_errors
 
     frame = far_from_zero()
     spark.createDataFrame(frame).createOrReplaceTempView("far")

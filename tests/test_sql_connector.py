@@ -1,7 +1,4 @@
-"""The sql connector against a real PostgreSQL server (tests/pg.py) and SQLite files."""
-
-# The tests take the imported `postgres` fixture as an argument, which F811 reads as shadowing.
-# ruff: noqa: F811
+"""The sql connector against a real PostgreSQL (tests/plugins/postgres.py) and SQLite files."""
 
 from __future__ import annotations
 
@@ -22,7 +19,6 @@ import sqlalchemy as sa
 import settings
 from connectors import registry, sync
 from connectors.sql import Chunk, Redactor, SqlConnector
-from tests.pg import postgres  # noqa: F401
 
 UTC = dt.UTC
 ENV = "WAREHOUSE_DB_URL"

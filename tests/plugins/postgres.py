@@ -1,6 +1,7 @@
 """A real PostgreSQL server for tests: initdb into a temp dir, one per test session.
 
-    from tests.pg import postgres  # noqa: F401  (the fixture)
+A pytest plugin, registered once in tests/conftest.py (`pytest_plugins`): any test takes the
+`postgres` fixture as an argument, with nothing to import.
 
     def test_something(postgres):
         url = postgres.create_database("something")  # postgresql+psycopg://tandem:...@.../something
