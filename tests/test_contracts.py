@@ -67,7 +67,14 @@ def test_every_connector_kind_has_a_contract_sample():
         assert callable(sample(kind)), kind
 
 
-@pytest.fixture(scope="module", params=sorted(registry.CONNECTORS))
+# The demo kind syncs a whole generated year (about 30 s): slow, like the demo warehouse.
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(kind, marks=pytest.mark.slow) if kind == "demo" else kind
+        for kind in sorted(registry.CONNECTORS)
+    ],
+)
 def synced(request, tmp_path_factory, demo_frames):
     project = Project(tmp_path_factory.mktemp(request.param))
     with sample(request.param)(project, demo_frames) as toml:
