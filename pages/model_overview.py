@@ -19,9 +19,9 @@ from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
 
 
-def controls(filters: Filters) -> Filters:
+def controls(filters: Filters, choices: list[str]) -> Filters:
     """The model to read, within the sidebar's filters."""
-    model = st.selectbox("Model", models_in_scope(filters), key="overview_model")
+    model = st.selectbox("Model", choices, key="overview_model")
     return Filters(filters.since, filters.until, filters.team, model)
 
 
@@ -202,11 +202,12 @@ def technical_reading(
 
 def layout() -> None:
     filters = current_filters()
+    choices = models_in_scope(filters)
     st.title("Model overview")
-    if not models_in_scope(filters):
+    if not choices:
         st.info("No model in scope: pick another team in the sidebar.")
         st.stop()
-    scoped = controls(filters)
+    scoped = controls(filters, choices)
     reading = load("contract_readings", scoped).get(scoped.model)
     deployments = load("deployments", scoped)
     incidents = load("incidents", scoped)
