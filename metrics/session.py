@@ -23,11 +23,6 @@ def config() -> settings.Config:
     return settings.load()
 
 
-def warehouse_path() -> Path:
-    """Where the configured warehouse lives."""
-    return config().warehouse
-
-
 def warehouse_version(path: Path) -> tuple[int, int, int] | None:
     """What changes when a sync swaps a new warehouse in (None when there is none yet)."""
     return warehouse.version(path)
