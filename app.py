@@ -1,10 +1,13 @@
 """Tandem: delivery, collaboration and model health on one screen. `streamlit run app.py`"""
 
+from typing import Any
+
 import streamlit as st
 
-from pages import common
-
-st.set_page_config(page_title="Tandem", page_icon=":material/join_inner:", layout="wide")
+import settings
+import warehouse
+from connectors import sync
+from pages import filters, loaders
 
 PAGES = [
     st.Page(
@@ -21,7 +24,61 @@ PAGES = [
     st.Page("pages/data_sources.py", title="Data sources", icon=":material/database:"),
 ]
 
+
+class _StatusProgress(sync.Progress):
+    """Sync progress written into an st.status box."""
+
+    def __init__(self, box: Any):
+        self.box = box
+
+    def source_started(self, name: str, total_batches: int | None) -> None:
+        self.box.write(f"Reading source **{name}**…")
+
+    def batch_done(self, name: str, batch: Any, stats: Any) -> None:
+        self.box.write(
+            f"{batch.feed}: {stats.loaded:,} rows loaded, {stats.quarantined:,} quarantined"
+        )
+
+
+def ensure_warehouse() -> bool:
+    """Fill an empty warehouse (or upgrade an old one) by syncing, with a visible status.
+
+    Returns False, having said why on the page, when there is nothing to show.
+    """
+    try:
+        cfg = loaders.config()
+    except settings.ConfigError as error:
+        st.error(f"The configuration cannot be used: {error}")
+        return False
+    path = cfg.warehouse
+    try:
+        needed = not path.exists() or warehouse.needs_upgrade(path)
+    except warehouse.WarehouseError as error:
+        st.error(f"The warehouse cannot be read: {error}")
+        return False
+    if not needed:
+        return True
+    label = (
+        "Loading the demo year"
+        if any(s.kind == "demo" for s in cfg.sources)
+        else "Syncing the configured sources"
+    )
+    with st.status(f"{label} into {path.name}…", expanded=True) as box:
+        try:
+            report = sync.run(cfg, progress=_StatusProgress(box))
+        except (settings.ConfigError, warehouse.WarehouseError) as error:
+            box.update(label="The first sync failed", state="error")
+            st.error(str(error))
+            return False
+        for source in report.sources:
+            if not source.ok:
+                st.warning(source.error)
+        box.update(label="Warehouse ready", state="complete", expanded=False)
+    return path.exists()
+
+
+st.set_page_config(page_title="Tandem", page_icon=":material/join_inner:", layout="wide")
 page = st.navigation(PAGES)
-if common.ensure_warehouse():
-    st.session_state["filters"] = common.sidebar_filters()
+if ensure_warehouse():
+    st.session_state["filters"] = filters.sidebar_filters()
     page.run()

@@ -54,6 +54,12 @@ class Filters:
         }
 
 
+def today_end(now: dt.datetime | None = None) -> dt.datetime:
+    """Midnight UTC after today (settings.now()): windows end there, so they hold all of today."""
+    today = (now or settings.now()).astimezone(dt.UTC).date() + dt.timedelta(days=1)
+    return dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC)
+
+
 def window(
     since: str | None = None,
     until: str | None = None,

@@ -4,21 +4,19 @@ Per source: when it last synced and how that went, the rows it holds per feed, i
 event, and every row it could not load, with the reason.
 """
 
+import pandas as pd
 import streamlit as st
 
-from pages import common
+from metrics.registry import label
+from pages.filters import current_filters
+from pages.loaders import load
 
-common.current_filters()  # sources are not filtered, but the page runs through app.py
-st.title("Data sources")
-status = common.load("source_status")
-if status.empty:
-    st.info("Nothing has been synced yet. Run `python -m connectors sync`.")
-    st.stop()
 
-for source, rows in status.groupby("source", sort=True):
+def source_box(source: str, rows: pd.DataFrame) -> None:
+    """One source: its last sync, and the rows it holds per feed with their latest event."""
     first = rows.iloc[0]
     with st.container(border=True):
-        st.subheader(f"{source} ({first['kind']})")
+        st.subheader(label("source_status", source=source, kind=first["kind"]))
         if first["last_status"] != "ok":
             st.error(f"The last sync failed: {first['last_error']}")
         st.caption(
@@ -36,12 +34,30 @@ for source, rows in status.groupby("source", sort=True):
                 hide_index=True,
             )
 
-st.subheader("Quarantined rows")
-reasons = common.load("quarantine_reasons")
-if reasons.empty:
-    st.success("No row has been quarantined: everything read was loaded.")
-else:
+
+def quarantine() -> None:
+    """Quarantined rows per source, feed and reason, and the rows of one source."""
+    st.subheader(label("quarantine_reasons"))
+    reasons = load("quarantine_reasons")
+    if reasons.empty:
+        st.success("No row has been quarantined: everything read was loaded.")
+        return
     st.dataframe(reasons, hide_index=True)
     sources = sorted(reasons["source"].unique())
-    chosen = st.selectbox("Show the rows of", sources, key="quarantine_source")
-    st.dataframe(common.load("quarantine_rows", None, chosen), hide_index=True)
+    chosen = st.selectbox(label("quarantine_rows"), sources, key="quarantine_source")
+    st.dataframe(load("quarantine_rows", None, chosen), hide_index=True)
+
+
+def layout() -> None:
+    current_filters()  # sources are not filtered, but the page runs through app.py
+    st.title("Data sources")
+    status = load("source_status")
+    if status.empty:
+        st.info("Nothing has been synced yet. Run `python -m connectors sync`.")
+        st.stop()
+    for source, rows in status.groupby("source", sort=True):
+        source_box(source, rows)
+    quarantine()
+
+
+layout()

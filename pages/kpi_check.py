@@ -6,35 +6,19 @@ each release did to the KPI, beyond the day-to-day noise or not.
 """
 
 import datetime as dt
+from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.contracts import kpi_sentence
 from metrics.filters import Filters
+from metrics.registry import label
 from metrics.status import BADGES
-from pages import common
-
-filters = common.current_filters()
-week = Filters(filters.until - dt.timedelta(days=7), filters.until, filters.team, filters.model)
-
-st.title("KPI check")
-st.caption(
-    "This week is the 7 days up to today (UTC); the charts and releases cover the "
-    "selected window. Green lines are releases, red ones releases that failed, dashed "
-    "purple ones incidents."
-)
-
-readings = common.load("contract_readings", week)
-daily = common.load("kpi_daily", filters)
-deployments = common.load("deployments", filters)
-incidents = common.load("incidents", filters)
-impact = common.load("release_impact", filters)
-segments = common.load("kpi_segments", filters)
-
-with_kpis = {model: r for model, r in readings.items() if r["kpis"]}
-if not with_kpis:
-    st.info("No business KPI in this window. KPIs come from the `kpis` feed (see the README).")
+from pages.charts import COLOURS, figure, mark_events, percent
+from pages.filters import current_filters
+from pages.loaders import load
 
 VERDICTS = {
     "up": "went up",
@@ -43,65 +27,114 @@ VERDICTS = {
     "not enough data": "not enough days yet to tell",
 }
 
-for model, reading in with_kpis.items():
-    st.subheader(model)
-    for name, kpi in reading["kpis"].items():
-        st.markdown(
-            f":{BADGES[kpi['status']]}-badge[{kpi['status'].upper()}] {kpi_sentence(name, kpi)}"
-        )
-        series = daily[(daily["model"] == model) & (daily["kpi"] == name)]
-        fig = go.Figure()
-        fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=kpi["label"])
-        for value, dash, label in (
-            (kpi["target"], "dot", "target"),
-            (kpi["guardrail"], "dash", "guardrail"),
-        ):
-            if value is not None:
-                fig.add_hline(
-                    y=value,
-                    line_dash=dash,
-                    line_color="#757575",
-                    line_width=1,
-                    annotation_text=label,
-                )
-        common.mark_events(
-            fig, deployments[deployments["model"] == model], incidents[incidents["model"] == model]
-        )
-        fig.update_layout(height=240, margin={"t": 10, "b": 10}, showlegend=False)
-        st.plotly_chart(fig, key=f"kpi-{model}-{name}")
+
+def kpi_chart(
+    kpi: dict[str, Any], series: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame
+) -> go.Figure:
+    """One KPI per day with its target and guardrail, releases and incidents marked."""
+    fig = figure()
+    fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=kpi["label"])
+    for value, dash, name in (
+        (kpi["target"], "dot", "target"),
+        (kpi["guardrail"], "dash", "guardrail"),
+    ):
+        if value is not None:
+            fig.add_hline(
+                y=value,
+                line_dash=dash,
+                line_color=COLOURS["threshold"],
+                line_width=1,
+                annotation_text=name,
+            )
+    mark_events(fig, deployments, incidents)
+    fig.update_layout(height=240, margin={"t": 10, "b": 10}, showlegend=False)
+    return fig
+
+
+def segments_table(model: str, segments: pd.DataFrame) -> None:
     model_segments = segments[(segments["model"] == model) & (segments["segment"] != "all")]
-    if not model_segments.empty:
-        with st.expander(f"{model} by segment, over the selected window"):
-            st.dataframe(
-                model_segments.assign(
-                    value=[
-                        common.percent(v, u)
-                        for v, u in zip(
-                            model_segments["value"], model_segments["unit"], strict=True
-                        )
-                    ]
-                )[["kpi", "segment", "value", "days"]],
-                hide_index=True,
-            )
+    if model_segments.empty:
+        return
+    with st.expander(label("kpi_segments", model=model)):
+        st.dataframe(
+            model_segments.assign(
+                value=[
+                    percent(v, u)
+                    for v, u in zip(model_segments["value"], model_segments["unit"], strict=True)
+                ]
+            )[["kpi", "segment", "value", "days"]],
+            hide_index=True,
+        )
+
+
+def releases_table(model: str, impact: pd.DataFrame) -> None:
     releases = impact[impact["model"] == model]
-    if not releases.empty:
-        with st.expander(f"What each {model} release did to its KPIs"):
-            st.caption(
-                "The 7 days before each release against the 7 days after it (the release "
-                "day itself in neither), with a 95% interval for the change: when the "
-                "interval leaves out zero, the release moved the number beyond the "
-                "day-to-day noise."
+    if releases.empty:
+        return
+    with st.expander(label("release_impact", model=model)):
+        st.caption(
+            "The 7 days before each release against the 7 days after it (the release "
+            "day itself in neither), with a 95% interval for the change: when the "
+            "interval leaves out zero, the release moved the number beyond the "
+            "day-to-day noise."
+        )
+        table = releases.assign(
+            released=releases["finished_at"].dt.strftime("%d %b %Y"),
+            before=[
+                percent(v, u)
+                for v, u in zip(releases["before_value"], releases["unit"], strict=True)
+            ],
+            after=[
+                percent(v, u)
+                for v, u in zip(releases["after_value"], releases["unit"], strict=True)
+            ],
+            result=releases["verdict"].map(VERDICTS),
+        )[["released", "version", "kpi", "before", "after", "result"]]
+        st.dataframe(table, hide_index=True)
+
+
+def sections(filters: Filters) -> None:
+    """One section per model with KPIs: each KPI's sentence and chart, its segments, its
+    releases."""
+    week = Filters(filters.until - dt.timedelta(days=7), filters.until, filters.team, filters.model)
+    readings = load("contract_readings", week)
+    daily = load("kpi_daily", filters)
+    deployments = load("deployments", filters)
+    incidents = load("incidents", filters)
+    impact = load("release_impact", filters)
+    segments = load("kpi_segments", filters)
+
+    with_kpis = {model: r for model, r in readings.items() if r["kpis"]}
+    if not with_kpis:
+        st.info("No business KPI in this window. KPIs come from the `kpis` feed (see the README).")
+
+    for model, reading in with_kpis.items():
+        st.subheader(model)
+        for name, kpi in reading["kpis"].items():
+            st.markdown(
+                f":{BADGES[kpi['status']]}-badge[{kpi['status'].upper()}] {kpi_sentence(name, kpi)}"
             )
-            table = releases.assign(
-                released=releases["finished_at"].dt.strftime("%d %b %Y"),
-                before=[
-                    common.percent(v, u)
-                    for v, u in zip(releases["before_value"], releases["unit"], strict=True)
-                ],
-                after=[
-                    common.percent(v, u)
-                    for v, u in zip(releases["after_value"], releases["unit"], strict=True)
-                ],
-                result=releases["verdict"].map(VERDICTS),
-            )[["released", "version", "kpi", "before", "after", "result"]]
-            st.dataframe(table, hide_index=True)
+            series = daily[(daily["model"] == model) & (daily["kpi"] == name)]
+            fig = kpi_chart(
+                kpi,
+                series,
+                deployments[deployments["model"] == model],
+                incidents[incidents["model"] == model],
+            )
+            st.plotly_chart(fig, key=f"kpi-{model}-{name}")
+        segments_table(model, segments)
+        releases_table(model, impact)
+
+
+def layout() -> None:
+    filters = current_filters()
+    st.title("KPI check")
+    st.caption(
+        "This week is the 7 days up to today (UTC); the charts and releases cover the "
+        "selected window. Green lines are releases, red ones releases that failed, dashed "
+        "purple ones incidents."
+    )
+    sections(filters)
+
+
+layout()

@@ -10,7 +10,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import settings
 from connectors.feeds import FEEDS
+from metrics import registry
+from pages.charts import kpi_name
 from tests.conftest import DEMO_END, ROOT, Project, python_process
 
 APP = str(ROOT / "app.py")
@@ -292,3 +295,66 @@ def test_data_sources_shows_rows_per_feed(demo_env):
         "tickets",
         "ticket_transitions",
     }
+
+
+# Headings that gather several entries under one title: layout, not any one number's label.
+GROUP_HEADINGS = {
+    "Deployments and incidents, last four weeks",
+    "Delivery per team and per model, last four weeks",
+    "The rows behind the numbers",
+    "Business reading",
+    "Technical reading",
+}
+
+
+def _label_pattern(label: str) -> re.Pattern:
+    """A registry label as a pattern: each {placeholder} matches the text the page put there."""
+    parts = re.split(r"\{(\w+)\}", label)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)" for i, p in enumerate(parts))
+    )
+
+
+@pytest.mark.parametrize(
+    ("page", "query"),
+    [
+        (None, {}),
+        ("pages/kpi_check.py", {"window": "90d"}),
+        ("pages/drift_investigation.py", {"model": "recommender", "window": "90d"}),
+        ("pages/model_overview.py", {"model": "recommender"}),
+        ("pages/data_sources.py", {}),
+    ],
+)
+def test_every_label_a_page_shows_names_a_registry_entry(demo_env, page, query):
+    at = _open(page, **query)
+    assert not _problems(at)
+    title = at.title[0].value
+    entries = [m for m in registry.ENTRIES if title in m.shown_on]
+    assert entries, title
+    models = {m for (m,) in demo_env.query("select distinct model from kpis")}
+    # What the data puts into a label: model and KPI names, the drift page's columns, sources.
+    values = {
+        "model": models,
+        "kpi": {kpi_name(k) for (k,) in demo_env.query("select distinct kpi from kpis")},
+        "column": set(at.selectbox(key="drift_feature").options)
+        if "drift" in title.lower()
+        else set(),
+        "source": {s.name for s in settings.load().sources},
+        "kind": {s.kind for s in settings.load().sources},
+    }
+    shown = (
+        [("metric", m.label) for m in at.metric]
+        + [("subheader", s.value) for s in at.subheader]
+        + [("expander", e.label) for e in at.expander]
+    )
+    assert shown, title
+    for kind, text in shown:
+        if text in GROUP_HEADINGS or (title == "KPI check" and text in models):
+            continue  # the KPI check heads each model's KPIs with the model's name
+        found = [
+            m
+            for m in entries
+            if (match := _label_pattern(m.label).fullmatch(text))
+            and all(value in values[name] for name, value in match.groupdict().items())
+        ]
+        assert found, f"{title}: the {kind} {text!r} is no label of a registry entry shown there"

@@ -65,7 +65,9 @@ RULES = (
         frozenset({"pages", "metrics"}),
         only=frozenset({"streamlit", "plotly", "pandas"}),
     ),
-    Rule("app", frozenset({"app", "pages", "metrics", "connectors", "settings"})),
+    # app.py is the composition root: it wires the first-start sync (connectors), checks the
+    # warehouse it is about to fill (warehouse.needs_upgrade) and hands the pages their filters.
+    Rule("app", frozenset({"app", "pages", "metrics", "connectors", "settings", "warehouse"})),
 )
 ORDER = ("app", "pages", "connectors", "metrics", "profiling", "warehouse", "settings")
 
@@ -156,11 +158,6 @@ def directions(root: Path) -> dict[str, list[str]]:
         pytest.param(
             rule,
             id=rule.layer,
-            marks=(
-                [pytest.mark.xfail(strict=True, reason="pages: see branch i13-pages")]
-                if rule.layer == "pages"
-                else []
-            ),
         )
         for rule in RULES
     ],
@@ -232,7 +229,7 @@ def test_the_checks_see_imports_and_writes_at_any_depth(tmp_path):
         "pages/__init__.py": "",
         "pages/page.py": "import pandas\nfrom metrics import drift\n\n"
         "if True:\n    import duckdb\n",
-        "app.py": "from pages import page\nimport warehouse\n",
+        "app.py": "from pages import page\nimport profiling\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -245,7 +242,7 @@ def test_the_checks_see_imports_and_writes_at_any_depth(tmp_path):
         "connectors": ["connectors/sync.py:4 imports metrics"],
         "metrics": ["metrics/drift.py:5 imports streamlit"],
         "pages": ["pages/page.py:5 imports duckdb"],
-        "app": ["app.py:2 imports warehouse"],
+        "app": ["app.py:2 imports profiling"],
     }
     assert writing_sql(tmp_path, "metrics") == ["metrics/drift.py:6 'delete from t where x = 1'"]
     assert directions(tmp_path)["connectors"] == ["metrics", "profiling"]

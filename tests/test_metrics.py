@@ -16,9 +16,8 @@ import settings
 import warehouse
 from connectors import demo_data
 from connectors.loader import Batch, Loader
-from metrics import activity, db, models, sources
+from metrics import activity, db, models, registry, sources
 from metrics.filters import Filters, window
-from metrics.registry import METRICS
 from metrics.status import kpi_status
 from tests.conftest import DEMO_END, ROOT, subprocess_env
 
@@ -270,11 +269,37 @@ def test_kpi_status_at_each_boundary(value, target, guardrail, level):
 def test_every_metric_has_its_sql_and_a_documented_definition():
     doc = (ROOT / "METRICS.md").read_text()
     headings = set(re.findall(r"^## (.+)$", doc, flags=re.M))
-    for metric in METRICS:
-        assert (db.SQL_DIR / f"{metric.sql}.sql").exists(), metric.name
-        assert metric.title in headings, f"METRICS.md has no '## {metric.title}' section"
-        section = doc.split(f"## {metric.title}\n", 1)[1].split("\n## ", 1)[0]
-        assert f"`{metric.sql}.sql`" in section, metric.name
+    assert len(registry.METRICS) == len(registry.ENTRIES), "two entries share a name"
+    for metric in registry.ENTRIES:
+        assert metric.section in headings, f"METRICS.md has no '## {metric.section}' section"
+        section = doc.split(f"## {metric.section}\n", 1)[1].split("\n## ", 1)[0]
+        assert metric.sql or metric.no_sql, f"{metric.name} names no SQL file and says not why"
+        for name in metric.sql:
+            assert (db.SQL_DIR / f"{name}.sql").exists(), metric.name
+            assert f"`{name}.sql`" in section, (
+                f"{metric.name}: '## {metric.section}' names no {name}"
+            )
+
+
+def test_every_entry_is_loaded_or_read_off_a_loaded_one():
+    for metric in registry.ENTRIES:
+        assert metric.shown_on, metric.name
+        if metric.call is None and registry.REPORT not in metric.shown_on:
+            assert metric.read_from, f"{metric.name} is neither loaded nor read off an entry"
+        for name in metric.read_from:
+            assert registry.METRICS[name].call is not None, f"{metric.name} reads off {name}"
+
+
+def test_metrics_md_table_is_the_one_the_registry_generates():
+    doc = (ROOT / "METRICS.md").read_text()
+    assert registry.rewrite(doc) == doc, "run python -m metrics.registry --markdown"
+    for metric in registry.ENTRIES:  # a label shown in the table, one row per place it is shown
+        rows = [
+            line
+            for line in doc.splitlines()
+            if line.startswith("| ") and metric.label in line and f"[{metric.section}]" in line
+        ]
+        assert len(rows) >= len(metric.shown_on), metric.name
 
 
 def test_every_sql_file_states_its_grain():
