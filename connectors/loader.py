@@ -8,6 +8,19 @@ upserted by (source, key). For every batch, read = loaded + duplicates + quarant
 duplicate is a row whose key came again in the same batch (the last one wins) or a row that is
 already in the warehouse unchanged.
 
+A quarantine row stands for the latest sighting of a bad source row, never for one read: it
+carries the feed's key when one could be read from the row (`row_key`), and a batch supersedes
+older quarantine rows in two ways (see Loader._quarantine):
+- the first batch of an origin in a sync reads that origin again (a file, an API's window):
+  its older rows that this batch does not sight again go, keyed or not;
+- a row with key K, loaded, unchanged or quarantined, supersedes older quarantine rows of the
+  same source, feed and K, from any origin: an API that re-reads the item at its high-water
+  mark under a new origin counts one bad item once, and an item fixed at the source leaves the
+  quarantine.
+A bad row sighted again as it was (same key, raw content and reason; and same origin and row
+number, or else another origin) keeps its quarantine row, sync and time as they were, so an
+identical sync leaves the quarantine unchanged.
+
 Identifiers (column names from files and config) are quoted, never values: every value from a
 source or a config is bound as a parameter.
 """
@@ -19,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from connectors.feeds import BOOKKEEPING_COLUMNS, Column, Feed, feed
 from settings import SourceConfig
@@ -28,11 +42,16 @@ INTERNAL_PREFIX = "__"
 
 @dataclass
 class Reject:
-    """A source row that could not even be parsed (e.g. a CSV line with too many fields)."""
+    """A source row that could not even be parsed (e.g. a CSV line with too many fields).
+
+    `key` is the feed's key as `row_key` writes it (see key_text), when the connector could
+    read it reliably from the row; None otherwise.
+    """
 
     row_number: int | None
     raw: str
     reason: str
+    key: str | None = None
 
 
 @dataclass
@@ -52,7 +71,7 @@ class Batch:
     type_hints: dict[str, str] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     # A query run after the rows are read, giving (row_number, raw, reason) of rows the reader
-    # itself rejected (a CSV's malformed lines).
+    # itself rejected (a CSV's malformed lines), one row per source row.
     rejects_sql: str | None = None
     rejects_params: dict[str, Any] = field(default_factory=dict)
     # Reading the rows twice is cheap (Parquet, a DataFrame): a clean first load may then skip
@@ -83,6 +102,19 @@ class SourceError(RuntimeError):
 def quote(identifier: str) -> str:
     """A SQL identifier, double-quoted so any column name from a file is safe."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def key_sql(spec: Feed) -> str:
+    """SQL for a row's key as quarantine's `row_key` holds it, over the feed's typed columns.
+
+    One key column: its value as text. Several: a JSON array of their values as text. NULL when
+    a part of the key is missing.
+    """
+    parts = [f"cast({quote(name)} as varchar)" for name in spec.key]
+    if len(parts) == 1:
+        return parts[0]
+    present = " and ".join(f"{part} is not null" for part in parts)
+    return f"case when {present} then cast(to_json([{', '.join(parts)}]) as varchar) end"
 
 
 def _type_family(duckdb_type: str) -> str:
@@ -146,6 +178,7 @@ class Loader:
         self.source = source
         self.sync_id = sync_id
         self.work_categories = work_categories or {}
+        # (feed, origin) read by an earlier batch of this sync: its quarantine is this sync's.
         self._cleared_origins: set[tuple[str, str]] = set()
 
     # -- the public step ----------------------------------------------------------------------
@@ -170,22 +203,17 @@ class Loader:
                 and not batch.rejects_sql
                 and not plan.needs_settling
                 and not self._has_rows(spec)
+                and not self._has_keyed_quarantine(spec)
             ):
                 direct = self._load_direct(spec, batch, plan)
                 if direct is not None:
                     return direct
             self.con.execute("create or replace temp table __stage as " + plan.sql, plan.params)
-            if batch.rejects_sql:
-                batch.rejects.extend(
-                    Reject(row, raw, reason)
-                    for row, raw, reason in self.con.execute(
-                        batch.rejects_sql, batch.rejects_params
-                    ).fetchall()
-                )
             return self._apply(spec, batch, plan.features)
         finally:
             self.con.execute("drop table if exists __stage")
             self.con.execute("drop table if exists __good")
+            self.con.execute("drop table if exists __fresh")
             if frame_name:
                 self.con.unregister(frame_name)
 
@@ -308,6 +336,8 @@ class Loader:
             + ")"
         )
         names = [quote(n) for n in exprs]
+        # The key of a quarantined row is read before a key is generated (inference without a
+        # request_id): a generated one names the row's content, not the item.
         # A relation may number its own rows (a JSON Lines file by line); else the staged row's
         # position is its number (the stage keeps the source's order). Numbering rows while
         # reading would cost a window over the whole input: twice the time of reading a CSV.
@@ -327,15 +357,16 @@ class Loader:
                 select * replace ({
             ", ".join(f"{e} as {quote(n)}" for n, e in derived.items())
             or "__column_reason as __column_reason"
-        })
+        }), {key_sql(spec)} as __key
                 from typed
             ),
             checked as not materialized (
                 select * exclude (__column_reason), {reason} as __reason from derived
             )
             select
-                * exclude ({", ".join(f"__raw_{i}" for i in range(len(raw_names)))}),
+                * exclude ({", ".join(f"__raw_{i}" for i in range(len(raw_names)))}, __key),
                 case when __reason is not null then to_json({raw_struct}) end as __raw,
+                case when __reason is not null then __key end as __key,
                 hash({", ".join(names)}) as __hash
             from checked
         """
@@ -504,9 +535,8 @@ class Loader:
         keys = [quote(k) for k in spec.key]
         stats = LoadStats()
         total, bad = con.execute("select count(*), count(__reason) from __stage").fetchone()
-        stats.read = total + len(batch.rejects)
-        stats.quarantined = bad + len(batch.rejects)
-        self._quarantine(spec, batch)
+        stats.quarantined = self._quarantine(spec, batch)
+        stats.read = total - bad + stats.quarantined
 
         key_list = ", ".join(keys)
         good, distinct = con.execute(
@@ -577,7 +607,7 @@ class Loader:
         ).fetchone()
         if bad or distinct != total:
             return None
-        self._clear_quarantine(spec, batch)
+        self._supersede_origin(spec, batch, fresh=False)
         self._ensure_feature_columns(plan.features)
         columns = [quote(c) for c in spec.column_names] + [quote(f) for f in plan.features]
         loaded = self.con.execute(
@@ -652,33 +682,100 @@ class Loader:
                     },
                 )
 
-    def _clear_quarantine(self, spec: Feed, batch: Batch) -> None:
-        """What this origin quarantined last time is superseded by this read of it."""
+    def _has_keyed_quarantine(self, spec: Feed) -> bool:
+        """Whether quarantine holds rows of this source and feed with a key."""
+        return self.con.execute(
+            "select count(*) > 0 from (select 1 from quarantine where source = $source "
+            "and feed = $feed and row_key is not null limit 1)",
+            {"source": self.source.name, "feed": spec.name},
+        ).fetchone()[0]
+
+    # A quarantine row q that a fresh one n sights again, as it was: the same key, raw content
+    # and reason, seen at the same origin and row, or (keyed) at another origin, e.g. an API's
+    # next window. Same origin and another row: the row moved in its file, and is written anew.
+    _SIGHTED_AGAIN = """
+        q.source = $source and q.feed = $feed
+        and q.raw is not distinct from n.raw and q.reason = n.reason
+        and q.row_key is not distinct from n.row_key
+        and (
+            (q.origin = n.origin and q.row_number is not distinct from n.row_number)
+            or (n.row_key is not null and q.origin <> n.origin)
+        )
+    """
+
+    def _supersede_origin(self, spec: Feed, batch: Batch, fresh: bool) -> None:
+        """The first batch of an origin in this sync reads it again: what it does not sight
+        again of the origin's older quarantine rows goes. `fresh`: __fresh holds its rows."""
         origin_key = (spec.name, batch.origin)
         if origin_key in self._cleared_origins:
             return
+        kept = f"and not exists (select 1 from __fresh n where {self._SIGHTED_AGAIN})"
         self.con.execute(
-            "delete from quarantine where source = $source and feed = $feed and origin = $origin",
+            "delete from quarantine q where q.source = $source and q.feed = $feed "
+            f"and q.origin = $origin {kept if fresh else ''}",
             {"source": self.source.name, "feed": spec.name, "origin": batch.origin},
         )
         self._cleared_origins.add(origin_key)
 
-    def _quarantine(self, spec: Feed, batch: Batch) -> None:
-        params = {
-            "source": self.source.name,
-            "feed": spec.name,
-            "origin": batch.origin,
-            "sync_id": self.sync_id,
-        }
-        self._clear_quarantine(spec, batch)
-        self.con.execute(
-            f"insert into quarantine select $source, $feed, $origin, {self._row}, __raw, "
-            "__reason, $sync_id, now() from __stage where __reason is not null",
-            params,
+    def _quarantine(self, spec: Feed, batch: Batch) -> int:
+        """Write this batch's bad rows to quarantine, superseding older ones; return their count.
+
+        The staged rows with a reason, the connector's rejects and the reader's (rejects_sql)
+        are gathered in __fresh first: the older rows they (and the good rows' keys) supersede
+        are deleted, then the fresh rows not already there as they were are inserted.
+        """
+        con = self.con
+        params = {"source": self.source.name, "feed": spec.name}
+        con.execute(
+            "create or replace temp table __fresh as "
+            f"select $origin as origin, cast({self._row} as bigint) as row_number, "
+            "cast(__key as varchar) as row_key, cast(__raw as varchar) as raw, "
+            "cast(__reason as varchar) as reason "
+            "from __stage where __reason is not null",
+            {"origin": batch.origin},
         )
-        for reject in batch.rejects:
-            self.con.execute(
-                "insert into quarantine values ($source, $feed, $origin, $row, $raw, $reason, "
-                "$sync_id, now())",
-                {**params, "row": reject.row_number, "raw": reject.raw, "reason": reject.reason},
+        if batch.rejects:
+            rejects = pd.DataFrame(
+                {
+                    "row_number": pd.array([r.row_number for r in batch.rejects], dtype="Int64"),
+                    "row_key": pd.array([r.key for r in batch.rejects], dtype="string"),
+                    "raw": pd.array([r.raw for r in batch.rejects], dtype="string"),
+                    "reason": pd.array([r.reason for r in batch.rejects], dtype="string"),
+                }
             )
+            con.register("__rejects", rejects)
+            try:
+                con.execute(
+                    "insert into __fresh select $origin, row_number, row_key, raw, reason "
+                    "from __rejects",
+                    {"origin": batch.origin},
+                )
+            finally:
+                con.unregister("__rejects")
+        if batch.rejects_sql:
+            # Its columns: (row_number, raw, reason).
+            con.execute(
+                "insert into __fresh (origin, row_number, raw, reason) "
+                f"select $origin, * from ({batch.rejects_sql})",
+                {**batch.rejects_params, "origin": batch.origin},
+            )
+        fresh = con.execute("select count(*) from __fresh").fetchone()[0]
+        self._supersede_origin(spec, batch, fresh=True)
+        if self._has_keyed_quarantine(spec):
+            con.execute(
+                "delete from quarantine q where q.source = $source and q.feed = $feed "
+                "and q.row_key in (select row_key from __fresh where row_key is not null "
+                f"union all select {key_sql(spec)} from __stage where __reason is null) "
+                f"and not exists (select 1 from __fresh n where {self._SIGHTED_AGAIN})",
+                params,
+            )
+        if fresh:
+            con.execute(
+                "insert into quarantine (source, feed, origin, row_number, raw, reason, sync_id, "
+                "quarantined_at, row_key) "
+                "select $source, $feed, n.origin, n.row_number, n.raw, n.reason, $sync_id, now(), "
+                "n.row_key from __fresh n "
+                f"where not exists (select 1 from quarantine q where {self._SIGHTED_AGAIN})",
+                {**params, "sync_id": self.sync_id},
+            )
+        return fresh
