@@ -166,7 +166,9 @@ class FilesConnector(Connector):
         except duckdb.Error:
             pass
         ordered = [k for k in hints if (k,) in keys] + sorted(k for (k,) in keys if k not in hints)
-        return hints, tuple(ordered)
+        # An empty key names no column (and no column can be named so): its values stay in
+        # the line, unread.
+        return hints, tuple(k for k in ordered if k)
 
     def normalize(self, raw: FoundFile) -> Batch:
         params = {"file_path": str(raw.path)}

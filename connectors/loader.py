@@ -27,6 +27,7 @@ source or a config is bound as a parameter.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,26 +197,37 @@ class Loader:
         else:
             raise ValueError("a Batch needs a relation or a frame")
         try:
-            raw_types = self._describe(relation, batch.params, batch.origin)
-            plan = self._plan(spec, relation, batch, raw_types)
-            if (
-                (batch.rereadable or batch.frame is not None)
-                and not batch.rejects_sql
-                and not plan.needs_settling
-                and not self._has_rows(spec)
-                and not self._has_keyed_quarantine(spec)
-            ):
-                direct = self._load_direct(spec, batch, plan)
-                if direct is not None:
-                    return direct
-            self.con.execute("create or replace temp table __stage as " + plan.sql, plan.params)
-            return self._apply(spec, batch, plan.features)
-        finally:
-            self.con.execute("drop table if exists __stage")
-            self.con.execute("drop table if exists __good")
-            self.con.execute("drop table if exists __fresh")
-            if frame_name:
-                self.con.unregister(frame_name)
+            stats = self._load(spec, batch, relation)
+        except BaseException:
+            # A failed statement aborts the sync's transaction, whose rollback drops the work
+            # tables: cleaning up would fail too, and hide the error that matters.
+            with contextlib.suppress(duckdb.Error):
+                self._clean_up(frame_name)
+            raise
+        self._clean_up(frame_name)
+        return stats
+
+    def _load(self, spec: Feed, batch: Batch, relation: str) -> LoadStats:
+        raw_types = self._describe(relation, batch.params, batch.origin)
+        plan = self._plan(spec, relation, batch, raw_types)
+        if (
+            (batch.rereadable or batch.frame is not None)
+            and not batch.rejects_sql
+            and not plan.needs_settling
+            and not self._has_rows(spec)
+            and not self._has_keyed_quarantine(spec)
+        ):
+            direct = self._load_direct(spec, batch, plan)
+            if direct is not None:
+                return direct
+        self.con.execute("create or replace temp table __stage as " + plan.sql, plan.params)
+        return self._apply(spec, batch, plan.features)
+
+    def _clean_up(self, frame_name: str | None) -> None:
+        for table in ("__stage", "__good", "__fresh"):
+            self.con.execute(f"drop table if exists {table}")
+        if frame_name:
+            self.con.unregister(frame_name)
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -258,23 +270,20 @@ class Loader:
             names = list(listed)
         else:
             names = [c for c in raw_types if c not in used and not c.startswith(INTERNAL_PREFIX)]
-        reserved = set(spec.column_names) | set(BOOKKEEPING_COLUMNS)
-        clash = [n for n in names if n in reserved]
+        # A column name is one name to DuckDB whatever its case: "Model" is "model" (two in
+        # one relation come renamed, "model" and "Model_1").
+        reserved = {n.lower() for n in (*spec.column_names, *BOOKKEEPING_COLUMNS)}
+        clash = [n for n in names if n.lower() in reserved]
         if clash:
             raise SourceError(
                 f"source {self.source.name!r}: feature column(s) {', '.join(clash)} clash with "
                 "reserved inference columns; rename them with `columns` or list `features`"
             )
-        existing = dict(
-            self.con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_name = 'inference'"
-            ).fetchall()
-        )
+        existing = self._inference_columns()
         features = {}
         for name in names:
             incoming = _type_family(hints.get(name, raw_types[name]))
-            stored = existing.get(name)
+            stored = existing.get(name.lower())
             if stored is None:
                 features[name] = incoming
             elif stored == "BIGINT" and incoming == "DOUBLE":
@@ -330,27 +339,31 @@ class Loader:
             + "), '')"
         )
         raw_names = [c for c in raw_types if c != "__row"]
-        raw_struct = (
-            "struct_pack("
+        raw_json = (
+            "to_json(struct_pack("
             + ", ".join(f"{quote(c)} := __raw_{i}" for i, c in enumerate(raw_names))
-            + ")"
+            + "))"
+            if raw_names
+            else "cast('{}' as json)"  # a JSON Lines file whose lines hold no key
         )
         names = [quote(n) for n in exprs]
-        # The key of a quarantined row is read before a key is generated (inference without a
-        # request_id): a generated one names the row's content, not the item.
         # A relation may number its own rows (a JSON Lines file by line); else the staged row's
         # position is its number (the stage keeps the source's order). Numbering rows while
         # reading would cost a window over the whole input: twice the time of reading a CSV.
-        own_row = "src.__row, " if "__row" in raw_types else ""
         # Each expression is written once; the raw row rides along as plain columns and is
         # packed only for rows with a reason (packing every row costs more than reading a file).
+        typed = [
+            *(["src.__row"] if "__row" in raw_types else []),
+            *(f"src.{quote(c)} as __raw_{i}" for i, c in enumerate(raw_names)),
+            *(f"{e} as {quote(n)}" for n, e in exprs.items()),
+            f"{column_reason} as __column_reason",
+        ]
+        carried = [f"__raw_{i}" for i in range(len(raw_names))]
+        # The key of a quarantined row is read before a key is generated (inference without a
+        # request_id): a generated one names the row's content, not the item.
         sql = f"""
             with typed as not materialized (
-                select
-                    {own_row}
-                    {", ".join(f"src.{quote(c)} as __raw_{i}" for i, c in enumerate(raw_names))},
-                    {", ".join(f"{e} as {quote(n)}" for n, e in exprs.items())},
-                    {column_reason} as __column_reason
+                select {", ".join(typed)}
                 from {relation} as src
             ),
             derived as not materialized (
@@ -364,8 +377,8 @@ class Loader:
                 select * exclude (__column_reason), {reason} as __reason from derived
             )
             select
-                * exclude ({", ".join(f"__raw_{i}" for i in range(len(raw_names)))}, __key),
-                case when __reason is not null then to_json({raw_struct}) end as __raw,
+                * exclude ({", ".join([*carried, "__key"])}),
+                case when __reason is not null then {raw_json} end as __raw,
                 case when __reason is not null then __key end as __key,
                 hash({", ".join(names)}) as __hash
             from checked
@@ -470,9 +483,15 @@ class Loader:
             source_type = raw_types.get(src or "", "VARCHAR").upper()
             if src is not None and _type_family(source_type) in {"BIGINT", "DOUBLE"}:
                 # Epoch seconds, or milliseconds when the number is too large to be seconds
-                # (1e11 s is the year 5138).
+                # (1e11 s is the year 5138). Beyond what a timestamp holds (9.2e12 s, the year
+                # 294247) or not finite, it is no timestamp: the row is quarantined, not the file.
+                number = f"cast({raw} as double)"
+                seconds = (
+                    f"(case when abs({number}) >= 1e11 then {number} / 1000 else {number} end)"
+                )
                 expr = (
-                    f"to_timestamp(case when abs({raw}) >= 1e11 then {raw} / 1000.0 else {raw} end)"
+                    f"case when isfinite({number}) and abs({seconds}) < 9e12 "
+                    f"then to_timestamp({seconds}) end"
                 )
             elif fmt:
                 expr = (
@@ -642,17 +661,22 @@ class Loader:
                     settled[name] = "DOUBLE"
         return settled
 
-    def _ensure_feature_columns(self, features: dict[str, str]) -> None:
-        existing = dict(
-            self.con.execute(
+    def _inference_columns(self) -> dict[str, str]:
+        """The inference table's columns, by their name in lower case, and their types."""
+        return {
+            name.lower(): data_type
+            for name, data_type in self.con.execute(
                 "select column_name, data_type from information_schema.columns "
                 "where table_name = 'inference'"
             ).fetchall()
-        )
+        }
+
+    def _ensure_feature_columns(self, features: dict[str, str]) -> None:
+        existing = self._inference_columns()
         for name, storage in features.items():
-            if name not in existing:
+            if name.lower() not in existing:
                 self.con.execute(f"alter table inference add column {quote(name)} {storage}")
-            elif existing[name] != storage:
+            elif existing[name.lower()] != storage:
                 self.con.execute(f"alter table inference alter column {quote(name)} type {storage}")
 
     def _register_features(

@@ -168,6 +168,20 @@ def test_a_malformed_json_line_is_quarantined_alone(project):
     ]
 
 
+def test_json_lines_without_any_key_are_each_quarantined(project):
+    # No line is an object with a key: the file has no column at all, and every line is read.
+    project.file("exports/tickets.jsonl", '[1, 2]\n"T-1"\n\n{}\n{"": "T-2"}\n')
+    _source(project, "exports/tickets.jsonl")
+    stats = project.sync().as_dict()["sources"][0]
+    assert (stats["read"], stats["loaded"], stats["quarantined"]) == (4, 0, 4)
+    assert project.query("select row_number, reason from quarantine order by 1") == [
+        (1, "line 1: not a JSON object"),
+        (2, "line 2: not a JSON object"),
+        (4, "missing ticket_id; missing created_at"),
+        (5, "missing ticket_id; missing created_at"),
+    ]
+
+
 def test_a_glob_loads_every_file(project):
     header, first, _, third = textwrap.dedent(TICKETS_CSV).strip().splitlines()
     project.file("exports/a.csv", f"{header}\n{first}\n")

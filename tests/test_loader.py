@@ -10,7 +10,7 @@ import pytest
 
 import settings
 import warehouse
-from connectors.loader import Batch, Loader
+from connectors.loader import Batch, Loader, SourceError
 
 UTC = dt.UTC
 
@@ -391,6 +391,39 @@ def test_ticket_work_category_comes_from_its_type_when_missing(tmp_path):
     ]
 
 
+def test_an_epoch_number_beyond_any_timestamp_quarantines_its_row_not_the_batch(tmp_path):
+    # 1e20 ms is 1e17 s; a timestamp reaches 9.2e12 s (the year 294247).
+    frame = pd.DataFrame(
+        {"change_id": ["c1", "c2", "c3"], "first_commit_at": [1e20, -9.3e15, 1_700_000_000_500.0]}
+    )
+    path, stats = _load_frame(tmp_path, "changes", frame)
+    assert (stats.read, stats.loaded, stats.quarantined) == (3, 1, 2)
+    with warehouse.reading(path) as con:
+        assert con.execute("select row_key, reason from quarantine order by 1").fetchall() == [
+            ("c1", "first_commit_at: unparsable timestamp '1e+20'"),
+            ("c2", "first_commit_at: unparsable timestamp '-9300000000000000.0'"),
+        ]
+
+
+def test_inference_column_names_are_one_name_whatever_their_case(tmp_path):
+    source = settings.SourceConfig(name="frames", kind="test")
+    row = {"request_id": "r1", "ts": "2026-11-01", "model": "churn"}
+    shouted = {"request_id": "r1", "ts": "2026-11-01", "MODEL": "churn"}
+    with warehouse.writing(tmp_path / "w.duckdb") as con:
+        loader = Loader(con, source, "s1")
+        with pytest.raises(SourceError, match="feature column.s. MODEL clash with reserved"):
+            loader.load(Batch("inference", "a", frame=pd.DataFrame([shouted])))
+        # A feature already stored is the same column whatever the case it comes in.
+        loader.load(Batch("inference", "c", frame=pd.DataFrame([{**row, "amount": 1.5}])))
+        loader.load(
+            Batch("inference", "d", frame=pd.DataFrame([{**row, "request_id": "r2", "Amount": 2}]))
+        )
+        assert con.execute("select request_id, amount from inference order by 1").fetchall() == [
+            ("r1", 1.5),
+            ("r2", 2.0),
+        ]
+
+
 def test_epoch_seconds_and_milliseconds_are_timestamps(tmp_path):
     frame = pd.DataFrame(
         {"change_id": ["c1", "c2"], "first_commit_at": [1_700_000_000, 1_700_000_000_500]}
@@ -506,3 +539,22 @@ def test_a_quarantined_kpi_carries_its_whole_key(tmp_path):
         Loader(con, source, "s2").load(Batch("kpis", "day 2", frame=good))
     with warehouse.reading(path) as con:
         assert con.execute("select count(*) from quarantine").fetchall() == [(0,)]
+
+
+def test_a_batch_that_cannot_be_read_fails_with_its_own_error_inside_a_transaction(tmp_path):
+    # The failed read aborts the sync's transaction; the error that reaches the sync is the
+    # one naming the source and what it could not read, not the aborted transaction's.
+    source = settings.SourceConfig(name="files", kind="test")
+    missing = tmp_path / "gone.parquet"
+    with warehouse.writing(tmp_path / "w.duckdb") as con:
+        con.begin()
+        with pytest.raises(SourceError, match=r"source 'files': cannot read .*gone\.parquet"):
+            Loader(con, source, "s1").load(
+                Batch(
+                    "deployments",
+                    str(missing),
+                    relation="read_parquet($file_path)",
+                    params={"file_path": str(missing)},
+                )
+            )
+        con.rollback()
