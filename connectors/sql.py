@@ -33,7 +33,7 @@ A connection lost midway (a restarted server, a dropped network, a killed sessio
 fail the sync: the read resumes on a new connection from the highest `cursor` value handed over
 so far (`>=`, with the rows of a first sync whose cursor is null), and the rows already handed
 over that it meets again, compared by their values, are skipped: each row reaches the loader
-once. `retries` attempts in a row that read nothing more, and the source fails. Without a
+once. After `retries` retries in a row that read nothing more, the source fails. Without a
 `cursor` there is no mark to resume from: a read that had handed rows over fails, naming the
 option.
 
