@@ -22,12 +22,13 @@ from pathlib import Path
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # version -> migration file under sql/migrations/, applied in order to older warehouses.
 MIGRATIONS: dict[int, str] = {
     2: "002_drift_profiles.sql",
     3: "003_remote_profiles.sql",
     4: "004_serving_profiles.sql",
+    5: "005_quarantine_key.sql",
 }
 
 
@@ -59,13 +60,15 @@ def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The schema version recorded in the warehouse, or None for an empty or unversioned one."""
-    has_meta = con.execute(
+    # fetchall, not fetchone: a result left unfinished on the connection would refuse the
+    # caller's next register() of a DataFrame.
+    ((has_meta,),) = con.execute(
         "select count(*) from information_schema.tables where table_name = 'tandem_meta'"
-    ).fetchone()[0]
+    ).fetchall()
     if not has_meta:
         return None
-    row = con.execute("select value from tandem_meta where key = 'schema_version'").fetchone()
-    return int(row[0]) if row else None
+    rows = con.execute("select value from tandem_meta where key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else None
 
 
 def _set_version(con: duckdb.DuckDBPyConnection, version: int) -> None:

@@ -166,7 +166,9 @@ class FilesConnector(Connector):
         except duckdb.Error:
             pass
         ordered = [k for k in hints if (k,) in keys] + sorted(k for (k,) in keys if k not in hints)
-        return hints, tuple(ordered)
+        # An empty key names no column (and no column can be named so): its values stay in
+        # the line, unread.
+        return hints, tuple(k for k in ordered if k)
 
     def normalize(self, raw: FoundFile) -> Batch:
         params = {"file_path": str(raw.path)}
@@ -190,10 +192,17 @@ class FilesConnector(Connector):
                 relation=_csv_relation(reject_table),
                 params=params,
                 type_hints=raw.type_hints,
+                # DuckDB reports a line once per error, a line with too many fields once per
+                # extra field: one row per line, each kind of error once, with its last message
+                # (the one that counts every field).
                 rejects_sql=(
-                    f"select line, csv_line, 'line ' || line || ': ' || error_type || ' (' "
-                    f"|| error_message || ')' from {reject_table} where scan_id = "
-                    f"(select max(scan_id) from {reject_table}_scan) order by line"
+                    "with errors as (select line, any_value(csv_line) as csv_line, error_type, "
+                    "arg_max(error_message, byte_position) as error_message "
+                    f"from {reject_table} where scan_id = "
+                    f"(select max(scan_id) from {reject_table}_scan) group by line, error_type) "
+                    "select line, any_value(csv_line), 'line ' || line || ': ' || "
+                    "string_agg(error_type || ' (' || error_message || ')', '; ' "
+                    "order by error_type) from errors group by line order by line"
                 ),
             )
         # JSON Lines: one value per key; nested values stay JSON text. Keys are bound.

@@ -8,17 +8,32 @@ upserted by (source, key). For every batch, read = loaded + duplicates + quarant
 duplicate is a row whose key came again in the same batch (the last one wins) or a row that is
 already in the warehouse unchanged.
 
+A quarantine row stands for the latest sighting of a bad source row, never for one read: it
+carries the feed's key when one could be read from the row (`row_key`), and a batch supersedes
+older quarantine rows in two ways (see Loader._quarantine):
+- the first batch of an origin in a sync reads that origin again (a file, an API's window):
+  its older rows that this batch does not sight again go, keyed or not;
+- a row with key K, loaded, unchanged or quarantined, supersedes older quarantine rows of the
+  same source, feed and K, from any origin: an API that re-reads the item at its high-water
+  mark under a new origin counts one bad item once, and an item fixed at the source leaves the
+  quarantine.
+A bad row sighted again as it was (same key, raw content and reason; and same origin and row
+number, or else another origin) keeps its quarantine row, sync and time as they were, so an
+identical sync leaves the quarantine unchanged.
+
 Identifiers (column names from files and config) are quoted, never values: every value from a
 source or a config is bound as a parameter.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from connectors.feeds import BOOKKEEPING_COLUMNS, Column, Feed, feed
 from settings import SourceConfig
@@ -29,11 +44,16 @@ INTERNAL_PREFIX = "__"
 
 @dataclass
 class Reject:
-    """A source row that could not even be parsed (e.g. a CSV line with too many fields)."""
+    """A source row that could not even be parsed (e.g. a CSV line with too many fields).
+
+    `key` is the feed's key as `row_key` writes it (see key_text), when the connector could
+    read it reliably from the row; None otherwise.
+    """
 
     row_number: int | None
     raw: str
     reason: str
+    key: str | None = None
 
 
 @dataclass
@@ -53,7 +73,7 @@ class Batch:
     type_hints: dict[str, str] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     # A query run after the rows are read, giving (row_number, raw, reason) of rows the reader
-    # itself rejected (a CSV's malformed lines).
+    # itself rejected (a CSV's malformed lines), one row per source row.
     rejects_sql: str | None = None
     rejects_params: dict[str, Any] = field(default_factory=dict)
     # Reading the rows twice is cheap (Parquet, a DataFrame): a clean first load may then skip
@@ -79,6 +99,19 @@ class LoadStats:
 
 class SourceError(RuntimeError):
     """A source that cannot be read at all; the message names the source and the cause."""
+
+
+def key_sql(spec: Feed) -> str:
+    """SQL for a row's key as quarantine's `row_key` holds it, over the feed's typed columns.
+
+    One key column: its value as text. Several: a JSON array of their values as text. NULL when
+    a part of the key is missing.
+    """
+    parts = [f"cast({quote(name)} as varchar)" for name in spec.key]
+    if len(parts) == 1:
+        return parts[0]
+    present = " and ".join(f"{part} is not null" for part in parts)
+    return f"case when {present} then cast(to_json([{', '.join(parts)}]) as varchar) end"
 
 
 def _type_family(duckdb_type: str) -> str:
@@ -142,6 +175,7 @@ class Loader:
         self.source = source
         self.sync_id = sync_id
         self.work_categories = work_categories or {}
+        # (feed, origin) read by an earlier batch of this sync: its quarantine is this sync's.
         self._cleared_origins: set[tuple[str, str]] = set()
 
     # -- the public step ----------------------------------------------------------------------
@@ -159,31 +193,37 @@ class Loader:
         else:
             raise ValueError("a Batch needs a relation or a frame")
         try:
-            raw_types = self._describe(relation, batch.params, batch.origin)
-            plan = self._plan(spec, relation, batch, raw_types)
-            if (
-                (batch.rereadable or batch.frame is not None)
-                and not batch.rejects_sql
-                and not plan.needs_settling
-                and not self._has_rows(spec)
-            ):
-                direct = self._load_direct(spec, batch, plan)
-                if direct is not None:
-                    return direct
-            self.con.execute("create or replace temp table __stage as " + plan.sql, plan.params)
-            if batch.rejects_sql:
-                batch.rejects.extend(
-                    Reject(row, raw, reason)
-                    for row, raw, reason in self.con.execute(
-                        batch.rejects_sql, batch.rejects_params
-                    ).fetchall()
-                )
-            return self._apply(spec, batch, plan.features)
-        finally:
-            self.con.execute("drop table if exists __stage")
-            self.con.execute("drop table if exists __good")
-            if frame_name:
-                self.con.unregister(frame_name)
+            stats = self._load(spec, batch, relation)
+        except BaseException:
+            # A failed statement aborts the sync's transaction, whose rollback drops the work
+            # tables: cleaning up would fail too, and hide the error that matters.
+            with contextlib.suppress(duckdb.Error):
+                self._clean_up(frame_name)
+            raise
+        self._clean_up(frame_name)
+        return stats
+
+    def _load(self, spec: Feed, batch: Batch, relation: str) -> LoadStats:
+        raw_types = self._describe(relation, batch.params, batch.origin)
+        plan = self._plan(spec, relation, batch, raw_types)
+        if (
+            (batch.rereadable or batch.frame is not None)
+            and not batch.rejects_sql
+            and not plan.needs_settling
+            and not self._has_rows(spec)
+            and not self._has_keyed_quarantine(spec)
+        ):
+            direct = self._load_direct(spec, batch, plan)
+            if direct is not None:
+                return direct
+        self.con.execute("create or replace temp table __stage as " + plan.sql, plan.params)
+        return self._apply(spec, batch, plan.features)
+
+    def _clean_up(self, frame_name: str | None) -> None:
+        for table in ("__stage", "__good", "__fresh"):
+            self.con.execute(f"drop table if exists {table}")
+        if frame_name:
+            self.con.unregister(frame_name)
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -226,23 +266,20 @@ class Loader:
             names = list(listed)
         else:
             names = [c for c in raw_types if c not in used and not c.startswith(INTERNAL_PREFIX)]
-        reserved = set(spec.column_names) | set(BOOKKEEPING_COLUMNS)
-        clash = [n for n in names if n in reserved]
+        # A column name is one name to DuckDB whatever its case: "Model" is "model" (two in
+        # one relation come renamed, "model" and "Model_1").
+        reserved = {n.lower() for n in (*spec.column_names, *BOOKKEEPING_COLUMNS)}
+        clash = [n for n in names if n.lower() in reserved]
         if clash:
             raise SourceError(
                 f"source {self.source.name!r}: feature column(s) {', '.join(clash)} clash with "
                 "reserved inference columns; rename them with `columns` or list `features`"
             )
-        existing = dict(
-            self.con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_name = 'inference'"
-            ).fetchall()
-        )
+        existing = self._inference_columns()
         features = {}
         for name in names:
             incoming = _type_family(hints.get(name, raw_types[name]))
-            stored = existing.get(name)
+            stored = existing.get(name.lower())
             if stored is None:
                 features[name] = incoming
             elif stored == "BIGINT" and incoming == "DOUBLE":
@@ -298,40 +335,47 @@ class Loader:
             + "), '')"
         )
         raw_names = [c for c in raw_types if c != "__row"]
-        raw_struct = (
-            "struct_pack("
+        raw_json = (
+            "to_json(struct_pack("
             + ", ".join(f"{quote(c)} := __raw_{i}" for i, c in enumerate(raw_names))
-            + ")"
+            + "))"
+            if raw_names
+            else "cast('{}' as json)"  # a JSON Lines file whose lines hold no key
         )
         names = [quote(n) for n in exprs]
         # A relation may number its own rows (a JSON Lines file by line); else the staged row's
         # position is its number (the stage keeps the source's order). Numbering rows while
         # reading would cost a window over the whole input: twice the time of reading a CSV.
-        own_row = "src.__row, " if "__row" in raw_types else ""
         # Each expression is written once; the raw row rides along as plain columns and is
         # packed only for rows with a reason (packing every row costs more than reading a file).
+        typed = [
+            *(["src.__row"] if "__row" in raw_types else []),
+            *(f"src.{quote(c)} as __raw_{i}" for i, c in enumerate(raw_names)),
+            *(f"{e} as {quote(n)}" for n, e in exprs.items()),
+            f"{column_reason} as __column_reason",
+        ]
+        carried = [f"__raw_{i}" for i in range(len(raw_names))]
+        # The key of a quarantined row is read before a key is generated (inference without a
+        # request_id): a generated one names the row's content, not the item.
         sql = f"""
             with typed as not materialized (
-                select
-                    {own_row}
-                    {", ".join(f"src.{quote(c)} as __raw_{i}" for i, c in enumerate(raw_names))},
-                    {", ".join(f"{e} as {quote(n)}" for n, e in exprs.items())},
-                    {column_reason} as __column_reason
+                select {", ".join(typed)}
                 from {relation} as src
             ),
             derived as not materialized (
                 select * replace ({
             ", ".join(f"{e} as {quote(n)}" for n, e in derived.items())
             or "__column_reason as __column_reason"
-        })
+        }), {key_sql(spec)} as __key
                 from typed
             ),
             checked as not materialized (
                 select * exclude (__column_reason), {reason} as __reason from derived
             )
             select
-                * exclude ({", ".join(f"__raw_{i}" for i in range(len(raw_names)))}),
-                case when __reason is not null then to_json({raw_struct}) end as __raw,
+                * exclude ({", ".join([*carried, "__key"])}),
+                case when __reason is not null then {raw_json} end as __raw,
+                case when __reason is not null then __key end as __key,
                 hash({", ".join(names)}) as __hash
             from checked
         """
@@ -435,9 +479,15 @@ class Loader:
             source_type = raw_types.get(src or "", "VARCHAR").upper()
             if src is not None and _type_family(source_type) in {"BIGINT", "DOUBLE"}:
                 # Epoch seconds, or milliseconds when the number is too large to be seconds
-                # (1e11 s is the year 5138).
+                # (1e11 s is the year 5138). Beyond what a timestamp holds (9.2e12 s, the year
+                # 294247) or not finite, it is no timestamp: the row is quarantined, not the file.
+                number = f"cast({raw} as double)"
+                seconds = (
+                    f"(case when abs({number}) >= 1e11 then {number} / 1000 else {number} end)"
+                )
                 expr = (
-                    f"to_timestamp(case when abs({raw}) >= 1e11 then {raw} / 1000.0 else {raw} end)"
+                    f"case when isfinite({number}) and abs({seconds}) < 9e12 "
+                    f"then to_timestamp({seconds}) end"
                 )
             elif fmt:
                 expr = (
@@ -500,9 +550,8 @@ class Loader:
         keys = [quote(k) for k in spec.key]
         stats = LoadStats()
         total, bad = con.execute("select count(*), count(__reason) from __stage").fetchone()
-        stats.read = total + len(batch.rejects)
-        stats.quarantined = bad + len(batch.rejects)
-        self._quarantine(spec, batch)
+        stats.quarantined = self._quarantine(spec, batch)
+        stats.read = total - bad + stats.quarantined
 
         key_list = ", ".join(keys)
         good, distinct = con.execute(
@@ -573,7 +622,7 @@ class Loader:
         ).fetchone()
         if bad or distinct != total:
             return None
-        self._clear_quarantine(spec, batch)
+        self._supersede_origin(spec, batch, fresh=False)
         self._ensure_feature_columns(plan.features)
         columns = [quote(c) for c in spec.column_names] + [quote(f) for f in plan.features]
         loaded = self.con.execute(
@@ -608,17 +657,22 @@ class Loader:
                     settled[name] = "DOUBLE"
         return settled
 
-    def _ensure_feature_columns(self, features: dict[str, str]) -> None:
-        existing = dict(
-            self.con.execute(
+    def _inference_columns(self) -> dict[str, str]:
+        """The inference table's columns, by their name in lower case, and their types."""
+        return {
+            name.lower(): data_type
+            for name, data_type in self.con.execute(
                 "select column_name, data_type from information_schema.columns "
                 "where table_name = 'inference'"
             ).fetchall()
-        )
+        }
+
+    def _ensure_feature_columns(self, features: dict[str, str]) -> None:
+        existing = self._inference_columns()
         for name, storage in features.items():
-            if name not in existing:
+            if name.lower() not in existing:
                 self.con.execute(f"alter table inference add column {quote(name)} {storage}")
-            elif existing[name] != storage:
+            elif existing[name.lower()] != storage:
                 self.con.execute(f"alter table inference alter column {quote(name)} type {storage}")
 
     def _register_features(
@@ -648,33 +702,100 @@ class Loader:
                     },
                 )
 
-    def _clear_quarantine(self, spec: Feed, batch: Batch) -> None:
-        """What this origin quarantined last time is superseded by this read of it."""
+    def _has_keyed_quarantine(self, spec: Feed) -> bool:
+        """Whether quarantine holds rows of this source and feed with a key."""
+        return self.con.execute(
+            "select count(*) > 0 from (select 1 from quarantine where source = $source "
+            "and feed = $feed and row_key is not null limit 1)",
+            {"source": self.source.name, "feed": spec.name},
+        ).fetchone()[0]
+
+    # A quarantine row q that a fresh one n sights again, as it was: the same key, raw content
+    # and reason, seen at the same origin and row, or (keyed) at another origin, e.g. an API's
+    # next window. Same origin and another row: the row moved in its file, and is written anew.
+    _SIGHTED_AGAIN = """
+        q.source = $source and q.feed = $feed
+        and q.raw is not distinct from n.raw and q.reason = n.reason
+        and q.row_key is not distinct from n.row_key
+        and (
+            (q.origin = n.origin and q.row_number is not distinct from n.row_number)
+            or (n.row_key is not null and q.origin <> n.origin)
+        )
+    """
+
+    def _supersede_origin(self, spec: Feed, batch: Batch, fresh: bool) -> None:
+        """The first batch of an origin in this sync reads it again: what it does not sight
+        again of the origin's older quarantine rows goes. `fresh`: __fresh holds its rows."""
         origin_key = (spec.name, batch.origin)
         if origin_key in self._cleared_origins:
             return
+        kept = f"and not exists (select 1 from __fresh n where {self._SIGHTED_AGAIN})"
         self.con.execute(
-            "delete from quarantine where source = $source and feed = $feed and origin = $origin",
+            "delete from quarantine q where q.source = $source and q.feed = $feed "
+            f"and q.origin = $origin {kept if fresh else ''}",
             {"source": self.source.name, "feed": spec.name, "origin": batch.origin},
         )
         self._cleared_origins.add(origin_key)
 
-    def _quarantine(self, spec: Feed, batch: Batch) -> None:
-        params = {
-            "source": self.source.name,
-            "feed": spec.name,
-            "origin": batch.origin,
-            "sync_id": self.sync_id,
-        }
-        self._clear_quarantine(spec, batch)
-        self.con.execute(
-            f"insert into quarantine select $source, $feed, $origin, {self._row}, __raw, "
-            "__reason, $sync_id, now() from __stage where __reason is not null",
-            params,
+    def _quarantine(self, spec: Feed, batch: Batch) -> int:
+        """Write this batch's bad rows to quarantine, superseding older ones; return their count.
+
+        The staged rows with a reason, the connector's rejects and the reader's (rejects_sql)
+        are gathered in __fresh first: the older rows they (and the good rows' keys) supersede
+        are deleted, then the fresh rows not already there as they were are inserted.
+        """
+        con = self.con
+        params = {"source": self.source.name, "feed": spec.name}
+        con.execute(
+            "create or replace temp table __fresh as "
+            f"select $origin as origin, cast({self._row} as bigint) as row_number, "
+            "cast(__key as varchar) as row_key, cast(__raw as varchar) as raw, "
+            "cast(__reason as varchar) as reason "
+            "from __stage where __reason is not null",
+            {"origin": batch.origin},
         )
-        for reject in batch.rejects:
-            self.con.execute(
-                "insert into quarantine values ($source, $feed, $origin, $row, $raw, $reason, "
-                "$sync_id, now())",
-                {**params, "row": reject.row_number, "raw": reject.raw, "reason": reject.reason},
+        if batch.rejects:
+            rejects = pd.DataFrame(
+                {
+                    "row_number": pd.array([r.row_number for r in batch.rejects], dtype="Int64"),
+                    "row_key": pd.array([r.key for r in batch.rejects], dtype="string"),
+                    "raw": pd.array([r.raw for r in batch.rejects], dtype="string"),
+                    "reason": pd.array([r.reason for r in batch.rejects], dtype="string"),
+                }
             )
+            con.register("__rejects", rejects)
+            try:
+                con.execute(
+                    "insert into __fresh select $origin, row_number, row_key, raw, reason "
+                    "from __rejects",
+                    {"origin": batch.origin},
+                )
+            finally:
+                con.unregister("__rejects")
+        if batch.rejects_sql:
+            # Its columns: (row_number, raw, reason).
+            con.execute(
+                "insert into __fresh (origin, row_number, raw, reason) "
+                f"select $origin, * from ({batch.rejects_sql})",
+                {**batch.rejects_params, "origin": batch.origin},
+            )
+        fresh = con.execute("select count(*) from __fresh").fetchone()[0]
+        self._supersede_origin(spec, batch, fresh=True)
+        if self._has_keyed_quarantine(spec):
+            con.execute(
+                "delete from quarantine q where q.source = $source and q.feed = $feed "
+                "and q.row_key in (select row_key from __fresh where row_key is not null "
+                f"union all select {key_sql(spec)} from __stage where __reason is null) "
+                f"and not exists (select 1 from __fresh n where {self._SIGHTED_AGAIN})",
+                params,
+            )
+        if fresh:
+            con.execute(
+                "insert into quarantine (source, feed, origin, row_number, raw, reason, sync_id, "
+                "quarantined_at, row_key) "
+                "select $source, $feed, n.origin, n.row_number, n.raw, n.reason, $sync_id, now(), "
+                "n.row_key from __fresh n "
+                f"where not exists (select 1 from quarantine q where {self._SIGHTED_AGAIN})",
+                {**params, "sync_id": self.sync_id},
+            )
+        return fresh

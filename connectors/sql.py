@@ -10,7 +10,8 @@
     columns = { deployment_id = "id", finished_at = "deployed_at" }
     values.status = { SUCCESS = "success" }
     # chunk_size = 50000   rows per batch: a large table never sits in memory whole
-    # retries = 4          more connection attempts when connecting fails, with backoff
+    # retries = 4          more attempts when connecting fails or the connection is lost
+    #                      midway, with backoff
     # backoff_s = 1.0      the first wait; each next one doubles
 
 Push-down (`profiles = true`, feed "inference" only): no rows are read. The database runs the
@@ -28,6 +29,14 @@ rows with `cursor >= mark` (bound as a parameter). `>=`, not `>`: rows sharing t
 may commit after the read, and the ones read again are counted as duplicates by the loader's
 upsert. Rows whose cursor is null are read by a first sync only.
 
+A connection lost midway (a restarted server, a dropped network, a killed session) does not
+fail the sync: the read resumes on a new connection from the highest `cursor` value handed over
+so far (`>=`, with the rows of a first sync whose cursor is null), and the rows already handed
+over that it meets again, compared by their values, are skipped: each row reaches the loader
+once. After `retries` retries in a row that read nothing more, the source fails. Without a
+`cursor` there is no mark to resume from: a read that had handed rows over fails, naming the
+option.
+
 Values reach the loader as they left the driver, made regular per column: timestamps as UTC
 instants (a naive one is read as UTC), decimals as numbers, JSON and arrays as JSON text, and a
 column of mixed types (SQLite's) as text that the loader parses or quarantines row by row. The
@@ -37,12 +46,14 @@ driver's own messages, which may echo the connection string.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import hashlib
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,6 +137,11 @@ def _cause(error: BaseException) -> str:
 def _is_permanent(cause: str) -> bool:
     lower = cause.lower()
     return any(words in lower for words in _PERMANENT)
+
+
+def _is_transient(error: Exception) -> bool:
+    """A failure a new connection may not meet: the server or the network, not the request."""
+    return isinstance(error, sa.exc.OperationalError) and not _is_permanent(_cause(error))
 
 
 def _text_clause(query: str) -> Any:
@@ -269,6 +285,77 @@ def _frame(chunk: Chunk) -> pd.DataFrame:
     return frame
 
 
+@dataclass
+class _Read:
+    """How far one read of a source has got, so that it can resume on a new connection.
+
+    `highest` is the highest cursor value handed over. A resumed read asks for the rows from
+    it (and, on a first sync, the rows whose cursor is null), and meets again some rows it
+    handed over: those at `highest` and the null ones, kept as multisets of their values'
+    reprs to be skipped once each.
+    """
+
+    mark: Any
+    highest: Any = None
+    rows: int = 0
+    connection: Connection | None = None
+    parts: Iterator[Any] | None = None
+    columns: tuple[str, ...] = ()
+    hints: dict[str, str] = field(default_factory=dict)
+    position: int | None = None
+    at_highest: Counter[str] = field(default_factory=Counter)
+    at_null: Counter[str] = field(default_factory=Counter)
+    # What a resumed read skips: the rows handed over at `highest` when it resumed, and the
+    # null ones.
+    _skip_at: Any = None
+    _skip: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.highest = self.mark
+
+    def close(self) -> None:
+        connection, self.connection, self.parts = self.connection, None, None
+        if connection is not None:
+            # A connection lost midway may fail to close too: it is gone either way.
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                connection.close()
+
+    def resume(self) -> None:
+        """A new result from where the read stopped: skip what was handed over already."""
+        self._skip_at = self.highest
+        self._skip = {"high": Counter(self.at_highest), "null": Counter(self.at_null)}
+
+    def unseen(self, rows: tuple[tuple[Any, ...], ...]) -> tuple[tuple[Any, ...], ...]:
+        """`rows` without those a lost connection had handed over already."""
+        if not any(self._skip.values()):
+            return rows
+        kept = []
+        for row in rows:
+            value = row[self.position]
+            seen = self._skip["null"] if value is None else None
+            if value is not None and value == self._skip_at:
+                seen = self._skip["high"]
+            if seen:
+                text = repr(row)
+                if seen[text] > 0:
+                    seen[text] -= 1
+                    continue
+            kept.append(row)
+        return tuple(kept)
+
+    def handed_over(self, rows: tuple[tuple[Any, ...], ...], highest: Any) -> None:
+        """Note `rows` (ordered by cursor) as handed over; `highest` is the highest cursor now."""
+        position = self.position
+        if highest != self.highest:
+            self.at_highest = Counter()  # past the last highest value: those are not met again
+        self.highest = highest
+        self.at_highest.update(
+            repr(r) for r in rows if r[position] is not None and r[position] == highest
+        )
+        if self.mark is None:
+            self.at_null.update(repr(r) for r in rows if r[position] is None)
+
+
 class SqlConnector(Connector):
     """One table or query of a SQL database, for one feed, in chunks, from a high-water mark."""
 
@@ -388,11 +475,8 @@ class SqlConnector(Connector):
         backoff = float(self.source.option("backoff_s", DEFAULT_BACKOFF_S))
         where = f"(the URL comes from ${self.source.option('url_env')})"
 
-        def transient(error: Exception) -> bool:
-            return isinstance(error, sa.exc.OperationalError) and not _is_permanent(_cause(error))
-
         try:
-            return retry(engine.connect, retries + 1, transient, self.sleep, backoff)
+            return retry(engine.connect, retries + 1, _is_transient, self.sleep, backoff)
         except GaveUp as gave_up:
             raise self._fail(
                 redact(
@@ -444,54 +528,101 @@ class SqlConnector(Connector):
             return  # profiles only: write_profiles does the work
         url, redact = self._url()
         engine = self._engine(url, redact)
-        mark = self._mark()
+        read = _Read(mark=self._mark())
         try:
-            with self._connect(engine, redact) as con:
-                yield from self._read(con, redact, mark)
+            yield from self._read(engine, redact, read)
         except sa.exc.SQLAlchemyError as error:
             what = self.source.option("table") or "the query"
             raise self._fail(
                 redact(f"cannot read {what} from {redact.url}: {_cause(error)}")
             ) from None
         finally:
+            read.close()
             engine.dispose()
 
-    def _read(self, con: Connection, redact: Redactor, mark: Any) -> Iterator[Chunk]:
-        statement, cursor_column, hints = self._statement(con, redact)
+    def _open(self, engine: Engine, redact: Redactor, read: _Read, chunk_size: int) -> None:
+        """Connect and run the select, from the read's mark, or from where it stopped."""
+        read.connection = self._connect(engine, redact)
+        statement, cursor_column, hints = self._statement(read.connection, redact)
         params: dict[str, Any] = {}
         if cursor_column is not None:
-            if mark is not None:
-                # Untyped, so the value binds as the driver returned it last time.
-                statement = statement.where(cursor_column >= sa.bindparam("mark", type_=NullType()))
-                params["mark"] = mark
+            start = read.mark if read.highest is None else read.highest
+            if start is not None:
+                # Untyped, so the value binds as the driver returned it.
+                condition = cursor_column >= sa.bindparam("mark", type_=NullType())
+                if read.mark is None and read.highest is not None:
+                    # A first sync reads the rows whose cursor is null too.
+                    condition = sa.or_(condition, cursor_column.is_(None))
+                statement = statement.where(condition)
+                params["mark"] = start
             statement = statement.order_by(cursor_column)
-        chunk_size = int(self.source.option("chunk_size", DEFAULT_CHUNK_SIZE))
-        result = con.execution_options(yield_per=chunk_size).execute(statement, params)
+        result = read.connection.execution_options(yield_per=chunk_size).execute(statement, params)
         columns = tuple(result.keys())
         twice = sorted({c for c in columns if columns.count(c) > 1})
         if twice:
             raise self._fail(f"the query returns column(s) {', '.join(twice)} more than once")
-        position = None
-        if self._cursor is not None:
-            if self._cursor not in columns:
-                raise self._fail(f"cursor column {self._cursor!r} is not in the query's columns")
-            position = columns.index(self._cursor)
-        origin = self._origin(redact, mark)
-        highest = mark
-        first_row = 1
-        for part in result.partitions():
-            rows = tuple(tuple(row) for row in part)
-            if position is not None:
-                highest = self._highest(highest, rows, position)
-                self.state = self._state(highest)
-            yield Chunk(origin, columns, rows, first_row, hints)
-            first_row += len(rows)
-        if first_row == 1:
-            self.state = self._state(highest)
+        if self._cursor is not None and self._cursor not in columns:
+            raise self._fail(f"cursor column {self._cursor!r} is not in the query's columns")
+        read.columns, read.hints = columns, hints
+        read.position = columns.index(self._cursor) if self._cursor is not None else None
+        read.parts = result.partitions()
+        read.resume()
+
+    def _read(self, engine: Engine, redact: Redactor, read: _Read) -> Iterator[Chunk]:
+        chunk_size = int(self.source.option("chunk_size", DEFAULT_CHUNK_SIZE))
+        attempts = int(self.source.option("retries", DEFAULT_RETRIES)) + 1
+        backoff = float(self.source.option("backoff_s", DEFAULT_BACKOFF_S))
+        origin = self._origin(redact, read.mark)
+        what = self.source.option("table") or "the query"
+
+        def next_rows() -> tuple[tuple[Any, ...], ...] | None:
+            if read.parts is None:
+                self._open(engine, redact, read, chunk_size)
+            part = next(read.parts, None)
+            return None if part is None else tuple(tuple(row) for row in part)
+
+        def lost(error: Exception) -> bool:
+            if not _is_transient(error) or (self._cursor is None and read.rows):
+                return False
+            read.close()  # the next attempt opens a new connection and resumes
+            return True
+
+        while True:
+            try:
+                rows = retry(next_rows, attempts, lost, self.sleep, backoff)
+            except GaveUp as gave_up:
+                raise self._fail(
+                    redact(
+                        f"lost the connection to {redact.url} while reading {what}, and gave "
+                        f"up after {gave_up.attempts} attempts in a row: {_cause(gave_up.error)}"
+                    )
+                ) from None
+            except sa.exc.OperationalError as error:
+                if not (_is_transient(error) and read.rows):
+                    raise
+                raise self._fail(
+                    redact(
+                        f"lost the connection to {redact.url} after reading {read.rows} rows of "
+                        f"{what}: {_cause(error)} (with a `cursor`, a read resumes where it "
+                        "stopped)"
+                    )
+                ) from None
+            if rows is None:
+                break
+            if read.position is not None:
+                rows = read.unseen(rows)
+                read.handed_over(rows, self._highest(read.highest, rows, read.position))
+                self.state = self._state(read.highest)
+            if not rows:
+                continue  # all of it handed over before the connection was lost
+            yield Chunk(origin, read.columns, rows, read.rows + 1, read.hints)
+            read.rows += len(rows)
+        if not read.rows:
+            self.state = self._state(read.highest)
             # Nothing (new) to read: an empty batch still reports "read 0" for the feed. Not for
             # inference, whose feature columns would be typed from no values.
             if self.source.feed != "inference":
-                yield Chunk(origin, columns, (), first_row, hints)
+                yield Chunk(origin, read.columns, (), 1, read.hints)
 
     def _state(self, highest: Any) -> dict[str, Any]:
         if highest is None:

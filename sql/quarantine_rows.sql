@@ -1,6 +1,7 @@
--- One row per quarantined source row of one source (or all), newest first: where and why.
+-- One row per quarantined source row of one source (or all), newest first: which item (its key,
+-- when one could be read), where and why.
 with final as (
-    select source, feed, origin, row_number, reason, raw, quarantined_at
+    select source, feed, row_key, origin, row_number, reason, raw, quarantined_at
     from quarantine
     where $source is null or source = $source
     order by quarantined_at desc, origin, row_number

@@ -98,6 +98,63 @@ def test_a_csv_line_that_cannot_be_split_is_quarantined_with_its_line(project):
     assert row == 5 and "T-4" in raw and reason.startswith("line 5: TOO MANY COLUMNS")
 
 
+# Ten lines under the header (lines 2 to 11): T-2 has two fields too many, T-4 three, T-5 one
+# too few, T-6 an unparsable date; the other six load.
+TEN_LINES = """\
+ticket_id,type,created_at,status
+T-1,Story,2026-10-01,To Do
+T-2,Bug,2026-10-02,Done,late,again
+T-3,Story,2026-10-03,Done
+T-4,Bug,2026-10-04,Done,a,b,c
+T-5,Story,2026-10-05
+T-6,Story,yesterday,Done
+T-7,Story,2026-10-07,Done
+T-8,Story,2026-10-08,Done
+T-9,Story,2026-10-09,Done
+T-10,Story,2026-10-10,Done
+"""
+
+
+def test_a_line_with_too_many_fields_is_one_quarantine_row(project):
+    project.file("exports/tickets.csv", TEN_LINES)
+    _source(project, "exports/tickets.csv")
+    stats = project.sync().as_dict()["sources"][0]
+    # DuckDB reports T-2's line twice and T-4's three times (once per extra field).
+    assert (stats["read"], stats["loaded"], stats["duplicates"], stats["quarantined"]) == (
+        10,
+        6,
+        0,
+        4,
+    )
+    assert project.query("select count(*) from tickets") == [(6,)]
+    rejected = "select row_number, reason, raw from quarantine where row_key is null order by 1"
+    assert project.query(rejected) == [
+        (
+            3,
+            "line 3: TOO MANY COLUMNS (Expected Number of Columns: 4 Found: 6)",
+            "T-2,Bug,2026-10-02,Done,late,again",
+        ),
+        (
+            5,
+            "line 5: TOO MANY COLUMNS (Expected Number of Columns: 4 Found: 7)",
+            "T-4,Bug,2026-10-04,Done,a,b,c",
+        ),
+        (
+            6,
+            "line 6: MISSING COLUMNS (Expected Number of Columns: 4 Found: 3)",
+            "T-5,Story,2026-10-05",
+        ),
+    ]
+    assert project.query("select row_key, reason from quarantine where row_key is not null") == [
+        ("T-6", "created_at: unparsable timestamp 'yesterday'")
+    ]
+    # Read again, the same file counts the same and leaves its quarantine as it was.
+    quarantined = project.query("select * from quarantine order by all")
+    again = project.sync().as_dict()["sources"][0]
+    assert (again["read"], again["duplicates"], again["quarantined"]) == (10, 6, 4)
+    assert project.query("select * from quarantine order by all") == quarantined
+
+
 def test_a_malformed_json_line_is_quarantined_alone(project):
     target = _csv_to(project, "jsonl")
     with target.open("a") as handle:
@@ -108,6 +165,20 @@ def test_a_malformed_json_line_is_quarantined_alone(project):
     assert (stats["read"], stats["loaded"], stats["quarantined"]) == (4, 3, 1)
     assert project.query("select row_number, raw, reason from quarantine") == [
         (4, "{not json", "line 4: not a JSON object")
+    ]
+
+
+def test_json_lines_without_any_key_are_each_quarantined(project):
+    # No line is an object with a key: the file has no column at all, and every line is read.
+    project.file("exports/tickets.jsonl", '[1, 2]\n"T-1"\n\n{}\n{"": "T-2"}\n')
+    _source(project, "exports/tickets.jsonl")
+    stats = project.sync().as_dict()["sources"][0]
+    assert (stats["read"], stats["loaded"], stats["quarantined"]) == (4, 0, 4)
+    assert project.query("select row_number, reason from quarantine order by 1") == [
+        (1, "line 1: not a JSON object"),
+        (2, "line 2: not a JSON object"),
+        (4, "missing ticket_id; missing created_at"),
+        (5, "missing ticket_id; missing created_at"),
     ]
 
 

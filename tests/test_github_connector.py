@@ -772,3 +772,46 @@ def test_incident_labels_name_the_model_team_and_severity(labels, model, team, s
     issue = {"number": 1, "labels": [{"name": name} for name in labels]}
     row = incident_row("octo/shop", issue, Options(model="recommender", team="ranking"))
     assert (row["model"], row["team"], row["severity"]) == (model, team, severity)
+
+
+# -- quarantine across syncs: the item at the high-water mark is read again ---------------------
+
+
+def _sp_closed_as(state: str):
+    """SP (#105, the newest deployment: the deployments' mark) closed with `state`."""
+
+    def edit(routes: dict) -> None:
+        statuses = routes[f"{REPO}/deployments/105/statuses"]["body"]
+        statuses.insert(0, {**statuses[0], "id": 9, "state": state})
+
+    return edit
+
+
+def test_a_bad_deployment_read_again_at_the_mark_is_quarantined_once(project):
+    quarantine = "select * from quarantine where feed = 'deployments'"
+    with ReplayServer() as server:
+        # SP was deactivated without a final status: passed on as "inactive", quarantined.
+        serve(server, "first_sync", edit=_sp_closed_as("inactive"))
+        project.configure(source_toml(server))
+        first = project.sync()
+        assert counts(first)["deployments"] == (5, 4, 0, 1)
+        [row] = project.query(quarantine)
+        assert row[-1] == "octo/shop/deployments/105"  # row_key
+        assert "status: unknown value 'inactive'" in row[5]
+
+        # The next syncs read SP again, at the mark, under a window of their own: still one
+        # row, the very one the first sync wrote.
+        for _ in range(2):
+            again = project.sync()
+            assert counts(again)["deployments"] == (1, 0, 0, 1)
+            assert project.query(quarantine) == [row]
+
+        # Put right at the source (its final status is success): it loads, and its quarantine
+        # row goes.
+        serve(server, "first_sync", edit=_sp_closed_as("success"))
+        fixed = project.sync()
+    assert counts(fixed)["deployments"] == (1, 1, 0, 0)
+    assert project.query(quarantine) == []
+    assert project.query(
+        "select status from deployments where deployment_id = 'octo/shop/deployments/105'"
+    ) == [("success",)]

@@ -579,3 +579,52 @@ def contract_sample(project, frames):
             f'[[sources]]\nname = "jira"\nkind = "jira"\nbase_url = "{server.url}"\n'
             'jql = "project = ML"\nmodel_label_prefix = "model:"\n'
         )
+
+
+# -- quarantine across syncs: the issue at the mark is read again -----------------------------
+
+
+def _with_ml3_created(name: str, created: str) -> dict:
+    """A recorded search answer in which ML-3 (the issue at the mark) was created `created`."""
+    answer = recorded(name)
+    [issue] = [i for i in answer["issues"] if i["key"] == "ML-3"]
+    issue["fields"]["created"] = created
+    return answer
+
+
+def test_a_bad_issue_read_again_at_the_mark_is_quarantined_once(project, token):
+    quarantine = "select row_key, origin, reason, sync_id from quarantine order by row_key"
+    bad_again = Answer(_with_ml3_created("search_updated.json", "someday"))
+    fixed = Answer(recorded("search_updated.json"))
+    with ReplayServer() as server:
+        serve(server)
+        server.routes[SEARCH] = [
+            Answer(_with_ml3_created("search_page1.json", "someday")),
+            Answer(recorded("search_page2.json")),
+            bad_again,
+            bad_again,
+            fixed,
+        ]
+        project.configure(SOURCE.format(url=server.url, extra=""))
+        first = project.sync()
+        assert stats(first, "tickets") == (5, 3, 0, 2)
+        rows = project.query(quarantine)
+        assert [(key, reason) for key, _, reason, _ in rows] == [
+            ("ML-3", "created_at: unparsable timestamp 'someday'"),
+            ("ML-5", "created_at: unparsable timestamp 'not a date'"),
+        ]
+        assert rows[0][1].endswith("search (all issues) page 1")
+        # Two more syncs read ML-3 again, inside the mark's margin, on a page of their own
+        # window (ML-4 changed in the first of them): ML-3 is still one row, as the first
+        # sync wrote it.
+        assert stats(project.sync(), "tickets") == (2, 1, 0, 1)
+        assert project.query(quarantine) == rows
+        assert stats(project.sync(), "tickets") == (2, 0, 1, 1)
+        assert project.query(quarantine) == rows
+        # Fixed in Jira: ML-3 loads and its quarantine row goes; ML-5, not read again, stays.
+        last = project.sync()
+    assert stats(last, "tickets") == (2, 1, 1, 0)
+    assert project.query(quarantine) == rows[1:]
+    assert project.query(
+        "select strftime(created_at, '%m-%d %H:%M') from tickets where ticket_id = 'ML-3'"
+    ) == [("11-06 16:00",)]

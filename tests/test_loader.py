@@ -10,7 +10,7 @@ import pytest
 
 import settings
 import warehouse
-from connectors.loader import Batch, Loader
+from connectors.loader import Batch, Loader, SourceError
 
 UTC = dt.UTC
 
@@ -59,6 +59,9 @@ def test_each_broken_row_is_quarantined_with_its_reason(project):
     }
     raw = json.loads(project.query("select raw from quarantine where row_number = 4")[0][0])
     assert raw["deployment_id"] == "d4" and raw["status"] == "exploded"
+    # The feed's key, when the row has one.
+    keys = dict(project.query("select row_number, row_key from quarantine"))
+    assert keys == {3: "d3", 4: "d4", 5: None, 6: "d5"}
     origin, source, feed = project.query("select distinct origin, source, feed from quarantine")[0]
     assert origin.endswith("deploys.csv") and source == "deploys" and feed == "deployments"
 
@@ -97,13 +100,11 @@ def test_syncing_twice_changes_nothing(project):
     _deploy_source(project)
     project.sync()
     snapshot = project.query("select * exclude (synced_at) from deployments order by all")
-    quarantined = project.query("select origin, row_number, reason from quarantine order by all")
+    quarantined = project.query("select * from quarantine order by all")
     stats = _stats(project.sync(), "deployments")
     assert project.query("select * exclude (synced_at) from deployments order by all") == snapshot
-    assert (
-        project.query("select origin, row_number, reason from quarantine order by all")
-        == quarantined
-    )
+    # Every quarantine row as it was, down to the sync that first saw it.
+    assert project.query("select * from quarantine order by all") == quarantined
     assert stats["loaded"] == 0 and stats["duplicates"] == 4 and stats["quarantined"] == 4
 
 
@@ -124,6 +125,64 @@ def test_a_fixed_file_empties_its_quarantine(project):
     _deploy_source(project, clean)
     project.sync()
     assert project.query("select count(*) from quarantine")[0][0] == 0
+
+
+def test_a_row_fixed_in_its_file_clears_its_own_quarantine_row(project):
+    _deploy_source(project)
+    project.sync()
+    first = project.query(
+        "select row_key, row_number, reason, sync_id from quarantine order by all"
+    )
+    _deploy_source(
+        project,
+        DEPLOYS.replace(
+            "d3,churn,1.2,production,growth,2026-11-03 10:00,not-a-date,success,ccc",
+            "d3,churn,1.2,production,growth,2026-11-03 10:00,2026-11-03 10:40,success,ccc",
+        ),
+    )
+    stats = _stats(project.sync(), "deployments")
+    assert (stats["read"], stats["loaded"], stats["duplicates"], stats["quarantined"]) == (
+        8,
+        1,
+        4,
+        3,
+    )
+    assert project.query("select status from deployments where deployment_id = 'd3'") == [
+        ("success",)
+    ]
+    # d3's row is gone; the others are untouched, first seen by the first sync.
+    assert project.query(
+        "select row_key, row_number, reason, sync_id from quarantine order by all"
+    ) == [row for row in first if row[0] != "d3"]
+
+
+def test_a_row_fixed_in_another_file_clears_its_quarantine_row(project):
+    header = DEPLOYS.strip().splitlines()[0].strip()
+    project.file(
+        "exports/monday.csv",
+        f"{header}\nd3,churn,1.2,production,growth,2026-11-03 10:00,not-a-date,success,ccc\n",
+    )
+    project.configure(
+        """
+        [[sources]]
+        name = "deploys"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/*.csv"
+        """
+    )
+    project.sync()
+    assert project.query("select row_key from quarantine") == [("d3",)]
+    # The export is redone under another name with d3 fixed; the old file is gone, so its
+    # origin is never read again: d3's key is what clears its row.
+    (project.root / "exports" / "monday.csv").unlink()
+    project.file(
+        "exports/tuesday.csv",
+        f"{header}\nd3,churn,1.2,production,growth,2026-11-03 10:00,2026-11-03 10:40,success,ccc\n",
+    )
+    stats = _stats(project.sync(), "deployments")
+    assert (stats["read"], stats["loaded"], stats["quarantined"]) == (1, 1, 0)
+    assert project.query("select count(*) from quarantine") == [(0,)]
 
 
 def test_column_and_value_mapping_from_config(project):
@@ -332,6 +391,39 @@ def test_ticket_work_category_comes_from_its_type_when_missing(tmp_path):
     ]
 
 
+def test_an_epoch_number_beyond_any_timestamp_quarantines_its_row_not_the_batch(tmp_path):
+    # 1e20 ms is 1e17 s; a timestamp reaches 9.2e12 s (the year 294247).
+    frame = pd.DataFrame(
+        {"change_id": ["c1", "c2", "c3"], "first_commit_at": [1e20, -9.3e15, 1_700_000_000_500.0]}
+    )
+    path, stats = _load_frame(tmp_path, "changes", frame)
+    assert (stats.read, stats.loaded, stats.quarantined) == (3, 1, 2)
+    with warehouse.reading(path) as con:
+        assert con.execute("select row_key, reason from quarantine order by 1").fetchall() == [
+            ("c1", "first_commit_at: unparsable timestamp '1e+20'"),
+            ("c2", "first_commit_at: unparsable timestamp '-9300000000000000.0'"),
+        ]
+
+
+def test_inference_column_names_are_one_name_whatever_their_case(tmp_path):
+    source = settings.SourceConfig(name="frames", kind="test")
+    row = {"request_id": "r1", "ts": "2026-11-01", "model": "churn"}
+    shouted = {"request_id": "r1", "ts": "2026-11-01", "MODEL": "churn"}
+    with warehouse.writing(tmp_path / "w.duckdb") as con:
+        loader = Loader(con, source, "s1")
+        with pytest.raises(SourceError, match="feature column.s. MODEL clash with reserved"):
+            loader.load(Batch("inference", "a", frame=pd.DataFrame([shouted])))
+        # A feature already stored is the same column whatever the case it comes in.
+        loader.load(Batch("inference", "c", frame=pd.DataFrame([{**row, "amount": 1.5}])))
+        loader.load(
+            Batch("inference", "d", frame=pd.DataFrame([{**row, "request_id": "r2", "Amount": 2}]))
+        )
+        assert con.execute("select request_id, amount from inference order by 1").fetchall() == [
+            ("r1", 1.5),
+            ("r2", 2.0),
+        ]
+
+
 def test_epoch_seconds_and_milliseconds_are_timestamps(tmp_path):
     frame = pd.DataFrame(
         {"change_id": ["c1", "c2"], "first_commit_at": [1_700_000_000, 1_700_000_000_500]}
@@ -342,3 +434,127 @@ def test_epoch_seconds_and_milliseconds_are_timestamps(tmp_path):
             (dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC),),
             (dt.datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC),),
         ]
+
+
+# -- quarantine across syncs, as an API connector reads: a new origin each sync ------------------
+
+
+def _deployment(deployment_id, status="success", finished_at="2026-11-01 10:00"):
+    return {
+        "deployment_id": deployment_id,
+        "environment": "production",
+        "finished_at": finished_at,
+        "status": status,
+    }
+
+
+def _api_sync(path, sync_id, origin, *rows):
+    """One sync of an API-like source: one batch of deployments from `origin`; its counts."""
+    source = settings.SourceConfig(name="api", kind="test")
+    frame = pd.DataFrame(list(rows), dtype=object)
+    with warehouse.writing(path) as con:
+        stats = Loader(con, source, sync_id).load(Batch("deployments", origin, frame=frame))
+    assert stats.read == stats.loaded + stats.duplicates + stats.quarantined
+    return (stats.read, stats.loaded, stats.duplicates, stats.quarantined)
+
+
+def _quarantined(path):
+    with warehouse.reading(path) as con:
+        return con.execute(
+            "select row_key, origin, reason, sync_id from quarantine order by all"
+        ).fetchall()
+
+
+EXPLODED = "status: unknown value 'exploded' (expected success, failed, rolled_back)"
+
+
+def test_an_item_read_again_under_a_new_origin_is_quarantined_once(tmp_path):
+    path = tmp_path / "w.duckdb"
+    first = "api: all"
+    assert _api_sync(
+        path, "s1", first, _deployment("d1"), _deployment("d2", "exploded"),
+        _deployment("d3", finished_at="soon"),
+    ) == (3, 1, 0, 2)  # fmt: skip
+    quarantined = [
+        ("d2", first, EXPLODED, "s1"),
+        ("d3", first, "finished_at: unparsable timestamp 'soon'", "s1"),
+    ]
+    assert _quarantined(path) == quarantined
+    # The next syncs read d2 again at their high-water mark, under their own window: still one
+    # row, as the first sync wrote it.
+    assert _api_sync(path, "s2", "api: since d1", _deployment("d2", "exploded")) == (1, 0, 0, 1)
+    assert _api_sync(path, "s3", "api: since d2", _deployment("d2", "exploded")) == (1, 0, 0, 1)
+    assert _quarantined(path) == quarantined
+    # Still bad, for another reason: the row now says so.
+    _api_sync(path, "s4", "api: since d2", _deployment("d2", "boom"))
+    assert _quarantined(path) == [
+        ("d2", "api: since d2", EXPLODED.replace("exploded", "boom"), "s4"),
+        quarantined[1],
+    ]
+    # Fixed at the source: loaded, and its quarantine row goes; d3's stays.
+    assert _api_sync(path, "s5", "api: since d2", _deployment("d2")) == (1, 1, 0, 0)
+    assert _quarantined(path) == [quarantined[1]]
+    with warehouse.reading(path) as con:
+        assert con.execute("select deployment_id from deployments order by 1").fetchall() == [
+            ("d1",),
+            ("d2",),
+        ]
+
+
+def test_a_fixed_item_already_in_the_warehouse_clears_its_quarantine_row(tmp_path):
+    path = tmp_path / "w.duckdb"
+    _api_sync(path, "s1", "api: all", _deployment("d1"))
+    # d1 changes at the source and breaks: the warehouse keeps the last good d1.
+    _api_sync(path, "s2", "api: since d1", _deployment("d1", "exploded"))
+    assert _quarantined(path) == [("d1", "api: since d1", EXPLODED, "s2")]
+    # Put back as it was: a duplicate of the row held, which supersedes the quarantined one.
+    assert _api_sync(path, "s3", "api: since d1 again", _deployment("d1")) == (1, 0, 1, 0)
+    assert _quarantined(path) == []
+
+
+def test_a_row_without_a_key_is_cleared_when_its_origin_is_read_again(tmp_path):
+    path = tmp_path / "w.duckdb"
+    keyless = _deployment(None)
+    _api_sync(path, "s1", "api: page 1", keyless, _deployment("d1", "exploded"))
+    assert _quarantined(path) == [
+        ("d1", "api: page 1", EXPLODED, "s1"),
+        (None, "api: page 1", "missing deployment_id", "s1"),
+    ]
+    _api_sync(path, "s2", "api: page 1", _deployment("d2"))
+    assert _quarantined(path) == []
+
+
+def test_a_quarantined_kpi_carries_its_whole_key(tmp_path):
+    path = tmp_path / "w.duckdb"
+    source = settings.SourceConfig(name="kpi", kind="test")
+    bad = pd.DataFrame({"date": ["2026-11-01"], "kpi": ["ctr"], "value": [None]}, dtype=object)
+    good = pd.DataFrame({"date": ["2026-11-01"], "kpi": ["ctr"], "value": [0.1]}, dtype=object)
+    with warehouse.writing(path) as con:
+        Loader(con, source, "s1").load(Batch("kpis", "day 1", frame=bad))
+    with warehouse.reading(path) as con:
+        assert con.execute("select row_key from quarantine").fetchall() == [
+            ('["2026-11-01","ctr","","all"]',)
+        ]
+    with warehouse.writing(path) as con:
+        Loader(con, source, "s2").load(Batch("kpis", "day 2", frame=good))
+    with warehouse.reading(path) as con:
+        assert con.execute("select count(*) from quarantine").fetchall() == [(0,)]
+
+
+def test_a_batch_that_cannot_be_read_fails_with_its_own_error_inside_a_transaction(tmp_path):
+    # The failed read aborts the sync's transaction; the error that reaches the sync is the
+    # one naming the source and what it could not read, not the aborted transaction's.
+    source = settings.SourceConfig(name="files", kind="test")
+    missing = tmp_path / "gone.parquet"
+    with warehouse.writing(tmp_path / "w.duckdb") as con:
+        con.begin()
+        with pytest.raises(SourceError, match=r"source 'files': cannot read .*gone\.parquet"):
+            Loader(con, source, "s1").load(
+                Batch(
+                    "deployments",
+                    str(missing),
+                    relation="read_parquet($file_path)",
+                    params={"file_path": str(missing)},
+                )
+            )
+        con.rollback()

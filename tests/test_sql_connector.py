@@ -985,3 +985,165 @@ columns = {{ incident_id = "key" }}
             os.environ.pop(CONTRACT_ENV, None)
         else:
             os.environ[CONTRACT_ENV] = previous
+
+
+# -- a connection lost midway: the read resumes from its mark --------------------------------------
+
+# Seven deployments, three of them in the same second (the cursor's ties), one of those with a
+# status the source does not map (quarantined). With two rows a batch, the first batch ends
+# inside the ties: a read resumed from its mark meets one row it handed over already.
+TIES = at("2026-03-02T12:00:00+00:00")
+SEVEN = [
+    ("D-1", "SUCCESS", at("2026-03-01T09:00:00+00:00")),
+    ("D-2", "SUCCESS", TIES),
+    ("D-3", "EXPLODED", TIES),
+    ("D-4", "FAILED", TIES),
+    ("D-5", "SUCCESS", at("2026-03-03T09:00:00+00:00")),
+    ("D-6", "SUCCESS", at("2026-03-04T09:00:00+00:00")),
+    ("D-7", "ROLLED_BACK", at("2026-03-04T09:00:00+00:00")),
+]
+
+
+def _seven_deployments(postgres, name: str) -> str:
+    url = postgres.create_database(name)
+    run(url, "create schema analytics")
+    run(url, DEPLOY_LOG)
+    run(
+        url,
+        INSERT_DEPLOY,
+        [
+            dict(
+                id=deployment_id,
+                model="churn",
+                env="PROD",
+                started=None,
+                finished=dt.datetime(2026, 3, 1, 8, 0),
+                result=result,
+                updated_at=updated_at,
+            )
+            for deployment_id, result, updated_at in SEVEN
+        ],
+    )
+    return url
+
+
+class Severed(sync.Progress):
+    """Ends the sync's PostgreSQL sessions from another connection after the given batches."""
+
+    def __init__(self, postgres, database: str, after: set[int], lock: bool = False) -> None:
+        self.postgres, self.database, self.after, self.lock = postgres, database, after, lock
+        self.sizes: list[int] = []
+
+    def batch_done(self, name, batch, stats) -> None:
+        from psycopg import sql
+
+        self.sizes.append(stats.read)
+        if len(self.sizes) not in self.after:
+            return
+        if self.lock:  # and no new connection gets in
+            self.postgres.admin(
+                sql.SQL("alter database {} allow_connections false").format(
+                    sql.Identifier(self.database)
+                )
+            )
+        self.postgres.admin(
+            sql.SQL(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where datname = {} and pid <> pg_backend_pid()"
+            ).format(sql.Literal(self.database))
+        )
+
+
+def _deploys_source(extra: str = "", cursor: str = 'cursor = "updated_at"') -> str:
+    return (
+        DEPLOYMENTS_SOURCE.replace('cursor = "updated_at"', cursor)
+        + "retries = 1\nbackoff_s = 0.5\n"
+        + extra
+    )
+
+
+def test_a_postgres_read_cut_midway_resumes_from_its_mark_and_keeps_every_row_once(
+    postgres, project, monkeypatch, sleeps, statements
+):
+    url = _seven_deployments(postgres, "severed")
+    monkeypatch.setenv(ENV, url)
+    project.configure(_deploys_source())
+    # Cut after the first batch and again after the third: each time the read resumes.
+    progress = Severed(postgres, "severed", after={1, 3})
+
+    report = sync.run(settings.load(project.config_path), progress=progress)
+
+    assert report.ok, report.as_dict()
+    assert sleeps == [0.5, 0.5]  # one wait before each resumed read
+    reads = [(s[0], s[1]) for s in statements if 'FROM analytics."Deploy Log"' in s[0]]
+    assert len(reads) == 3
+    assert "WHERE" not in reads[0][0]
+    # A first sync resumes from the highest cursor handed over, with the null ones.
+    assert reads[1][0].endswith(
+        'WHERE analytics."Deploy Log".updated_at >= %(mark)s '
+        'OR analytics."Deploy Log".updated_at IS NULL ORDER BY analytics."Deploy Log".updated_at'
+    )
+    assert reads[1][1] == {"mark": TIES}
+    # Every row once: read counts seven, the warehouse holds each deployment once, and the
+    # unmapped status is one quarantine row.
+    assert sum(progress.sizes) == 7
+    assert report_rows(report) == [("deploys", "deployments", 7, 6, 0, 1)]
+    assert project.query(
+        "select deployment_id, status from deployments order by deployment_id"
+    ) == [
+        ("D-1", "success"),
+        ("D-2", "success"),
+        ("D-4", "failed"),
+        ("D-5", "success"),
+        ("D-6", "success"),
+        ("D-7", "rolled_back"),
+    ]
+    assert project.query("select row_key, reason from quarantine") == [
+        ("D-3", "status: unknown value 'EXPLODED' (expected success, failed, rolled_back)")
+    ]
+    assert at(_mark(project, "deploys")["mark"]["value"]) == at("2026-03-04T09:00:00+00:00")
+    # The next sync reads from the mark: the two deployments at it, unchanged.
+    assert report_rows(project.sync()) == [("deploys", "deployments", 2, 0, 2, 0)]
+
+
+def test_a_postgres_read_that_cannot_resume_fails_and_leaves_the_warehouse_as_it_was(
+    postgres, project, monkeypatch, sleeps
+):
+    url = _seven_deployments(postgres, "locked")
+    monkeypatch.setenv(ENV, url)
+    project.configure(_deploys_source())
+    progress = Severed(postgres, "locked", after={1}, lock=True)
+
+    report = sync.run(settings.load(project.config_path), progress=progress)
+
+    # One wait before resuming, one before the connection's second (and last) attempt.
+    assert sleeps == [0.5, 0.5]
+    error = report.sources[0].error
+    assert error.startswith("source 'deploys': cannot connect to postgresql+psycopg://tandem:***@")
+    assert "after 2 attempts" in error and "not currently accepting connections" in error
+    assert postgres.password not in error
+    assert project.query("select count(*) from deployments") == [(0,)]
+    assert project.query("select count(*) from source_state") == [(0,)]
+
+    postgres.admin('alter database "locked" allow_connections true')
+    assert report_rows(project.sync()) == [("deploys", "deployments", 7, 6, 0, 1)]
+
+
+def test_a_postgres_read_without_a_cursor_cut_midway_fails_naming_the_cursor(
+    postgres, project, monkeypatch, sleeps
+):
+    url = _seven_deployments(postgres, "uncursored")
+    monkeypatch.setenv(ENV, url)
+    project.configure(_deploys_source(cursor=""))
+    progress = Severed(postgres, "uncursored", after={1})
+
+    report = sync.run(settings.load(project.config_path), progress=progress)
+
+    error = report.sources[0].error
+    assert error.startswith(
+        "source 'deploys': lost the connection to postgresql+psycopg://tandem:***@"
+    )
+    assert "after reading 2 rows of analytics.Deploy Log" in error
+    assert error.endswith("(with a `cursor`, a read resumes where it stopped)")
+    assert sleeps == []
+    assert project.query("select count(*) from deployments") == [(0,)]

@@ -18,6 +18,16 @@ import warehouse
 from connectors.feeds import BOOKKEEPING_COLUMNS, FEEDS
 from tests.conftest import ROOT, python_process, subprocess_env
 
+# sql/schema.sql as version 1 shipped it: upgrades are tested from what old warehouses hold,
+# not from today's schema.sql, which a change could edit in place.
+SCHEMA_V1 = Path(__file__).resolve().parent / "fixtures" / "schema_v1.sql"
+
+
+def _version_1(con: duckdb.DuckDBPyConnection) -> None:
+    """Make `con`'s database a version-1 warehouse, from the frozen schema."""
+    con.execute(SCHEMA_V1.read_text())
+    con.execute("insert into tandem_meta values ('schema_version', '1')")
+
 
 def test_schema_matches_the_feed_contract(tmp_path):
     path = tmp_path / "w.duckdb"
@@ -118,6 +128,7 @@ MIGRATION_ADDS = {
             "last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL",
         ],
     },
+    5: {"quarantine": ["row_key VARCHAR"]},
 }
 
 
@@ -134,8 +145,21 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return tables
 
 
-def _rows(con: duckdb.DuckDBPyConnection, tables) -> dict[str, list[tuple]]:
-    return {t: con.execute(f'select * from "{t}" order by all').fetchall() for t in tables}
+def _rows(con: duckdb.DuckDBPyConnection, tables: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """Each table's rows, over the columns `tables` lists for it (`name TYPE ...`)."""
+    found = {}
+    for table, columns in tables.items():
+        names = ", ".join(f'"{column.split()[0]}"' for column in columns)
+        found[table] = con.execute(f'select {names} from "{table}" order by all').fetchall()
+    return found
+
+
+def test_the_frozen_version_1_schema_is_what_a_new_warehouse_starts_from():
+    # Version 1 is history: a change to the schema is a migration, never an edit of schema.sql.
+    frozen, current = duckdb.connect(), duckdb.connect()
+    _version_1(frozen)
+    warehouse.ensure_schema(current, migrations={}, target=1)
+    assert _columns(current) == _columns(frozen)
 
 
 def test_every_migration_file_is_listed_once_in_order():
@@ -148,6 +172,7 @@ def test_every_migration_file_is_listed_once_in_order():
 @pytest.mark.parametrize("version", sorted(MIGRATION_ADDS))
 def test_each_migration_adds_its_columns_with_their_types(version):
     con = duckdb.connect()
+    _version_1(con)
     assert warehouse.ensure_schema(con, target=version - 1) == version - 1
     before = _columns(con)
     assert warehouse.ensure_schema(con, target=version) == version
@@ -165,7 +190,7 @@ def test_each_migration_adds_its_columns_with_their_types(version):
 def test_a_version_1_warehouse_keeps_its_rows_and_gets_the_schema_of_a_new_one(tmp_path):
     old = tmp_path / "old.duckdb"
     con = duckdb.connect(str(old))
-    warehouse.ensure_schema(con, migrations={}, target=1)
+    _version_1(con)
     con.execute("set TimeZone = 'UTC'")
     con.execute(
         "insert into deployments (deployment_id, model, environment, finished_at, status, "
@@ -184,10 +209,16 @@ def test_a_version_1_warehouse_keeps_its_rows_and_gets_the_schema_of_a_new_one(t
         "values ('s1', 'deploys', 'files', 'deployments', '2026-11-02 00:00', 'ok', 2)"
     )
     con.execute("insert into source_state values ('deploys', '{\"mark\": 7}', '2026-11-02')")
-    version_1 = set(_columns(con)) - {"tandem_meta"}
+    con.execute(
+        "insert into quarantine values ('deploys', 'deployments', 'deploys.csv', 3, 'd3,x', "
+        "'missing finished_at', 's1', '2026-11-02 00:00')"
+    )
+    version_1 = {t: c for t, c in _columns(con).items() if t != "tandem_meta"}
     before = _rows(con, version_1)
     con.close()
-    assert all(before[t] for t in ("deployments", "inference", "sync_runs", "source_state"))
+    assert all(
+        before[t] for t in ("deployments", "inference", "sync_runs", "source_state", "quarantine")
+    )
 
     assert warehouse.needs_upgrade(old)
     with warehouse.writing(old):
@@ -202,6 +233,11 @@ def test_a_version_1_warehouse_keeps_its_rows_and_gets_the_schema_of_a_new_one(t
         fresh = _columns(con)
     assert migrated == fresh
     assert kept == before
+    # A row quarantined before rows had keys has none: its origin read again clears it.
+    with warehouse.reading(old) as con:
+        assert con.execute("select origin, row_key from quarantine").fetchall() == [
+            ("deploys.csv", None)
+        ]
 
 
 def test_a_warehouse_from_a_newer_tandem_is_refused(tmp_path, monkeypatch):
