@@ -10,12 +10,19 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import hypothesis
 import pytest
 
 import settings
 from connectors import sync
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests explore new examples on a developer's machine; in CI ($CI set) they replay the
+# same derandomised examples, so a red CI always means a change, never a new random draw.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 # Fixtures every test module may take as arguments, without importing them; the `slow` marker.
 pytest_plugins = ["tests.plugins.postgres", "tests.plugins.slow"]
