@@ -95,6 +95,21 @@ def _scoped(window: Filters, team: str | None, model: str | None) -> Filters:
     return Filters(window.since, window.until, team, model)
 
 
+# The label each retro figure shows, by its entry in metrics/registry.py (which reads them from
+# here): one place to rename a figure on the page, in the export and in the highlights.
+LABELS = {
+    "deployment_frequency": "Deployments",
+    "lead_time": "Lead time (median)",
+    "change_failure": "Change failure rate",
+    "recovery_time": "Recovery time (median)",
+    "incidents_opened": "Incidents opened",
+    "throughput": "Tickets finished",
+    "cycle_time": "Cycle time (median)",
+    "wip": "Work in progress (at the end)",
+    "flow_efficiency": "Flow efficiency",
+}
+
+
 def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) -> list[Figure]:
     last = week.previous()
     month = Filters(week.until - 4 * WEEK, week.until, week.team, week.model)
@@ -114,7 +129,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
     specs = [
         (
             "deployments",
-            "Deployments",
+            LABELS["deployment_frequency"],
             "count",
             "higher",
             lambda d, f, a: d["deployments"],
@@ -123,7 +138,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "lead_time",
-            "Lead time (median)",
+            LABELS["lead_time"],
             "hours",
             "lower",
             lambda d, f, a: d["lead_time_hours"]["median"],
@@ -132,7 +147,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "change_failure_rate",
-            "Change failure rate",
+            LABELS["change_failure"],
             "share",
             "lower",
             lambda d, f, a: d["change_failure_rate"],
@@ -141,7 +156,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "recovery_time",
-            "Recovery time (median)",
+            LABELS["recovery_time"],
             "hours",
             "lower",
             lambda d, f, a: d["recovery_time_hours"]["median"],
@@ -150,7 +165,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "incidents",
-            "Incidents opened",
+            LABELS["incidents_opened"],
             "count",
             "lower",
             lambda d, f, a: a["incidents_opened"],
@@ -159,7 +174,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "throughput",
-            "Tickets finished",
+            LABELS["throughput"],
             "count",
             "higher",
             lambda d, f, a: f["throughput"],
@@ -168,7 +183,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "cycle_time",
-            "Cycle time (median)",
+            LABELS["cycle_time"],
             "hours",
             "lower",
             lambda d, f, a: f["cycle_time_hours"]["median"],
@@ -177,7 +192,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "wip",
-            "Work in progress (at the end)",
+            LABELS["wip"],
             "count",
             "lower",
             lambda d, f, a: f["wip"],
@@ -186,7 +201,7 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
         ),
         (
             "flow_efficiency",
-            "Flow efficiency",
+            LABELS["flow_efficiency"],
             "share",
             "higher",
             lambda d, f, a: f["flow_efficiency"],
