@@ -3,15 +3,16 @@
 For each kind: keys unique and non-null, timestamps stored as UTC instants equal to the
 source's, `normalize` deterministic, and a second sync changing nothing.
 
-A kind's sample is `contract_sample(project, frames)` here or in `tests/test_<kind>_connector.py`:
-a context manager that yields the `[[sources]]` TOML (and keeps any server it needs running).
+A kind's sample is `contract_sample(project, frames)`: a context manager that yields the
+`[[sources]]` TOML (and keeps any server it needs running). `files` and `demo` are made here
+from the demo frames; every other kind is listed by hand in tests/helpers/contract_samples.py
+(its module under tests/helpers/contracts/), never looked up by file name.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 
 import pandas as pd
 import pytest
@@ -19,6 +20,7 @@ import pytest
 from connectors import demo_data, registry
 from connectors.feeds import FEEDS
 from tests.conftest import Project
+from tests.helpers.contract_samples import SAMPLES
 
 END = dt.date(2026, 11, 23)
 
@@ -59,12 +61,21 @@ def sample(kind: str):
         return contextlib.contextmanager(
             lambda project, frames: (yield LOCAL_SAMPLES[kind](project, frames))
         )
-    return importlib.import_module(f"tests.test_{kind}_connector").contract_sample
+    contract_sample, _ = SAMPLES[kind]
+    return contract_sample
 
 
 def test_every_connector_kind_has_a_contract_sample():
-    for kind in registry.CONNECTORS:
-        assert callable(sample(kind)), kind
+    assert set(LOCAL_SAMPLES).isdisjoint(SAMPLES)
+    kinds = set(LOCAL_SAMPLES) | set(SAMPLES)
+    assert kinds == set(registry.CONNECTORS), (
+        f"registered kinds without a sample: {sorted(set(registry.CONNECTORS) - kinds)}; "
+        f"samples of no registered kind: {sorted(kinds - set(registry.CONNECTORS))}"
+    )
+    for kind, (contract_sample, check) in SAMPLES.items():
+        assert callable(contract_sample), kind
+        # (feed, key column, key, timestamp column, an aware instant), or None: no rows.
+        assert check is None or (check[0] in FEEDS and check[4].tzinfo is not None), kind
 
 
 # The demo kind syncs a whole generated year (about 30 s): slow, like the demo warehouse.
@@ -109,7 +120,7 @@ def test_keys_are_unique_and_not_null(synced):
 def timestamp_check(kind: str, frames) -> tuple[str, str, str, str, dt.datetime]:
     """(feed, key column, key, timestamp column, the instant the source gave) for one row.
 
-    Kinds with their own sample name one row as `TIMESTAMP_CHECK` beside `contract_sample`.
+    Kinds in `SAMPLES` name one row as `TIMESTAMP_CHECK` beside `contract_sample`.
     """
     if kind in LOCAL_SAMPLES:
         first = frames["deployments"].iloc[0]
@@ -120,7 +131,8 @@ def timestamp_check(kind: str, frames) -> tuple[str, str, str, str, dt.datetime]
             "finished_at",
             first["finished_at"].to_pydatetime(),
         )
-    return importlib.import_module(f"tests.test_{kind}_connector").TIMESTAMP_CHECK
+    _, check = SAMPLES[kind]
+    return check
 
 
 def test_timestamps_are_utc_instants_of_the_source(synced, demo_frames):

@@ -26,12 +26,10 @@ after D5; PR1 gets a comment (updated again); incident #9 is closed.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as dt
 import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -50,9 +48,9 @@ from connectors.github import (
 )
 from connectors.loader import Reject
 from settings import SourceConfig
+from tests.helpers.contracts.github import recorded, serve, source_toml
 from tests.replay import Answer, ReplayServer
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github"
 TOKEN = "ghp_N0tARealT0kenButSecretAnyway"
 REPO = "/repos/octo/shop"
 UTC = dt.UTC
@@ -64,52 +62,6 @@ def sha(tag: str) -> str:
 
 def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def recorded(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def serve(server: ReplayServer, *names: str, edit=None) -> None:
-    """Route every recorded response of the named fixture files (later files win)."""
-    server.routes.clear()
-    routes: dict = {}
-    for name in names:
-        routes.update(recorded(name))
-    if edit:
-        edit(routes)
-    for path, answer in routes.items():
-        server.route(path, Answer(answer["body"], 200, answer.get("headers", {})))
-
-
-def source_toml(server: ReplayServer, name: str = "gh", **options) -> str:
-    lines = [
-        "[[sources]]",
-        f'name = "{name}"',
-        'kind = "github"',
-        'repo = "octo/shop"',
-        f'base_url = "{server.url}"',
-        "stale_after_days = 36500",
-    ]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
-    return "\n".join(lines) + "\n"
-
-
-TIMESTAMP_CHECK = (
-    "deployments",
-    "deployment_id",
-    "octo/shop/deployments/104",
-    "finished_at",
-    dt.datetime(2026, 3, 3, 12, 20, tzinfo=UTC),
-)
-
-
-@contextlib.contextmanager
-def contract_sample(project, frames):
-    """One repository's first sync: every feed loads rows (the demo frames are not needed)."""
-    with ReplayServer() as server:
-        serve(server, "first_sync")
-        yield source_toml(server)
 
 
 def counts(report) -> dict[str, tuple[int, int, int, int]]:

@@ -23,10 +23,8 @@ ML-6   Incident  an incident, not a ticket: priority Highest, field "Deployment 
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
@@ -37,15 +35,13 @@ from connectors.loader import SourceError
 from metrics import db, flow
 from metrics.filters import Filters
 from settings import SourceConfig, Workflow
+from tests.helpers.contracts.jira import CHANGELOG, SEARCH, recorded, serve
 from tests.replay import Answer, ReplayServer
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "jira"
 TOKEN = "ATATT3xFfGF0-s3cr3t-t0ken"
 EMAIL = "ml-bot@yourcompany.com"
 TOKEN_ENV = "TANDEM_TEST_JIRA_TOKEN"
 BASIC = base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
-SEARCH = "/rest/api/3/search/jql"
-CHANGELOG = "/rest/api/3/issue/ML-3/changelog"
 
 SOURCE = """
 [[sources]]
@@ -63,29 +59,6 @@ deployment_field = "Deployment ID"
 page_size = 3
 {extra}
 """
-
-
-def recorded(name: str):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def serve(server: ReplayServer, *later_searches: Answer, search_first: tuple = ()) -> None:
-    """Route the recorded first sync (and what later syncs' searches answer)."""
-    server.route("/rest/api/3/field", Answer(recorded("fields.json")))
-    server.route("/rest/api/3/myself", Answer(recorded("myself.json")))
-    server.route(
-        SEARCH,
-        *search_first,
-        Answer(recorded("search_page1.json")),
-        Answer(recorded("search_page2.json")),
-        *later_searches,
-    )
-    server.route(
-        f"{CHANGELOG}?startAt=0&maxResults=100", Answer(recorded("changelog_ML-3_page1.json"))
-    )
-    server.route(
-        f"{CHANGELOG}?startAt=3&maxResults=100", Answer(recorded("changelog_ML-3_page2.json"))
-    )
 
 
 @pytest.fixture
@@ -557,28 +530,6 @@ def test_issue_rules_are_read_once_with_one_case_rule():
     assert rules.model_of([], ["CHURN"]) == "churn"
     assert rules.is_incident("post-mortem") and not rules.is_incident("Story")
     assert rules.role("Ana Lima") == "data_science"
-
-
-# -- the contract sample (tests/test_contracts.py) ------------------------------------------------
-
-TIMESTAMP_CHECK = (
-    "tickets",
-    "ticket_id",
-    "ML-1",
-    "created_at",
-    dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC),
-)
-
-
-@contextlib.contextmanager
-def contract_sample(project, frames):
-    """The recorded instance, anonymous access: tickets, transitions and an incident."""
-    with ReplayServer() as server:
-        serve(server)
-        yield (
-            f'[[sources]]\nname = "jira"\nkind = "jira"\nbase_url = "{server.url}"\n'
-            'jql = "project = ML"\nmodel_label_prefix = "model:"\n'
-        )
 
 
 # -- quarantine across syncs: the issue at the mark is read again -----------------------------

@@ -13,11 +13,8 @@ line  issue  what it tests
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -27,8 +24,7 @@ from connectors.loader import SourceError
 from metrics import db, flow
 from metrics.filters import Filters
 from settings import SourceConfig, Workflow
-
-EXPORT = Path(__file__).resolve().parent / "fixtures" / "jira" / "export.csv"
+from tests.helpers.contracts.jira_csv import EXPORT
 
 SOURCE = """
 [[sources]]
@@ -259,22 +255,3 @@ def test_each_file_is_parsed_once_for_both_feeds(project, monkeypatch):
     # The lines that cannot be split are reported once, with the first feed.
     assert [len(b.rejects) for b in batches] == [1, 0]
     assert [len(b.frame) for b in batches] == [4, 1]
-
-
-# -- the contract sample (tests/test_contracts.py) ------------------------------------------------
-
-TIMESTAMP_CHECK = (
-    "tickets",
-    "ticket_id",
-    "ML-1",
-    "created_at",
-    dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),  # no timezone option: the export's time is UTC
-)
-
-
-@contextlib.contextmanager
-def contract_sample(project, frames):
-    """The recorded export, read as UTC: tickets and an incident."""
-    (project.root / "exports").mkdir(parents=True, exist_ok=True)
-    shutil.copy(EXPORT, project.root / "exports" / "jira.csv")
-    yield '[[sources]]\nname = "jira-export"\nkind = "jira_csv"\npath = "exports/jira.csv"\n'

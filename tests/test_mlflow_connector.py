@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 import json
-import os
 import re
-import shutil
 import socket
 import threading
 import warnings
@@ -29,68 +26,27 @@ from connectors.loader import SourceError
 from connectors.mlflow_registry import Deployed, MlflowConnector, ModelSighting
 from settings import SourceConfig
 from tests.conftest import Project, python_process
+from tests.helpers.contracts.mlflow import Store, mlflow_or_skip
 from tests.replay import Answer, ReplayServer
 
 URI_ENV = "TANDEM_TEST_MLFLOW_URI"
-COMMIT_TAG = "mlflow.source.git.commit"
-TIMESTAMP_CHECK = (
-    "deployments",
-    "deployment_id",
-    "mlflow:churn:1:production",
-    "finished_at",
-    dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC),
-)
-
-
-def _mlflow():
-    """The mlflow module, or a skip (a failure when TANDEM_REQUIRE_MLFLOW=1)."""
-    if os.environ.get("TANDEM_REQUIRE_MLFLOW") == "1":
-        return importlib.import_module("mlflow")
-    return pytest.importorskip("mlflow")
 
 
 @pytest.fixture
 def needs_mlflow():
-    _mlflow()
+    mlflow_or_skip()
 
 
 needs_mlflow_client = pytest.mark.usefixtures("needs_mlflow")
 
 
-class Store:
-    """A real MLflow tracking and registry store in one sqlite file, written as a CD job would."""
-
-    def __init__(self, path: Path, template: Path | None = None):
-        if template is not None:
-            shutil.copy(template, path)
-        self.uri = f"sqlite:///{path}"
-        self.client = _mlflow().MlflowClient(self.uri, self.uri)
-        artifacts = (path.parent / f"{path.stem}-artifacts").as_uri()
-        self.experiment = self.client.create_experiment("training", artifact_location=artifacts)
-        self.runs: dict[tuple[str, str], str] = {}
-
-    def version(self, model: str, commit: str | None = None, **tags: str) -> str:
-        """Register a new version of `model` (trained by a run with `commit`); its number."""
-        if not self.client.search_registered_models(filter_string=f"name = '{model}'"):
-            self.client.create_registered_model(model)
-        run_id = None
-        if commit is not None:
-            run_id = self.client.create_run(self.experiment, tags={COMMIT_TAG: commit}).info.run_id
-        mv = self.client.create_model_version(
-            model, f"s3://models/{model}/{commit}", run_id=run_id, tags=tags
-        )
-        if run_id:
-            self.runs[(model, str(mv.version))] = run_id
-        return str(mv.version)
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     """An empty store, created once: MLflow's migrations take seconds, a copy takes none."""
-    _mlflow()
+    mlflow_or_skip()
     path = tmp_path_factory.mktemp("mlflow") / "empty.db"
     uri = f"sqlite:///{path}"
-    _mlflow().MlflowClient(uri, uri).search_registered_models()
+    mlflow_or_skip().MlflowClient(uri, uri).search_registered_models()
     return path
 
 
@@ -551,26 +507,3 @@ def test_without_the_extra_a_sync_says_how_to_install_it(project, monkeypatch):
         "source 'models': kind 'mlflow' needs the MLflow client: "
         "pip install -r requirements-mlflow.txt"
     )
-
-
-@contextlib.contextmanager
-def contract_sample(project: Project, frames):
-    """Two tagged versions of one model and an alias, in a real sqlite store."""
-    _mlflow()
-    store = Store(project.root / "mlflow.db")
-    store.version("churn", commit="ccc333", deployed_at="2026-11-20T10:30:00+01:00")
-    store.version("churn", commit="ddd444", deployed_at="2026-11-21T16:00:00Z")
-    store.client.set_registered_model_alias("churn", "production", "2")
-    env = "TANDEM_CONTRACT_MLFLOW_URI"
-    before = os.environ.get(env)
-    os.environ[env] = store.uri
-    try:
-        yield (
-            '[[sources]]\nname = "mlflow_models"\nkind = "mlflow"\n'
-            f'tracking_uri_env = "{env}"\nteam = "growth"\n'
-        )
-    finally:
-        if before is None:
-            os.environ.pop(env, None)
-        else:
-            os.environ[env] = before

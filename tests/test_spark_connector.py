@@ -120,14 +120,6 @@ def test_the_config_is_checked_before_any_spark_work():
         SparkConnector(source(table="t", features=["a"]))
 
 
-TIMESTAMP_CHECK = None
-
-
-def contract_sample(project, frames):
-    """The row-feed contract tests do not apply: a spark source loads profiles, never rows."""
-    pytest.skip("kind 'spark' writes drift profiles, not feed rows: the row contract is moot")
-
-
 def test_a_spark_failure_is_one_line_naming_the_source_without_credentials(spark, tmp_path):
     project = Project(tmp_path)
     # A URL goes to Spark as written (not read as a local path), and its password never shows.
