@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
-import duckdb
 import hypothesis
 import pytest
 
 import settings
-from connectors import sync
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.project import DEMO_END, PINNED_NOW, Project
 
 # Property tests explore new examples on a developer's machine; in CI ($CI set) they replay the
 # same derandomised examples, so a red CI always means a change, never a new random draw.
@@ -26,12 +19,6 @@ if os.environ.get("CI"):
 
 # Fixtures every test module may take as arguments, without importing them; the `slow` marker.
 pytest_plugins = ["tests.plugins.postgres", "tests.plugins.slow"]
-
-# The demo year's last day, and the instant every test reads as "now" (settings.now(), through
-# $TANDEM_NOW, which subprocesses inherit): the suite reads the same whatever the real date is.
-# A Thursday whose last 7 days hold all four DORA figures, recovery time included.
-DEMO_END = dt.date(2026, 11, 19)
-PINNED_NOW = "2026-11-19T23:00:00+00:00"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,42 +31,6 @@ def pinned_clock():
         os.environ.pop(settings.NOW_ENV, None)
     else:
         os.environ[settings.NOW_ENV] = previous
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return path
-
-
-class Project:
-    """A folder with a sources.toml and its warehouse, as a user would have."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.config_path = root / "sources.toml"
-        self.warehouse = root / "data" / "tandem.duckdb"
-
-    def configure(self, sources_toml: str) -> settings.Config:
-        write(
-            self.config_path,
-            '[warehouse]\npath = "data/tandem.duckdb"\n\n' + textwrap.dedent(sources_toml),
-        )
-        return settings.load(self.config_path)
-
-    def file(self, name: str, text: str) -> Path:
-        return write(self.root / name, text)
-
-    def sync(self, only: list[str] | None = None) -> sync.SyncReport:
-        return sync.run(settings.load(self.config_path), only)
-
-    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
-        con = duckdb.connect(str(self.warehouse), read_only=True)
-        try:
-            con.execute("set TimeZone = 'UTC'")
-            return con.execute(sql, params or {}).fetchall()
-        finally:
-            con.close()
 
 
 @pytest.fixture
@@ -109,26 +60,6 @@ def demo_env(demo_project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
     """The demo warehouse, named by $TANDEM_CONFIG as the app and CLIs find it."""
     monkeypatch.setenv("TANDEM_CONFIG", str(demo_project.config_path))
     return demo_project
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(extra)
-    return env
-
-
-def python_process(code: str, *args: str) -> subprocess.Popen:
-    """`python -c code args...` in the repo, with pipes for stdin, stdout and stderr (text)."""
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        env=subprocess_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 # --- Spark (an optional extra: skipped without PySpark, unless CI requires it) ------------

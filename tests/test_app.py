@@ -14,7 +14,7 @@ import settings
 from connectors.feeds import FEEDS
 from metrics import registry
 from pages.charts import kpi_name
-from tests.conftest import DEMO_END, ROOT, Project, python_process
+from tests.helpers.project import DEMO_END, ROOT, Project, python_process
 
 APP = str(ROOT / "app.py")
 PAGES = [

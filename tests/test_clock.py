@@ -12,7 +12,7 @@ import pytest
 import settings
 from connectors.demo import DemoConnector
 from metrics.filters import window
-from tests.conftest import PINNED_NOW, ROOT, subprocess_env
+from tests.helpers.project import PINNED_NOW, ROOT, subprocess_env
 
 UTC = dt.UTC
 

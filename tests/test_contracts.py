@@ -19,8 +19,8 @@ import pytest
 
 from connectors import demo_data, registry
 from connectors.feeds import FEEDS
-from tests.conftest import Project
 from tests.helpers.contract_samples import SAMPLES
+from tests.helpers.project import Project
 
 END = dt.date(2026, 11, 23)
 

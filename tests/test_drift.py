@@ -194,7 +194,7 @@ def inference_rows(rng: np.random.Generator) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory):
-    from tests.conftest import Project
+    from tests.helpers.project import Project
 
     project = Project(tmp_path_factory.mktemp("drift"))
     rows = inference_rows(np.random.default_rng(8))
@@ -272,7 +272,7 @@ def test_the_timeline_shows_the_day_drift_began(synced):
 
 
 def test_a_second_sync_profiles_nothing_and_a_changed_day_is_profiled_again(tmp_path):
-    from tests.conftest import Project
+    from tests.helpers.project import Project
 
     project = Project(tmp_path)
     rows = inference_rows(np.random.default_rng(3))

@@ -8,7 +8,7 @@ import shutil
 import settings
 from connectors import sync
 from connectors.feeds import FEEDS
-from tests.conftest import ROOT, Project
+from tests.helpers.project import ROOT, Project
 
 
 def test_the_sample_config_loads_every_feed(tmp_path):

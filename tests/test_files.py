@@ -13,7 +13,7 @@ import pytest
 from connectors.files import matching_files
 from connectors.loader import SourceError
 from settings import SourceConfig
-from tests.conftest import ROOT, subprocess_env
+from tests.helpers.project import ROOT, subprocess_env
 
 TICKETS_CSV = """
     ticket_id,title,type,team,model,assignee,role,created_at,resolved_at,status,story_points,labels

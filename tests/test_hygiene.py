@@ -1,6 +1,7 @@
 """The test suite's own house rules, read from its source with `ast`.
 
-- No module of the suite (a test module, a helper, a plugin, conftest.py) imports a test module,
+- No module of the suite (a test module, a helper, a plugin, conftest.py) imports a test module
+  or conftest.py,
   whether written (`from tests.test_x import y`) or by name (`importlib.import_module(...)`,
   `__import__(f"tests.test_{kind}")`): what two test files share lives in a helper module
   (tests/helpers/, tests/replay.py) or a plugin (tests/plugins/), never in a `test_*.py`, so
@@ -78,7 +79,8 @@ def _names_a_test_module(name: str) -> bool:
     parts = name.split(".")
     if parts[0] == "tests":
         parts = parts[1:]
-    return bool(parts) and f"{parts[0]}.py" in TEST_NAMES
+    # conftest.py is pytest's to load: what tests share lives in tests/helpers/ instead.
+    return bool(parts) and (f"{parts[0]}.py" in TEST_NAMES or parts[0] == "conftest")
 
 
 @pytest.mark.parametrize(
@@ -86,12 +88,12 @@ def _names_a_test_module(name: str) -> bool:
     [
         ("from tests.test_drift import far_from_zero", ["tests.test_drift"]),
         ("import tests.test_drift", ["tests.test_drift"]),
-        ("from tests import test_drift, conftest", ["tests.test_drift"]),
+        ("from tests import test_drift, conftest", ["tests.test_drift", "tests.conftest"]),
         ("from . import test_drift", ["test_drift"]),
         ("from .test_drift import m2_errors", ["test_drift"]),
         ("from test_drift import m2_errors", ["test_drift"]),
         ("def f():\n    from tests.test_drift import m2_errors\n", ["tests.test_drift"]),
-        ("from tests.conftest import Project", []),
+        ("from tests.conftest import Project", ["tests.conftest"]),
         ("from tests.helpers.profiles import stored", []),
         ("from tests.replay import ReplayServer", []),
         ("import test_not_ours.thing", []),

@@ -19,7 +19,7 @@ from connectors.loader import Batch, Loader
 from metrics import activity, db, models, registry, sources
 from metrics.filters import Filters, window
 from metrics.status import kpi_status
-from tests.conftest import DEMO_END, ROOT, subprocess_env
+from tests.helpers.project import DEMO_END, ROOT, subprocess_env
 
 
 def utc(text: str) -> dt.datetime:

@@ -25,8 +25,8 @@ from connectors.feeds import column_names
 from connectors.loader import SourceError
 from connectors.mlflow_registry import Deployed, MlflowConnector, ModelSighting
 from settings import SourceConfig
-from tests.conftest import Project, python_process
 from tests.helpers.contracts.mlflow import Store, mlflow_or_skip
+from tests.helpers.project import Project, python_process
 from tests.replay import Answer, ReplayServer
 
 URI_ENV = "TANDEM_TEST_MLFLOW_URI"

@@ -20,7 +20,7 @@ from connectors.loader import Batch, Loader
 from metrics import contracts, db
 from metrics.contracts import Contract, KpiTerms
 from metrics.filters import Filters
-from tests.conftest import ROOT, Project, subprocess_env
+from tests.helpers.project import ROOT, Project, subprocess_env
 
 
 def utc(text: str) -> dt.datetime:

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from metrics import drift
 from metrics.db import sql
 from profiling import portable, queries
-from tests.conftest import Project
 from tests.helpers.profiles import (
     DAYS,
     assert_interchangeable,
@@ -28,6 +27,7 @@ from tests.helpers.profiles import (
     generated_rows,
     stored,
 )
+from tests.helpers.project import Project
 
 FEATURES = ["amount", "ratio", "visits", "country", "is_new"]
 ENV = "TANDEM_TEST_PROFILES_URL"

@@ -12,7 +12,7 @@ import settings
 from metrics import db, delivery, flow, retro
 from metrics.retro import Figure, format_value
 from settings import Workflow
-from tests.conftest import ROOT, subprocess_env
+from tests.helpers.project import ROOT, subprocess_env
 
 
 def _cells(markdown: str, label: str) -> list[str]:

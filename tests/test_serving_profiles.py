@@ -29,7 +29,7 @@ from metrics import db, serving
 from metrics.filters import Filters
 from profiling import remote as remote_profiles
 from profiling import serving_store
-from tests.conftest import ROOT, Project
+from tests.helpers.project import ROOT, Project
 
 UTC = dt.UTC
 DAYS = [dt.date(2026, 5, 4), dt.date(2026, 5, 5), dt.date(2026, 5, 6)]

@@ -17,7 +17,6 @@ import pytest
 import warehouse
 from connectors.loader import SourceError
 from metrics import drift
-from tests.conftest import Project
 from tests.helpers.profiles import (
     DAYS,
     assert_interchangeable,
@@ -27,6 +26,7 @@ from tests.helpers.profiles import (
     m2_errors,
     stored,
 )
+from tests.helpers.project import Project
 
 SOURCE = """
 [[sources]]

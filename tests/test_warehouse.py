@@ -16,7 +16,7 @@ import pytest
 
 import warehouse
 from connectors.feeds import BOOKKEEPING_COLUMNS, FEEDS
-from tests.conftest import ROOT, python_process, subprocess_env
+from tests.helpers.project import ROOT, python_process, subprocess_env
 
 # sql/schema.sql as version 1 shipped it: upgrades are tested from what old warehouses hold,
 # not from today's schema.sql, which a change could edit in place.

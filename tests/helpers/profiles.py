@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from tests.conftest import Project
+from tests.helpers.project import Project
 
 UTC = dt.UTC
 DAYS = [dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)]

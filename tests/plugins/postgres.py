@@ -16,6 +16,7 @@ a failure.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import secrets
@@ -124,9 +125,7 @@ def postgres() -> Iterator[Postgres]:
     bin_dir = _bin_dir()
     if bin_dir is None or not (bin_dir / "pg_ctl").exists():
         _unavailable("initdb/pg_ctl were not found (apt-get install postgresql)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("psycopg") is None:
         _unavailable('the psycopg driver is not installed (pip install "psycopg[binary]")')
     runner = _runner()
     # Not pytest's tmp_path: its parents are private to root, and the server may run as
