@@ -1,8 +1,8 @@
 """How the pages draw: one template, one set of colours, event marks, numbers in words.
 
-Every figure starts here (`figure`, `subplots`) so it names its template instead of taking
-Plotly's global default, which libraries change at import (Streamlit's import sets it to its
-own "streamlit" template: the one named here, so charts look as they always have).
+Every figure starts here (`figure`, `subplots`) so it carries Tandem's own template (Streamlit's,
+with its colours written in) instead of Plotly's global default or a template looked up by name,
+both of which other libraries change (Streamlit at import, Evidently when it runs).
 """
 
 from __future__ import annotations
@@ -11,11 +11,20 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from metrics.status import format_kpi
 
-TEMPLATE = "streamlit"
+# Streamlit's template leaves the colours to the app's theme: its colorway is ten placeholders
+# ("#000001" ... "#000010") that the browser swaps for the theme's palette. Evidently, once it
+# has run, rewrites that colorway in Plotly's shared template registry (its first colour is red),
+# so a chart drawn later, for any user, would change colours. Tandem's template is its own
+# object, taken once, with the placeholders written in: nothing another library does to the
+# registry reaches it.
+COLORWAY = tuple(f"#{n:06d}" for n in range(1, 11))
+TEMPLATE = go.layout.Template(pio.templates["streamlit"])
+TEMPLATE.layout.colorway = COLORWAY
 
 COLOURS = {
     "success": "#2e7d32",  # a production deployment that succeeded

@@ -11,7 +11,6 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-import streamlit.components.v1 as components
 
 from metrics import drift
 from metrics.filters import Filters
@@ -275,7 +274,9 @@ def evidently_section(model: str, spec: drift.Reference, current: drift.Window) 
         mime="text/html",
         key="drift_evidently_download",
     )
-    components.html(report.html, height=900, scrolling=True)
+    # Evidently's own report, generated here from the warehouse (never user-supplied HTML),
+    # as wide as the page.
+    st.iframe(report.html, height=900)
 
 
 def layout() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 import settings
 from connectors.feeds import FEEDS
 from metrics import registry
-from pages.charts import kpi_name
+from pages.charts import COLORWAY, kpi_name
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process
 
 APP = str(ROOT / "app.py")
@@ -358,3 +359,32 @@ def test_every_label_a_page_shows_names_a_registry_entry(demo_env, page, query):
             and all(value in values[name] for name, value in match.groupdict().items())
         ]
         assert found, f"{title}: the {kind} {text!r} is no label of a registry entry shown there"
+
+
+def _chart_colours(at: AppTest) -> list[tuple]:
+    """Per Plotly chart on the page: its template's colorway, and each trace's own colours."""
+    colours = []
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        template = spec["layout"]["template"]["layout"]
+        traces = [
+            (trace.get("line", {}).get("color"), trace.get("marker", {}).get("color"))
+            for trace in spec["data"]
+        ]
+        colours.append((tuple(template["colorway"]), spec["layout"].get("colorway"), traces))
+    return colours
+
+
+def test_charts_keep_their_colours_after_evidently_runs(demo_env):
+    """Evidently rewrites Plotly's shared templates when it runs; Tandem's charts carry their
+    own, so a KPI line drawn after someone built Evidently's report keeps its colour."""
+    before = _chart_colours(_open("pages/kpi_check.py"))
+    assert before and all(colorway == COLORWAY for colorway, _, _ in before)
+    at = _open("pages/drift_investigation.py", model="recommender", window="28d")
+    at.toggle(key="drift_evidently").set_value(True).run()
+    assert not _problems(at)
+    assert any("Sample:" in m.value for m in at.markdown)  # Evidently's report was built
+    st.cache_data.clear()
+    after = _chart_colours(_open("pages/kpi_check.py"))
+    assert after == before
+
