@@ -9,17 +9,24 @@ duplicate is a row whose key came again in the same batch (the last one wins) or
 already in the warehouse unchanged.
 
 A quarantine row stands for the latest sighting of a bad source row, never for one read: it
-carries the feed's key when one could be read from the row (`row_key`), and a batch supersedes
-older quarantine rows in two ways (see Loader._quarantine):
-- the first batch of an origin in a sync reads that origin again (a file, an API's window):
-  its older rows that this batch does not sight again go, keyed or not;
-- a row with key K, loaded, unchanged or quarantined, supersedes older quarantine rows of the
-  same source, feed and K, from any origin: an API that re-reads the item at its high-water
+carries the feed's key when one could be read from the row (`row_key`). Batches insert the bad
+rows they read; older rows are superseded once the source's last batch is in (Loader.finish,
+which connectors.sync calls inside the source's transaction), so an origin read in several
+batches keeps what any of them sights again:
+- an origin the sync read again (a file, an API's window, a table from its mark) loses its
+  older rows that no batch of the sync sighted again, keyed or not;
+- a key K the sync read, loaded, unchanged or quarantined, supersedes older quarantine rows of
+  the same source, feed and K from any origin: an API that re-reads the item at its high-water
   mark under a new origin counts one bad item once, and an item fixed at the source leaves the
   quarantine.
-A bad row sighted again as it was (same key, raw content and reason; and same origin and row
-number, or else another origin) keeps its quarantine row, sync and time as they were, so an
-identical sync leaves the quarantine unchanged.
+A bad row sighted again as it was keeps its quarantine row, sync and time as they were, so an
+identical sync leaves the quarantine unchanged. As it was: the same key, raw content and
+reason, and the same origin and row number, or another origin. A row without a key counts as
+sighted again under another origin only if that origin is not read in this sync (a window
+that moved on re-reads the row at its mark); two identical rows of one origin, or of two
+origins read in one sync (two files), stay two rows. In one batch, a good row of key K wins
+over a bad one: the bad row is counted as quarantined in the sync's stats but leaves no
+quarantine row beside the loaded K.
 
 Identifiers (column names from files and config) are quoted, never values: every value from a
 source or a config is bound as a parameter.
@@ -175,8 +182,13 @@ class Loader:
         self.source = source
         self.sync_id = sync_id
         self.work_categories = work_categories or {}
-        # (feed, origin) read by an earlier batch of this sync: its quarantine is this sync's.
-        self._cleared_origins: set[tuple[str, str]] = set()
+        # What this sync sighted, kept until finish() settles the quarantine (see there):
+        # (feed, origin) read, bad rows sighted, and good rows' keys that quarantine holds.
+        suffix = uuid.uuid4().hex[:8]
+        self._read = f"__read_{suffix}"
+        self._sighted = f"__sighted_{suffix}"
+        self._good_keys = f"__good_keys_{suffix}"
+        self._origins: set[tuple[str, str]] = set()
 
     # -- the public step ----------------------------------------------------------------------
 
@@ -203,12 +215,53 @@ class Loader:
         self._clean_up(frame_name)
         return stats
 
+    def finish(self) -> None:
+        """Settle the quarantine once the source's last batch is loaded, in the same transaction.
+
+        An older quarantine row goes if this sync read its origin, or read its key (a good row
+        or a bad one), and no batch of the sync sighted it again as it was. A row without a key
+        that this sync sighted only under another origin, which it did not read, is that
+        origin's row sighted again (see _quarantine); otherwise it is written now.
+        """
+        if not self._origins:
+            return
+        con = self.con
+        params = {"source": self.source.name}
+        con.execute(
+            "delete from quarantine q where q.source = $source and ("
+            f"exists (select 1 from {self._read} r where r.feed = q.feed and r.origin = q.origin) "
+            "or (q.row_key is not null and ("
+            f"exists (select 1 from {self._good_keys} k "
+            "where k.feed = q.feed and k.row_key = q.row_key) "
+            f"or exists (select 1 from {self._sighted} s "
+            "where s.feed = q.feed and s.row_key = q.row_key)))) "
+            f"and not exists (select 1 from {self._sighted} n "
+            f"where n.feed = q.feed and {self._SIGHTED_AGAIN})",
+            params,
+        )
+        con.execute(
+            "insert into quarantine (source, feed, origin, row_number, raw, reason, sync_id, "
+            "quarantined_at, row_key) "
+            "select $source, n.feed, n.origin, n.row_number, n.raw, n.reason, $sync_id, now(), "
+            f"n.row_key from {self._sighted} n where n.row_key is null "
+            "and not exists (select 1 from quarantine q where q.source = $source "
+            f"and q.feed = n.feed and {self._SIGHTED_AGAIN}) "
+            "and not exists (select 1 from quarantine q where q.source = $source "
+            f"and q.feed = n.feed and {self._SIGHTED_ELSEWHERE} and not exists "
+            f"(select 1 from {self._read} r where r.feed = q.feed and r.origin = q.origin))",
+            {**params, "sync_id": self.sync_id},
+        )
+        for table in (self._read, self._sighted, self._good_keys):
+            con.execute(f"drop table if exists {table}")
+        self._origins = set()
+
     def _load(self, spec: Feed, batch: Batch, relation: str) -> LoadStats:
         raw_types = self._describe(relation, batch.params, batch.origin)
         plan = self._plan(spec, relation, batch, raw_types)
         if (
             (batch.rereadable or batch.frame is not None)
             and not batch.rejects_sql
+            and not batch.rejects
             and not plan.needs_settling
             and not self._has_rows(spec)
             and not self._has_keyed_quarantine(spec)
@@ -622,7 +675,7 @@ class Loader:
         ).fetchone()
         if bad or distinct != total:
             return None
-        self._supersede_origin(spec, batch, fresh=False)
+        self._note_origin(spec, batch)
         self._ensure_feature_columns(plan.features)
         columns = [quote(c) for c in spec.column_names] + [quote(f) for f in plan.features]
         loaded = self.con.execute(
@@ -714,35 +767,53 @@ class Loader:
     # and reason, seen at the same origin and row, or (keyed) at another origin, e.g. an API's
     # next window. Same origin and another row: the row moved in its file, and is written anew.
     _SIGHTED_AGAIN = """
-        q.source = $source and q.feed = $feed
-        and q.raw is not distinct from n.raw and q.reason = n.reason
+        q.raw is not distinct from n.raw and q.reason = n.reason
         and q.row_key is not distinct from n.row_key
         and (
             (q.origin = n.origin and q.row_number is not distinct from n.row_number)
             or (n.row_key is not null and q.origin <> n.origin)
         )
     """
+    # A row without a key, with the same raw content and reason, under another origin.
+    _SIGHTED_ELSEWHERE = """
+        q.row_key is null and n.row_key is null and q.origin <> n.origin
+        and q.raw is not distinct from n.raw and q.reason = n.reason
+    """
 
-    def _supersede_origin(self, spec: Feed, batch: Batch, fresh: bool) -> None:
-        """The first batch of an origin in this sync reads it again: what it does not sight
-        again of the origin's older quarantine rows goes. `fresh`: __fresh holds its rows."""
-        origin_key = (spec.name, batch.origin)
-        if origin_key in self._cleared_origins:
-            return
-        kept = f"and not exists (select 1 from __fresh n where {self._SIGHTED_AGAIN})"
+    def _track(self) -> None:
+        """The sync's tables of what it read and sighted (temporary: the sync's connection)."""
         self.con.execute(
-            "delete from quarantine q where q.source = $source and q.feed = $feed "
-            f"and q.origin = $origin {kept if fresh else ''}",
-            {"source": self.source.name, "feed": spec.name, "origin": batch.origin},
+            f"create temp table if not exists {self._read} (feed varchar, origin varchar)"
         )
-        self._cleared_origins.add(origin_key)
+        self.con.execute(
+            f"create temp table if not exists {self._sighted} (feed varchar, origin varchar, "
+            "row_number bigint, row_key varchar, raw varchar, reason varchar)"
+        )
+        self.con.execute(
+            f"create temp table if not exists {self._good_keys} (feed varchar, row_key varchar)"
+        )
+
+    def _note_origin(self, spec: Feed, batch: Batch) -> None:
+        """This sync reads the batch's origin: finish() clears what it does not sight again."""
+        self._track()
+        if (spec.name, batch.origin) in self._origins:
+            return
+        self.con.execute(
+            f"insert into {self._read} values ($feed, $origin)",
+            {"feed": spec.name, "origin": batch.origin},
+        )
+        self._origins.add((spec.name, batch.origin))
 
     def _quarantine(self, spec: Feed, batch: Batch) -> int:
-        """Write this batch's bad rows to quarantine, superseding older ones; return their count.
+        """Write this batch's bad rows to quarantine; return their count.
 
         The staged rows with a reason, the connector's rejects and the reader's (rejects_sql)
-        are gathered in __fresh first: the older rows they (and the good rows' keys) supersede
-        are deleted, then the fresh rows not already there as they were are inserted.
+        are gathered in __fresh first. A bad row whose key a good row of the same batch has is
+        counted, but the good row wins: it leaves no quarantine row. The rest are sighted for
+        finish(), and those not already in quarantine as they were are inserted, but for a
+        row without a key that quarantine holds under another origin: finish() decides.
+        Older rows are superseded only by finish(), once every batch of the sync has been
+        sighted: an origin read in several batches keeps what a later batch sights again.
         """
         con = self.con
         params = {"source": self.source.name, "feed": spec.name}
@@ -780,22 +851,33 @@ class Loader:
                 {**batch.rejects_params, "origin": batch.origin},
             )
         fresh = con.execute("select count(*) from __fresh").fetchone()[0]
-        self._supersede_origin(spec, batch, fresh=True)
+        self._note_origin(spec, batch)
+        good_keys = f"select {key_sql(spec)} from __stage where __reason is null"
+        if fresh:
+            con.execute(f"delete from __fresh where row_key in ({good_keys})")
         if self._has_keyed_quarantine(spec):
+            # A good row supersedes an earlier batch's bad one with its key, and older
+            # quarantine rows of that key (at finish, unless a later batch sights them again).
             con.execute(
-                "delete from quarantine q where q.source = $source and q.feed = $feed "
-                "and q.row_key in (select row_key from __fresh where row_key is not null "
-                f"union all select {key_sql(spec)} from __stage where __reason is null) "
-                f"and not exists (select 1 from __fresh n where {self._SIGHTED_AGAIN})",
+                f"delete from {self._sighted} where feed = $feed and row_key in ({good_keys})",
+                {"feed": spec.name},
+            )
+            con.execute(
+                f"insert into {self._good_keys} select distinct $feed, k from ({good_keys}) g(k) "
+                "where k in (select row_key from quarantine where source = $source "
+                "and feed = $feed and row_key is not null)",
                 params,
             )
-        if fresh:
-            con.execute(
-                "insert into quarantine (source, feed, origin, row_number, raw, reason, sync_id, "
-                "quarantined_at, row_key) "
-                "select $source, $feed, n.origin, n.row_number, n.raw, n.reason, $sync_id, now(), "
-                "n.row_key from __fresh n "
-                f"where not exists (select 1 from quarantine q where {self._SIGHTED_AGAIN})",
-                {**params, "sync_id": self.sync_id},
-            )
+        con.execute(
+            f"insert into {self._sighted} select $feed, * from __fresh", {"feed": spec.name}
+        )
+        con.execute(
+            "insert into quarantine (source, feed, origin, row_number, raw, reason, sync_id, "
+            "quarantined_at, row_key) "
+            "select $source, $feed, n.origin, n.row_number, n.raw, n.reason, $sync_id, now(), "
+            "n.row_key from __fresh n where not exists (select 1 from quarantine q "
+            f"where q.source = $source and q.feed = $feed and ({self._SIGHTED_AGAIN} "
+            f"or {self._SIGHTED_ELSEWHERE}))",
+            {**params, "sync_id": self.sync_id},
+        )
         return fresh

@@ -119,6 +119,7 @@ def _sync_source(
             stats = loader.load(batch)
             result.feeds.setdefault(batch.feed, LoadStats()).add(stats)
             progress.batch_done(source.name, batch, stats)
+        loader.finish()  # every batch is in: the quarantine rows this sync superseded go
         result.profiled_days = connector.write_profiles(con)
         write_state(con, source.name, connector.state)
         for feed_name, stats in result.feeds.items():

@@ -10,7 +10,7 @@ import pytest
 
 import settings
 import warehouse
-from connectors.loader import Batch, Loader, SourceError
+from connectors.loader import Batch, Loader, Reject, SourceError
 
 UTC = dt.UTC
 
@@ -453,7 +453,9 @@ def _api_sync(path, sync_id, origin, *rows):
     source = settings.SourceConfig(name="api", kind="test")
     frame = pd.DataFrame(list(rows), dtype=object)
     with warehouse.writing(path) as con:
-        stats = Loader(con, source, sync_id).load(Batch("deployments", origin, frame=frame))
+        loader = Loader(con, source, sync_id)
+        stats = loader.load(Batch("deployments", origin, frame=frame))
+        loader.finish()
     assert stats.read == stats.loaded + stats.duplicates + stats.quarantined
     return (stats.read, stats.loaded, stats.duplicates, stats.quarantined)
 
@@ -536,7 +538,9 @@ def test_a_quarantined_kpi_carries_its_whole_key(tmp_path):
             ('["2026-11-01","ctr","","all"]',)
         ]
     with warehouse.writing(path) as con:
-        Loader(con, source, "s2").load(Batch("kpis", "day 2", frame=good))
+        loader = Loader(con, source, "s2")
+        loader.load(Batch("kpis", "day 2", frame=good))
+        loader.finish()
     with warehouse.reading(path) as con:
         assert con.execute("select count(*) from quarantine").fetchall() == [(0,)]
 
@@ -558,3 +562,165 @@ def test_a_batch_that_cannot_be_read_fails_with_its_own_error_inside_a_transacti
                 )
             )
         con.rollback()
+
+
+# -- quarantine over identical syncs of a SQL source: several batches, a mark -------------------
+
+SQLITE_ENV = "LOADER_TEST_DB_URL"
+SQLITE_DEPLOYS = (
+    "create table deploys (id text, status text, env text, finished text, updated_at integer)"
+)
+
+
+def _sqlite_deploys(project, monkeypatch, rows, options):
+    """A SQLite table of deployments, and a `sql` source reading it with `options`."""
+    import sqlite3
+
+    db = project.root / "ops.sqlite"
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("drop table if exists deploys")
+        con.execute(SQLITE_DEPLOYS)
+        con.executemany("insert into deploys values (?, ?, ?, ?, ?)", rows)
+    con.close()
+    monkeypatch.setenv(SQLITE_ENV, f"sqlite:///{db}")
+    project.configure(
+        f"""
+        [[sources]]
+        name = "ops"
+        kind = "sql"
+        feed = "deployments"
+        url_env = "{SQLITE_ENV}"
+        table = "deploys"
+        {options}
+        columns = {{ deployment_id = "id", environment = "env", finished_at = "finished" }}
+        """
+    )
+
+
+def _sync_counts(project):
+    report = project.sync()
+    assert report.ok, report.as_dict()
+    stats = _stats(report, "deployments")
+    assert stats["read"] == stats["loaded"] + stats["duplicates"] + stats["quarantined"]
+    return (stats["read"], stats["loaded"], stats["duplicates"], stats["quarantined"])
+
+
+def _quarantine_table(project):
+    return project.query("select * from quarantine order by all")
+
+
+def test_a_keyless_bad_row_at_the_mark_is_quarantined_once(project, monkeypatch):
+    # The row without an id sits at the mark: every later sync reads it again, under the
+    # origin "... where updated_at >= 2". It is the same row: one quarantine row, as first seen.
+    rows = [
+        ("d1", "success", "production", "2026-11-01 10:00", 1),
+        (None, "success", "production", "2026-11-01 11:00", 2),
+    ]
+    _sqlite_deploys(project, monkeypatch, rows, 'cursor = "updated_at"')
+    assert _sync_counts(project) == (2, 1, 0, 1)
+    first = _quarantine_table(project)
+    assert [(r[2].split(" ", 1)[1], r[5]) for r in first] == [
+        ("table deploys", "missing deployment_id")
+    ]
+    # Read again and counted in each sync's stats, held once in the table.
+    assert _sync_counts(project) == (1, 0, 0, 1)
+    assert _quarantine_table(project) == first
+    assert _sync_counts(project) == (1, 0, 0, 1)
+    assert _quarantine_table(project) == first
+
+
+def test_a_keyless_reject_read_again_in_the_next_window_is_quarantined_once(tmp_path):
+    # As GitHub hands over an item it cannot read a key from: a reject under "since X".
+    path = tmp_path / "w.duckdb"
+    source = settings.SourceConfig(name="api", kind="test")
+    frame = pd.DataFrame([_deployment("d1")], dtype=object)
+
+    def sync(sync_id, origin):
+        reject = Batch(
+            "deployments", origin, frame=frame, rejects=[Reject(None, '{"x": 1}', "no id")]
+        )
+        with warehouse.writing(path) as con:
+            loader = Loader(con, source, sync_id)
+            stats = loader.load(reject)
+            loader.finish()
+        assert (stats.read, stats.loaded + stats.duplicates, stats.quarantined) == (2, 1, 1)
+        with warehouse.reading(path) as con:
+            return con.execute("select * from quarantine order by all").fetchall()
+
+    first = sync("s1", "api: all")
+    assert [(r[2], r[5], r[6]) for r in first] == [("api: all", "no id", "s1")]
+    assert sync("s2", "api: since d1") == first
+    assert sync("s3", "api: since d1") == first
+
+
+def test_two_identical_bad_lines_of_one_file_stay_two_rows(project):
+    text = DEPLOYS.replace("d6,churn,1.6", ",churn,1.3").replace(
+        "hhh", "eee"
+    )  # line 9 now repeats line 5: no id
+    _deploy_source(project, text)
+    project.sync()
+    first = _quarantine_table(project)
+    assert [r[3] for r in first if r[5] == "missing deployment_id"] == [5, 8]
+    project.sync()
+    assert _quarantine_table(project) == first
+
+
+def test_an_identical_sync_leaves_each_quarantine_row_of_a_batched_read_as_it_was(
+    project, monkeypatch
+):
+    # One origin, four one-row batches, bad rows in the first, third and fourth.
+    rows = [
+        ("d1", "exploded", "production", "2026-11-01 10:00", 1),
+        ("d2", "success", "production", "2026-11-01 10:00", 2),
+        (None, "success", "production", "2026-11-01 10:00", 3),
+        ("d4", "success", "production", "soon", 4),
+    ]
+    _sqlite_deploys(project, monkeypatch, rows, "chunk_size = 1")
+    assert _sync_counts(project) == (4, 1, 0, 3)
+    first = _quarantine_table(project)
+    assert [(r[3], r[8]) for r in first] == [(1, "d1"), (3, None), (4, "d4")]
+    assert _sync_counts(project) == (4, 0, 1, 3)
+    assert _quarantine_table(project) == first
+    assert _sync_counts(project) == (4, 0, 1, 3)
+    assert _quarantine_table(project) == first
+    # Row 3 fixed at the source: its quarantine row goes, the others stay as first written.
+    rows[2] = ("d3", "success", "production", "2026-11-01 10:00", 3)
+    _sqlite_deploys(project, monkeypatch, rows, "chunk_size = 1")
+    assert _sync_counts(project) == (4, 1, 1, 2)
+    assert _quarantine_table(project) == [first[0], first[2]]
+
+
+def test_a_key_both_bad_and_good_in_one_batch_is_loaded_not_quarantined(tmp_path):
+    # The good row wins wherever it stands: the bad one is read and counted as quarantined,
+    # but leaves no quarantine row beside the loaded item.
+    path = tmp_path / "w.duckdb"
+    for rows in (
+        (_deployment("d1", "exploded"), _deployment("d1")),
+        (_deployment("d1"), _deployment("d1", "exploded")),
+    ):
+        path.unlink(missing_ok=True)
+        assert _api_sync(path, "s1", "api: all", *rows) == (2, 1, 0, 1)
+        assert _quarantined(path) == []
+        with warehouse.reading(path) as con:
+            assert con.execute("select deployment_id, status from deployments").fetchall() == [
+                ("d1", "success")
+            ]
+
+
+def test_a_first_load_counts_and_quarantines_the_connectors_rejects(tmp_path):
+    # A clean frame into an empty warehouse loads without staging: its rejects still count.
+    path = tmp_path / "w.duckdb"
+    source = settings.SourceConfig(name="api", kind="test")
+    batch = Batch(
+        "deployments",
+        "api: all",
+        frame=pd.DataFrame([_deployment("d1")], dtype=object),
+        rejects=[Reject(7, '{"id": "d9"}', "unreadable item", key="d9")],
+    )
+    with warehouse.writing(path) as con:
+        loader = Loader(con, source, "s1")
+        stats = loader.load(batch)
+        loader.finish()
+    assert (stats.read, stats.loaded, stats.duplicates, stats.quarantined) == (2, 1, 0, 1)
+    assert _quarantined(path) == [("d9", "api: all", "unreadable item", "s1")]

@@ -1062,3 +1062,81 @@ def test_a_postgres_read_without_a_cursor_cut_midway_fails_naming_the_cursor(
     assert error.endswith("(with a `cursor`, a read resumes where it stopped)")
     assert sleeps == []
     assert project.query("select count(*) from deployments") == [(0,)]
+
+
+# -- quarantine over identical syncs ----------------------------------------------------------------
+
+
+def test_postgres_identical_syncs_leave_the_quarantine_as_it_was(postgres, project, monkeypatch):
+    # Two sources over one table, one row a batch: "marked" reads again from its mark (a row
+    # without an id, and D-4, sit at it), "whole" reads all of it, bad rows in three batches.
+    url = postgres.create_database("requarantine")
+    run(url, "create schema analytics")
+    run(url, DEPLOY_LOG.replace('"Order" text primary key', '"Order" text'))
+    mark = at("2026-03-03T09:00:00+00:00")
+    rows = [
+        ("D-1", "EXPLODED", at("2026-03-01T09:00:00+00:00")),
+        ("D-2", "SUCCESS", at("2026-03-02T09:00:00+00:00")),
+        (None, "SUCCESS", mark),
+        ("D-3", "SUCCESS", mark),
+        ("D-4", "EXPLODED", mark),
+    ]
+    run(
+        url,
+        INSERT_DEPLOY,
+        [
+            dict(
+                id=deployment_id,
+                model="churn",
+                env="PROD",
+                started=None,
+                finished=dt.datetime(2026, 3, 1, 8, 0),
+                result=result,
+                updated_at=updated_at,
+            )
+            for deployment_id, result, updated_at in rows
+        ],
+    )
+    monkeypatch.setenv(ENV, url)
+    marked = DEPLOYMENTS_SOURCE.replace("chunk_size = 2", "chunk_size = 1").replace(
+        'name = "deploys"', 'name = "marked"'
+    )
+    whole = marked.replace('name = "marked"', 'name = "whole"').replace(
+        'cursor = "updated_at"\n', ""
+    )
+    project.configure(marked + whole)
+
+    def quarantine():
+        return project.query("select * from quarantine order by all")
+
+    assert report_rows(project.sync()) == [
+        ("marked", "deployments", 5, 2, 0, 3),
+        ("whole", "deployments", 5, 2, 0, 3),
+    ]
+    first = quarantine()
+    assert sorted((r[0], r[8] or "", r[5].split(":")[0]) for r in first) == [
+        ("marked", "", "missing deployment_id"),
+        ("marked", "D-1", "status"),
+        ("marked", "D-4", "status"),
+        ("whole", "", "missing deployment_id"),
+        ("whole", "D-1", "status"),
+        ("whole", "D-4", "status"),
+    ]
+    for _ in range(2):  # every row at the mark read again, counted again, held once
+        assert report_rows(project.sync()) == [
+            ("marked", "deployments", 3, 0, 1, 2),
+            ("whole", "deployments", 5, 0, 2, 3),
+        ]
+        assert quarantine() == first
+    # D-4 fixed at the source: loaded, and its quarantine rows go; the others stay as written.
+    run(
+        url,
+        "update analytics.\"Deploy Log\" set result = 'FAILED', updated_at = :at "
+        "where \"Order\" = 'D-4'",
+        [{"at": at("2026-03-04T09:00:00+00:00")}],
+    )
+    assert report_rows(project.sync()) == [
+        ("marked", "deployments", 3, 1, 1, 1),
+        ("whole", "deployments", 5, 1, 2, 2),
+    ]
+    assert quarantine() == [r for r in first if r[8] != "D-4"]
