@@ -55,6 +55,7 @@ def _sync(con: duckdb.DuckDBPyConnection, source: SourceConfig, sync_id: str):
         loader = Loader(con, source, sync_id)
         for batch in registry.create(source).batches():
             stats.add(loader.load(batch))
+        loader.finish()
     except SourceError as error:
         con.rollback()
         return None, str(error)
