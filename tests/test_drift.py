@@ -262,13 +262,87 @@ def test_the_timeline_shows_the_day_drift_began(synced):
         line = drift.timeline(con, "pricing", window(0, 5), window(0, 20))
     amount = line[line["column"] == "amount"].set_index("start")["drifted"]
     first = amount[amount].index.min()
-    assert first == window(10, 11).since == drift.first_drift(line, "amount")
-    assert drift.first_drift(line, "items") is None
+    assert first == window(10, 11).since == drift.first_drift(line, "amount", window(5, 20).since)
+    assert drift.first_drift(line, "items", window(5, 20).since) is None
     assert not amount[amount.index < first].any() and amount[amount.index >= first].all()
     share = line[line["role"] == "dataset"].set_index("start")["score"]
     assert share.loc[window(9, 10).since] == 0 and share.loc[window(12, 13).since] == pytest.approx(
         2 / 3
     )
+
+
+# --- First drifted: from which step of the current window the score stays past its threshold --
+
+DAY0 = dt.date(2026, 10, 1)
+WASSERSTEIN = "Wasserstein distance (normed)"
+KS = "K-S p_value"
+CHI = "chi-square p_value"
+
+
+def scored_line(method: str | None, scores: list[float], threshold: float) -> pd.DataFrame:
+    """A timeline of one column (method None: the drift share), one step a day from DAY0."""
+    return pd.DataFrame(
+        {
+            "start": [DAY0 + dt.timedelta(days=i) for i in range(len(scores))],
+            "column": "x" if method else None,
+            "role": "feature" if method else "dataset",
+            "method": method,
+            "score": scores,
+            "threshold": threshold,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "scores", "threshold", "since_day", "first_day"),
+    [
+        # A distance that never reaches its threshold: no start of drift.
+        (WASSERSTEIN, [0.02, 0.05, 0.09, 0.03], 0.1, None, None),
+        # Past from day 2 to the end.
+        (WASSERSTEIN, [0.02, 0.05, 0.4, 0.9, 0.8], 0.1, None, 2),
+        # Past, back under, past again from day 3: the last run counts.
+        (WASSERSTEIN, [0.5, 0.6, 0.05, 0.3, 0.2], 0.1, None, 3),
+        # Past and back: it did not stay, so none.
+        (WASSERSTEIN, [0.02, 0.5, 0.6, 0.05], 0.1, None, None),
+        # Past only on the last day.
+        (WASSERSTEIN, [0.02, 0.05, 0.09, 0.2], 0.1, None, 3),
+        # A distance exactly at its threshold has drifted (Evidently: score >= threshold).
+        (WASSERSTEIN, [0.05, 0.1, 0.1], 0.1, None, 1),
+        # A p-value drifts below its threshold, not above: large p-values are stable.
+        (CHI, [0.9, 0.6, 0.01, 0.001], 0.05, None, 2),
+        (CHI, [0.01, 0.02, 0.5], 0.05, None, None),
+        # Chi-square exactly at the threshold is stable (p < threshold); KS at it drifts (<=).
+        (CHI, [0.3, 0.05, 0.01], 0.05, None, 2),
+        (KS, [0.3, 0.05, 0.01], 0.05, None, 1),
+        # The drift share: at or above the dataset's share.
+        (None, [0.0, 0.25, 0.5, 0.75], 0.5, None, 2),
+        # Only the current window's steps count: the reference's days (0-1, past here because a
+        # day of the reference against the whole of it is noisy) are not a start of drift.
+        (WASSERSTEIN, [0.3, 0.2, 0.05, 0.4, 0.5], 0.1, 2, 3),
+        (WASSERSTEIN, [0.3, 0.2, 0.4, 0.4, 0.5], 0.1, 2, 2),
+    ],
+)
+def test_first_drift_is_where_the_score_stays_past_its_threshold(
+    method, scores, threshold, since_day, first_day
+):
+    line = scored_line(method, scores, threshold)
+    since = None if since_day is None else DAY0 + dt.timedelta(days=since_day)
+    expected = None if first_day is None else DAY0 + dt.timedelta(days=first_day)
+    assert drift.first_drift(line, "x" if method else None, since) == expected
+
+
+def test_first_drift_ignores_other_columns_and_untested_steps():
+    line = pd.concat(
+        [
+            scored_line(WASSERSTEIN, [0.05, 0.5, 0.5], 0.1),
+            scored_line(WASSERSTEIN, [0.5, 0.5, 0.5], 0.1).assign(column="y"),
+            scored_line(WASSERSTEIN, [0.5, 0.5, np.nan], 0.1).assign(column="z"),
+        ]
+    )
+    assert drift.first_drift(line, "x") == DAY0 + dt.timedelta(days=1)
+    assert drift.first_drift(line, "y") == DAY0
+    assert drift.first_drift(line, "z") is None  # not scored on the last step: not past it
+    assert drift.first_drift(line, "absent") is None
 
 
 def test_a_second_sync_profiles_nothing_and_a_changed_day_is_profiled_again(tmp_path):

@@ -20,6 +20,7 @@ from metrics.drift.verdicts import (
     DriftResult,
     clean_values,
     decide,
+    is_drifted,
     read_once,
 )
 from metrics.drift.windows import Reference, Window, steps
@@ -150,10 +151,36 @@ def timeline(
     )
 
 
-def first_drift(line: pd.DataFrame, column: str) -> dt.date | None:
-    """The start of the first timeline step where `column` drifted, if it ever did."""
-    drifted = line[(line["column"] == column) & line["drifted"].astype(bool)]
-    return None if drifted.empty else pd.Timestamp(drifted["start"].min()).date()
+def first_drift(
+    line: pd.DataFrame, column: str | None, since: dt.date | None = None
+) -> dt.date | None:
+    """The start of the step from which `column` stays past its threshold to the timeline's end.
+
+    Only steps starting on or after `since` count (the current window's steps, not the
+    reference's). Past the threshold is Evidently's verdict for each step's score: KS at or below
+    it, the other p-values below it, distances and the drift share (`column` None) at or above
+    it. None when the last step is not past it: a column that drifted and came back, or never
+    drifted, has no start of drift.
+    """
+    rows = line[line["column"].isna()] if column is None else line[line["column"] == column]
+    if since is not None:
+        starts = pd.to_datetime(rows["start"]).dt.date
+        rows = rows[starts >= since]
+    rows = rows.sort_values("start")
+    began = None
+    for start, method, score, threshold in zip(
+        rows["start"], rows["method"], rows["score"], rows["threshold"], strict=True
+    ):
+        past = (
+            score is not None
+            and not pd.isna(score)
+            and is_drifted(None if pd.isna(method) else method, float(score), float(threshold))
+        )
+        if not past:
+            began = None
+        elif began is None:
+            began = pd.Timestamp(start).date()
+    return began
 
 
 def distributions(
