@@ -345,6 +345,76 @@ def test_first_drift_ignores_other_columns_and_untested_steps():
     assert drift.first_drift(line, "absent") is None
 
 
+# --- A version's first days as the reference: never past today, never into the window ---------
+
+
+def days_from(day: int) -> dt.date:
+    return DAY0 + dt.timedelta(days=day)
+
+
+@pytest.mark.parametrize(
+    ("first", "days", "current", "today_until", "expected"),
+    [
+        # Well before the window: its 7 days as they are.
+        (0, 7, (20, 48), 50, (0, 7)),
+        # Its 7 days run into the window (from day 20): cut at the window's start.
+        (16, 7, (20, 48), 50, (16, 20)),
+        # A reference window before a version started today: cut at the end of today.
+        (10, 7, (30, 58), 13, (10, 13)),
+        # Starts on the window's first day, or inside it: nothing left.
+        (20, 7, (20, 48), 50, None),
+        (25, 7, (20, 48), 50, None),
+    ],
+)
+def test_a_version_reference_stops_at_the_window_and_at_today(
+    first, days, current, today_until, expected
+):
+    current_window = drift.Window(days_from(current[0]), days_from(current[1]))
+    got = drift.version_window(days_from(first), days, current_window, days_from(today_until))
+    assert got == (None if expected is None else drift.Window(*map(days_from, expected)))
+
+
+@pytest.mark.parametrize(
+    ("firsts", "days", "expected"),
+    [
+        # Newest first. v3's 7 days (from day 15) end on day 22, past the window's start (20):
+        # v2's (from day 5) end on 12, before it.
+        ({"v3": 15, "v2": 5, "v1": 0}, 7, "v2"),
+        # With 3 days, v3's end on day 18: v3 fits.
+        ({"v3": 15, "v2": 5, "v1": 0}, 3, "v3"),
+        # v4 started inside the window: never the default while an older one fits.
+        ({"v4": 30, "v3": 15, "v2": 5}, 7, "v2"),
+        # None fits whole: the newest that started before the window (cut short).
+        ({"v4": 30, "v3": 15}, 7, "v3"),
+        # None started before the window: the newest (the page then says nothing is left).
+        ({"v5": 40, "v4": 30}, 7, "v5"),
+    ],
+)
+def test_the_default_version_is_the_newest_whose_first_days_end_before_the_window(
+    firsts, days, expected
+):
+    versions = pd.DataFrame(
+        {"version": list(firsts), "first_day": [days_from(d) for d in firsts.values()]}
+    )
+    current = drift.Window(days_from(20), days_from(48))
+    assert drift.default_version(versions, days, current) == expected
+    assert drift.default_version(versions.iloc[0:0], days, current) is None
+
+
+def test_a_version_reference_in_the_warehouse_is_clamped_or_refused(synced):
+    project, _ = synced
+    with db.connect(project.warehouse) as con:
+        # 1.1 first served on day 5; its 10 days would run to day 15, past the window (day 8).
+        clamped = drift.model_drift(
+            con, "pricing", window(8, 20), drift.Reference("version", version="1.1", days=10)
+        )
+        assert clamped.reference == {"since": "2026-03-06", "until": "2026-03-09", "rows": 6000}
+        with pytest.raises(ValueError, match="nothing before the window"):
+            drift.model_drift(
+                con, "pricing", window(5, 20), drift.Reference("version", version="1.1", days=3)
+            )
+
+
 def test_a_second_sync_profiles_nothing_and_a_changed_day_is_profiled_again(tmp_path):
     from tests.helpers.project import Project
 

@@ -82,8 +82,10 @@ from metrics.drift.windows import (
     Reference,
     Window,
     day_window,
+    default_version,
     steps,
     timeline_bucket_days,
+    version_window,
 )
 
 __all__ = [
@@ -109,6 +111,7 @@ __all__ = [
     "daily_figures",
     "day_window",
     "decide",
+    "default_version",
     "distributions",
     "first_drift",
     "is_drifted",
@@ -122,6 +125,7 @@ __all__ = [
     "timeline",
     "timeline_bucket_days",
     "value_side",
+    "version_window",
     "versions",
     "wasserstein_from_bins",
     "z_test_p",
