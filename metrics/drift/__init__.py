@@ -55,6 +55,9 @@ from metrics.drift.statistics import (
     z_test_p,
 )
 from metrics.drift.stored import (
+    LOG_AXIS_RATIO,
+    axis_title,
+    column_unit,
     daily_figures,
     distributions,
     first_drift,
@@ -76,6 +79,7 @@ from metrics.drift.verdicts import (
     contract_terms,
     decide,
     is_drifted,
+    most_drifted_first,
 )
 from metrics.drift.windows import (
     TIMELINE_DAILY_UP_TO_DAYS,
@@ -93,6 +97,7 @@ __all__ = [
     "DISTANCE_METHOD_NAMES",
     "FRAME_BINS",
     "INTEGER_CARDINALITY_LIMIT",
+    "LOG_AXIS_RATIO",
     "METHODS",
     "P_VALUE_METHODS",
     "SMALL_REFERENCE",
@@ -104,8 +109,10 @@ __all__ = [
     "Reference",
     "Side",
     "Window",
+    "axis_title",
     "chi_square_p",
     "column_type",
+    "column_unit",
     "compare_frames",
     "contract_terms",
     "daily_figures",
@@ -118,6 +125,7 @@ __all__ = [
     "jensen_shannon",
     "ks_from_bins",
     "model_drift",
+    "most_drifted_first",
     "numeric_side",
     "sides_by_part",
     "sides_from_profiles",

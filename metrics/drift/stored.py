@@ -183,6 +183,52 @@ def first_drift(
     return began
 
 
+# A feature's unit, read off the end of its name (session_length_s, latency_ms, basket_eur).
+UNITS = {
+    "s": "s",
+    "sec": "s",
+    "seconds": "s",
+    "ms": "ms",
+    "us": "µs",
+    "min": "min",
+    "minutes": "min",
+    "h": "h",
+    "hours": "h",
+    "days": "days",
+    "eur": "EUR",
+    "usd": "USD",
+    "gbp": "GBP",
+    "pct": "%",
+    "percent": "%",
+    "bytes": "bytes",
+    "kb": "kB",
+    "mb": "MB",
+    "gb": "GB",
+    "km": "km",
+    "kg": "kg",
+}
+# The distributions are drawn on a log axis when the two sides' medians differ this much.
+LOG_AXIS_RATIO = 100.0
+
+
+def column_unit(name: str) -> str | None:
+    """The unit a column's name ends with (`latency_ms` -> "ms"), or None."""
+    head, _, suffix = name.rpartition("_")
+    return UNITS.get(suffix.lower()) if head else None
+
+
+def axis_title(name: str) -> str:
+    """A column's name with its unit: "session_length_s (s)"."""
+    unit = column_unit(name)
+    return f"{name} ({unit})" if unit else name
+
+
+def _median(bins: pd.DataFrame) -> float:
+    ordered = bins.sort_values("mean")
+    cumulative = ordered["n"].cumsum()
+    return float(ordered["mean"].iloc[int(np.searchsorted(cumulative, cumulative.iloc[-1] / 2))])
+
+
 def distributions(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -192,26 +238,44 @@ def distributions(
 ) -> pd.DataFrame:
     """One feature's reference and current distributions for an overlay chart.
 
-    Numeric: the share of values in each of `display_bins` equal bins over both windows' range
-    (from the profile bins, each placed by its mean). Otherwise: the share of each value.
-    Columns: part, label, x (bin centre or None), share.
+    Numeric: the share of values in each of `display_bins` bins over both windows' range (from
+    the profile bins, each placed by its mean); the bins are equal on a log scale, and `scale`
+    is "log", when all values are positive and the two sides' medians differ by LOG_AXIS_RATIO
+    times or more (else equal widths, "linear"). Otherwise: the share of each value.
+    Columns: part, label, x (bin centre or None), share, scale.
     """
     bins, values, _ = _profile_frames(con, model, windows)
     bins = bins[(bins["feature"] == feature) & bins["bin"].notna() & (bins["n"] > 0)]
     if not bins.empty:
         lo, hi = float(bins["minimum"].min()), float(bins["maximum"].max())
-        width = (hi - lo) / display_bins if hi > lo else 1.0
-        index = np.clip(((bins["mean"] - lo) / width).astype(int), 0, display_bins - 1)
+        medians = [_median(part) for _, part in bins.groupby("part")]
+        log = (
+            lo > 0
+            and len(medians) == 2
+            and min(medians) > 0
+            and max(medians) / min(medians) >= LOG_AXIS_RATIO
+        )
+        if log:
+            edges = np.geomspace(lo, hi, display_bins + 1)
+            index = np.clip(
+                np.searchsorted(edges, bins["mean"], side="right") - 1, 0, display_bins - 1
+            )
+            centres = np.sqrt(edges[:-1] * edges[1:])
+        else:
+            width = (hi - lo) / display_bins if hi > lo else 1.0
+            index = np.clip(((bins["mean"] - lo) / width).astype(int), 0, display_bins - 1)
+            centres = lo + (np.arange(display_bins) + 0.5) * width
         grouped = bins.assign(index=index).groupby(["part", "index"])["n"].sum().reset_index()
         grouped["share"] = grouped["n"] / grouped.groupby("part")["n"].transform("sum")
-        grouped["x"] = lo + (grouped["index"] + 0.5) * width
+        grouped["x"] = centres[grouped["index"].to_numpy()]
         grouped["label"] = grouped["x"].map(lambda x: f"{x:.4g}")
-        return grouped[["part", "label", "x", "share"]]
+        grouped["scale"] = "log" if log else "linear"
+        return grouped[["part", "label", "x", "share", "scale"]]
     values = values[(values["feature"] == feature) & values["value"].notna()]
     grouped = values.groupby(["part", "value"])["n"].sum().reset_index()
     grouped["share"] = grouped["n"] / grouped.groupby("part")["n"].transform("sum")
-    grouped = grouped.rename(columns={"value": "label"}).assign(x=None)
-    return grouped[["part", "label", "x", "share"]]
+    grouped = grouped.rename(columns={"value": "label"}).assign(x=None, scale="category")
+    return grouped[["part", "label", "x", "share", "scale"]]
 
 
 def versions(con: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:
