@@ -207,7 +207,7 @@ UNITS = {
     "km": "km",
     "kg": "kg",
 }
-# The distributions are drawn on a log axis when the two sides' medians differ this much.
+# The distributions are drawn on a log axis when the two sides' means differ this much.
 LOG_AXIS_RATIO = 100.0
 
 
@@ -223,10 +223,8 @@ def axis_title(name: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def _median(bins: pd.DataFrame) -> float:
-    ordered = bins.sort_values("mean")
-    cumulative = ordered["n"].cumsum()
-    return float(ordered["mean"].iloc[int(np.searchsorted(cumulative, cumulative.iloc[-1] / 2))])
+def _mean(bins: pd.DataFrame) -> float:
+    return float((bins["mean"] * bins["n"]).sum() / bins["n"].sum())
 
 
 def distributions(
@@ -240,21 +238,18 @@ def distributions(
 
     Numeric: the share of values in each of `display_bins` bins over both windows' range (from
     the profile bins, each placed by its mean); the bins are equal on a log scale, and `scale`
-    is "log", when all values are positive and the two sides' medians differ by LOG_AXIS_RATIO
-    times or more (else equal widths, "linear"). Otherwise: the share of each value.
+    is "log", when all values are positive and the two sides' means differ by LOG_AXIS_RATIO
+    times or more (a mean, not a median: a window half in seconds and half in milliseconds
+    has a median in seconds, yet its range squashes the other side to a sliver); else equal
+    widths, "linear". Otherwise: the share of each value.
     Columns: part, label, x (bin centre or None), share, scale.
     """
     bins, values, _ = _profile_frames(con, model, windows)
     bins = bins[(bins["feature"] == feature) & bins["bin"].notna() & (bins["n"] > 0)]
     if not bins.empty:
         lo, hi = float(bins["minimum"].min()), float(bins["maximum"].max())
-        medians = [_median(part) for _, part in bins.groupby("part")]
-        log = (
-            lo > 0
-            and len(medians) == 2
-            and min(medians) > 0
-            and max(medians) / min(medians) >= LOG_AXIS_RATIO
-        )
+        means = [_mean(part) for _, part in bins.groupby("part")]
+        log = lo > 0 and len(means) == 2 and max(means) / min(means) >= LOG_AXIS_RATIO
         if log:
             edges = np.geomspace(lo, hi, display_bins + 1)
             index = np.clip(
