@@ -32,10 +32,33 @@ COLUMNS = {
 }
 
 
-def controls(choices: list[str], current: drift.Window) -> tuple[str, drift.Reference]:
+def opening_model(filters: Filters, choices: list[str]) -> int:
+    """Where the model choice opens: the model with the largest drift share over the window
+    (then the worst status), as Model overview reads them; the sidebar's model when it names
+    one (then it is the only choice)."""
+    if len(choices) < 2:
+        return 0
+    readings = load("contract_readings", Filters(filters.since, filters.until, filters.team, None))
+    ranked = drift.most_drifted_first(
+        {
+            model: (
+                ((readings.get(model) or {}).get("drift") or {}).get("drift_share"),
+                (readings.get(model) or {}).get("status"),
+            )
+            for model in choices
+        }
+    )
+    return choices.index(ranked[0])
+
+
+def controls(
+    filters: Filters, choices: list[str], current: drift.Window
+) -> tuple[str, drift.Reference]:
     """The model, and what its current window is compared with."""
     top = st.columns([2, 3])
-    model = top[0].selectbox("Model", choices, key="drift_model")
+    model = top[0].selectbox(
+        "Model", choices, index=opening_model(filters, choices), key="drift_model"
+    )
     kind = top[1].radio(
         "Compare with",
         list(REFERENCES),
@@ -58,15 +81,27 @@ def controls(choices: list[str], current: drift.Window) -> tuple[str, drift.Refe
             st.info(f"{model} has no versions in its inference logs.")
             st.stop()
         left, right = st.columns(2)
+        days = int(st.session_state.get("drift_version_days", 7))
+        options = [str(v) for v in versions["version"]]
         version = left.selectbox(
-            label("model_versions"), list(versions["version"]), key="drift_version"
+            label("model_versions"),
+            options,
+            index=options.index(drift.default_version(versions, days, current)),
+            key="drift_version",
+            help="Offered first: the newest version whose first days end before the window "
+            "starts. A reference stops at the window's start and at the end of today.",
         )
         days = right.number_input("Its first days", 1, 90, 7, key="drift_version_days")
         return model, drift.Reference("version", None, version, int(days))
     return model, drift.Reference()
 
 
-def cards(result: drift.DriftResult, reference: drift.Window, current: drift.Window) -> None:
+def cards(
+    result: drift.DriftResult,
+    spec: drift.Reference,
+    reference: drift.Window,
+    current: drift.Window,
+) -> None:
     """Dataset drift, the share of features drifted, and the rows on each side."""
     share = result.drift_share
     columns = st.columns(4)
@@ -93,6 +128,12 @@ def cards(result: drift.DriftResult, reference: drift.Window, current: drift.Win
             ", with this model's contract overrides."
             if result.share_threshold != drift.DATASET_DRIFT_SHARE
             else "."
+        )
+        + (
+            f" Version {spec.version}'s first {spec.days} days are cut to {reference.days}: a "
+            "reference stops at the current window's start and at the end of today."
+            if spec.kind == "version" and reference.days < spec.days
+            else ""
         )
     )
 
@@ -135,9 +176,11 @@ def columns_table(result: drift.DriftResult) -> list[str]:
     return list(shown["column"])
 
 
-def distributions_chart(dist: pd.DataFrame) -> go.Figure:
-    """The column's shares in the reference and in the current window, overlaid."""
+def distributions_chart(dist: pd.DataFrame, feature: str) -> go.Figure:
+    """The column's shares in the reference and in the current window, overlaid; on a log axis
+    when the two sides' typical values are 100 times apart or more."""
     fig = figure()
+    log = not dist.empty and (dist["scale"] == "log").all()
     for part in ("reference", "current"):
         rows = dist[dist["part"] == part]
         fig.add_bar(
@@ -152,7 +195,12 @@ def distributions_chart(dist: pd.DataFrame) -> go.Figure:
         height=340,
         margin={"t": 10, "b": 10},
         yaxis_tickformat=".0%",
-        legend={"orientation": "h"},
+        yaxis_title="share of values",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    fig.update_xaxes(
+        title_text=drift.axis_title(feature) + (" — log scale" if log else ""),
+        type="log" if log else None,
     )
     return fig
 
@@ -161,12 +209,17 @@ def timeline_chart(
     line: pd.DataFrame,
     feature: str,
     share_threshold: float,
+    current: drift.Window,
     kpis: pd.DataFrame,
     deployments: pd.DataFrame,
     incidents: pd.DataFrame,
 ) -> go.Figure:
-    """Drift per day or week over the main KPI, releases and incidents marked."""
-    fig = subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4])
+    """Per day or week: the share of features drifted, the column's score (each on its own
+    axis with its own threshold), the main KPI; the current window shaded, releases and
+    incidents marked."""
+    fig = subplots(
+        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.3, 0.4, 0.3]
+    )
     dataset = line[line["role"] == "dataset"]
     fig.add_scatter(
         x=dataset["start"],
@@ -176,27 +229,54 @@ def timeline_chart(
         row=1,
         col=1,
     )
+    fig.add_hline(
+        y=share_threshold,
+        line_dash="dot",
+        line_color=COLOURS["drift_threshold"],
+        annotation_text=f"dataset drift at {share_threshold:.0%}",
+        annotation_position="top left",
+        row=1,
+        col=1,
+    )
+    fig.update_yaxes(title_text="features drifted", range=[0, 1.05], tickformat=".0%", row=1)
     chosen = line[line["column"] == feature]
-    if not chosen.empty and chosen["method"].iloc[0] in drift.DISTANCE_METHOD_NAMES:
+    if not chosen.empty:
+        method, threshold = chosen["method"].iloc[-1], float(chosen["threshold"].iloc[-1])
         fig.add_scatter(
             x=chosen["start"],
             y=chosen["score"],
-            name=f"{feature} score",
-            mode="lines",
-            row=1,
+            name=f"{feature}: {method}",
+            mode="lines+markers",
+            row=2,
             col=1,
         )
-    fig.add_hline(
-        y=share_threshold, line_dash="dot", line_color=COLOURS["drift_threshold"], row=1, col=1
-    )
-    fig.update_yaxes(title_text="drift", row=1, col=1)
+        verdict = "drifts below" if method not in drift.DISTANCE_METHOD_NAMES else "drifts at"
+        fig.add_hline(
+            y=threshold,
+            line_dash="dot",
+            line_color=COLOURS["drift_threshold"],
+            annotation_text=f"{verdict} {threshold:.3g}",
+            annotation_position="top left",
+            row=2,
+            col=1,
+        )
+        fig.update_yaxes(title_text=feature, rangemode="tozero", row=2)
     if not kpis.empty:
         main = kpis["kpi"].iloc[0]
         series = kpis[kpis["kpi"] == main]
-        fig.add_scatter(x=series["date"], y=series["value"], name=main, mode="lines", row=2, col=1)
-        fig.update_yaxes(title_text=main, row=2, col=1)
+        fig.add_scatter(x=series["date"], y=series["value"], name=main, mode="lines", row=3, col=1)
+        fig.update_yaxes(title_text=main, row=3)
+    fig.add_vrect(
+        x0=current.since,
+        x1=current.until,
+        fillcolor=COLOURS["week"],
+        opacity=0.15,
+        line_width=0,
+        annotation_text="current window",
+        annotation_position="top left",
+    )
     mark_events(fig, deployments, incidents)
-    fig.update_layout(height=340, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
+    fig.update_layout(height=560, margin={"t": 20, "b": 10}, legend={"orientation": "h"})
     return fig
 
 
@@ -215,7 +295,7 @@ def figures(
     with left:
         st.subheader(label("drift_distributions", column=feature))
         dist = load("drift_distributions", None, model, feature, reference, current)
-        st.plotly_chart(distributions_chart(dist), key="drift-distributions")
+        st.plotly_chart(distributions_chart(dist, feature), key="drift-distributions")
         if verdict.tested:
             st.caption(
                 f"{verdict.method_name} {verdict.score:.4g} against a threshold of "
@@ -236,6 +316,7 @@ def figures(
             line,
             feature,
             result.share_threshold,
+            current,
             load("kpi_daily", span),
             load("deployments", span),
             load("incidents", span),
@@ -247,9 +328,22 @@ def figures(
             "profiles). Green lines: production releases; red: failed or rolled back; dashed "
             "purple: incidents opened."
         )
-        began = drift.first_drift(line, feature)
+        began = drift.first_drift(line, feature, current.since)
         if began is not None:
-            st.write(f"**{feature}** first drifted in the {unit} starting {began}.")
+            st.write(
+                f"**{feature}** first drifted in the {unit} starting {began}, and stayed past its "
+                "threshold to the end of the window."
+            )
+        else:
+            starts = pd.to_datetime(line["start"]).dt.date
+            in_window = line[(line["column"] == feature) & (starts >= current.since)]
+            st.write(
+                f"**{feature}** drifted on some {unit}s of the window but was back under its "
+                "threshold by its end."
+                if in_window["drifted"].astype(bool).any()
+                else f"**{feature}** was stable through the window ({current.since} to "
+                f"{current.until}): no {unit} past its threshold."
+            )
 
 
 def evidently_section(model: str, spec: drift.Reference, current: drift.Window) -> None:
@@ -287,7 +381,7 @@ def layout() -> None:
         st.info("No model in scope: pick another team in the sidebar.")
         st.stop()
     current = drift.day_window(filters.since, filters.until)
-    model, spec = controls(choices, current)
+    model, spec = controls(filters, choices, current)
 
     with st.spinner("Comparing distributions…"):
         try:
@@ -304,7 +398,7 @@ def layout() -> None:
         )
         st.stop()
 
-    cards(result, reference, current)
+    cards(result, spec, reference, current)
     testable = columns_table(result)
     if not testable:
         st.info("No column has values on both sides.")

@@ -258,7 +258,8 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     at.selectbox(key="drift_feature").select(story["feature"]).run()
     began = [m.value for m in at.markdown if "first drifted" in m.value]
     assert began, [m.value for m in at.markdown]
-    week = dt.date.fromisoformat(began[0].rstrip(".").split()[-1])
+    # The week (of the current window's timeline) from which it stays drifted to the end.
+    week = dt.date.fromisoformat(re.search(r"starting (\S+),", began[0]).group(1))
     assert story["drift_start"] - dt.timedelta(days=7) < week <= story["drift_start"]
     assert len(at.get("plotly_chart")) == 2
     daily = at.dataframe[1].value
@@ -388,3 +389,74 @@ def test_charts_keep_their_colours_after_evidently_runs(demo_env):
     after = _chart_colours(_open("pages/kpi_check.py"))
     assert after == before
 
+
+# --- Drift that reads right (issue 12, point 4) ------------------------------------------------
+
+
+def test_drift_page_opens_on_the_model_that_drifted_and_reads_it_right(demo_env):
+    from connectors import demo_data
+
+    story = demo_data.story(DEMO_END)
+    at = _open("pages/drift_investigation.py", window="90d")
+    assert not _problems(at)
+    # No model in the URL: the page opens on the recommender (the demo's drifted model), not
+    # on the alphabetically first model.
+    options = at.selectbox(key="drift_model").options
+    assert options == sorted(options) and options[0] != "recommender"
+    assert at.selectbox(key="drift_model").value == "recommender"
+    at.selectbox(key="drift_feature").select(story["feature"]).run()
+    assert not _problems(at)
+    distributions, timeline = (c.proto for c in at.get("plotly_chart"))
+    dist = json.loads(distributions.spec)
+    # Seconds before the drift, milliseconds after: 1000x apart, so a log axis, with the unit.
+    assert dist["layout"]["xaxis"]["type"] == "log"
+    assert dist["layout"]["xaxis"]["title"]["text"].startswith(f"{story['feature']} (s)")
+    line = json.loads(timeline.spec)
+    names = {trace.get("yaxis", "y"): trace["name"] for trace in line["data"]}
+    # The share and the column's score on separate axes, each with its labelled threshold.
+    assert names["y"] == "features drifted" and names["y2"].startswith(story["feature"])
+    thresholds = {
+        shape["yref"].split()[0]: shape["y0"]
+        for shape in line["layout"]["shapes"]
+        if shape.get("line", {}).get("dash") == "dot"
+    }
+    assert thresholds == {"y": 0.5, "y2": 0.1}
+    texts = [a["text"] for a in line["layout"]["annotations"]]
+    assert "dataset drift at 50%" in texts and "drifts at 0.1" in texts
+
+
+def test_drift_page_says_a_column_that_never_drifted_was_stable(demo_env):
+    at = _open("pages/drift_investigation.py", model="churn", window="28d")
+    assert not _problems(at)
+    sentences = []
+    table = at.dataframe[0].value
+    features = table[table["kind"] == "feature"]["column"]
+    assert set(table[table["kind"] == "feature"]["verdict"]) == {"stable"}
+    for column in features:
+        at.selectbox(key="drift_feature").select(column).run()
+        sentences += [m.value for m in at.markdown if m.value.startswith(f"**{column}**")]
+    # Churn's inputs never drifted: none has a start of drift; the steady ones say so.
+    assert sentences and not any("first drifted" in s for s in sentences), sentences
+    assert any("stable through the window" in s for s in sentences), sentences
+
+
+def test_drift_page_offers_a_version_whose_first_days_end_before_the_window(demo_env):
+    at = _open("pages/drift_investigation.py", model="recommender", window="28d")
+    at.radio(key="drift_reference").set_value("version").run()
+    assert not _problems(at)
+    chosen = at.selectbox(key="drift_version").value
+    first = dict(
+        demo_env.query(
+            "select model_version, min(ts)::date from inference where model = 'recommender' "
+            "group by all order by 2 desc"
+        )
+    )
+    newest = max(first, key=first.get)
+    since = DEMO_END + dt.timedelta(days=1) - dt.timedelta(days=28)
+    assert first[chosen] + dt.timedelta(days=7) <= since
+    assert first[newest] + dt.timedelta(days=7) > since and chosen != newest
+    # The newest version: its first days overlap the window, so they are cut or refused.
+    at.selectbox(key="drift_version").select(newest).run()
+    assert not at.exception
+    said = [w.value for w in at.warning] + [c.value for c in at.caption]
+    assert any("nothing before the window" in s or "are cut to" in s for s in said), said

@@ -262,13 +262,157 @@ def test_the_timeline_shows_the_day_drift_began(synced):
         line = drift.timeline(con, "pricing", window(0, 5), window(0, 20))
     amount = line[line["column"] == "amount"].set_index("start")["drifted"]
     first = amount[amount].index.min()
-    assert first == window(10, 11).since == drift.first_drift(line, "amount")
-    assert drift.first_drift(line, "items") is None
+    assert first == window(10, 11).since == drift.first_drift(line, "amount", window(5, 20).since)
+    assert drift.first_drift(line, "items", window(5, 20).since) is None
     assert not amount[amount.index < first].any() and amount[amount.index >= first].all()
     share = line[line["role"] == "dataset"].set_index("start")["score"]
     assert share.loc[window(9, 10).since] == 0 and share.loc[window(12, 13).since] == pytest.approx(
         2 / 3
     )
+
+
+# --- First drifted: from which step of the current window the score stays past its threshold --
+
+DAY0 = dt.date(2026, 10, 1)
+WASSERSTEIN = "Wasserstein distance (normed)"
+KS = "K-S p_value"
+CHI = "chi-square p_value"
+
+
+def scored_line(method: str | None, scores: list[float], threshold: float) -> pd.DataFrame:
+    """A timeline of one column (method None: the drift share), one step a day from DAY0."""
+    return pd.DataFrame(
+        {
+            "start": [DAY0 + dt.timedelta(days=i) for i in range(len(scores))],
+            "column": "x" if method else None,
+            "role": "feature" if method else "dataset",
+            "method": method,
+            "score": scores,
+            "threshold": threshold,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "scores", "threshold", "since_day", "first_day"),
+    [
+        # A distance that never reaches its threshold: no start of drift.
+        (WASSERSTEIN, [0.02, 0.05, 0.09, 0.03], 0.1, None, None),
+        # Past from day 2 to the end.
+        (WASSERSTEIN, [0.02, 0.05, 0.4, 0.9, 0.8], 0.1, None, 2),
+        # Past, back under, past again from day 3: the last run counts.
+        (WASSERSTEIN, [0.5, 0.6, 0.05, 0.3, 0.2], 0.1, None, 3),
+        # Past and back: it did not stay, so none.
+        (WASSERSTEIN, [0.02, 0.5, 0.6, 0.05], 0.1, None, None),
+        # Past only on the last day.
+        (WASSERSTEIN, [0.02, 0.05, 0.09, 0.2], 0.1, None, 3),
+        # A distance exactly at its threshold has drifted (Evidently: score >= threshold).
+        (WASSERSTEIN, [0.05, 0.1, 0.1], 0.1, None, 1),
+        # A p-value drifts below its threshold, not above: large p-values are stable.
+        (CHI, [0.9, 0.6, 0.01, 0.001], 0.05, None, 2),
+        (CHI, [0.01, 0.02, 0.5], 0.05, None, None),
+        # Chi-square exactly at the threshold is stable (p < threshold); KS at it drifts (<=).
+        (CHI, [0.3, 0.05, 0.01], 0.05, None, 2),
+        (KS, [0.3, 0.05, 0.01], 0.05, None, 1),
+        # The drift share: at or above the dataset's share.
+        (None, [0.0, 0.25, 0.5, 0.75], 0.5, None, 2),
+        # Only the current window's steps count: the reference's days (0-1, past here because a
+        # day of the reference against the whole of it is noisy) are not a start of drift.
+        (WASSERSTEIN, [0.3, 0.2, 0.05, 0.4, 0.5], 0.1, 2, 3),
+        (WASSERSTEIN, [0.3, 0.2, 0.4, 0.4, 0.5], 0.1, 2, 2),
+    ],
+)
+def test_first_drift_is_where_the_score_stays_past_its_threshold(
+    method, scores, threshold, since_day, first_day
+):
+    line = scored_line(method, scores, threshold)
+    since = None if since_day is None else DAY0 + dt.timedelta(days=since_day)
+    expected = None if first_day is None else DAY0 + dt.timedelta(days=first_day)
+    assert drift.first_drift(line, "x" if method else None, since) == expected
+
+
+def test_first_drift_ignores_other_columns_and_untested_steps():
+    line = pd.concat(
+        [
+            scored_line(WASSERSTEIN, [0.05, 0.5, 0.5], 0.1),
+            scored_line(WASSERSTEIN, [0.5, 0.5, 0.5], 0.1).assign(column="y"),
+            scored_line(WASSERSTEIN, [0.5, 0.5, np.nan], 0.1).assign(column="z"),
+        ]
+    )
+    assert drift.first_drift(line, "x") == DAY0 + dt.timedelta(days=1)
+    assert drift.first_drift(line, "y") == DAY0
+    assert drift.first_drift(line, "z") is None  # not scored on the last step: not past it
+    assert drift.first_drift(line, "absent") is None
+
+
+# --- A version's first days as the reference: never past today, never into the window ---------
+
+
+def days_from(day: int) -> dt.date:
+    return DAY0 + dt.timedelta(days=day)
+
+
+@pytest.mark.parametrize(
+    ("first", "days", "current", "today_until", "expected"),
+    [
+        # Well before the window: its 7 days as they are.
+        (0, 7, (20, 48), 50, (0, 7)),
+        # Its 7 days run into the window (from day 20): cut at the window's start.
+        (16, 7, (20, 48), 50, (16, 20)),
+        # A reference window before a version started today: cut at the end of today.
+        (10, 7, (30, 58), 13, (10, 13)),
+        # Starts on the window's first day, or inside it: nothing left.
+        (20, 7, (20, 48), 50, None),
+        (25, 7, (20, 48), 50, None),
+    ],
+)
+def test_a_version_reference_stops_at_the_window_and_at_today(
+    first, days, current, today_until, expected
+):
+    current_window = drift.Window(days_from(current[0]), days_from(current[1]))
+    got = drift.version_window(days_from(first), days, current_window, days_from(today_until))
+    assert got == (None if expected is None else drift.Window(*map(days_from, expected)))
+
+
+@pytest.mark.parametrize(
+    ("firsts", "days", "expected"),
+    [
+        # Newest first. v3's 7 days (from day 15) end on day 22, past the window's start (20):
+        # v2's (from day 5) end on 12, before it.
+        ({"v3": 15, "v2": 5, "v1": 0}, 7, "v2"),
+        # With 3 days, v3's end on day 18: v3 fits.
+        ({"v3": 15, "v2": 5, "v1": 0}, 3, "v3"),
+        # v4 started inside the window: never the default while an older one fits.
+        ({"v4": 30, "v3": 15, "v2": 5}, 7, "v2"),
+        # None fits whole: the newest that started before the window (cut short).
+        ({"v4": 30, "v3": 15}, 7, "v3"),
+        # None started before the window: the newest (the page then says nothing is left).
+        ({"v5": 40, "v4": 30}, 7, "v5"),
+    ],
+)
+def test_the_default_version_is_the_newest_whose_first_days_end_before_the_window(
+    firsts, days, expected
+):
+    versions = pd.DataFrame(
+        {"version": list(firsts), "first_day": [days_from(d) for d in firsts.values()]}
+    )
+    current = drift.Window(days_from(20), days_from(48))
+    assert drift.default_version(versions, days, current) == expected
+    assert drift.default_version(versions.iloc[0:0], days, current) is None
+
+
+def test_a_version_reference_in_the_warehouse_is_clamped_or_refused(synced):
+    project, _ = synced
+    with db.connect(project.warehouse) as con:
+        # 1.1 first served on day 5; its 10 days would run to day 15, past the window (day 8).
+        clamped = drift.model_drift(
+            con, "pricing", window(8, 20), drift.Reference("version", version="1.1", days=10)
+        )
+        assert clamped.reference == {"since": "2026-03-06", "until": "2026-03-09", "rows": 6000}
+        with pytest.raises(ValueError, match="nothing before the window"):
+            drift.model_drift(
+                con, "pricing", window(5, 20), drift.Reference("version", version="1.1", days=3)
+            )
 
 
 def test_a_second_sync_profiles_nothing_and_a_changed_day_is_profiled_again(tmp_path):

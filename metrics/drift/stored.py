@@ -20,6 +20,7 @@ from metrics.drift.verdicts import (
     DriftResult,
     clean_values,
     decide,
+    is_drifted,
     read_once,
 )
 from metrics.drift.windows import Reference, Window, steps
@@ -150,10 +151,80 @@ def timeline(
     )
 
 
-def first_drift(line: pd.DataFrame, column: str) -> dt.date | None:
-    """The start of the first timeline step where `column` drifted, if it ever did."""
-    drifted = line[(line["column"] == column) & line["drifted"].astype(bool)]
-    return None if drifted.empty else pd.Timestamp(drifted["start"].min()).date()
+def first_drift(
+    line: pd.DataFrame, column: str | None, since: dt.date | None = None
+) -> dt.date | None:
+    """The start of the step from which `column` stays past its threshold to the timeline's end.
+
+    Only steps starting on or after `since` count (the current window's steps, not the
+    reference's). Past the threshold is Evidently's verdict for each step's score: KS at or below
+    it, the other p-values below it, distances and the drift share (`column` None) at or above
+    it. None when the last step is not past it: a column that drifted and came back, or never
+    drifted, has no start of drift.
+    """
+    rows = line[line["column"].isna()] if column is None else line[line["column"] == column]
+    if since is not None:
+        starts = pd.to_datetime(rows["start"]).dt.date
+        rows = rows[starts >= since]
+    rows = rows.sort_values("start")
+    began = None
+    for start, method, score, threshold in zip(
+        rows["start"], rows["method"], rows["score"], rows["threshold"], strict=True
+    ):
+        past = (
+            score is not None
+            and not pd.isna(score)
+            and is_drifted(None if pd.isna(method) else method, float(score), float(threshold))
+        )
+        if not past:
+            began = None
+        elif began is None:
+            began = pd.Timestamp(start).date()
+    return began
+
+
+# A feature's unit, read off the end of its name (session_length_s, latency_ms, basket_eur).
+UNITS = {
+    "s": "s",
+    "sec": "s",
+    "seconds": "s",
+    "ms": "ms",
+    "us": "µs",
+    "min": "min",
+    "minutes": "min",
+    "h": "h",
+    "hours": "h",
+    "days": "days",
+    "eur": "EUR",
+    "usd": "USD",
+    "gbp": "GBP",
+    "pct": "%",
+    "percent": "%",
+    "bytes": "bytes",
+    "kb": "kB",
+    "mb": "MB",
+    "gb": "GB",
+    "km": "km",
+    "kg": "kg",
+}
+# The distributions are drawn on a log axis when the two sides' means differ this much.
+LOG_AXIS_RATIO = 100.0
+
+
+def column_unit(name: str) -> str | None:
+    """The unit a column's name ends with (`latency_ms` -> "ms"), or None."""
+    head, _, suffix = name.rpartition("_")
+    return UNITS.get(suffix.lower()) if head else None
+
+
+def axis_title(name: str) -> str:
+    """A column's name with its unit: "session_length_s (s)"."""
+    unit = column_unit(name)
+    return f"{name} ({unit})" if unit else name
+
+
+def _mean(bins: pd.DataFrame) -> float:
+    return float((bins["mean"] * bins["n"]).sum() / bins["n"].sum())
 
 
 def distributions(
@@ -165,26 +236,41 @@ def distributions(
 ) -> pd.DataFrame:
     """One feature's reference and current distributions for an overlay chart.
 
-    Numeric: the share of values in each of `display_bins` equal bins over both windows' range
-    (from the profile bins, each placed by its mean). Otherwise: the share of each value.
-    Columns: part, label, x (bin centre or None), share.
+    Numeric: the share of values in each of `display_bins` bins over both windows' range (from
+    the profile bins, each placed by its mean); the bins are equal on a log scale, and `scale`
+    is "log", when all values are positive and the two sides' means differ by LOG_AXIS_RATIO
+    times or more (a mean, not a median: a window half in seconds and half in milliseconds
+    has a median in seconds, yet its range squashes the other side to a sliver); else equal
+    widths, "linear". Otherwise: the share of each value.
+    Columns: part, label, x (bin centre or None), share, scale.
     """
     bins, values, _ = _profile_frames(con, model, windows)
     bins = bins[(bins["feature"] == feature) & bins["bin"].notna() & (bins["n"] > 0)]
     if not bins.empty:
         lo, hi = float(bins["minimum"].min()), float(bins["maximum"].max())
-        width = (hi - lo) / display_bins if hi > lo else 1.0
-        index = np.clip(((bins["mean"] - lo) / width).astype(int), 0, display_bins - 1)
+        means = [_mean(part) for _, part in bins.groupby("part")]
+        log = lo > 0 and len(means) == 2 and max(means) / min(means) >= LOG_AXIS_RATIO
+        if log:
+            edges = np.geomspace(lo, hi, display_bins + 1)
+            index = np.clip(
+                np.searchsorted(edges, bins["mean"], side="right") - 1, 0, display_bins - 1
+            )
+            centres = np.sqrt(edges[:-1] * edges[1:])
+        else:
+            width = (hi - lo) / display_bins if hi > lo else 1.0
+            index = np.clip(((bins["mean"] - lo) / width).astype(int), 0, display_bins - 1)
+            centres = lo + (np.arange(display_bins) + 0.5) * width
         grouped = bins.assign(index=index).groupby(["part", "index"])["n"].sum().reset_index()
         grouped["share"] = grouped["n"] / grouped.groupby("part")["n"].transform("sum")
-        grouped["x"] = lo + (grouped["index"] + 0.5) * width
+        grouped["x"] = centres[grouped["index"].to_numpy()]
         grouped["label"] = grouped["x"].map(lambda x: f"{x:.4g}")
-        return grouped[["part", "label", "x", "share"]]
+        grouped["scale"] = "log" if log else "linear"
+        return grouped[["part", "label", "x", "share", "scale"]]
     values = values[(values["feature"] == feature) & values["value"].notna()]
     grouped = values.groupby(["part", "value"])["n"].sum().reset_index()
     grouped["share"] = grouped["n"] / grouped.groupby("part")["n"].transform("sum")
-    grouped = grouped.rename(columns={"value": "label"}).assign(x=None)
-    return grouped[["part", "label", "x", "share"]]
+    grouped = grouped.rename(columns={"value": "label"}).assign(x=None, scale="category")
+    return grouped[["part", "label", "x", "share", "scale"]]
 
 
 def versions(con: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:

@@ -304,3 +304,18 @@ def contract_terms(contract: Any) -> tuple[dict[str, float], float]:
     terms = getattr(contract, "drift", None) or {}
     thresholds = {str(k): float(v) for k, v in dict(terms.get("thresholds", {})).items()}
     return thresholds, float(terms.get("share", DATASET_DRIFT_SHARE))
+
+
+STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "grey": 3}
+
+
+def most_drifted_first(models: dict[str, tuple[float | None, str | None]]) -> list[str]:
+    """Model names, the largest drift share first, then the worst status (red, amber, green,
+    grey), then by name. `models` maps a name to (drift share or None, status or None)."""
+
+    def key(name: str) -> tuple:
+        share, status = models[name]
+        share = -1.0 if share is None or share != share else float(share)
+        return (-share, STATUS_ORDER.get(status or "grey", len(STATUS_ORDER)), name)
+
+    return sorted(models, key=key)

@@ -10,8 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
 from metrics.db import sql
+from metrics.filters import today_end
 
 # The drift timeline is per day up to this many days, per week beyond.
 TIMELINE_DAILY_UP_TO_DAYS = 120
@@ -75,9 +77,47 @@ class Reference:
             ).fetchone()
             if first is None:
                 raise ValueError(f"model {model!r} has no requests from version {self.version!r}")
-            return Window(first, first + dt.timedelta(days=self.days))
+            clamped = version_window(first, self.days, current, today_end().date())
+            if clamped is None:
+                raise ValueError(
+                    f"Version {self.version} of {model} first served on {first}, on or after "
+                    f"the current window's start ({current.since}) or today: its first days "
+                    "leave nothing before the window to compare with. Pick an older version or "
+                    "a shorter window."
+                )
+            return clamped
         length = dt.timedelta(days=current.days)
         return Window(current.since - length, current.since)
+
+
+def version_window(
+    first: dt.date, days: int, current: Window, today_until: dt.date
+) -> Window | None:
+    """A version's first `days` days as a reference: from its first day to the earliest of
+    first + days, the current window's start and the end of today; None when nothing is left.
+
+    A reference never overlaps the window it is compared with, nor reaches into days not yet
+    lived (whose profiles would be empty or partial).
+    """
+    until = min(first + dt.timedelta(days=days), current.since, today_until)
+    return Window(first, until) if until > first else None
+
+
+def default_version(versions: pd.DataFrame, days: int, current: Window) -> str | None:
+    """The version to offer first as a reference: the newest whose first `days` days end by the
+    current window's start; else the newest that started before it (its days are cut short);
+    else the newest. `versions` holds version and first_day, newest first."""
+    if versions.empty:
+        return None
+    first = pd.to_datetime(versions["first_day"]).dt.date
+    for fits in (
+        [f + dt.timedelta(days=days) <= current.since for f in first],
+        [f < current.since for f in first],
+    ):
+        chosen = versions["version"][fits]
+        if not chosen.empty:
+            return str(chosen.iloc[0])
+    return str(versions["version"].iloc[0])
 
 
 def steps(span: Window, days: int = 1) -> dict[str, Window]:
