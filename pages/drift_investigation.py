@@ -7,6 +7,7 @@ deployments, incidents and the model's main KPI; and Evidently's own report on a
 """
 
 import datetime as dt
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -178,14 +179,26 @@ def columns_table(result: drift.DriftResult) -> list[str]:
 
 def distributions_chart(dist: pd.DataFrame, feature: str) -> go.Figure:
     """The column's shares in the reference and in the current window, overlaid; on a log axis
-    when the two sides' typical values are 100 times apart or more."""
+    when the two sides' typical values are 100 times apart or more.
+
+    A log axis is drawn as log10 positions on a linear axis, ticks labelled in the column's own
+    values: Plotly sizes bars in linear units, so bars on a true log axis come out hair-thin.
+    """
     fig = figure()
     log = not dist.empty and (dist["scale"] == "log").all()
+    width = None
+    if log:
+        positions = dist["x"].astype(float).map(math.log10)
+        unique = sorted(set(positions.round(9)))
+        steps = [b - a for a, b in zip(unique, unique[1:], strict=False)]
+        width = min(steps) if steps else 0.1
+        dist = dist.assign(x=positions)
     for part in ("reference", "current"):
         rows = dist[dist["part"] == part]
         fig.add_bar(
             x=rows["x"] if rows["x"].notna().any() else rows["label"],
             y=rows["share"],
+            width=width,
             name=part,
             marker_color=COLOURS[part],
             opacity=0.65,
@@ -198,10 +211,11 @@ def distributions_chart(dist: pd.DataFrame, feature: str) -> go.Figure:
         yaxis_title="share of values",
         legend={"orientation": "h", "y": -0.25},
     )
-    fig.update_xaxes(
-        title_text=drift.axis_title(feature) + (" — log scale" if log else ""),
-        type="log" if log else None,
-    )
+    fig.update_xaxes(title_text=drift.axis_title(feature) + (" — log scale" if log else ""))
+    if log:
+        low, high = math.floor(dist["x"].min()), math.ceil(dist["x"].max())
+        powers = list(range(low, high + 1))
+        fig.update_xaxes(tickvals=powers, ticktext=[f"{10.0**k:,.10g}" for k in powers])
     return fig
 
 
