@@ -9,20 +9,24 @@ import warehouse
 from connectors import sync
 from pages import filters, loaders
 
-PAGES = [
+# Each page with the shared filters it honours: the sidebar offers only those, so every filter
+# shown changes what the page shows. The retro picks its own week; sources are not filtered.
+PAGES = {
     st.Page(
         "pages/weekly_retro.py",
         title="Weekly retrospective",
         icon=":material/event_repeat:",
         default=True,
-    ),
-    st.Page("pages/kpi_check.py", title="KPI check", icon=":material/monitoring:"),
+    ): ("team", "model"),
+    st.Page("pages/kpi_check.py", title="KPI check", icon=":material/monitoring:"): filters.SHARED,
     st.Page(
         "pages/drift_investigation.py", title="Drift investigation", icon=":material/troubleshoot:"
-    ),
-    st.Page("pages/model_overview.py", title="Model overview", icon=":material/model_training:"),
-    st.Page("pages/data_sources.py", title="Data sources", icon=":material/database:"),
-]
+    ): filters.SHARED,
+    st.Page(
+        "pages/model_overview.py", title="Model overview", icon=":material/model_training:"
+    ): filters.SHARED,
+    st.Page("pages/data_sources.py", title="Data sources", icon=":material/database:"): (),
+}
 
 
 class _StatusProgress(sync.Progress):
@@ -78,7 +82,7 @@ def ensure_warehouse() -> bool:
 
 
 st.set_page_config(page_title="Tandem", page_icon=":material/join_inner:", layout="wide")
-page = st.navigation(PAGES)
+page = st.navigation(list(PAGES))
 if ensure_warehouse():
-    st.session_state["filters"] = filters.sidebar_filters()
+    st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
     page.run()

@@ -17,7 +17,9 @@ from pathlib import Path
 import settings
 import warehouse
 from metrics import activity, alerts, contracts, db, delivery, drift, flow, retro
-from metrics.filters import window
+from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
+
+CHECK_DAYS = 7
 
 
 def report(
@@ -68,16 +70,16 @@ def check(
 ) -> int:
     """Print every contract breach (and missed target) of the window; 1 if any breach.
 
-    The window defaults to the 7 days up to now. With `[alerts] webhook_env` in the config,
-    the breaches are also posted as JSON to the URL that variable holds.
+    The window defaults to the last 7 days (whole UTC days, today included). With
+    `[alerts] webhook_env` in the config, the breaches are also posted as JSON to the URL that
+    variable holds.
     """
     terms = contracts.load(Path(models_path) if models_path else config.contracts)
     if not terms:
         raise contracts.ContractError(
             "no model contracts: pass --models or set [contracts] path in the config"
         )
-    end = window(until=until).until
-    filters = window(since or (end - dt.timedelta(days=7)).isoformat(), end.isoformat())
+    filters = window(since, until, days=CHECK_DAYS)
     with db.connect(config.warehouse) as con:
         readings = contracts.readings(con, filters, terms)
     found = contracts.breaches(readings)
@@ -88,7 +90,7 @@ def check(
     checked = sum(1 for r in readings.values() if r["contract"])
     print(
         f"{checked} contracts checked from {filters.since:%Y-%m-%d %H:%M} to "
-        f"{filters.until:%Y-%m-%d %H:%M} UTC: {len(found)} breaches"
+        f"{filters.until:%Y-%m-%d %H:%M} UTC ({describe(filters)}): {len(found)} breaches"
     )
     if found and config.webhook_env:
         problem = alerts.post_breaches(config.webhook_env, found, filters)
@@ -98,13 +100,10 @@ def check(
 
 
 def retro_text(config: settings.Config, week: str | None, team: str | None, fmt: str) -> str:
-    """The retro of an ISO week (default: the 7 days up to now) as Markdown or HTML."""
-    if week:
-        window_ = retro.iso_week(week)
-        label = week.upper()
-    else:
-        window_ = retro.rolling_week(settings.now())
-        label = f"the 7 days to {window_.until:%d %b %Y}"
+    """The retro of an ISO week (default: the last 7 days, today included) as Markdown or
+    HTML."""
+    window_ = retro.iso_week(week) if week else retro.rolling_week()
+    label = week.upper() if week else retro.week_label(window_)
     with db.connect(config.warehouse) as con:
         built = retro.build(con, window_, team, None, config.workflow, label)
     return retro.to_html(built) if fmt == "html" else retro.to_markdown(built)
@@ -119,8 +118,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("report", help="headline numbers for a window")
     cmd.add_argument("--config", help="TOML config (default: $TANDEM_CONFIG, ./sources.toml)")
-    cmd.add_argument("--since", help="ISO date, included (default: 28 days before --until)")
-    cmd.add_argument("--until", help="ISO date, excluded (default: now)")
+    cmd.add_argument(
+        "--since",
+        help=f"ISO date, included (default: {DEFAULT_WINDOW_DAYS} days before --until)",
+    )
+    cmd.add_argument(
+        "--until",
+        help=f"ISO date, excluded (default: the midnight after today, so by default the last "
+        f"{DEFAULT_WINDOW_DAYS} whole UTC days, today included)",
+    )
     cmd.add_argument("--team")
     cmd.add_argument("--model")
     cmd.add_argument("--reference-since", help="drift reference start, ISO date, included")
@@ -129,14 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
     retro_cmd = commands.add_parser("retro", help="the weekly retrospective as Markdown or HTML")
     retro_cmd.add_argument("--config", help="TOML config")
-    retro_cmd.add_argument("--week", help="ISO week like 2026-W47 (default: the last 7 days)")
+    retro_cmd.add_argument(
+        "--week", help="ISO week like 2026-W47 (default: the last 7 days, today included)"
+    )
     retro_cmd.add_argument("--team")
     retro_cmd.add_argument("--format", choices=("md", "html"), default="md")
     check_cmd = commands.add_parser("check", help="breaches of the model contracts; exit 1 if any")
     check_cmd.add_argument("--config", help="TOML config")
     check_cmd.add_argument("--models", help="contract file (default: [contracts] path)")
-    check_cmd.add_argument("--since", help="ISO date (default: 7 days before --until)")
-    check_cmd.add_argument("--until", help="ISO date, excluded (default: now)")
+    check_cmd.add_argument(
+        "--since", help=f"ISO date, included (default: {CHECK_DAYS} days before --until)"
+    )
+    check_cmd.add_argument(
+        "--until", help="ISO date, excluded (default: the midnight after today, today included)"
+    )
     args = parser.parse_args(argv)
     try:
         config = settings.load(args.config)

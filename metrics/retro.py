@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from metrics import activity, delivery, flow
-from metrics.filters import Filters
+from metrics.filters import Filters, describe, last_days
 from settings import Workflow
 
 WEEK = dt.timedelta(days=7)
@@ -86,9 +86,17 @@ def recent_weeks(until: dt.datetime, count: int = 12) -> list[str]:
     return labels
 
 
-def rolling_week(until: dt.datetime) -> Filters:
-    """The 7 days up to `until`."""
-    return Filters(until - WEEK, until)
+def rolling_week(now: dt.datetime | None = None) -> Filters:
+    """The last 7 days as everywhere in Tandem: the 7 whole UTC days ending with today."""
+    return last_days(7, now)
+
+
+def week_label(week: Filters) -> str:
+    """The name a retro gives its week: the ISO week's name, else which 7 days they are."""
+    if week.since.weekday() == 0 and week.until - week.since == WEEK:
+        year, number, _ = week.since.isocalendar()
+        return f"{year}-W{number:02d}"
+    return describe(week)
 
 
 def _scoped(window: Filters, team: str | None, model: str | None) -> Filters:

@@ -49,7 +49,7 @@ def quarantine() -> None:
 
 
 def layout() -> None:
-    current_filters()  # sources are not filtered, but the page runs through app.py
+    current_filters()  # honours no filter (app.py shows none), but runs through app.py
     st.title("Data sources")
     status = load("source_status")
     if status.empty:

@@ -1,16 +1,19 @@
 """The shared filters: window, team and model in the sidebar, kept in the URL.
 
-app.py calls `sidebar_filters()` once per run and keeps the result; a page reads it back with
-`current_filters()`.
+app.py calls `sidebar_filters(honoured)` once per run, with the filters the page about to run
+honours (its page list declares them), and keeps the result; a page reads it back with
+`current_filters()`. The sidebar shows only the honoured filters: a filter that would change
+nothing on a page is not offered there. A filter not shown keeps its value in the URL, so it
+is still set when the reader goes back to a page that honours it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Collection
 
 import streamlit as st
 
-from metrics.filters import Filters, today_end
+from metrics.filters import DEFAULT_WINDOW_DAYS, Filters, last_days
 from pages.loaders import load
 
 WINDOWS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
@@ -21,52 +24,64 @@ WINDOW_LABELS = {
     "365d": "Last 365 days",
 }
 ALL = "All"
+SHARED = ("window", "team", "model")
+DEFAULT_WINDOW = f"{DEFAULT_WINDOW_DAYS}d"
 
 
-def sidebar_filters() -> Filters:
-    """Window, team and model in the sidebar, kept in the URL so a view can be shared."""
+def sidebar_filters(honoured: Collection[str] = SHARED) -> Filters:
+    """The `honoured` filters (of window, team, model) in the sidebar, kept in the URL so a
+    view can be shared. The window is the last N days as everywhere (`last_days`)."""
     params = st.query_params
     catalog = load("catalog")
     teams = sorted(t for t in catalog["team"].dropna().unique())
-    window_key = params.get("window", "28d")
-    if window_key not in WINDOWS:
-        window_key = "28d"
+    window_key = params.get("window", DEFAULT_WINDOW)
+    window_key = window_key if window_key in WINDOWS else DEFAULT_WINDOW
     team = params.get("team", ALL)
     team = team if team in teams else ALL
+    scoped = catalog if team == ALL else catalog[catalog["team"] == team]
+    model_choices = sorted(m for m in scoped["model"].dropna().unique())
+    model = params.get("model", ALL)
+    model = model if model in model_choices else ALL
     with st.sidebar:
-        window_key = st.selectbox(
-            "Window",
-            list(WINDOWS),
-            index=list(WINDOWS).index(window_key),
-            format_func=WINDOW_LABELS.get,
-            key="filter_window",
-        )
-        team = st.selectbox(
-            "Team", [ALL, *teams], index=([ALL, *teams]).index(team), key="filter_team"
-        )
-        scoped = catalog if team == ALL else catalog[catalog["team"] == team]
-        model_choices = sorted(m for m in scoped["model"].dropna().unique())
-        model = params.get("model", ALL)
-        model = model if model in model_choices else ALL
-        model = st.selectbox(
-            "Model",
-            [ALL, *model_choices],
-            index=([ALL, *model_choices]).index(model),
-            key="filter_model",
-        )
+        if "window" in honoured:
+            window_key = st.selectbox(
+                "Window",
+                list(WINDOWS),
+                index=list(WINDOWS).index(window_key),
+                format_func=WINDOW_LABELS.get,
+                key="filter_window",
+            )
+        if "team" in honoured:
+            team = st.selectbox(
+                "Team", [ALL, *teams], index=([ALL, *teams]).index(team), key="filter_team"
+            )
+            scoped = catalog if team == ALL else catalog[catalog["team"] == team]
+            model_choices = sorted(m for m in scoped["model"].dropna().unique())
+            model = model if model in model_choices else ALL
+        if "model" in honoured:
+            model = st.selectbox(
+                "Model",
+                [ALL, *model_choices],
+                index=([ALL, *model_choices]).index(model),
+                key="filter_model",
+            )
     for name, value, default in (
-        ("window", window_key, None),
+        ("window", window_key, DEFAULT_WINDOW),
         ("team", team, ALL),
         ("model", model, ALL),
     ):
+        if name not in honoured:
+            continue  # not shown here: the URL keeps it for the pages that honour it
         if value == default:
             if name in params:
                 del params[name]
         elif params.get(name) != value:
             params[name] = value
-    until = today_end()
-    since = until - dt.timedelta(days=WINDOWS[window_key])
-    return Filters(since, until, None if team == ALL else team, None if model == ALL else model)
+    return last_days(
+        WINDOWS[window_key],
+        team=None if team == ALL or "team" not in honoured else team,
+        model=None if model == ALL or "model" not in honoured else model,
+    )
 
 
 def current_filters() -> Filters:

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics import retro as retro_metrics
-from metrics.filters import Filters
+from metrics.filters import Filters, describe
 from metrics.registry import label
 from metrics.retro import Retro
 from metrics.status import DORA_LEVEL_COLOURS
@@ -23,16 +23,17 @@ ROLLING = "The last 7 days"
 
 
 def controls(filters: Filters) -> tuple[Filters, Filters, str]:
-    """The week picked (the last 7 days or an ISO week), the 28 days ending with it, its name."""
+    """The week picked (the last 7 days or an ISO week), the 28 days ending with it, its name.
+
+    The retro picks its own week, so it honours the sidebar's team and model, not its window.
+    "The last 7 days" are Tandem's: the 7 whole UTC days ending with today, as in `retro`.
+    """
+    rolling = retro_metrics.rolling_week()
     choice = st.selectbox(
-        "Week", [ROLLING, *retro_metrics.recent_weeks(filters.until)], key="retro_week"
+        "Week", [ROLLING, *retro_metrics.recent_weeks(rolling.until)], key="retro_week"
     )
-    if choice == ROLLING:
-        week = retro_metrics.rolling_week(filters.until)
-        name = f"the 7 days to {(filters.until - dt.timedelta(days=1)):%a %d %b %Y}"
-    else:
-        week = retro_metrics.iso_week(choice)
-        name = choice
+    week = rolling if choice == ROLLING else retro_metrics.iso_week(choice)
+    name = retro_metrics.week_label(week)
     week = Filters(week.since, week.until, filters.team, filters.model)
     month = Filters(week.until - dt.timedelta(days=28), week.until, filters.team, filters.model)
     return week, month, name
@@ -245,8 +246,10 @@ def layout() -> None:
     st.title("Weekly retrospective")
     week, month, name = controls(filters)
     scope = " · ".join(x for x in (filters.team, filters.model) if x) or "all teams"
+    days = describe(week)
+    shown = days[0].upper() + days[1:] if name == days else f"{name}: {days}"
     st.caption(
-        f"{name} (UTC), {scope}. Changes are against last week; the 4-week figure is the "
+        f"{shown}, {scope}. Changes are against last week; the 4-week figure is the "
         "weekly average for counts and the 28-day value for medians and rates."
     )
     retro = load("retro", week, name)

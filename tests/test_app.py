@@ -122,7 +122,7 @@ def test_model_overview_shows_both_readings(demo_env):
 
 
 def test_filters_live_in_the_url(demo_env):
-    at = _open(window="90d", team="growth")
+    at = _open("pages/kpi_check.py", window="90d", team="growth")
     assert not _problems(at)
     assert at.selectbox(key="filter_window").value == "90d"
     assert at.selectbox(key="filter_team").value == "growth"
@@ -465,3 +465,113 @@ def test_drift_page_offers_a_version_whose_first_days_end_before_the_window(demo
     assert not at.exception
     said = [w.value for w in at.warning] + [c.value for c in at.caption]
     assert any("nothing before the window" in s or "are cut to" in s for s in said), said
+
+
+# --- One window everywhere (issue 12, points 1 and 3) -----------------------------------------
+
+# The suite's clock is pinned to Thu 19 Nov 2026, 23:00 UTC: the last 7 days are 13-19 Nov.
+LAST_7_DAYS = "the 7 days 13 – 19 Nov 2026 (UTC)"
+
+
+def _cli(*args: str) -> str:
+    import subprocess
+    import sys
+
+    from tests.helpers.project import subprocess_env
+
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _markdown_cell(markdown: str, label: str) -> str:
+    """The "This week" cell of a figure in `retro --format md`'s table."""
+    line = next(line for line in markdown.splitlines() if line.startswith(f"| {label} |"))
+    return line.strip("|").split("|")[1].strip()
+
+
+@pytest.mark.parametrize("team", [None, "growth"])
+def test_the_retro_page_shows_the_retro_clis_figures_for_the_same_week(demo_env, team):
+    from metrics.retro import format_value
+
+    at = _open(**({"team": team} if team else {}))
+    assert not _problems(at)
+    shown = {m.label: m.value for m in at.metric}
+    markdown = _cli("retro", "--format", "md", *(["--team", team] if team else []))
+    # Both name the same 7 whole days, ending with the pinned day.
+    assert at.caption[0].value.startswith(LAST_7_DAYS[0].upper() + LAST_7_DAYS[1:])
+    assert markdown.startswith(f"# Retro: {LAST_7_DAYS}\n")
+    # The same days through `report --json`, the third surface.
+    report = json.loads(
+        _cli(
+            "report",
+            "--json",
+            "--since",
+            "2026-11-13",
+            "--until",
+            "2026-11-20",
+            *(["--team", team] if team else []),
+        )
+    )["delivery"]
+    expected = {
+        "Deployments": format_value(report["deployments"], "count"),
+        "Change failure rate": format_value(report["change_failure_rate"], "share"),
+        "Lead time (median)": format_value(report["lead_time_hours"]["median"], "hours"),
+    }
+    for label, value in expected.items():
+        assert shown[label] == _markdown_cell(markdown, label) == value, label
+    assert report["deployments"] > 0
+    if team is None:
+        # Counted by hand from the warehouse: successful production deployments, 13-19 Nov.
+        (count,) = demo_env.query(
+            "select count(*) from deployments where environment = 'production' "
+            "and status = 'success' and finished_at >= '2026-11-13' and finished_at < '2026-11-20'"
+        )[0]
+        assert int(shown["Deployments"]) == count
+
+
+def test_the_sidebar_window_is_the_reports_default_window(demo_env):
+    report = json.loads(_cli("report", "--json"))["window"]
+    at = _open("pages/kpi_check.py")
+    filters = at.session_state["filters"]
+    assert report == {"since": filters.since.isoformat(), "until": filters.until.isoformat()}
+    assert report == {"since": "2026-10-23T00:00:00+00:00", "until": "2026-11-20T00:00:00+00:00"}
+
+
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [
+        (None, {"filter_team", "filter_model"}),  # the retro picks its own week
+        ("pages/kpi_check.py", {"filter_window", "filter_team", "filter_model"}),
+        ("pages/drift_investigation.py", {"filter_window", "filter_team", "filter_model"}),
+        ("pages/model_overview.py", {"filter_window", "filter_team", "filter_model"}),
+        ("pages/data_sources.py", set()),  # sources are not filtered
+    ],
+)
+def test_a_page_shows_only_the_filters_it_honours(demo_env, page, shown):
+    at = _open(page)
+    assert not _problems(at)
+    keys = {s.key for s in at.sidebar.selectbox}
+    assert keys & {"filter_window", "filter_team", "filter_model"} == shown
+
+
+def test_the_retro_ignores_the_window_in_the_url_and_honours_the_team(demo_env):
+    seven = {m.label: m.value for m in _open(window="7d").metric}
+    ninety = {m.label: m.value for m in _open(window="90d").metric}
+    assert seven == ninety  # no window filter on this page: its own week either way
+    growth = {m.label: m.value for m in _open(team="growth").metric}
+    assert growth != seven  # the team it honours changes the figures
+
+
+def test_a_window_not_shown_stays_in_the_url(demo_env):
+    at = _open("pages/data_sources.py", window="90d", team="growth")
+    assert not _problems(at)
+    assert at.query_params["window"] in (["90d"], "90d")
+    assert at.query_params["team"] in (["growth"], "growth")

@@ -56,14 +56,16 @@ def test_the_suite_runs_on_the_pinned_clock():
 def test_the_default_window_and_the_demo_end_follow_the_clock(monkeypatch):
     monkeypatch.setenv(settings.NOW_ENV, "2027-01-01T00:30:00Z")
     filters = window()
-    assert filters.until == dt.datetime(2027, 1, 1, 0, 30, tzinfo=UTC)
-    assert filters.since == dt.datetime(2026, 12, 4, 0, 30, tzinfo=UTC)
+    # The last 28 days: whole UTC days ending with today (1 Jan 2027), today included.
+    assert filters.until == dt.datetime(2027, 1, 2, tzinfo=UTC)
+    assert filters.since == dt.datetime(2026, 12, 5, tzinfo=UTC)
     demo = DemoConnector(settings.SourceConfig(name="demo", kind="demo", options={}))
     assert demo._end() == dt.date(2027, 1, 1)
 
 
 def test_the_cli_reads_the_pinned_clock(demo_project):
-    """A whole `python -m metrics report` process: its default window ends at $TANDEM_NOW."""
+    """A whole `python -m metrics report` process: its default window is the last 28 days by
+    $TANDEM_NOW, whole days ending with the midnight after the pinned day."""
     result = subprocess.run(
         [sys.executable, "-m", "metrics", "report", "--json"],
         cwd=ROOT,
@@ -75,6 +77,6 @@ def test_the_cli_reads_the_pinned_clock(demo_project):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["window"] == {
-        "since": "2028-02-01T12:00:00+00:00",
-        "until": "2028-02-29T12:00:00+00:00",
+        "since": "2028-02-02T00:00:00+00:00",
+        "until": "2028-03-01T00:00:00+00:00",
     }

@@ -17,7 +17,7 @@ import warehouse
 from connectors import demo_data
 from connectors.loader import Batch, Loader
 from metrics import activity, db, models, registry, sources
-from metrics.filters import Filters, window
+from metrics.filters import Filters, describe, last_days, window
 from metrics.status import kpi_status
 from tests.helpers.project import DEMO_END, ROOT, subprocess_env
 
@@ -310,13 +310,61 @@ def test_every_sql_file_states_its_grain():
 
 def test_window_defaults_and_errors():
     now = utc("2026-11-23 15:00")
+    # The last 28 days are the 28 whole UTC days ending with today (Mon 23 Nov), today included.
     default = window(now=now)
-    assert (default.since, default.until) == (utc("2026-10-26 15:00"), now)
+    assert (default.since, default.until) == (utc("2026-10-27"), utc("2026-11-24"))
+    assert default == last_days(28, now) and default.days == 28
     assert window("2026-11-01", "2026-11-08", now=now).days == 7
+    # One date given: the other end follows (28 days before --until; today's end after --since).
+    only_until = window(until="2026-11-08", now=now)
+    assert (only_until.since, only_until.until) == (utc("2026-10-11"), utc("2026-11-08"))
+    only_since = window(since="2026-11-20", now=now)
+    assert (only_since.since, only_since.until) == (utc("2026-11-20"), utc("2026-11-24"))
+    assert window(now=now, days=7) == last_days(7, now)
     with pytest.raises(ValueError, match="--since must be an ISO date"):
         window("yesterday", now=now)
     with pytest.raises(ValueError, match="the window is empty"):
         window("2026-11-08", "2026-11-01", now=now)
+    # Whole days: a time inside a day is refused, not silently moved to its midnight.
+    with pytest.raises(ValueError, match=r"--until must be a date .*whole UTC days.*T12:00"):
+        window("2026-11-01", "2026-11-08T12:00", now=now)
+    assert window("2026-11-01T00:00:00Z", "2026-11-08", now=now).days == 7
+
+
+@pytest.mark.parametrize(
+    ("now", "n", "since", "until"),
+    [
+        # Late in the day, first minute of a day, and across a year's end.
+        ("2026-11-19 23:00", 7, "2026-11-13", "2026-11-20"),
+        ("2026-11-20 00:00", 7, "2026-11-14", "2026-11-21"),
+        ("2027-01-02 09:00", 28, "2026-12-06", "2027-01-03"),
+        ("2026-11-19 12:00", 1, "2026-11-19", "2026-11-20"),
+    ],
+)
+def test_the_last_n_days_end_with_today(now, n, since, until):
+    filters = last_days(n, utc(now), team="growth")
+    assert (filters.since, filters.until, filters.team) == (utc(since), utc(until), "growth")
+
+
+def test_the_last_n_days_follow_the_pinned_clock():
+    # settings.now() is the suite's pinned 2026-11-19T23:00Z: today is Thu 19 Nov.
+    assert last_days(7) == Filters(utc("2026-11-13"), utc("2026-11-20"))
+    with pytest.raises(ValueError, match="the last 0 days hold no day"):
+        last_days(0)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "text"),
+    [
+        ("2026-11-07", "2026-12-05", "the 28 days 7 Nov – 4 Dec 2026 (UTC)"),
+        ("2026-11-13", "2026-11-20", "the 7 days 13 – 19 Nov 2026 (UTC)"),
+        ("2026-12-20", "2027-01-03", "the 14 days 20 Dec 2026 – 2 Jan 2027 (UTC)"),
+        ("2026-11-19", "2026-11-20", "the day 19 Nov 2026 (UTC)"),
+        ("2026-11-19 06:00", "2026-11-20", "19 Nov 2026 06:00 to 20 Nov 2026 00:00 (UTC)"),
+    ],
+)
+def test_a_window_in_words(since, until, text):
+    assert describe(Filters(utc(since), utc(until))) == text
 
 
 # A month inside the demo year, which ends on DEMO_END.

@@ -144,3 +144,16 @@ def test_highlights_name_the_biggest_moves_in_words():
 )
 def test_format_value(value, unit, text):
     assert format_value(value, unit) == text
+
+
+def test_the_rolling_week_is_the_last_7_days_and_says_which():
+    # The pinned clock (Thu 19 Nov 2026, 23:00 UTC): the 7 whole days 13-19 Nov, today included.
+    week = retro.rolling_week()
+    assert (week.since, week.until) == (
+        dt.datetime(2026, 11, 13, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+    )
+    assert retro.week_label(week) == "the 7 days 13 – 19 Nov 2026 (UTC)"
+    # On a Sunday the last 7 days are an ISO week, and take its name.
+    sunday = retro.rolling_week(dt.datetime(2026, 11, 22, 8, tzinfo=dt.UTC))
+    assert sunday == retro.iso_week("2026-W47") and retro.week_label(sunday) == "2026-W47"
