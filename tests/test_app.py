@@ -97,7 +97,7 @@ def test_kpi_check_speaks_in_sentences(demo_env):
     expanders = [e.label for e in at.expander]
     assert "What each recommender release did to its KPIs" in expanders
     text = " ".join(m.value for m in at.markdown)
-    assert "this week" in text and "target" in text
+    assert "over the last 90 days to 19 Nov" in text and "target" in text
     assert any(word in text for word in ("GREEN", "AMBER", "RED"))
 
 
@@ -110,7 +110,9 @@ def test_model_overview_shows_both_readings(demo_env):
     assert int(requests.value.replace(",", "")) > 0
     # The recommender's contract: its status in words, latency against the budget.
     status = at.markdown[0].value
-    assert any(f"-badge[{level}]" in status for level in ("GREEN", "AMBER", "RED"))
+    assert any(
+        f"-badge[{level} · last 28 days to 19 Nov]" in status for level in ("GREEN", "AMBER", "RED")
+    )
     versions = next(d.value for d in at.dataframe if "model_version" in d.value.columns)
     assert len(versions) >= 1 and versions["requests"].sum() == int(requests.value.replace(",", ""))
     assert "roc_auc" in versions.columns  # its quality per version beside its serving
@@ -387,4 +389,3 @@ def test_charts_keep_their_colours_after_evidently_runs(demo_env):
     st.cache_data.clear()
     after = _chart_colours(_open("pages/kpi_check.py"))
     assert after == before
-
