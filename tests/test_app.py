@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 import streamlit as st
@@ -14,8 +16,9 @@ from streamlit.testing.v1 import AppTest
 import settings
 from connectors.feeds import FEEDS
 from metrics import registry
+from metrics.status import BADGES
 from pages.charts import COLORWAY, kpi_name
-from tests.helpers.project import DEMO_END, ROOT, Project, python_process
+from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
 APP = str(ROOT / "app.py")
 PAGES = [
@@ -389,3 +392,61 @@ def test_charts_keep_their_colours_after_evidently_runs(demo_env):
     st.cache_data.clear()
     after = _chart_colours(_open("pages/kpi_check.py"))
     assert after == before
+
+
+def _report(project: Project, days: int) -> dict:
+    """`python -m metrics report --json` on the project for the pages' window of `days`: the
+    whole UTC days ending with the pinned clock's day (DEMO_END), today included."""
+    since = DEMO_END - dt.timedelta(days=days - 1)
+    until = DEMO_END + dt.timedelta(days=1)
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", "report", "--json", "--since", f"{since}"]
+        + ["--until", f"{until}"],
+        cwd=ROOT,
+        env=subprocess_env(TANDEM_CONFIG=str(project.config_path)),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
+    """One status per model and KPI: what KPI check and Model overview show for the last 28
+    days is what `report --json` says, badge, window and reason alike."""
+    models = _report(demo_env, 28)["models"]
+    # The demo's recommender broke its CTR guardrail early in the window and recovered.
+    ctr = models["recommender"]["kpis"]["click_through_rate"]
+    assert (ctr["status"], ctr["broken_days"]) == ("amber", 3)
+    assert ctr["reason"] == "broke its guardrail on 3 of 28 days, recovered since 26 Oct"
+    check = _open("pages/kpi_check.py", window="28d")
+    assert not _problems(check)
+    shown = [m.value for m in check.markdown]
+    for model, reading in models.items():
+        if not reading["kpis"]:
+            continue
+        overview = _open("pages/model_overview.py", window="28d", model=model)
+        assert not _problems(overview)
+        lines = [m.value for m in overview.markdown]
+        assert lines[0].startswith(
+            f":{BADGES[reading['status']]}-badge[{reading['status'].upper()} · "
+            f"last 28 days to 19 Nov] {reading['summary']}"
+        ), model
+        for kpi in reading["kpis"].values():
+            badge = f":{BADGES[kpi['status']]}-badge[{kpi['badge']}]"
+            assert any(line.startswith(f"{badge} {kpi['label']} was") for line in shown), kpi
+            assert f"{badge} {kpi['reason']}" in lines, kpi
+
+
+def test_kpi_charts_read_in_the_kpis_unit_with_apart_labels(demo_env):
+    at = _open("pages/kpi_check.py", window="28d", model="recommender")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["yaxis"]["tickformat"] == ".2%"  # 0.049 reads 4.90%
+    labels = {
+        a["text"]: (a["xanchor"], a["yanchor"])
+        for a in spec["layout"]["annotations"]
+        if a["text"].startswith(("target", "guardrail"))
+    }
+    # Higher is better: the target's label left and above its line, the guardrail's right and
+    # below its own, so they never meet however close the lines are.
+    assert labels == {"target 4.90%": ("left", "bottom"), "guardrail 4.30%": ("right", "top")}
