@@ -14,7 +14,7 @@ from metrics import serving as serving_metrics
 from metrics.filters import Filters
 from metrics.registry import label
 from metrics.status import BADGES
-from pages.charts import figure, kpi_chart, mark_events, percent
+from pages.charts import figure, kpi_chart, kpi_name, mark_events, percent
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
 
@@ -51,7 +51,7 @@ def business_reading(
         st.write("No KPI for this model in the window.")
     for name, kpi in kpis.items():
         st.metric(
-            label("kpi_window", kpi=kpi["label"]),
+            label("kpi_window", kpi=kpi_name(name)),
             percent(kpi["value"], kpi["unit"]),
             help=f"Over the {kpi['window']}; target {percent(kpi['target'], kpi['unit'])}, "
             f"guardrail {percent(kpi['guardrail'], kpi['unit'])}.",
