@@ -20,7 +20,14 @@ import pandas as pd
 from metrics import activity, drift, models, quality, serving
 from metrics.db import frame
 from metrics.filters import Filters
-from metrics.status import format_kpi, kpi_status, worst
+from metrics.status import (
+    Status,
+    badge_text,
+    format_kpi,
+    kpi_window_status,
+    window_text,
+    worst,
+)
 from profiling.store import model_columns
 
 KINDS = ("classifier", "regressor", "ranker")
@@ -170,59 +177,139 @@ def _in_scope(
     return sorted(names)
 
 
+def _terms(
+    contract_value: float | None, feed_value: Any, what: str, contracted: bool
+) -> tuple[float | None, str | None, str | None]:
+    """The contract's target or guardrail, else the feed's: (value, where it came from, the
+    words saying so when it is the feed's)."""
+    if contract_value is not None:
+        return contract_value, "contract", None
+    value = _plain(feed_value)
+    if value is None:
+        return None, None, None
+    note = "the feed's: the contract names none" if contracted else "the feed's"
+    return value, "feed", note
+
+
+def kpi_reading(
+    name: str,
+    terms: KpiTerms | None,
+    row: Any,
+    days: list[tuple[Any, float | None]],
+    previous: float | None,
+    window: str,
+) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """One KPI over the window against the contract's target and guardrail (the feed's only
+    where the contract names none): its reading, and the reason in words when it is not green.
+    """
+    target, target_from, target_note = _terms(
+        terms.target if terms else None,
+        None if row is None else row.target,
+        "target",
+        terms is not None,
+    )
+    guardrail, guardrail_from, guardrail_note = _terms(
+        terms.guardrail if terms else None,
+        None if row is None else row.guardrail,
+        "guardrail",
+        terms is not None,
+    )
+    value = _plain(row.value) if row is not None else None
+    unit = row.unit if row is not None else None
+    status = kpi_window_status(value, days, target, guardrail)
+    label = terms.label if terms else name.replace("_", " ").capitalize()
+    reading = {
+        "label": label,
+        "value": value,
+        "previous": previous,
+        "target": target,
+        "guardrail": guardrail,
+        "terms_from": {"target": target_from, "guardrail": guardrail_from},
+        "unit": unit,
+        "status": status.level,
+        "reason": status.reason,
+        "window": window,
+        "badge": badge_text(status.level, window),
+        "days": status.days,
+        "broken_days": status.broken_days,
+        "recovered_since": None
+        if status.recovered_since is None
+        else status.recovered_since.isoformat(),
+    }
+
+    def said(what: str, number: float | None, note: str | None) -> str:
+        return f"{what} {format_kpi(number, unit)}" + (f", {note}" if note else "")
+
+    if status.level == "red":
+        latest = days[-1][1] if days else value
+        text = (
+            f"{label} is {status.reason}: {format_kpi(latest, unit)} "
+            f"({said('guardrail', guardrail, guardrail_note)})"
+        )
+    elif status.level == "amber" and status.broken_days:
+        text = f"{label} {status.reason} ({said('guardrail', guardrail, guardrail_note)})"
+    elif status.level == "amber":
+        text = (
+            f"{label} {format_kpi(value, unit)} is {status.reason} "
+            f"({said('target', target, target_note)})"
+        )
+    elif status.level == "grey" and (target is not None or guardrail is not None):
+        text = f"{label}: {status.reason}"
+    else:
+        return reading, None
+    return reading, (status.level, text)
+
+
 def _kpi_readings(
-    model: str, contract: Contract | None, now: pd.DataFrame, before: pd.DataFrame
+    model: str,
+    contract: Contract | None,
+    now: pd.DataFrame,
+    before: pd.DataFrame,
+    daily: pd.DataFrame,
+    window: str,
 ) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     readings: dict[str, dict] = {}
     reasons: list[tuple[str, str]] = []
     rows = {r.kpi: r for r in now[now["model"] == model].itertuples()}
     previous = {r.kpi: r.value for r in before[before["model"] == model].itertuples()}
+    mine = daily[daily["model"] == model]
     names = list(rows) + [k.name for k in (contract.kpis if contract else ()) if k.name not in rows]
     for name in names:
-        row = rows.get(name)
-        terms = contract.kpi(name) if contract else None
-        target = (
-            terms.target
-            if terms and terms.target is not None
-            else (_plain(row.target) if row is not None else None)
+        series = mine[mine["kpi"] == name]
+        days = [
+            (pd.Timestamp(day).date(), _plain(v))
+            for day, v in zip(series["date"], series["value"], strict=True)
+        ]
+        reading, reason = kpi_reading(
+            name,
+            contract.kpi(name) if contract else None,
+            rows.get(name),
+            days,
+            _plain(previous.get(name)),
+            window,
         )
-        guardrail = (
-            terms.guardrail
-            if terms and terms.guardrail is not None
-            else (_plain(row.guardrail) if row is not None else None)
-        )
-        value = _plain(row.value) if row is not None else None
-        unit = row.unit if row is not None else None
-        status = kpi_status(value, target, guardrail)
-        label = terms.label if terms else name.replace("_", " ").capitalize()
-        readings[name] = {
-            "label": label,
-            "value": value,
-            "previous": _plain(previous.get(name)),
-            "target": target,
-            "guardrail": guardrail,
-            "unit": unit,
-            "status": status.level,
-        }
-        if status.level == "red":
-            reasons.append(
-                (
-                    "red",
-                    f"{label} {format_kpi(value, unit)} is {status.reason} "
-                    f"({format_kpi(guardrail, unit)})",
-                )
-            )
-        elif status.level == "amber":
-            reasons.append(
-                (
-                    "amber",
-                    f"{label} {format_kpi(value, unit)} is {status.reason} "
-                    f"(target {format_kpi(target, unit)})",
-                )
-            )
-        elif status.level == "grey" and (target is not None or guardrail is not None):
-            reasons.append(("grey", f"{label}: {status.reason}"))
+        readings[name] = reading
+        if reason:
+            reasons.append(reason)
     return readings, reasons
+
+
+def model_status(
+    reasons: list[tuple[str, str]], kpis: dict[str, dict], budgets_checked: bool
+) -> Status:
+    """A model's status over the window from its KPIs' statuses and the reasons found (broken
+    budgets, drifted inputs): the worst of them, grey when nothing could be checked; the reason
+    is "contract held" when green, else the reasons, worst first."""
+    levels = [level for level, _ in reasons if level != "grey"]
+    levels += [k["status"] for k in kpis.values() if k["status"] != "grey"]
+    if budgets_checked:
+        levels.append("green")
+    level = worst(levels) if levels else "grey"
+    order = {"red": 0, "amber": 1, "grey": 2}
+    texts = [text for _, text in sorted(reasons, key=lambda r: order[r[0]])]
+    if level == "green":
+        return Status(level, "contract held")
+    return Status(level, "; ".join(texts) or "nothing to check in this window")
 
 
 def _serving_reasons(
@@ -306,6 +393,8 @@ def readings(
     """
     now = models.kpi_window(con, filters)
     before = models.kpi_window(con, filters.previous())
+    daily = models.kpi_daily(con, filters)
+    window = window_text(filters.since, filters.until)
     serving_rows = {r["model"]: r for r in serving_window(con, filters).to_dict("records")}
     releases = dict(
         frame(con, "last_production_release", **filters.params())[
@@ -317,7 +406,7 @@ def readings(
     result = {}
     for model in _in_scope(con, filters, contracts):
         contract = contracts.get(model)
-        kpis, reasons = _kpi_readings(model, contract, now, before)
+        kpis, reasons = _kpi_readings(model, contract, now, before, daily, window)
         row = serving_rows.get(model)
         serving = (
             None
@@ -339,11 +428,7 @@ def readings(
                     f"({', '.join(names)})",
                 )
             )
-        levels = [level for level, _ in reasons if level != "grey"]
-        levels += [k["status"] for k in kpis.values() if k["status"] != "grey"]
-        if serving is not None and contract is not None:
-            levels.append("green")  # budgets were checked
-        status = worst(levels) if levels else "grey"
+        status = model_status(reasons, kpis, serving is not None and contract is not None)
         order = {"red": 0, "amber": 1, "grey": 2}
         result[model] = {
             "contract": contract is not None,
@@ -364,7 +449,10 @@ def readings(
             "quality": qualities.get(model, {}),
             "drift": drifted,
             "retraining": _retraining(contract, kpis, releases.get(model), filters.until),
-            "status": status,
+            "status": status.level,
+            "summary": status.reason,
+            "window": window,
+            "badge": badge_text(status.level, window),
             "reasons": [text for _, text in sorted(reasons, key=lambda r: order[r[0]])],
             "breaches": [text for level, text in reasons if level == "red"],
         }
@@ -395,13 +483,14 @@ def breaches(readings_: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def warnings(readings_: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per missed target whose guardrail holds (amber), model by model."""
+    """One line per missed target whose guardrail holds, and per guardrail broken earlier in
+    the window and recovered since (amber), model by model."""
     return [
         f"{model}: {text}"
         for model, r in readings_.items()
         if r["status"] == "amber"
         for text in r["reasons"]
-        if text not in r["breaches"] and " target" in text
+        if text not in r["breaches"] and (" target" in text or "broke its guardrail" in text)
     ]
 
 

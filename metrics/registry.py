@@ -209,7 +209,7 @@ ENTRIES: tuple[Metric, ...] = (
            "Cycle time by status", (RETRO,), Call.WORKFLOW),
     # KPI check and Model overview: contracts, KPIs, serving
     Metric("contract_readings", "Contract status", contracts.readings,
-           ("serving_window", "kpi_window"),
+           ("serving_window", "kpi_window", "kpi_daily"),
            "Contract status", (KPI_CHECK, OVERVIEW), Call.CONTRACTS),
     Metric("retraining", "Retraining is due", contracts.readings, ("last_production_release",),
            "Retraining trigger", (OVERVIEW,), read_from=("contract_readings",)),

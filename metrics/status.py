@@ -3,7 +3,9 @@ thresholds turn into colours (pages never compare numbers themselves)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 COLOURS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
@@ -61,9 +63,7 @@ def kpi_status(value: float | None, target: float | None, guardrail: float | Non
         return Status("grey", "no data in this window")
     if _missing(target) and _missing(guardrail):
         return Status("grey", "no target set")
-    higher_is_better = True
-    if not _missing(target) and not _missing(guardrail):
-        higher_is_better = guardrail <= target
+    higher_is_better = _higher_is_better(target, guardrail)
 
     def meets(threshold: float) -> bool:
         return value >= threshold if higher_is_better else value <= threshold
@@ -77,6 +77,84 @@ def kpi_status(value: float | None, target: float | None, guardrail: float | Non
         return Status("green", "on target")
     side = "below" if higher_is_better else "above"
     return Status("amber", f"{side} target, guardrail holds")
+
+
+def day_text(day: dt.date) -> str:
+    """A day as people write it: 18 Nov."""
+    return f"{day.day} {day:%b}"
+
+
+def window_text(since: dt.datetime, until: dt.datetime) -> str:
+    """The window a status judges, in words: "last 28 days to 4 Dec" (`until` is excluded, so
+    the last day is the one before it when it falls on midnight)."""
+    last = (until - dt.timedelta(microseconds=1)).date()
+    days = round((until - since).total_seconds() / 86400)
+    return f"last {days} day{'s' if days != 1 else ''} to {day_text(last)}"
+
+
+def badge_text(level: str, window: str) -> str:
+    """What a status badge reads: "GREEN · last 28 days to 4 Dec"."""
+    return f"{level.upper()} · {window}"
+
+
+@dataclass(frozen=True)
+class KpiStatus(Status):
+    """A KPI's status over a window, with the days behind it: how many days had data, on how
+    many the guardrail broke, the last of them, and the first day with data after it."""
+
+    days: int = 0
+    broken_days: int = 0
+    last_broken: dt.date | None = None
+    recovered_since: dt.date | None = None
+
+
+def kpi_window_status(
+    value: float | None,
+    daily: Sequence[tuple[dt.date, float | None]],
+    target: float | None,
+    guardrail: float | None,
+) -> KpiStatus:
+    """A KPI's status over a window from its value over the window and its value on each day.
+
+    Red while the guardrail is broken: the latest day with data breaks it. Amber when it broke
+    on any earlier day of the window ("broke its guardrail on 9 of 28 days, recovered since
+    18 Nov"), or when the window's value misses the target while the guardrail holds. Green on
+    target; grey with no data or with neither a target nor a guardrail. The direction comes
+    from the pair, as in `kpi_status`.
+    """
+    days = sorted((day, v) for day, v in daily if not _missing(v))
+    overall = kpi_status(value, target, guardrail)
+    if overall.level == "grey" or _missing(guardrail) or not days:
+        return KpiStatus(overall.level, overall.reason, days=len(days))
+    broken = [day for day, v in days if kpi_status(v, target, guardrail).level == "red"]
+    side = "below" if _higher_is_better(target, guardrail) else "above"
+    if not broken:
+        return KpiStatus(overall.level, overall.reason, days=len(days))
+    count = f"{len(broken)} of {len(days)} day{'s' if len(days) != 1 else ''}"
+    latest = days[-1][0]
+    if broken[-1] == latest:
+        return KpiStatus(
+            "red",
+            f"{side} its guardrail on its latest day, {day_text(latest)} (broke it on {count})",
+            days=len(days),
+            broken_days=len(broken),
+            last_broken=latest,
+        )
+    recovered = next(day for day, _ in days if day > broken[-1])
+    return KpiStatus(
+        "amber",
+        f"broke its guardrail on {count}, recovered since {day_text(recovered)}",
+        days=len(days),
+        broken_days=len(broken),
+        last_broken=broken[-1],
+        recovered_since=recovered,
+    )
+
+
+def _higher_is_better(target: float | None, guardrail: float | None) -> bool:
+    if _missing(target) or _missing(guardrail):
+        return True
+    return guardrail <= target
 
 
 # DORA performance levels (the 2023 report's bands), best first: (level, test on the value).

@@ -99,3 +99,46 @@ def percent(value: float | None, unit: str | None) -> str:
 def kpi_name(kpi: str) -> str:
     """A KPI's name as a label: click_through_rate → Click through rate."""
     return kpi.replace("_", " ").capitalize()
+
+
+def kpi_chart(
+    kpi: dict[str, Any],
+    series: pd.DataFrame,
+    deployments: pd.DataFrame | None = None,
+    incidents: pd.DataFrame | None = None,
+    height: int = 240,
+) -> go.Figure:
+    """A KPI per day (`series`: date, value) in its unit, with its target and guardrail (`kpi`:
+    a contract reading's KPI: label, unit, target, guardrail), releases and incidents marked.
+
+    Ratios read as percentages on the axis. The target's label sits at the left, the
+    guardrail's at the right, each on the side of its line away from the other line, so the
+    two never overlap however close they are.
+    """
+    fig = figure()
+    fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=kpi["label"])
+    target, guardrail = kpi.get("target"), kpi.get("guardrail")
+    # Higher is better when the guardrail is under the target: the target's label above its
+    # line, the guardrail's below; the other way round when lower is better.
+    target_on_top = guardrail is None or target is None or guardrail <= target
+    for value, dash, name, side, on_top in (
+        (target, "dot", "target", "left", target_on_top),
+        (guardrail, "dash", "guardrail", "right", not target_on_top),
+    ):
+        if value is not None:
+            fig.add_hline(
+                y=value,
+                line_dash=dash,
+                line_color=COLOURS["threshold"],
+                line_width=1,
+                annotation_text=f"{name} {format_kpi(value, kpi['unit'])}",
+                annotation_position=f"{'top' if on_top else 'bottom'} {side}",
+                annotation_font_color=COLOURS["threshold"],
+            )
+    mark_events(fig, deployments, incidents)
+    fig.update_layout(height=height, margin={"t": 10, "b": 10}, showlegend=False)
+    if kpi["unit"] in {"ratio", "%"}:
+        fig.update_yaxes(tickformat=".2%")
+    elif kpi["unit"]:
+        fig.update_yaxes(title_text=kpi["unit"])
+    return fig

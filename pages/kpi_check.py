@@ -5,18 +5,16 @@ guardrail, green/amber/red with the reason in words, the chart with releases mar
 each release did to the KPI, beyond the day-to-day noise or not.
 """
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.contracts import kpi_sentence
 from metrics.filters import Filters
 from metrics.registry import label
 from metrics.status import BADGES
-from pages.charts import COLOURS, figure, mark_events, percent
+from pages.charts import kpi_chart, percent
 from pages.filters import current_filters
 from pages.loaders import load
 
@@ -26,29 +24,6 @@ VERDICTS = {
     "no clear change": "no clear change",
     "not enough data": "not enough days yet to tell",
 }
-
-
-def kpi_chart(
-    kpi: dict[str, Any], series: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame
-) -> go.Figure:
-    """One KPI per day with its target and guardrail, releases and incidents marked."""
-    fig = figure()
-    fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=kpi["label"])
-    for value, dash, name in (
-        (kpi["target"], "dot", "target"),
-        (kpi["guardrail"], "dash", "guardrail"),
-    ):
-        if value is not None:
-            fig.add_hline(
-                y=value,
-                line_dash=dash,
-                line_color=COLOURS["threshold"],
-                line_width=1,
-                annotation_text=name,
-            )
-    mark_events(fig, deployments, incidents)
-    fig.update_layout(height=240, margin={"t": 10, "b": 10}, showlegend=False)
-    return fig
 
 
 def segments_table(model: str, segments: pd.DataFrame) -> None:
@@ -93,11 +68,20 @@ def releases_table(model: str, impact: pd.DataFrame) -> None:
         st.dataframe(table, hide_index=True)
 
 
+def kpi_line(name: str, kpi: dict[str, Any]) -> str:
+    """The KPI's status badge naming its window, its sentence, and why when it is not green."""
+    text = f":{BADGES[kpi['status']]}-badge[{kpi['badge']}] " + kpi_sentence(
+        name, kpi, f"over the {kpi['window']}"
+    )
+    if kpi["status"] in ("amber", "red"):
+        text += f" {kpi['reason'][0].upper()}{kpi['reason'][1:]}."
+    return text
+
+
 def sections(filters: Filters) -> None:
-    """One section per model with KPIs: each KPI's sentence and chart, its segments, its
-    releases."""
-    week = Filters(filters.until - dt.timedelta(days=7), filters.until, filters.team, filters.model)
-    readings = load("contract_readings", week)
+    """One section per model with KPIs: each KPI's status over the window, its sentence and
+    chart, its segments, its releases."""
+    readings = load("contract_readings", filters)
     daily = load("kpi_daily", filters)
     deployments = load("deployments", filters)
     incidents = load("incidents", filters)
@@ -111,9 +95,7 @@ def sections(filters: Filters) -> None:
     for model, reading in with_kpis.items():
         st.subheader(model)
         for name, kpi in reading["kpis"].items():
-            st.markdown(
-                f":{BADGES[kpi['status']]}-badge[{kpi['status'].upper()}] {kpi_sentence(name, kpi)}"
-            )
+            st.markdown(kpi_line(name, kpi))
             series = daily[(daily["model"] == model) & (daily["kpi"] == name)]
             fig = kpi_chart(
                 kpi,
@@ -130,9 +112,10 @@ def layout() -> None:
     filters = current_filters()
     st.title("KPI check")
     st.caption(
-        "This week is the 7 days up to today (UTC); the charts and releases cover the "
-        "selected window. Green lines are releases, red ones releases that failed, dashed "
-        "purple ones incidents."
+        "Each KPI is judged over the selected window against its contract's target and "
+        "guardrail: red while its latest day breaks the guardrail, amber when it broke it on "
+        "an earlier day or misses the target. Green lines are releases, red ones releases that "
+        "failed, dashed purple ones incidents."
     )
     sections(filters)
 

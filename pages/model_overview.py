@@ -13,8 +13,8 @@ import streamlit as st
 from metrics import serving as serving_metrics
 from metrics.filters import Filters
 from metrics.registry import label
-from metrics.status import BADGES, kpi_status
-from pages.charts import figure, kpi_name, mark_events, percent
+from metrics.status import BADGES
+from pages.charts import figure, kpi_chart, kpi_name, mark_events, percent
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
 
@@ -26,40 +26,40 @@ def controls(filters: Filters, choices: list[str]) -> Filters:
 
 
 def status_line(reading: dict[str, Any] | None) -> None:
-    """The contract's colour in words, and whether retraining is due."""
+    """The contract's colour over the window, in words, and whether retraining is due."""
     if reading is None:
         return
-    status = reading["status"]
-    summary = (
-        "contract held"
-        if status == "green"
-        else ("; ".join(reading["reasons"]) or "nothing to check in this window")
-    )
     owner = f" · owner {reading['owner']}" if reading["owner"] else ""
-    st.markdown(f":{BADGES[status]}-badge[{status.upper()}] {summary}{owner}")
+    st.markdown(
+        f":{BADGES[reading['status']]}-badge[{reading['badge']}] {reading['summary']}{owner}"
+    )
     if reading["retraining"]["due"]:
         st.warning(f"{label('retraining')}: " + "; ".join(reading["retraining"]["reasons"]) + ".")
 
 
-def business_reading(scoped: Filters, deployments: pd.DataFrame, incidents: pd.DataFrame) -> None:
-    """Each KPI over the window against its target, with its daily chart."""
-    kpis = load("kpi_window", scoped)
+def business_reading(
+    scoped: Filters,
+    reading: dict[str, Any] | None,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame,
+) -> None:
+    """Each KPI over the window against its contract, with its status and daily chart."""
+    kpis = reading["kpis"] if reading else {}
     daily = load("kpi_daily", scoped)
     st.subheader("Business reading")
-    if kpis.empty:
+    if not kpis:
         st.write("No KPI for this model in the window.")
-    for _, kpi in kpis.iterrows():
-        status = kpi_status(kpi["value"], kpi["target"], kpi["guardrail"])
+    for name, kpi in kpis.items():
         st.metric(
-            label("kpi_window", kpi=kpi_name(kpi["kpi"])),
+            label("kpi_window", kpi=kpi_name(name)),
             percent(kpi["value"], kpi["unit"]),
-            help=f"{status.level}: {status.reason}",
+            help=f"Over the {kpi['window']}; target {percent(kpi['target'], kpi['unit'])}, "
+            f"guardrail {percent(kpi['guardrail'], kpi['unit'])}.",
         )
-        series = daily[daily["kpi"] == kpi["kpi"]]
-        fig = figure(go.Scatter(x=series["date"], y=series["value"], mode="lines"))
-        mark_events(fig, deployments, incidents)
-        fig.update_layout(height=220, margin={"t": 10, "b": 10})
-        st.plotly_chart(fig, key=f"overview-kpi-{kpi['kpi']}")
+        st.markdown(f":{BADGES[kpi['status']]}-badge[{kpi['badge']}] {kpi['reason']}")
+        series = daily[daily["kpi"] == name]
+        fig = kpi_chart(kpi, series, deployments, incidents, height=220)
+        st.plotly_chart(fig, key=f"overview-kpi-{name}")
 
 
 def serving_cards(reading: dict[str, Any]) -> None:
@@ -214,7 +214,7 @@ def layout() -> None:
     status_line(reading)
     business, technical = st.columns(2, gap="large")
     with business:
-        business_reading(scoped, deployments, incidents)
+        business_reading(scoped, reading, deployments, incidents)
     with technical:
         technical_reading(scoped, reading, deployments, incidents)
 

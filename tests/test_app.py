@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 import streamlit as st
@@ -14,8 +16,9 @@ from streamlit.testing.v1 import AppTest
 import settings
 from connectors.feeds import FEEDS
 from metrics import registry
+from metrics.status import BADGES
 from pages.charts import COLORWAY, kpi_name
-from tests.helpers.project import DEMO_END, ROOT, Project, python_process
+from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
 APP = str(ROOT / "app.py")
 PAGES = [
@@ -97,7 +100,7 @@ def test_kpi_check_speaks_in_sentences(demo_env):
     expanders = [e.label for e in at.expander]
     assert "What each recommender release did to its KPIs" in expanders
     text = " ".join(m.value for m in at.markdown)
-    assert "this week" in text and "target" in text
+    assert "over the last 90 days to 19 Nov" in text and "target" in text
     assert any(word in text for word in ("GREEN", "AMBER", "RED"))
 
 
@@ -110,7 +113,9 @@ def test_model_overview_shows_both_readings(demo_env):
     assert int(requests.value.replace(",", "")) > 0
     # The recommender's contract: its status in words, latency against the budget.
     status = at.markdown[0].value
-    assert any(f"-badge[{level}]" in status for level in ("GREEN", "AMBER", "RED"))
+    assert any(
+        f"-badge[{level} · last 28 days to 19 Nov]" in status for level in ("GREEN", "AMBER", "RED")
+    )
     versions = next(d.value for d in at.dataframe if "model_version" in d.value.columns)
     assert len(versions) >= 1 and versions["requests"].sum() == int(requests.value.replace(",", ""))
     assert "roc_auc" in versions.columns  # its quality per version beside its serving
@@ -575,3 +580,61 @@ def test_a_window_not_shown_stays_in_the_url(demo_env):
     assert not _problems(at)
     assert at.query_params["window"] in (["90d"], "90d")
     assert at.query_params["team"] in (["growth"], "growth")
+
+
+def _report(project: Project, days: int) -> dict:
+    """`python -m metrics report --json` on the project for the pages' window of `days`: the
+    whole UTC days ending with the pinned clock's day (DEMO_END), today included."""
+    since = DEMO_END - dt.timedelta(days=days - 1)
+    until = DEMO_END + dt.timedelta(days=1)
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", "report", "--json", "--since", f"{since}"]
+        + ["--until", f"{until}"],
+        cwd=ROOT,
+        env=subprocess_env(TANDEM_CONFIG=str(project.config_path)),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
+    """One status per model and KPI: what KPI check and Model overview show for the last 28
+    days is what `report --json` says, badge, window and reason alike."""
+    models = _report(demo_env, 28)["models"]
+    # The demo's recommender broke its CTR guardrail early in the window and recovered.
+    ctr = models["recommender"]["kpis"]["click_through_rate"]
+    assert (ctr["status"], ctr["broken_days"]) == ("amber", 3)
+    assert ctr["reason"] == "broke its guardrail on 3 of 28 days, recovered since 26 Oct"
+    check = _open("pages/kpi_check.py", window="28d")
+    assert not _problems(check)
+    shown = [m.value for m in check.markdown]
+    for model, reading in models.items():
+        if not reading["kpis"]:
+            continue
+        overview = _open("pages/model_overview.py", window="28d", model=model)
+        assert not _problems(overview)
+        lines = [m.value for m in overview.markdown]
+        assert lines[0].startswith(
+            f":{BADGES[reading['status']]}-badge[{reading['status'].upper()} · "
+            f"last 28 days to 19 Nov] {reading['summary']}"
+        ), model
+        for kpi in reading["kpis"].values():
+            badge = f":{BADGES[kpi['status']]}-badge[{kpi['badge']}]"
+            assert any(line.startswith(f"{badge} {kpi['label']} was") for line in shown), kpi
+            assert f"{badge} {kpi['reason']}" in lines, kpi
+
+
+def test_kpi_charts_read_in_the_kpis_unit_with_apart_labels(demo_env):
+    at = _open("pages/kpi_check.py", window="28d", model="recommender")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["yaxis"]["tickformat"] == ".2%"  # 0.049 reads 4.90%
+    labels = {
+        a["text"]: (a["xanchor"], a["yanchor"])
+        for a in spec["layout"]["annotations"]
+        if a["text"].startswith(("target", "guardrail"))
+    }
+    # Higher is better: the target's label left and above its line, the guardrail's right and
+    # below its own, so they never meet however close the lines are.
+    assert labels == {"target 4.90%": ("left", "bottom"), "guardrail 4.30%": ("right", "top")}

@@ -16,6 +16,7 @@ import warehouse
 from connectors.loader import Batch, Loader
 from metrics import business, db
 from metrics.filters import Filters
+from metrics.status import badge_text, kpi_window_status, window_text
 
 
 def utc(text: str) -> dt.datetime:
@@ -332,3 +333,95 @@ def test_kpi_value_macro(con, rows, expected):
         assert found is None
     else:
         assert found == pytest.approx(expected, rel=1e-12)
+
+
+# --- KPI status over a window (metrics.status.kpi_window_status) ---------------------------
+
+
+def _days(*values: float | None) -> list[tuple[dt.date, float | None]]:
+    """Daily values from 1 Nov on, one a day."""
+    return [(dt.date(2026, 11, 1) + dt.timedelta(days=i), v) for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize(
+    ("value", "daily", "target", "guardrail", "level", "reason", "broken", "recovered"),
+    [
+        # Higher is better (guardrail 4% under the 5% target).
+        (0.052, _days(0.05, 0.051, 0.055), 0.05, 0.04, "green", "on target", 0, None),
+        (
+            0.045,
+            _days(0.044, 0.046, 0.045),
+            0.05,
+            0.04,
+            "amber",
+            "below target, guardrail holds",
+            0,
+            None,
+        ),
+        # 2 and 3 Nov under 4%, back from 4 Nov: amber, the count and the day it recovered.
+        (
+            0.048,
+            _days(0.05, 0.03, 0.039, 0.045, 0.06),
+            0.05,
+            0.04,
+            "amber",
+            "broke its guardrail on 2 of 5 days, recovered since 4 Nov",
+            2,
+            dt.date(2026, 11, 4),
+        ),
+        # The guardrail itself holds; a day without data is not a day.
+        (0.05, _days(0.04, None, 0.06), 0.05, 0.04, "green", "on target", 0, None),
+        # Broken on its latest day with data (3 Nov; 4 Nov has none): red.
+        (
+            0.05,
+            _days(0.06, 0.05, 0.035, None),
+            0.05,
+            0.04,
+            "red",
+            "below its guardrail on its latest day, 3 Nov (broke it on 1 of 3 days)",
+            1,
+            None,
+        ),
+        # Lower is better (guardrail 0.6% over the 0.5% target).
+        (0.004, _days(0.004, 0.0045), 0.005, 0.006, "green", "on target", 0, None),
+        (
+            0.0055,
+            _days(0.007, 0.005, 0.0055),
+            0.005,
+            0.006,
+            "amber",
+            "broke its guardrail on 1 of 3 days, recovered since 2 Nov",
+            1,
+            dt.date(2026, 11, 2),
+        ),
+        (
+            0.0058,
+            _days(0.005, 0.0061),
+            0.005,
+            0.006,
+            "red",
+            "above its guardrail on its latest day, 2 Nov (broke it on 1 of 2 days)",
+            1,
+            None,
+        ),
+        # No data, no terms.
+        (None, [], 0.05, 0.04, "grey", "no data in this window", 0, None),
+        (None, _days(None, None), 0.05, 0.04, "grey", "no data in this window", 0, None),
+        (0.05, _days(0.05), None, None, "grey", "no target set", 0, None),
+        # A target without a guardrail: nothing to break, judged by the target.
+        (0.03, _days(0.01, 0.05), 0.05, None, "amber", "below target, guardrail holds", 0, None),
+    ],
+)
+def test_kpi_status_over_the_window(
+    value, daily, target, guardrail, level, reason, broken, recovered
+):
+    status = kpi_window_status(value, daily, target, guardrail)
+    assert (status.level, status.reason) == (level, reason)
+    assert (status.broken_days, status.recovered_since) == (broken, recovered)
+
+
+def test_a_window_in_words():
+    # Windows end at midnight (excluded): the last day is the one before.
+    assert window_text(utc("2026-11-07"), utc("2026-12-05")) == "last 28 days to 4 Dec"
+    assert window_text(utc("2026-11-27 17:00"), utc("2026-12-04 17:00")) == "last 7 days to 4 Dec"
+    assert badge_text("amber", "last 7 days to 4 Dec") == "AMBER · last 7 days to 4 Dec"

@@ -88,7 +88,7 @@ def _contract(**overrides) -> dict[str, Contract]:
         "latency_p50_ms": 30.0,
         "latency_p95_ms": 48.0,
         "error_rate_budget": 0.2,
-        "kpis": (KpiTerms("ctr", "Click-through rate", target=0.03, guardrail=0.025),),
+        "kpis": (KpiTerms("ctr", "Click-through rate", target=0.03, guardrail=0.02),),
     }
     terms.update(overrides)
     return {"m": Contract(**terms)}
@@ -97,19 +97,55 @@ def _contract(**overrides) -> dict[str, Contract]:
 @pytest.mark.parametrize(
     ("overrides", "status", "reasons"),
     [
-        ({}, "green", []),  # every reading exactly at its threshold holds
+        # Every reading exactly at its threshold holds (CTR 2% on 2 Nov, its guardrail 2%).
+        (
+            {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.03, guardrail=0.02),)},
+            "green",
+            [],
+        ),
         ({"latency_p95_ms": 47.9}, "red", ["p95 latency 48 ms is over its 47.9 ms budget"]),
         ({"latency_p50_ms": 29.0}, "red", ["p50 latency 30 ms is over its 29 ms budget"]),
         ({"error_rate_budget": 0.19}, "red", ["error rate 20.00% is over its 19.00% budget"]),
         (
-            {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.031, guardrail=0.025),)},
+            {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.031, guardrail=0.02),)},
             "amber",
             ["Click-through rate 3.00% is below target, guardrail holds (target 3.10%)"],
         ),
+        # On target over the week (3%), but 2 Nov (2%) broke the 2.5% guardrail; 5 Nov (4%) held.
         (
-            {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.04, guardrail=0.031),)},
+            {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.03, guardrail=0.025),)},
+            "amber",
+            [
+                "Click-through rate broke its guardrail on 1 of 2 days, recovered since 5 Nov "
+                "(guardrail 2.50%)"
+            ],
+        ),
+        # Both days under 4.1%: still broken on its latest day.
+        (
+            {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.05, guardrail=0.041),)},
             "red",
-            ["Click-through rate 3.00% is below its guardrail (3.10%)"],
+            [
+                "Click-through rate is below its guardrail on its latest day, 5 Nov "
+                "(broke it on 2 of 2 days): 4.00% (guardrail 4.10%)"
+            ],
+        ),
+        # Lower is better (guardrail above target): 5 Nov's 4% is over the 3.5% guardrail.
+        (
+            {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.025, guardrail=0.035),)},
+            "red",
+            [
+                "Click-through rate is above its guardrail on its latest day, 5 Nov "
+                "(broke it on 1 of 2 days): 4.00% (guardrail 3.50%)"
+            ],
+        ),
+        # No target in the contract: the feed's 50% applies, and the reason says so.
+        (
+            {"kpis": (KpiTerms("ctr", "Click-through rate", guardrail=0.02),)},
+            "amber",
+            [
+                "Click-through rate 3.00% is below target, guardrail holds "
+                "(target 50.00%, the feed's: the contract names none)"
+            ],
         ),
     ],
 )
@@ -128,7 +164,10 @@ def test_a_reading_carries_its_numbers(con):
     }
     ctr = reading["kpis"]["ctr"]
     assert ctr["value"] == pytest.approx(0.03) and ctr["previous"] == pytest.approx(0.02)
-    assert (ctr["target"], ctr["guardrail"], ctr["status"]) == (0.03, 0.025, "green")
+    assert (ctr["target"], ctr["guardrail"], ctr["status"]) == (0.03, 0.02, "green")
+    assert ctr["terms_from"] == {"target": "contract", "guardrail": "contract"}
+    assert (ctr["days"], ctr["broken_days"], ctr["window"]) == (2, 0, "last 7 days to 8 Nov")
+    assert reading["badge"] == "GREEN · last 7 days to 8 Nov"
     assert reading["budgets"] == {"latency_ms": {"p50": 30.0, "p95": 48.0}, "error_rate": 0.2}
 
 
