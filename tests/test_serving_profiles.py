@@ -29,6 +29,7 @@ from metrics import db, serving
 from metrics.filters import Filters
 from profiling import remote as remote_profiles
 from profiling import serving_store
+from tests.helpers.profiles import files_project
 from tests.helpers.project import ROOT, Project
 
 UTC = dt.UTC
@@ -299,20 +300,6 @@ path = "exports/local.csv"
 """
 
 
-def files_project(root, rows: pd.DataFrame) -> Project:
-    project = Project(root)
-    path = root / "exports" / "served.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_parquet(path, index=False)
-    project.configure(
-        '[[sources]]\nname = "served_files"\nkind = "files"\nfeed = "inference"\n'
-        'path = "exports/served.parquet"\n'
-    )
-    report = project.sync()
-    assert report.ok, report.as_dict()
-    return project
-
-
 LOCAL_CSV = """request_id,ts,model,model_version,latency_ms,status
 l1,2026-05-05T10:00:00Z,local,v9,10,ok
 l2,2026-05-05T11:00:00Z,local,v9,20,error
@@ -351,7 +338,7 @@ def pg_project(postgres, rows, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def files(rows, tmp_path_factory):
-    return files_project(tmp_path_factory.mktemp("serving_files"), rows)
+    return files_project(tmp_path_factory.mktemp("serving_files"), rows, name="served")
 
 
 def test_postgresql_profiles_serving_as_the_oracle_does(pg_project, rows):

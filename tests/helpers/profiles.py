@@ -64,15 +64,16 @@ def generated_rows(per_day: int = 1500, seed: int = 7) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def files_project(root, rows: pd.DataFrame) -> Project:
-    """A warehouse fed the rows through the `files` connector (DuckDB profiles them at sync)."""
+def files_project(root, rows: pd.DataFrame, name: str = "requests") -> Project:
+    """A warehouse fed the rows through the `files` connector (DuckDB profiles them at sync):
+    exports/<name>.parquet, read by the source <name>_files."""
     project = Project(root)
-    path = root / "exports" / "requests.parquet"
+    path = root / "exports" / f"{name}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.to_parquet(path, index=False)
     project.configure(
-        '[[sources]]\nname = "requests_files"\nkind = "files"\nfeed = "inference"\n'
-        'path = "exports/requests.parquet"\n'
+        f'[[sources]]\nname = "{name}_files"\nkind = "files"\nfeed = "inference"\n'
+        f'path = "exports/{name}.parquet"\n'
     )
     report = project.sync()
     assert report.ok, report.as_dict()
