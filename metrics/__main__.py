@@ -2,7 +2,7 @@
 
 report [--config] [--since] [--until] [--team] [--model] [--reference-since]
        [--reference-until] [--detail] --json
-retro  [--config] [--week 2026-W47] [--team] [--format md|html]
+retro  [--config] [--week 2026-W47] [--team] [--model] [--format md|html|json]
 check  [--config] [--models models.toml] [--since] [--until]
 """
 
@@ -99,13 +99,22 @@ def check(
     return 1 if found else 0
 
 
-def retro_text(config: settings.Config, week: str | None, team: str | None, fmt: str) -> str:
-    """The retro of an ISO week (default: the last 7 days, today included) as Markdown or
-    HTML."""
+def retro_text(
+    config: settings.Config,
+    week: str | None,
+    team: str | None,
+    fmt: str,
+    model: str | None = None,
+) -> str:
+    """The retro of an ISO week (default: the last 7 days, today included) as Markdown, HTML
+    or JSON (the figures, their changes against last week and the highlights, as the page shows
+    them). Like the page, it takes a team and a model, and picks its own week."""
     window_ = retro.iso_week(week) if week else retro.rolling_week()
     label = week.upper() if week else retro.week_label(window_)
     with db.connect(config.warehouse) as con:
-        built = retro.build(con, window_, team, None, config.workflow, label)
+        built = retro.build(con, window_, team, model, config.workflow, label)
+    if fmt == "json":
+        return json.dumps(retro.to_dict(built), indent=2, ensure_ascii=False) + "\n"
     return retro.to_html(built) if fmt == "html" else retro.to_markdown(built)
 
 
@@ -133,13 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--reference-until", help="drift reference end, ISO date, excluded")
     cmd.add_argument("--detail", action="store_true", help="add the rows behind the numbers")
     cmd.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
-    retro_cmd = commands.add_parser("retro", help="the weekly retrospective as Markdown or HTML")
+    retro_cmd = commands.add_parser(
+        "retro", help="the weekly retrospective as Markdown, HTML or JSON"
+    )
     retro_cmd.add_argument("--config", help="TOML config")
     retro_cmd.add_argument(
         "--week", help="ISO week like 2026-W47 (default: the last 7 days, today included)"
     )
     retro_cmd.add_argument("--team")
-    retro_cmd.add_argument("--format", choices=("md", "html"), default="md")
+    retro_cmd.add_argument("--model")
+    retro_cmd.add_argument(
+        "--format",
+        choices=("md", "html", "json"),
+        default="md",
+        help="json: the figures, changes (against last week) and highlights the page shows",
+    )
     check_cmd = commands.add_parser("check", help="breaches of the model contracts; exit 1 if any")
     check_cmd.add_argument("--config", help="TOML config")
     check_cmd.add_argument("--models", help="contract file (default: [contracts] path)")
@@ -155,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return check(config, args.models, args.since, args.until)
         if args.command == "retro":
-            print(retro_text(config, args.week, args.team, args.format), end="")
+            print(retro_text(config, args.week, args.team, args.format, args.model), end="")
             return 0
         result = report(
             config,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import numbers
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -18,12 +20,80 @@ from settings import Workflow
 WEEK = dt.timedelta(days=7)
 
 
+# Which way is good for each retro figure: the one table every "better" and "worse" on the
+# page, in the highlights and in the exports comes from. None: neither way is better by itself
+# (more tickets finished may be smaller tickets; WIP is a level to watch, not to push).
+GOOD_DIRECTION: dict[str, str | None] = {
+    "deployments": "higher",
+    "lead_time": "lower",
+    "change_failure_rate": "lower",
+    "recovery_time": "lower",
+    "incidents": "lower",
+    "throughput": None,
+    "cycle_time": "lower",
+    "wip": None,
+    "flow_efficiency": "higher",
+}
+
+# What the figures' changes compare with, as the page, the exports and `retro --format json`
+# say it.
+BASIS = "last week"
+
+# A move from last week this large (relative to last week's shown value) makes a highlight.
+HIGHLIGHT_SHARE = 0.1
+
+# The colour of a change by its verdict, on the cards (neutral and unchanged are grey).
+VERDICT_COLOURS = {"better": "green", "worse": "red", None: "gray"}
+
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A figure's change against its basis, as shown: in the figure's unit at display precision.
+
+    `value` is this week's shown number minus last week's (so the two shown numbers and the
+    change always add up), in `unit` ("days", "h", "pts" or "" for counts). `direction` is
+    "up", "down" or "unchanged", or None when one week has no figure; `verdict` is "better" or
+    "worse" from GOOD_DIRECTION, None when unchanged, neutral or not comparable.
+    """
+
+    basis: str
+    value: float | None
+    unit: str
+    direction: str | None
+    verdict: str | None
+    amount: str  # "+1.2 days", "unchanged", "no figure last week"
+
+    @property
+    def compared(self) -> bool:
+        return self.direction is not None
+
+    @property
+    def text(self) -> str:
+        """What the card shows: the amount, then the verdict ("+1.2 days (worse)")."""
+        return f"{self.amount} ({self.verdict})" if self.verdict else self.amount
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "basis": self.basis,
+            "value": self.value,
+            "unit": self.unit,
+            "direction": self.direction,
+            "verdict": self.verdict,
+            "amount": self.amount,
+            "text": self.text,
+        }
+
+
 @dataclass(frozen=True)
 class Figure:
     """One retro figure: this week, last week and the four weeks up to this one's end.
 
     For counts the 4-week figure is the weekly average; for medians and rates it is the value
-    over the 28 days (a median of four medians would hide the spread).
+    over the 28 days (a median of four medians would hide the spread). Hours show in one scale
+    for the whole row (days from 48 h on, by this week's value), so this week, last week and
+    the change read in the same unit.
     """
 
     key: str
@@ -32,17 +102,107 @@ class Figure:
     this_week: float | None
     last_week: float | None
     four_weeks: float | None
-    better: str  # "higher" or "lower"
     level: str | None = None
 
     @property
-    def change(self) -> float | None:
-        if self.this_week is None or self.last_week is None:
-            return None
-        return self.this_week - self.last_week
+    def good(self) -> str | None:
+        """Which way is better, "higher" or "lower"; None for a neutral figure."""
+        return GOOD_DIRECTION[self.key]
 
-    def is_better(self, a: float, b: float) -> bool:
-        return a > b if self.better == "higher" else a < b
+    @property
+    def scale(self) -> str:
+        """The unit the row is shown in: "days" or "h" for hours, else the figure's unit."""
+        if self.unit != "hours":
+            return self.unit
+        reference = next(
+            (v for v in (self.this_week, self.last_week, self.four_weeks) if not _missing(v)),
+            None,
+        )
+        return _hours_scale(reference)
+
+    def shown(self, which: str) -> str:
+        """One of this_week, last_week or four_weeks, as the page shows it."""
+        return format_value(getattr(self, which), self.unit, self.scale)
+
+    @property
+    def change(self) -> Change:
+        """The change from last week, as shown; see Change."""
+        if _missing(self.this_week) or _missing(self.last_week):
+            missing = (
+                "no figure either week"
+                if _missing(self.this_week) and _missing(self.last_week)
+                else "no figure this week"
+                if _missing(self.this_week)
+                else "no figure last week"
+            )
+            return Change(BASIS, None, _change_unit(self.scale), None, None, missing)
+        delta = _shown_number(self.this_week, self.scale) - _shown_number(
+            self.last_week, self.scale
+        )
+        unit = _change_unit(self.scale)
+        if delta == 0:
+            return Change(BASIS, 0.0, unit, "unchanged", None, "unchanged")
+        direction = "up" if delta > 0 else "down"
+        verdict = None
+        if self.good is not None:
+            verdict = "better" if (direction == "up") == (self.good == "higher") else "worse"
+        magnitude = _number_text(abs(delta))
+        if unit == "pts":
+            magnitude += " pt" if abs(delta) == 1 else " pts"
+        elif unit:
+            magnitude += f" {unit}"
+        amount = ("+" if delta > 0 else MINUS) + magnitude
+        return Change(BASIS, float(delta), unit, direction, verdict, amount)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The figure as `retro --format json` prints it: values, what is shown, the change."""
+        return {
+            "key": self.key,
+            "label": self.label,
+            "unit": self.unit,
+            "good": self.good,
+            "this_week": _plain(self.this_week),
+            "last_week": _plain(self.last_week),
+            "four_weeks": _plain(self.four_weeks),
+            "shown": {w: self.shown(w) for w in ("this_week", "last_week", "four_weeks")},
+            "change": self.change.as_dict(),
+            "level": self.level,
+        }
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
+def _plain(value: float | None) -> float | int | None:
+    """A figure's value for JSON (numpy numbers are not)."""
+    if _missing(value):
+        return None
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def _hours_scale(value: float | None) -> str:
+    return "days" if value is not None and value >= 48 else "h"
+
+
+def _change_unit(scale: str) -> str:
+    return {"share": "pts", "days": "days", "h": "h"}.get(scale, "")
+
+
+def _shown_number(value: float, scale: str) -> Decimal:
+    """The number a value shows as, exactly (shares in %, hours in `scale`, counts as is)."""
+    if scale == "share":
+        return Decimal(f"{value * 100:.0f}")
+    if scale == "days":
+        return Decimal(f"{value / 24:.1f}")
+    if scale == "count" and float(value).is_integer():
+        return Decimal(int(value))
+    return Decimal(f"{value:.1f}")
+
+
+def _number_text(number: Decimal) -> str:
+    """A shown number with its own precision: "14", "1.2", "1.0", "1,204"."""
+    return f"{number:,}"
 
 
 @dataclass
@@ -139,7 +299,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "deployments",
             LABELS["deployment_frequency"],
             "count",
-            "higher",
             lambda d, f, a: d["deployments"],
             True,
             lambda d: d["levels"]["deployment_frequency"],
@@ -148,7 +307,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "lead_time",
             LABELS["lead_time"],
             "hours",
-            "lower",
             lambda d, f, a: d["lead_time_hours"]["median"],
             False,
             lambda d: d["levels"]["lead_time"],
@@ -157,7 +315,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "change_failure_rate",
             LABELS["change_failure"],
             "share",
-            "lower",
             lambda d, f, a: d["change_failure_rate"],
             False,
             lambda d: d["levels"]["change_failure_rate"],
@@ -166,7 +323,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "recovery_time",
             LABELS["recovery_time"],
             "hours",
-            "lower",
             lambda d, f, a: d["recovery_time_hours"]["median"],
             False,
             lambda d: d["levels"]["recovery_time"],
@@ -175,7 +331,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "incidents",
             LABELS["incidents_opened"],
             "count",
-            "lower",
             lambda d, f, a: a["incidents_opened"],
             True,
             None,
@@ -184,7 +339,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "throughput",
             LABELS["throughput"],
             "count",
-            "higher",
             lambda d, f, a: f["throughput"],
             True,
             None,
@@ -193,7 +347,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "cycle_time",
             LABELS["cycle_time"],
             "hours",
-            "lower",
             lambda d, f, a: f["cycle_time_hours"]["median"],
             False,
             None,
@@ -202,7 +355,6 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "wip",
             LABELS["wip"],
             "count",
-            "lower",
             lambda d, f, a: f["wip"],
             False,
             None,
@@ -211,20 +363,18 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             "flow_efficiency",
             LABELS["flow_efficiency"],
             "share",
-            "higher",
             lambda d, f, a: f["flow_efficiency"],
             False,
             None,
         ),
     ]
     figures = []
-    for key, label, unit, better, getter, average, level in specs:
+    for key, label, unit, getter, average, level in specs:
         figures.append(
             Figure(
                 key=key,
                 label=label,
                 unit=unit,
-                better=better,
                 this_week=pick(getter, "this"),
                 last_week=pick(getter, "last"),
                 four_weeks=pick(getter, "month", average),
@@ -235,25 +385,37 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
 
 
 def _highlights(figures: list[Figure], limit: int = 2) -> list[str]:
-    """The biggest relative improvements and regressions against the 4-week figure, in words."""
-    moves = []
+    """The biggest moves from last week, in words: the same basis, numbers and verdicts as the
+    figures' changes.
+
+    A move counts from HIGHLIGHT_SHARE of last week's shown value (any move from zero counts).
+    Up to `limit` improvements, then regressions, then moves of neutral figures, each group
+    largest first.
+    """
+    groups: dict[str | None, list[tuple[float, Figure]]] = {"better": [], "worse": [], None: []}
     for f in figures:
-        if f.this_week is None or f.four_weeks is None or f.four_weeks == 0:
+        change = f.change
+        if change.direction not in ("up", "down"):
             continue
-        relative = (f.this_week - f.four_weeks) / abs(f.four_weeks)
-        if abs(relative) < 0.1:
+        base = abs(_shown_number(f.last_week, f.scale))
+        relative = abs(change.value) / float(base) if base else float("inf")
+        if relative < HIGHLIGHT_SHARE:
             continue
-        moves.append((abs(relative), f.is_better(f.this_week, f.four_weeks), f))
-    moves.sort(key=lambda m: m[0], reverse=True)
+        groups[change.verdict].append((relative, f))
     sentences = []
-    for better in (True, False):
-        for _, _, f in [m for m in moves if m[1] is better][:limit]:
-            verb = "improved" if better else "got worse"
+    for verdict, verb in (("better", "improved"), ("worse", "got worse"), (None, "")):
+        moves = sorted(groups[verdict], key=lambda m: m[0], reverse=True)[:limit]
+        for _, f in moves:
+            change = f.change
+            if verdict is None:
+                verb = "went up" if change.direction == "up" else "went down"
             sentences.append(
-                f"{f.label} {verb}: {format_value(f.this_week, f.unit)} this week against "
-                f"{format_value(f.four_weeks, f.unit)} over the last four weeks."
+                f"{f.label} {verb}: {f.shown('this_week')} this week against "
+                f"{f.shown('last_week')} {BASIS} ({change.amount})."
             )
-    return sentences or ["A steady week: no figure moved more than 10% from its 4-week level."]
+    return sentences or [
+        f"A steady week: no figure moved {HIGHLIGHT_SHARE:.0%} or more from {BASIS}."
+    ]
 
 
 def build(
@@ -281,43 +443,34 @@ def build(
     )
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A figure as a person reads it: counts plain, hours as h or days, shares as %."""
-    if value is None or pd.isna(value):
+def format_value(value: float | None, unit: str, scale: str | None = None) -> str:
+    """A figure as a person reads it: counts plain, hours as h or days, shares as %.
+
+    Hours show as days from 48 h on unless `scale` ("h" or "days") says which.
+    """
+    if _missing(value):
         return "–"
     if unit == "share":
         return f"{value * 100:.0f}%"
     if unit == "hours":
-        return f"{value / 24:.1f} days" if value >= 48 else f"{value:.1f} h"
+        scale = scale if scale in ("h", "days") else _hours_scale(value)
+        return f"{value / 24:.1f} days" if scale == "days" else f"{value:.1f} h"
     return f"{value:,.1f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
 
 
 def change_text(f: Figure) -> str:
-    """The change from last week in words: "+3 (better)", "-4 pts (worse)", "same" or "–".
-
-    Shares change in percentage points. The sign is a plain hyphen-minus, which is also what
-    Streamlit reads to point a metric's arrow.
-    """
-    if f.change is None:
-        return "–"
-    if f.change == 0:
-        return "same"
-    sign = "+" if f.change > 0 else "-"
-    if f.unit == "share":
-        magnitude = f"{abs(f.change) * 100:.0f} pts"
-    else:
-        magnitude = format_value(abs(f.change), f.unit)
-    mood = "better" if f.is_better(f.this_week, f.last_week) else "worse"
-    return f"{sign}{magnitude} ({mood})"
+    """The change from last week as the card shows it: "+3 (better)", "\u22124 pts (worse)",
+    "+14" (a neutral figure), "unchanged" or "no figure last week"."""
+    return f.change.text
 
 
 def _table_rows(retro: Retro) -> list[list[str]]:
     return [
         [
             f.label,
-            format_value(f.this_week, f.unit),
-            format_value(f.last_week, f.unit),
-            format_value(f.four_weeks, f.unit),
+            f.shown("this_week"),
+            f.shown("last_week"),
+            f.shown("four_weeks"),
             change_text(f),
             f.level or "",
         ]
@@ -325,7 +478,29 @@ def _table_rows(retro: Retro) -> list[list[str]]:
     ]
 
 
-HEADER = ["", "This week", "Last week", "4 weeks", "Change", "DORA level"]
+HEADER = ["", "This week", "Last week", "4 weeks", f"Change vs {BASIS}", "DORA level"]
+
+
+def to_dict(retro: Retro) -> dict[str, Any]:
+    """The retro's figures as `retro --format json` prints them: the same figures, shown values,
+    changes, basis, verdicts and highlights as the page.
+
+    Values are in the figure's unit (counts, hours, shares 0-1); `shown` and `change` are the
+    page's words. The 4-week figure is the weekly average for counts and the 28-day value for
+    medians and rates.
+    """
+    last = retro.week.previous()
+    month = Filters(retro.week.until - 4 * WEEK, retro.week.until)
+    return {
+        "label": retro.label,
+        "week": {**retro.week.as_dict(), "days": describe(retro.week)},
+        "basis": BASIS,
+        "last_week": {"since": last.since.isoformat(), "until": last.until.isoformat()},
+        "four_weeks": {"since": month.since.isoformat(), "until": month.until.isoformat()},
+        "figures": [f.as_dict() for f in retro.figures],
+        "highlights": retro.highlights,
+        "has_history": retro.has_history,
+    }
 
 
 def to_markdown(retro: Retro) -> str:

@@ -39,23 +39,43 @@ def controls(filters: Filters) -> tuple[Filters, Filters, str]:
     return week, month, name
 
 
+ARROWS = {"up": "up", "down": "down", "unchanged": "off", None: "off"}
+GOOD_WORDS = {
+    "higher": "Higher is better.",
+    "lower": "Lower is better.",
+    None: "Neither way is better by itself.",
+}
+
+
 def figures(retro: Retro) -> None:
-    """The figures with their change and DORA level, the highlights, the downloads."""
+    """The figures with their change against last week and DORA level, the highlights (against
+    last week too), the downloads.
+
+    Each card shows what `retro --format json` says: the figure, its change in the figure's
+    unit, the verdict from the one table of good directions, and the basis next to it.
+    """
     for row in (retro.figures[:5], retro.figures[5:]):
         for column, shown in zip(st.columns(5), row, strict=False):
-            delta = retro_metrics.change_text(shown)
+            change = shown.change
             column.metric(
                 shown.label,
-                retro_metrics.format_value(shown.this_week, shown.unit),
-                delta=delta if shown.change else None,
-                delta_color="normal" if shown.better == "higher" else "inverse",
-                help=f"Last week {retro_metrics.format_value(shown.last_week, shown.unit)}; "
-                f"4 weeks {retro_metrics.format_value(shown.four_weeks, shown.unit)}.",
+                shown.shown("this_week"),
+                delta=change.text,
+                delta_color=retro_metrics.VERDICT_COLOURS[change.verdict],
+                delta_arrow=ARROWS[change.direction],
+                delta_description=f"vs {change.basis}" if change.compared else None,
+                help=f"This week {shown.shown('this_week')}; {change.basis} "
+                f"{shown.shown('last_week')}; 4 weeks {shown.shown('four_weeks')}. "
+                f"{GOOD_WORDS[shown.good]}",
             )
             if shown.level:
                 column.badge(f"DORA: {shown.level}", color=DORA_LEVEL_COLOURS[shown.level])
 
     st.subheader(label("highlights"))
+    st.caption(
+        f"The biggest moves against {retro_metrics.BASIS}, as on the cards: "
+        f"{retro_metrics.HIGHLIGHT_SHARE:.0%} or more of {retro_metrics.BASIS}'s figure."
+    )
     for sentence in retro.highlights:
         st.markdown(f"- {sentence}")
     if not retro.has_history:
