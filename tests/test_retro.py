@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import textwrap
@@ -411,3 +412,56 @@ def test_two_hand_worked_weeks(two_weeks):
     texts = {f.key: f.change.text for f in other.figures}
     assert texts["lead_time"] == "no figure either week" and texts["deployments"] == "unchanged"
     assert other.highlights == ["A steady week: no figure moved 10% or more from last week."]
+
+
+def _json_cli(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", "retro", "--format", "json", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_cli_prints_the_retro_as_json(demo_env, last_week):
+    label, built, summary, _ = last_week
+    printed = _json_cli("--week", label)
+    expected = json.loads(json.dumps(retro.to_dict(built)))
+    # Sums of floats may differ in the last digit between two runs of DuckDB: the values are
+    # compared to 1e-9, what is shown exactly.
+    raw = ("this_week", "last_week", "four_weeks")
+    for got, want in zip(printed.pop("figures"), expected.pop("figures"), strict=True):
+        for k in raw:
+            assert got[k] == (None if want[k] is None else pytest.approx(want[k], rel=1e-9))
+        assert {k: v for k, v in got.items() if k not in raw} == {
+            k: v for k, v in want.items() if k not in raw
+        }
+    assert printed == expected
+    assert printed["label"] == label and printed["basis"] == "last week"
+    deployments = next(f for f in built.figures if f.key == "deployments").as_dict()
+    assert deployments["this_week"] == summary["deployments"]
+    assert deployments["shown"]["this_week"] == str(summary["deployments"])
+    # The Markdown table says the same changes.
+    markdown = retro.to_markdown(built)
+    for f in built.figures:
+        assert _cells(markdown, f.label)[4] == f.change.text, f.key
+
+
+def test_the_json_honours_the_team_and_the_model(demo_env):
+    everything = _json_cli()
+    model = _json_cli("--model", "fraud")
+    assert model["week"]["model"] == "fraud" and everything["week"]["model"] is None
+    week = retro.rolling_week()
+    ((count,),) = demo_env.query(
+        "select count(*) from deployments where environment = 'production' and "
+        "status = 'success' and model = 'fraud' and finished_at >= $since and "
+        "finished_at < $until",
+        {"since": week.since, "until": week.until},
+    )
+    shown = {f["key"]: f["this_week"] for f in model["figures"]}
+    assert shown["deployments"] == count
+    assert model["figures"] != everything["figures"]
