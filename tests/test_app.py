@@ -638,3 +638,68 @@ def test_kpi_charts_read_in_the_kpis_unit_with_apart_labels(demo_env):
     # Higher is better: the target's label left and above its line, the guardrail's right and
     # below its own, so they never meet however close the lines are.
     assert labels == {"target 4.90%": ("left", "bottom"), "guardrail 4.30%": ("right", "top")}
+
+
+# -- the retro's cards and highlights against `retro --format json` --------------------------
+
+
+def _cards(at: AppTest) -> list[dict]:
+    """Each retro card as a reader sees it: label, value, change, basis, colour and arrow."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    colours = {v: k.lower() for k, v in MetricProto.MetricColor.items()}
+    arrows = {v: k.lower() for k, v in MetricProto.MetricDirection.items()}
+    return [
+        {
+            "label": m.label,
+            "value": m.value,
+            "change": m.proto.delta,
+            "basis": m.proto.delta_description,
+            "colour": colours[m.proto.color],
+            "arrow": arrows[m.proto.direction],
+        }
+        for m in at.metric
+    ]
+
+
+@pytest.mark.parametrize(
+    ("week", "filters"),
+    [
+        (None, {}),
+        (None, {"team": "growth"}),
+        (None, {"model": "fraud"}),
+        ("2026-W45", {}),  # the issue's week: a change of days beside a highlight
+    ],
+)
+def test_the_retro_cards_and_highlights_are_the_jsons(demo_env, week, filters):
+    at = _open(**filters)
+    if week:
+        at.selectbox(key="retro_week").select(week).run()
+    assert not _problems(at)
+    args = [a for k, v in filters.items() for a in (f"--{k}", v)]
+    printed = json.loads(
+        _cli("retro", "--format", "json", *args, *(["--week", week] if week else []))
+    )
+    expected = [
+        {
+            "label": f["label"],
+            "value": f["shown"]["this_week"],
+            "change": f["change"]["text"],
+            "basis": "vs last week" if f["change"]["direction"] else "",
+            "colour": {"better": "green", "worse": "red", None: "gray"}[f["change"]["verdict"]],
+            "arrow": {"up": "up", "down": "down"}.get(f["change"]["direction"], "none"),
+        }
+        for f in printed["figures"]
+    ]
+    assert _cards(at) == expected
+    # The highlights are the JSON's, in its words: the same basis, numbers and verdicts.
+    shown = [m.value.removeprefix("- ") for m in at.markdown if m.value.startswith("- ")]
+    assert shown == printed["highlights"]
+    # No card says better where a highlight says worse, or the other way round.
+    verdicts = {f["label"]: f["change"]["verdict"] for f in printed["figures"]}
+    for sentence in shown:
+        for name, verdict in verdicts.items():
+            if sentence.startswith(f"{name} improved"):
+                assert verdict == "better", sentence
+            if sentence.startswith(f"{name} got worse"):
+                assert verdict == "worse", sentence
