@@ -54,8 +54,9 @@ def figures(retro: Retro) -> None:
     Each card shows what `retro --format json` says: the figure, its change in the figure's
     unit, the verdict from the one table of good directions, and the basis next to it.
     """
-    for row in (retro.figures[:5], retro.figures[5:]):
-        for column, shown in zip(st.columns(5), row, strict=False):
+    # Three to a row: at 1440 px a card then holds its change and "vs last week" uncut.
+    for start in range(0, len(retro.figures), 3):
+        for column, shown in zip(st.columns(3), retro.figures[start : start + 3], strict=False):
             change = shown.change
             column.metric(
                 shown.label,
