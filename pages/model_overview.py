@@ -134,6 +134,9 @@ def quality_cards(quality: dict[str, Any]) -> None:
     if quality.get("reason"):
         st.caption(f"Quality: {quality['reason']}.")
         return
+    if not quality["rows"]:
+        st.caption("Quality: no prediction in this window.")
+        return
     if not quality["labelled"]:
         st.caption("Quality: no labelled prediction in this window yet (labels arrive late).")
         return
@@ -146,10 +149,9 @@ def quality_cards(quality: dict[str, Any]) -> None:
         column.metric(label(name, k=str(quality.get("k"))), shown)
     if quality["kind"] == "ranker":
         st.caption(
-            f"Quality over the {quality['labelled_lists']:,} lists with a label, of "
-            f"{quality['lists']:,} lists in the window; a list's unlabelled items count as not "
-            f"relevant. Requests above count ranked items ({quality['rows']:,} in "
-            f"{quality['lists']:,} lists)."
+            f"Over the {quality['labelled_lists']:,} lists with a label, of "
+            f"{quality['lists']:,} served in the window (an unlabelled item of a labelled list "
+            "counts as not relevant). Requests count ranked items, one row each, not lists."
         )
     else:
         st.caption(
