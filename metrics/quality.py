@@ -122,9 +122,9 @@ def list_problem(con: duckdb.DuckDBPyConnection, model: str, ranking: Ranking) -
     if column is None or column in ("ts", "model_version"):
         return None
     if column in NOT_A_LIST:
-        return f"ranking.list is {column!r}, which holds one value per row, not per list"
+        return f"no quality figure: ranking.list is {column!r}, one value per row, not per list"
     if column not in {c.name for c in model_columns(con, model) if c.role == "feature"}:
-        return f"ranking.list names the column {column!r}, which {model}'s inference rows lack"
+        return f"no quality figure: ranking.list names {column!r}, which {model}'s rows lack"
     return None
 
 

@@ -132,7 +132,7 @@ def quality_cards(quality: dict[str, Any]) -> None:
     if not quality:
         return
     if quality.get("reason"):
-        st.caption(f"Quality: {quality['reason']}.")
+        st.caption(quality["reason"][:1].upper() + quality["reason"][1:] + ".")
         return
     if not quality["rows"]:
         st.caption("Quality: no prediction in this window.")

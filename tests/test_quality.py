@@ -598,8 +598,8 @@ def test_a_ranker_is_never_read_off_its_rows(ranked_con):
 @pytest.mark.parametrize(
     ("column", "reason"),
     [
-        ("query_id", "ranking.list names the column 'query_id', which feed's inference rows lack"),
-        ("label", "ranking.list is 'label', which holds one value per row, not per list"),
+        ("query_id", "no quality figure: ranking.list names 'query_id', which feed's rows lack"),
+        ("label", "no quality figure: ranking.list is 'label', one value per row, not per list"),
     ],
 )
 def test_an_unusable_list_column_gives_no_figure_and_says_why(ranked_con, column, reason):
