@@ -662,3 +662,31 @@ def test_model_overview_scores_each_model_by_its_kind(demo_env):
             assert cards[shown] == number, (model, shown)
         assert ("Accuracy" in cards) == (model == "churn")
         assert ("NDCG@10" in cards) == (model == "recommender")
+
+
+def test_a_model_of_unknown_kind_shows_no_quality_figure_and_says_why(project, monkeypatch):
+    # positions 1-3 and 0/1 clicks, with no contract: a ranker or a regressor of counts
+    rows = ["request_id,ts,model,model_version,status,latency_ms,prediction,label,device"]
+    rows += [
+        f"r{i},2026-11-18T10:00:00Z,feed,v1,ok,20,{i % 3 + 1},{int(i % 3 == 0)},web"
+        for i in range(6)
+    ]
+    project.file("exports/inference.csv", "\n".join(rows) + "\n")
+    project.configure(
+        """
+        [[sources]]
+        name = "log"
+        kind = "files"
+        feed = "inference"
+        path = "exports/inference.csv"
+        """
+    )
+    assert project.sync().ok
+    monkeypatch.setenv("TANDEM_CONFIG", str(project.config_path))
+    at = _open("pages/model_overview.py", model="feed")
+    assert not _problems(at)
+    labels = {m.label for m in at.metric}
+    assert "Requests" in labels
+    assert not labels & {"Accuracy", "Precision", "MAE", "NDCG@10", "Precision@10"}
+    captions = [c.value for c in at.caption]
+    assert "No quality figure: its kind is not known — set kind in models.toml." in captions
