@@ -2,8 +2,9 @@
 
 A contract is what data science, engineering and product agreed for a model: owner and team,
 latency budget (p50, p95 in ms), error-rate budget, business KPIs with target and guardrail,
-drift overrides and a retraining trigger. `readings` turns the warehouse into one plain,
-JSON-ready reading per model with a green/amber/red status and the reasons in words.
+drift overrides, a retraining trigger and, for a ranker, how its lists are scored. `readings`
+turns the warehouse into one plain, JSON-ready reading per model with a green/amber/red status
+and the reasons in words.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from metrics.status import (
 )
 from profiling.store import model_columns
 
-KINDS = ("classifier", "regressor", "ranker")
+KINDS = quality.KINDS
 
 
 class ContractError(ValueError):
@@ -62,6 +63,7 @@ class Contract:
     kpis: tuple[KpiTerms, ...] = ()
     drift: dict[str, Any] = field(default_factory=dict)
     retraining: dict[str, Any] = field(default_factory=dict)
+    ranking: quality.Ranking | None = None
 
     def kpi(self, name: str) -> KpiTerms | None:
         return next((k for k in self.kpis if k.name == name), None)
@@ -96,6 +98,29 @@ def _drift_terms(raw: Any, where: str) -> dict[str, Any]:
             raise ContractError(f"{where}: drift.thresholds.{feature} must be above 0")
         terms["thresholds"][str(feature)] = threshold
     return terms
+
+
+def _ranking_terms(raw: Any, kind: str | None, where: str) -> quality.Ranking | None:
+    """`ranking = { k = 10, list = "session_id" }`, checked: a ranker's, k a whole number from
+    1, list a column whose value the rows of one list share (default: their `ts`)."""
+    if raw is None:
+        return quality.Ranking() if kind == "ranker" else None
+    if kind != "ranker":
+        raise ContractError(f'{where}: ranking applies to kind = "ranker" only')
+    if not isinstance(raw, dict) or not set(raw) <= {"k", "list"}:
+        raise ContractError(f'{where}: ranking is a table like {{ k = 10, list = "session_id" }}')
+    k = raw.get("k", quality.Ranking.k)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ContractError(f"{where}: ranking.k must be a whole number from 1, got {k!r}")
+    column = raw.get("list")
+    if column is not None and (not isinstance(column, str) or not column):
+        raise ContractError(f"{where}: ranking.list must be a column name, got {column!r}")
+    if column in quality.NOT_A_LIST:
+        raise ContractError(
+            f"{where}: ranking.list names the column the rows of one list share; {column!r} "
+            "holds one value per row (request_id is the feed's key)"
+        )
+    return quality.Ranking(k, column)
 
 
 def _contract(model: str, raw: Any, origin: str) -> Contract:
@@ -133,6 +158,7 @@ def _contract(model: str, raw: Any, origin: str) -> Contract:
         kpis=tuple(kpis),
         drift=_drift_terms(raw.get("drift", {}), where),
         retraining=dict(raw.get("retraining", {})),
+        ranking=_ranking_terms(raw.get("ranking"), kind, where),
     )
 
 
@@ -401,8 +427,9 @@ def readings(
             ["model", "released_at"]
         ].itertuples(index=False)
     )
-    kinds = {m: c.kind for m, c in contracts.items() if c.kind in ("classifier", "regressor")}
-    qualities = quality.quality(con, filters, kinds)
+    kinds = {m: c.kind for m, c in contracts.items() if c.kind}
+    rankings = {m: c.ranking for m, c in contracts.items() if c.ranking}
+    qualities = quality.quality(con, filters, kinds, rankings=rankings)
     result = {}
     for model in _in_scope(con, filters, contracts):
         contract = contracts.get(model)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pandas as pd
 
 from metrics import (
     activity,
@@ -71,8 +72,8 @@ class Metric:
     `call` is None for a figure read off another entry's result (`read_from`, or the report's
     JSON for the command line); `via` is the adapter the loader calls when the function's own
     arguments are not the plain ones a cache can key on; `no_sql` says why `sql` is empty.
-    Labels may hold one placeholder (`{model}`, `{kpi}`, `{column}`, `{source}`) that the page
-    fills from the data.
+    Labels may hold one placeholder (`{model}`, `{kpi}`, `{column}`, `{source}`, `{k}`) that
+    the page fills from the data.
     """
 
     name: str
@@ -142,6 +143,28 @@ def drift_distributions(
 ) -> Any:
     """One column's distribution in the reference and in the current window."""
     return drift.distributions(con, model, column, {"reference": reference, "current": current})
+
+
+def ranker_quality(
+    con: duckdb.DuckDBPyConnection, filters: Filters, terms: dict[str, contracts.Contract]
+) -> Any:
+    """Ranker quality per version with each model's contracted k and lists: the filter's model,
+    or every model a contract calls a ranker; a model whose list column is unusable is left out
+    (its reading says why)."""
+    if filters.model:
+        names = [filters.model]
+    else:
+        names = sorted(m for m, c in terms.items() if c.kind == "ranker")
+    parts = []
+    for model in names:
+        contract = terms.get(model)
+        ranking = contract.ranking if contract and contract.ranking else quality.Ranking()
+        if quality.list_problem(con, model, ranking) is None:
+            scoped = Filters(filters.since, filters.until, None, model)
+            parts.append(quality.ranker_quality(con, scoped, ranking))
+    if not parts:
+        return quality.ranker_quality(con, filters, quality.Ranking()).iloc[0:0]
+    return pd.concat(parts, ignore_index=True)
 
 
 # -- the entries ---------------------------------------------------------------------------------
@@ -253,6 +276,29 @@ ENTRIES: tuple[Metric, ...] = (
            ("quality_classifier",), "Model quality (classifiers)", (OVERVIEW,), Call.FILTERS),
     Metric("regressor_quality", "Model quality (regressors)", quality.regressor_quality,
            ("quality_regressor",), "Model quality (regressors)", (OVERVIEW,), Call.FILTERS),
+    Metric("ranker_quality", "Model quality (rankers)", quality.ranker_quality,
+           ("quality_ranker",), "Model quality (rankers)", (OVERVIEW,), Call.CONTRACTS,
+           via=ranker_quality),
+    # Each quality figure over the window, as the reading (and `report --json`) carries it;
+    # {k} is the ranker's cut-off from its contract.
+    Metric("accuracy", "Accuracy", quality.classifier_quality, ("quality_classifier",),
+           "Model quality (classifiers)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("precision", "Precision", quality.classifier_quality, ("quality_classifier",),
+           "Model quality (classifiers)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("recall", "Recall", quality.classifier_quality, ("quality_classifier",),
+           "Model quality (classifiers)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("roc_auc", "ROC AUC", quality.classifier_quality, ("quality_classifier",),
+           "Model quality (classifiers)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("mae", "MAE", quality.regressor_quality, ("quality_regressor",),
+           "Model quality (regressors)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("rmse", "RMSE", quality.regressor_quality, ("quality_regressor",),
+           "Model quality (regressors)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("precision_at_k", "Precision@{k}", quality.ranker_quality, ("quality_ranker",),
+           "Model quality (rankers)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("ndcg_at_k", "NDCG@{k}", quality.ranker_quality, ("quality_ranker",),
+           "Model quality (rankers)", (OVERVIEW,), read_from=("contract_readings",)),
+    Metric("hit_rate_at_k", "Hit rate@{k}", quality.ranker_quality, ("quality_ranker",),
+           "Model quality (rankers)", (OVERVIEW,), read_from=("contract_readings",)),
     # Drift investigation
     Metric("model_versions", "Version", drift.versions, ("drift_versions",),
            "Model versions", (DRIFT,), Call.WAREHOUSE),

@@ -12,6 +12,7 @@ import streamlit as st
 
 from metrics import serving as serving_metrics
 from metrics.filters import Filters
+from metrics.quality import METRICS as QUALITY_FIGURES
 from metrics.registry import label
 from metrics.status import BADGES
 from pages.charts import figure, kpi_chart, kpi_name, mark_events, percent
@@ -107,19 +108,55 @@ def serving_cards(reading: dict[str, Any]) -> None:
             "–" if not outputs else ("Yes" if moved else "No"),
             help=", ".join(moved) if moved else "model outputs against the window before",
         )
-    quality = reading["quality"]
-    if quality.get("labelled"):
-        names = (
-            ("accuracy", "precision", "recall", "roc_auc")
-            if quality.get("kind") == "classifier"
-            else ("mae", "rmse")
+    quality_cards(reading["quality"])
+
+
+# The per-version quality table of each kind (a model of unknown kind gets none).
+QUALITY_BY_VERSION = {
+    "classifier": "classifier_quality",
+    "regressor": "regressor_quality",
+    "ranker": "ranker_quality",
+}
+
+
+def quality_by_version(scoped: Filters, kind: str | None) -> pd.DataFrame:
+    """The model's quality per version for its kind; no columns but the keys when unknown."""
+    if kind not in QUALITY_BY_VERSION:
+        return pd.DataFrame(columns=["model", "model_version"])
+    return load(QUALITY_BY_VERSION[kind], scoped)
+
+
+def quality_cards(quality: dict[str, Any]) -> None:
+    """The model's quality over the window by its kind (a ranker's at its contract's k), or
+    the reason there is none."""
+    if not quality:
+        return
+    if quality.get("reason"):
+        st.caption(quality["reason"][:1].upper() + quality["reason"][1:] + ".")
+        return
+    if not quality["rows"]:
+        st.caption("Quality: no prediction in this window.")
+        return
+    if not quality["labelled"]:
+        st.caption("Quality: no labelled prediction in this window yet (labels arrive late).")
+        return
+    names = QUALITY_FIGURES[quality["kind"]]
+    for column, name in zip(st.columns(len(names)), names, strict=True):
+        value = quality[name]
+        shown = (
+            "–" if value is None else f"{value:,.2f}" if name in ("mae", "rmse") else f"{value:.3f}"
         )
-        shown = " · ".join(
-            f"{n.replace('_', ' ')}: {quality[n]:.3f}" for n in names if quality.get(n) is not None
+        column.metric(label(name, k=str(quality.get("k"))), shown)
+    if quality["kind"] == "ranker":
+        st.caption(
+            f"Over the {quality['labelled_lists']:,} lists with a label, of "
+            f"{quality['lists']:,} served in the window (an unlabelled item of a labelled list "
+            "counts as not relevant). Requests count ranked items, one row each, not lists."
         )
+    else:
         st.caption(
             f"Quality on {quality['labelled']:,} labelled predictions "
-            f"({quality['labelled_share'] * 100:.0f}% labelled so far): {shown}"
+            f"({quality['labelled_share'] * 100:.0f}% labelled so far)."
         )
 
 
@@ -182,7 +219,7 @@ def technical_reading(
     st.write(f"**{label('serving_versions')}**")
     versions = load("serving_versions", scoped)
     kind = reading["quality"].get("kind") if reading else None
-    per_version = load("regressor_quality" if kind == "regressor" else "classifier_quality", scoped)
+    per_version = quality_by_version(scoped, kind)
     if not versions.empty:
         merged = versions.merge(
             per_version, on=["model", "model_version"], how="left", suffixes=("", "_quality")

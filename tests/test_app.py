@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import settings
 from connectors.feeds import FEEDS
-from metrics import registry
+from metrics import contracts, registry
 from metrics.status import BADGES
 from pages.charts import COLORWAY, kpi_name
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
@@ -118,7 +118,8 @@ def test_model_overview_shows_both_readings(demo_env):
     )
     versions = next(d.value for d in at.dataframe if "model_version" in d.value.columns)
     assert len(versions) >= 1 and versions["requests"].sum() == int(requests.value.replace(",", ""))
-    assert "roc_auc" in versions.columns  # its quality per version beside its serving
+    # its quality per version beside its serving, as the ranker it is: never accuracy
+    assert "ndcg_at_k" in versions.columns and "accuracy" not in versions.columns
     p95 = next(m for m in at.metric if m.label == "Latency p95")
     assert p95.value.endswith(" ms") and p95.help == "budget 110 ms"
     drifted = next(m for m in at.metric if m.label == "Features drifted")
@@ -348,6 +349,8 @@ def test_every_label_a_page_shows_names_a_registry_entry(demo_env, page, query):
         else set(),
         "source": {s.name for s in settings.load().sources},
         "kind": {s.kind for s in settings.load().sources},
+        # a ranker's cut-off, from the demo's contracts
+        "k": {str(c.ranking.k) for c in contracts.load(ROOT / "models.toml").values() if c.ranking},
     }
     shown = (
         [("metric", m.label) for m in at.metric]
@@ -703,3 +706,52 @@ def test_the_retro_cards_and_highlights_are_the_jsons(demo_env, week, filters):
                 assert verdict == "better", sentence
             if sentence.startswith(f"{name} got worse"):
                 assert verdict == "worse", sentence
+
+
+def test_model_overview_scores_each_model_by_its_kind(demo_env):
+    """The quality cards show the report's figures under the kind's labels: a ranker's at its
+    contract's k, never a classifier's accuracy; a classifier's as before."""
+    models = _report(demo_env, 28)["models"]
+    for model, names in (
+        ("recommender", ("precision_at_k", "ndcg_at_k", "hit_rate_at_k")),
+        ("churn", ("accuracy", "precision", "recall", "roc_auc")),
+        ("pricing", ("mae", "rmse")),
+    ):
+        quality = models[model]["quality"]
+        at = _open("pages/model_overview.py", window="28d", model=model)
+        assert not _problems(at)
+        cards = {m.label: m.value for m in at.metric}
+        for name in names:
+            shown = registry.label(name, k=str(quality.get("k")))
+            number = f"{quality[name]:,.2f}" if name in ("mae", "rmse") else f"{quality[name]:.3f}"
+            assert cards[shown] == number, (model, shown)
+        assert ("Accuracy" in cards) == (model == "churn")
+        assert ("NDCG@10" in cards) == (model == "recommender")
+
+
+def test_a_model_of_unknown_kind_shows_no_quality_figure_and_says_why(project, monkeypatch):
+    # positions 1-3 and 0/1 clicks, with no contract: a ranker or a regressor of counts
+    rows = ["request_id,ts,model,model_version,status,latency_ms,prediction,label,device"]
+    rows += [
+        f"r{i},2026-11-18T10:00:00Z,feed,v1,ok,20,{i % 3 + 1},{int(i % 3 == 0)},web"
+        for i in range(6)
+    ]
+    project.file("exports/inference.csv", "\n".join(rows) + "\n")
+    project.configure(
+        """
+        [[sources]]
+        name = "log"
+        kind = "files"
+        feed = "inference"
+        path = "exports/inference.csv"
+        """
+    )
+    assert project.sync().ok
+    monkeypatch.setenv("TANDEM_CONFIG", str(project.config_path))
+    at = _open("pages/model_overview.py", model="feed")
+    assert not _problems(at)
+    labels = {m.label for m in at.metric}
+    assert "Requests" in labels
+    assert not labels & {"Accuracy", "Precision", "MAE", "NDCG@10", "Precision@10"}
+    captions = [c.value for c in at.caption]
+    assert "No quality figure: its kind is not known — set kind in models.toml." in captions

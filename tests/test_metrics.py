@@ -450,7 +450,12 @@ def test_report_json(demo_env):
     }
     assert set(recommender["serving"]) == {"requests", "latency_ms", "error_rate"}
     assert recommender["status"] in {"green", "amber", "red", "grey"}
-    assert recommender["quality"]["kind"] == "classifier"
+    # a ranker (models.toml), scored over its lists at the contract's k, never by accuracy
+    quality = recommender["quality"]
+    assert (quality["kind"], quality["k"], quality["reason"]) == ("ranker", 10, None)
+    assert quality["labelled_lists"] > 100 and "accuracy" not in quality
+    for name in ("precision_at_k", "ndcg_at_k", "hit_rate_at_k"):
+        assert 0 < quality[name] < 1, name
 
 
 def test_report_detail_lists_the_rows(demo_env):

@@ -20,6 +20,7 @@ from connectors.loader import Batch, Loader
 from metrics import contracts, db
 from metrics.contracts import Contract, KpiTerms
 from metrics.filters import Filters
+from metrics.quality import Ranking
 from tests.helpers.project import ROOT, Project, subprocess_env
 
 
@@ -205,6 +206,21 @@ def test_a_window_without_data_is_grey_not_green(con):
             "model 'x': drift.thresholds.f must be above 0",
         ),
         ("[models.x]\ndrift = { shares = 0.3 }\n", "model 'x': drift is a table like"),
+        ("[models.x]\nranking = { k = 5 }\n", "model 'x': ranking applies to kind = \"ranker\""),
+        (
+            "[models.x]\nkind = 'ranker'\nranking = { k = 0 }\n",
+            "model 'x': ranking.k must be a whole number from 1, got 0",
+        ),
+        (
+            "[models.x]\nkind = 'ranker'\nranking = { k = 2.5 }\n",
+            "model 'x': ranking.k must be a whole number from 1, got 2.5",
+        ),
+        ("[models.x]\nkind = 'ranker'\nranking = { top = 5 }\n", "model 'x': ranking is a table"),
+        (
+            "[models.x]\nkind = 'ranker'\nranking = { list = 'request_id' }\n",
+            "model 'x': ranking.list names the column the rows of one list share; 'request_id' "
+            "holds one value per row",
+        ),
     ],
 )
 def test_a_bad_contract_file_names_the_model_and_field(tmp_path, toml, message):
@@ -214,6 +230,22 @@ def test_a_bad_contract_file_names_the_model_and_field(tmp_path, toml, message):
         contracts.load(path)
 
 
+@pytest.mark.parametrize(
+    ("toml", "ranking"),
+    [
+        ("kind = 'ranker'\n", Ranking(10, None)),  # a ranker's defaults: k 10, lists by ts
+        ("kind = 'ranker'\nranking = { k = 5 }\n", Ranking(5, None)),
+        ("kind = 'ranker'\nranking = { k = 3, list = 'session_id' }\n", Ranking(3, "session_id")),
+        ("kind = 'classifier'\n", None),
+        ("", None),
+    ],
+)
+def test_a_rankers_terms_are_read_from_its_contract(tmp_path, toml, ranking):
+    path = tmp_path / "models.toml"
+    path.write_text("[models.x]\n" + toml)
+    assert contracts.load(path)["x"].ranking == ranking
+
+
 def test_the_demo_ships_a_contract_for_every_demo_model():
     from connectors import demo_data
 
@@ -221,6 +253,9 @@ def test_the_demo_ships_a_contract_for_every_demo_model():
     assert set(shipped) == {m.name for m in demo_data.MODELS}
     for spec in demo_data.MODELS:
         assert {k.name for k in shipped[spec.name].kpis} == {k.name for k in spec.kpis}
+        assert shipped[spec.name].kind == spec.kind
+        # the demo's rankers log a list's items at one ts: the default lists, at k 10
+        assert shipped[spec.name].ranking == (Ranking(10) if spec.kind == "ranker" else None)
 
 
 # -- python -m metrics check ----------------------------------------------------------------

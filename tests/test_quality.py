@@ -65,15 +65,21 @@ ROWS = [
     # price: a regressor; p3 unlabelled, p4 an error, p7 labelled without a prediction.
     ("p1", "2026-11-02 00:00", "price", "v1", "ok", 10, NULL, 12),
     ("p2", "2026-11-06 02:00", "price", "v1", "ok", 20, NULL, 15),
-    ("p3", "2026-11-06 03:00", "price", "v1", "ok", 30, NULL, NULL),
+    # p3's fractional prediction (no class, no position) is what makes price read as a regressor
+    ("p3", "2026-11-06 03:00", "price", "v1", "ok", 30.5, NULL, NULL),
     ("p4", "2026-11-06 04:00", "price", "v1", "error", NULL, NULL, 100),
     ("p5", "2026-11-07 01:00", "price", "v2", "ok", 5, NULL, 5),
     ("p6", "2026-11-07 02:00", "price", "v2", "ok", 8, NULL, 4),
     ("p7", "2026-11-07 03:00", "price", "v2", "ok", NULL, NULL, 3),
     ("p8", "2026-11-23 00:00", "price", "v2", "ok", 100, NULL, 0),  # until is excluded
-    # clicks: 0/1 labels but a score above 1, so a regressor.
+    # clicks: 0/1 classes and labels but a score above 1: no kind reads off these rows.
     ("c1", "2026-11-08 01:00", "clicks", "v1", "ok", 1, 3.0, 1),
     ("c2", "2026-11-08 02:00", "clicks", "v1", "ok", 0, 0.5, 1),
+    # prob: a probability as the prediction of 0/1 labels (a classifier's score, or a regressor)
+    ("u1", "2026-11-08 03:00", "prob", "v1", "ok", 0.8, NULL, 1),
+    ("u2", "2026-11-08 04:00", "prob", "v1", "ok", 0.3, NULL, 0),
+    # blank: nothing logged but the request
+    ("n1", "2026-11-08 05:00", "blank", "v1", "ok", NULL, NULL, NULL),
 ]
 # fmt: on
 INFERENCE = pd.DataFrame(ROWS, columns=COLUMNS).astype(
@@ -255,7 +261,7 @@ def test_regressor_quality_by_hand(con, key, expected):
 def test_quality_pools_the_rows_of_every_version(con):
     report = quality.quality(con, WINDOW)
     assert json.loads(json.dumps(report, allow_nan=False)) == report
-    assert list(report) == ["churn", "clicks", "price", "quiet", "spam"]
+    assert list(report) == ["blank", "churn", "clicks", "price", "prob", "quiet", "spam"]
     # churn pooled: judged r1-r5, r8-r11; AUC positives .9 .6 .7 .95 against negatives
     # .2 .6 .1 .4: 15.5 of 16 pairs, not the mean of the versions' 11/12 and 1.
     assert report["churn"] == {
@@ -267,6 +273,7 @@ def test_quality_pools_the_rows_of_every_version(con):
         "precision": pytest.approx(3 / 5),
         "recall": pytest.approx(3 / 4),
         "roc_auc": pytest.approx(15.5 / 16),
+        "reason": None,
     }
     assert report["price"] == {
         "kind": "regressor",
@@ -275,16 +282,26 @@ def test_quality_pools_the_rows_of_every_version(con):
         "labelled_share": pytest.approx(5 / 6),
         "mae": pytest.approx((2 + 5 + 0 + 4) / 4),
         "rmse": pytest.approx(math.sqrt((4 + 25 + 0 + 16) / 4)),
+        "reason": None,
     }
+    # no kind: no quality figure at all, and the reason, never a classifier's or regressor's
+    assert report["clicks"] == {
+        "kind": None,
+        "rows": 2,
+        "labelled": 2,
+        "labelled_share": 1.0,
+        "reason": "no quality figure: its kind is not known — set kind in models.toml",
+    }
+    assert report["blank"]["kind"] is None and report["blank"]["labelled"] == 0
     assert report["spam"]["recall"] is None and report["spam"]["roc_auc"] is None
     assert report["quiet"]["precision"] is None and report["quiet"]["recall"] == 0.0
     rows = counted(INFERENCE, WINDOW)
+    figures = {"kind", "reason"}
     for model in CLASSIFIERS:
         expected = sklearn_classifier(rows[rows["model"] == model])
-        assert_same({k: v for k, v in report[model].items() if k != "kind"}, expected)
-    for model in REGRESSORS:
-        expected = sklearn_regressor(rows[rows["model"] == model])
-        assert_same({k: v for k, v in report[model].items() if k != "kind"}, expected)
+        assert_same({k: v for k, v in report[model].items() if k not in figures}, expected)
+    expected = sklearn_regressor(rows[rows["model"] == "price"])
+    assert_same({k: v for k, v in report["price"].items() if k not in figures}, expected)
 
 
 @pytest.mark.parametrize(
@@ -292,9 +309,11 @@ def test_quality_pools_the_rows_of_every_version(con):
     [
         ("churn", "classifier"),
         ("spam", "classifier"),  # labels all 0 still read as a classifier
-        ("quiet", "classifier"),  # no score at all: the labels decide
-        ("price", "regressor"),  # labels other than 0 and 1
-        ("clicks", "regressor"),  # a score above 1
+        ("quiet", "classifier"),  # no score at all: classes and labels decide
+        ("price", "regressor"),  # a fractional prediction: neither a class nor a position
+        ("clicks", None),  # a score above 1 with 0/1 classes: a classifier's logit, or not
+        ("prob", None),  # a probability as prediction: a classifier's score, or a regressor
+        ("blank", None),  # nothing to read
     ],
 )
 def test_the_kind_is_read_from_labels_and_scores(con, model, kind):
@@ -316,10 +335,11 @@ def test_a_declared_kind_wins_over_the_inferred_one(con):
         "precision": 1.0,
         "recall": 0.5,
         "roc_auc": None,
+        "reason": None,
     }
     assert report["price"]["kind"] == "regressor"
-    with pytest.raises(ValueError, match="'classifier' or 'regressor'"):
-        quality.quality(con, WINDOW, kinds={"price": "ranker"})
+    with pytest.raises(ValueError, match="one of classifier, regressor, ranker"):
+        quality.quality(con, WINDOW, kinds={"price": "forest"})
 
 
 def test_the_model_filter_keeps_one_model(con):
@@ -340,7 +360,7 @@ def test_an_empty_window_gives_rows_zero_and_no_metrics(con):
     ):
         report = quality.quality(con, Filters(empty.since, empty.until, None, model))
         expected = {"kind": kind, "rows": 0, "labelled": 0, "labelled_share": None}
-        assert report == {model: expected | dict.fromkeys(metrics)}
+        assert report == {model: expected | dict.fromkeys(metrics) | {"reason": None}}
 
 
 # -- many random rows --------------------------------------------------------------------------
@@ -409,3 +429,203 @@ def test_random_rows_match_sklearn(random_con, by_version):
         "rand_clf": "classifier",
         "rand_reg": "regressor",
     }
+
+
+# -- rankers: one row per ranked item, position in `prediction`, relevance in `label` ---------
+
+RANKED_COLUMNS = [*COLUMNS, "session"]
+# fmt: off
+RANKED = [
+    # feed v1, list A (lists share model, version and ts): relevant at 2 and 4; a5 failed.
+    ("a1", "2026-11-03 10:00", "feed", "v1", "ok", 1, NULL, 0, "s-a"),
+    ("a2", "2026-11-03 10:00", "feed", "v1", "ok", 2, NULL, 1, "s-a"),
+    ("a3", "2026-11-03 10:00", "feed", "v1", "ok", 3, NULL, 0, "s-a"),
+    ("a4", "2026-11-03 10:00", "feed", "v1", "ok", 4, NULL, 1, "s-a"),
+    ("a5", "2026-11-03 10:00", "feed", "v1", "error", NULL, NULL, 1, "s-a"),
+    # list B, graded; b4 has a label but no position: in no list (rows and labelled only).
+    ("b1", "2026-11-03 11:00", "feed", "v1", "ok", 1, NULL, 2, "s-b"),
+    ("b2", "2026-11-03 11:00", "feed", "v1", "ok", 2, NULL, 0, "s-b"),
+    ("b3", "2026-11-03 11:00", "feed", "v1", "ok", 3, NULL, 1, "s-b"),
+    ("b4", "2026-11-03 11:00", "feed", "v1", "ok", NULL, NULL, 1, "s-b"),
+    # list C: judged, nothing relevant.
+    ("c1", "2026-11-04 09:00", "feed", "v1", "ok", 1, NULL, 0, "s-c"),
+    ("c2", "2026-11-04 09:00", "feed", "v1", "ok", 2, NULL, 0, "s-c"),
+    ("c3", "2026-11-04 09:00", "feed", "v1", "ok", 3, NULL, 0, "s-c"),
+    # list D: no label yet, so it does not count.
+    ("d1", "2026-11-04 10:00", "feed", "v1", "ok", 1, NULL, NULL, "s-d"),
+    ("d2", "2026-11-04 10:00", "feed", "v1", "ok", 2, NULL, NULL, "s-d"),
+    # feed v2, list E: the top item unlabelled (not relevant), the only click at 5.
+    ("e1", "2026-11-05 10:00", "feed", "v2", "ok", 1, NULL, NULL, "s-e"),
+    ("e2", "2026-11-05 10:00", "feed", "v2", "ok", 2, NULL, 0, "s-e"),
+    ("e3", "2026-11-05 10:00", "feed", "v2", "ok", 3, NULL, 0, "s-e"),
+    ("e4", "2026-11-05 10:00", "feed", "v2", "ok", 4, NULL, 0, "s-e"),
+    ("e5", "2026-11-05 10:00", "feed", "v2", "ok", 5, NULL, 1, "s-e"),
+    # list F: the same ts as A, another version: another list.
+    ("f1", "2026-11-03 10:00", "feed", "v2", "ok", 1, NULL, 1, "s-f"),
+    ("f2", "2026-11-03 10:00", "feed", "v2", "ok", 2, NULL, 0, "s-f"),
+    # before the window
+    ("g1", "2026-10-01 10:00", "feed", "v2", "ok", 1, NULL, 1, "s-g"),
+    ("g2", "2026-10-01 10:00", "feed", "v2", "ok", 2, NULL, 0, "s-g"),
+    # search: one list by its session, its items logged a second apart.
+    ("q1", "2026-11-06 10:00:00", "search", "v1", "ok", 1, NULL, 0, "q-1"),
+    ("q2", "2026-11-06 10:00:01", "search", "v1", "ok", 2, NULL, 1, "q-1"),
+    ("q3", "2026-11-06 10:00:02", "search", "v1", "ok", 3, NULL, 1, "q-1"),
+]
+# fmt: on
+RANKED_ROWS = pd.DataFrame(RANKED, columns=RANKED_COLUMNS).astype(
+    {"prediction": "float64", "score": "float64", "label": "float64"}
+)
+LOG2_3 = math.log2(3)
+# By hand, at k = 3 (rank: position order; gain: the label; discount: log2(rank + 1)):
+# A: top 3 relevance 0 1 0 -> 1 hit; DCG 1/log2 3; ideal 1 + 1/log2 3.
+NDCG_A3 = (1 / LOG2_3) / (1 + 1 / LOG2_3)
+# B: 2 0 1 -> 2 hits; DCG 2 + 1/log2 4 = 2.5; ideal 2 + 1/log2 3.
+NDCG_B = 2.5 / (2 + 1 / LOG2_3)
+# At k = 10, A: DCG 1/log2 3 + 1/log2 5; E: the click at rank 5, 1/log2 6 against an ideal 1.
+NDCG_A10 = (1 / LOG2_3 + 1 / math.log2(5)) / (1 + 1 / LOG2_3)
+NDCG_E10 = 1 / math.log2(6)
+
+
+@pytest.fixture(scope="module")
+def ranked_con(tmp_path_factory):
+    connection = build(tmp_path_factory, RANKED_ROWS)
+    yield connection
+    connection.close()
+
+
+FEED = Filters(WINDOW.since, WINDOW.until, None, "feed")
+RANKER_NAMES = ("rows", "labelled", "labelled_share", "lists", "labelled_lists", "k",
+                "precision_at_k", "ndcg_at_k", "hit_rate_at_k")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("k", "by_version", "key", "expected"),
+    [
+        # v1: A B C D in lists (b4 in none), A B C labelled: P@3 (1/3 + 2/3 + 0) / 3, hits 2 of 3.
+        (3, True, ("feed", "v1"), (13, 11, 11 / 13, 4, 3, 3, 1 / 3, (NDCG_A3 + NDCG_B) / 3, 2 / 3)),
+        # v2: E has no hit in its top 3 (NDCG 0); F's click on top (NDCG 1).
+        (3, True, ("feed", "v2"), (7, 6, 6 / 7, 2, 2, 3, 1 / 6, 1 / 2, 1 / 2)),
+        # pooled: five labelled lists, never the mean of the versions' means.
+        (3, False, ("feed",), (20, 17, 17 / 20, 6, 5, 3, 4 / 15, (NDCG_A3 + NDCG_B + 1) / 5, 3 / 5)),
+        # k = 10 reaches E's click at 5; precision divides by k even for shorter lists.
+        (10, False, ("feed",),
+         (20, 17, 17 / 20, 6, 5, 10, (0.2 + 0.2 + 0 + 0.1 + 0.1) / 5,
+          (NDCG_A10 + NDCG_B + 0 + NDCG_E10 + 1) / 5, 4 / 5)),
+        # k = 1: hits only at the top (B, F).
+        (1, False, ("feed",), (20, 17, 17 / 20, 6, 5, 1, 2 / 5, 2 / 5, 2 / 5)),
+    ],
+)  # fmt: skip
+def test_ranker_quality_by_hand(ranked_con, k, by_version, key, expected):
+    result = quality.ranker_quality(ranked_con, FEED, quality.Ranking(k), by_version=by_version)
+    actual = actual_frame(result, by_version)
+    assert_same(actual[key], dict(zip(RANKER_NAMES, expected, strict=True)))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 10])
+@pytest.mark.parametrize("by_version", [True, False])
+def test_ndcg_equals_sklearn(ranked_con, k, by_version):
+    from sklearn.metrics import ndcg_score
+
+    rows = counted(RANKED_ROWS[RANKED_ROWS["model"] == "feed"], FEED)
+    rows = rows[rows["prediction"].notna()]
+    keys = ["model", "model_version"] if by_version else ["model"]
+    expected = {}
+    for key, group in rows.groupby(keys):
+        scores = [
+            ndcg_score([items["label"].fillna(0)], [-items["prediction"]], k=k)
+            for _, items in group.groupby(["model_version", "ts"])
+            if items["label"].notna().any()
+        ]
+        expected[key] = sum(scores) / len(scores)
+    result = actual_frame(
+        quality.ranker_quality(ranked_con, FEED, quality.Ranking(k), by_version=by_version),
+        by_version,
+    )
+    assert {key: values["ndcg_at_k"] for key, values in result.items()} == pytest.approx(expected)
+
+
+def test_a_list_column_groups_items_logged_apart(ranked_con):
+    search = Filters(WINDOW.since, WINDOW.until, None, "search")
+    by_session = quality.ranker_quality(ranked_con, search, quality.Ranking(3, "session"))
+    # one list: relevance 0 1 1 -> P@3 2/3, DCG 1/log2 3 + 1/2 against an ideal 1 + 1/log2 3.
+    expected = (3, 3, 1.0, 1, 1, 3, 2 / 3, (1 / LOG2_3 + 0.5) / (1 + 1 / LOG2_3), 1.0)
+    assert_same(
+        actual_frame(by_session, True)[("search", "v1")],
+        dict(zip(RANKER_NAMES, expected, strict=True)),
+    )
+    # by ts, each item is a list of its own: hits in 2 of 3 lists, each a perfect one.
+    by_ts = actual_frame(quality.ranker_quality(ranked_con, search, quality.Ranking(3)), True)
+    expected = (3, 3, 1.0, 3, 3, 3, 2 / 9, 2 / 3, 2 / 3)
+    assert_same(by_ts[("search", "v1")], dict(zip(RANKER_NAMES, expected, strict=True)))
+
+
+def test_quality_reads_a_ranker_by_its_contract_terms(ranked_con):
+    report = quality.quality(
+        ranked_con,
+        WINDOW,
+        kinds={"feed": "ranker", "search": "ranker"},
+        rankings={"feed": quality.Ranking(3), "search": quality.Ranking(3, "session")},
+    )
+    assert json.loads(json.dumps(report, allow_nan=False)) == report
+    assert report["feed"] == {
+        "kind": "ranker",
+        "rows": 20,
+        "labelled": 17,
+        "labelled_share": pytest.approx(17 / 20),
+        "k": 3,
+        "lists": 6,
+        "labelled_lists": 5,
+        "precision_at_k": pytest.approx(4 / 15),
+        "ndcg_at_k": pytest.approx((NDCG_A3 + NDCG_B + 1) / 5),
+        "hit_rate_at_k": pytest.approx(3 / 5),
+        "reason": None,
+    }
+    assert report["search"]["lists"] == 1
+    assert report["search"]["precision_at_k"] == pytest.approx(2 / 3)
+    # the default terms: k 10, lists by ts
+    default = quality.quality(ranked_con, FEED, kinds={"feed": "ranker"})["feed"]
+    assert default["k"] == 10 and default["precision_at_k"] == pytest.approx(0.12)
+
+
+def test_a_ranker_is_never_read_off_its_rows(ranked_con):
+    # positions 1..5 and 0/1 labels: a ranker, or a regressor of counts; not for Tandem to guess
+    assert quality.model_kinds(ranked_con) == {"feed": None, "search": None}
+    report = quality.quality(ranked_con, WINDOW)["feed"]
+    assert report["kind"] is None and "set kind in models.toml" in report["reason"]
+    assert not set(report) & {*quality.CLASSIFIER_METRICS, *quality.RANKER_METRICS}
+
+
+@pytest.mark.parametrize(
+    ("column", "reason"),
+    [
+        ("query_id", "no quality figure: ranking.list names 'query_id', which feed's rows lack"),
+        ("label", "no quality figure: ranking.list is 'label', one value per row, not per list"),
+    ],
+)
+def test_an_unusable_list_column_gives_no_figure_and_says_why(ranked_con, column, reason):
+    terms = {"feed": quality.Ranking(3, column)}
+    report = quality.quality(ranked_con, FEED, {"feed": "ranker"}, rankings=terms)["feed"]
+    assert report["reason"] == reason
+    assert [report[name] for name in quality.RANKER_METRICS] == [None, None, None]
+    assert (report["rows"], report["lists"]) == (20, 0)
+
+
+def test_an_empty_window_gives_a_ranker_no_lists(ranked_con):
+    empty = Filters(utc("2020-01-01"), utc("2020-01-08"), None, "feed")
+    assert quality.ranker_quality(ranked_con, empty).empty
+    report = quality.quality(ranked_con, empty, {"feed": "ranker"})["feed"]
+    assert (report["rows"], report["lists"], report["ndcg_at_k"]) == (0, 0, None)
+
+
+def test_a_contract_reading_carries_the_rankers_figures(ranked_con):
+    from metrics import contracts
+
+    terms = {
+        "feed": contracts.Contract(model="feed", kind="ranker", ranking=quality.Ranking(3)),
+        "search": contracts.Contract(model="search"),  # no kind: no figure, and why
+    }
+    readings = contracts.readings(ranked_con, WINDOW, terms)
+    feed = readings["feed"]["quality"]
+    assert (feed["kind"], feed["k"], feed["labelled_lists"]) == ("ranker", 3, 5)
+    assert feed["ndcg_at_k"] == pytest.approx((NDCG_A3 + NDCG_B + 1) / 5)
+    assert readings["search"]["quality"]["reason"] == quality.UNKNOWN_KIND

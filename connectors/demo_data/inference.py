@@ -207,6 +207,27 @@ def _model_signals(
     return strength * true_signal @ weights, strength * seen_signal @ weights
 
 
+# Items a ranker returns per request: one list, logged as one row per item at the same ts.
+LIST_SIZE = 10
+
+
+def _ranked_lists(row_day: np.ndarray) -> np.ndarray:
+    """Per request row (sorted by time, `row_day` ascending), the index of the list it is an
+    item of: each day's rows in runs of LIST_SIZE (a day's last list may be shorter)."""
+    day_start = np.concatenate(([0], np.cumsum(np.bincount(row_day))))[row_day]
+    in_day = (np.arange(len(row_day)) - day_start) // LIST_SIZE
+    # a list number unique across days: the day's first row index is far apart enough
+    _, list_id = np.unique(day_start * LIST_SIZE + in_day, return_inverse=True)
+    return list_id
+
+
+def _list_times(ts: np.ndarray, row_day: np.ndarray) -> np.ndarray:
+    """A ranker's request times with every item of a list at its list's first time."""
+    list_id = _ranked_lists(row_day)
+    first = np.concatenate(([0], np.cumsum(np.bincount(list_id))))[:-1]
+    return ts[first[list_id]]
+
+
 def _predictions(
     spec: ModelSpec,
     true_score: np.ndarray,
@@ -222,16 +243,14 @@ def _predictions(
         score = _sigmoid(model_score + intercept)
         return (score >= spec.threshold).astype(float), score, outcome
     if spec.kind == "ranker":
-        # Each day's candidates are ranked by the model; the top tenth is shown first, the
-        # next tenth second, and so on. Clicks follow true relevance, discounted by position
-        # (an item shown tenth is seen a tenth as often), so a model that ranks badly loses
-        # clicks even though users want the same things.
-        by_day = np.lexsort((model_score, row_day))
-        day_offsets = np.concatenate(([0], np.cumsum(np.bincount(row_day))))
-        rank = np.empty(n)
-        rank[by_day] = np.arange(n) - day_offsets[row_day[by_day]]
-        day_size = np.diff(day_offsets)[row_day]
-        position = np.clip(1 + np.floor((1 - (rank + 0.5) / day_size) * 10), 1, 10)
+        # Each list's items are ranked by the model: position 1 for its highest score. Clicks
+        # follow true relevance, discounted by position (an item shown tenth is seen a tenth
+        # as often), so a model that ranks badly loses clicks though users want the same things.
+        list_id = _ranked_lists(row_day)
+        by_list = np.lexsort((-model_score, list_id))
+        list_start = np.concatenate(([0], np.cumsum(np.bincount(list_id))))
+        position = np.empty(n)
+        position[by_list] = np.arange(n) - list_start[list_id[by_list]] + 1
         intercept = _calibrate_intercept(true_score, 0.1)
         outcome = (rng.random(n) < _sigmoid(true_score + intercept) / position).astype(float)
         return position, _sigmoid(model_score + intercept), outcome
@@ -253,6 +272,8 @@ def _inference_for_model(
     if spec.is_prototype or not served:
         return None
     ts, row_day = _request_times(spec, cal, rng)
+    if spec.kind == "ranker":
+        ts = _list_times(ts, row_day)  # a list's items are logged together
 
     release_ns = np.array([ns for ns, _ in served], dtype=np.int64)
     versions = np.array(
@@ -315,7 +336,12 @@ def _inference_for_model(
     # Labels arrive late: ~90% known after two weeks, none in the last two days.
     age_days = (epoch_ns(cal.cutoff) - ts) / NS_PER_DAY
     label_chance = np.clip(0.9 * (age_days - 2) / 12, 0, 0.9)
-    has_label = (rng.random(n) < label_chance) & ~is_error
+    label_draw = rng.random(n)
+    if spec.kind == "ranker":
+        # a list's clicks are known together: one draw per list (its first item's)
+        list_id = _ranked_lists(row_day)
+        label_draw = label_draw[np.concatenate(([0], np.cumsum(np.bincount(list_id))))[list_id]]
+    has_label = (label_draw < label_chance) & ~is_error
 
     columns: dict[str, np.ndarray] = {
         "request_id": np.array([f"req-{spec.name}-{i:07d}" for i in range(1, n + 1)], dtype=object),
