@@ -178,6 +178,8 @@ COLUMNS: dict[str, Column] = {
     "p25": Column("p25", kind="significant", width="small"),
     "p50": Column("Median", kind="significant", width="small"),
     "p75": Column("p75", kind="significant", width="small"),
+    "top_value": Column("Most common value", width="small"),
+    "top_value_share": Column("Most common value's share", "%", "share", "small"),
     # flags
     "is_failed": Column("Failed", kind="flag", width="small"),
     "is_change_failure": Column("Change failure", kind="flag", width="small"),

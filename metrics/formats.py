@@ -15,7 +15,7 @@ import pandas as pd
 MISSING = "–"
 
 
-def isis_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     """None, NaN, NaT or pandas' NA."""
     if value is None:
         return True

@@ -40,7 +40,7 @@ def table(
     Args:
         columns: the frame's column names to show, key columns first; names the frame lacks
             are skipped.
-        key: names the table: its widget keys and its CSV file (delivery_changes → 
+        key: names the table: its widget keys and its CSV file (delivery_changes →
             delivery_changes_2026-10-23_to_2026-11-19.csv).
         window: anything with `since` and `until` (Filters, a drift window) the rows are for.
         caption: said under the table; "Times in UTC." is added when a column is an instant.
@@ -68,9 +68,10 @@ def table(
     if notes:
         st.caption(" ".join(notes))
     name = download_name(key, window)
+    values = column_specs.raw(frame, list(chosen))
     st.download_button(
         DOWNLOAD_LABEL,
-        data=column_specs.raw(frame, list(chosen)).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ"),
+        data=values.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ"),
         file_name=name,
         mime="text/csv",
         key=f"download_{key}",

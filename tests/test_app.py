@@ -116,9 +116,10 @@ def test_model_overview_shows_both_readings(demo_env):
     assert any(
         f"-badge[{level} · last 28 days to 19 Nov]" in status for level in ("GREEN", "AMBER", "RED")
     )
-    versions = next(d.value for d in at.dataframe if "model_version" in d.value.columns)
-    assert len(versions) >= 1 and versions["requests"].sum() == int(requests.value.replace(",", ""))
-    assert "roc_auc" in versions.columns  # its quality per version beside its serving
+    versions = next(d.value for d in at.dataframe if "Requests" in d.value.columns)
+    served = versions["Requests"].str.replace(",", "").astype(int).sum()
+    assert len(versions) >= 1 and served == int(requests.value.replace(",", ""))
+    assert "ROC AUC" in versions.columns  # its quality per version beside its serving
     p95 = next(m for m in at.metric if m.label == "Latency p95")
     assert p95.value.endswith(" ms") and p95.help == "budget 110 ms"
     drifted = next(m for m in at.metric if m.label == "Features drifted")
@@ -188,8 +189,8 @@ def _rows_per_feed(at: AppTest) -> dict[tuple[str, str], int]:
     sources = [s.value.split(" (")[0] for s in at.subheader if s.value != "Quarantined rows"]
     shown = {}
     for source, table in zip(sources, at.dataframe, strict=False):
-        for feed, rows in table.value[["feed", "rows"]].itertuples(index=False):
-            shown[(source, feed)] = int(rows)
+        for feed, rows in table.value[["Feed", "Rows"]].itertuples(index=False):
+            shown[(source, feed)] = int(rows.replace(",", ""))
     return shown
 
 
@@ -257,9 +258,9 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     table = at.dataframe[0].value
     top = table.iloc[0]
     # The feature logged in ms since the drift began leads the table, drifted, by Wasserstein.
-    assert top["column"] == story["feature"] and top["verdict"] == "drifted"
-    assert top["method"] == "Wasserstein distance (normed)" and top["score"] > 1
-    assert set(table["verdict"]) <= {"drifted", "stable", "not tested"}
+    assert top["Column"] == story["feature"] and top["Verdict"] == "drifted"
+    assert top["Method"] == "Wasserstein distance (normed)" and float(top["Score"]) > 1
+    assert set(table["Verdict"]) <= {"drifted", "stable", "not tested"}
     at.selectbox(key="drift_feature").select(story["feature"]).run()
     began = [m.value for m in at.markdown if "first drifted" in m.value]
     assert began, [m.value for m in at.markdown]
@@ -268,7 +269,8 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     assert story["drift_start"] - dt.timedelta(days=7) < week <= story["drift_start"]
     assert len(at.get("plotly_chart")) == 2
     daily = at.dataframe[1].value
-    assert len(daily) >= 85 and (daily["rows"] > 0).all()  # about 90 days, each with requests
+    rows = daily["Rows"].str.replace(",", "").astype(int)
+    assert len(daily) >= 85 and (rows > 0).all()  # about 90 days, each with requests
 
 
 def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_report(demo_env):
@@ -279,20 +281,20 @@ def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_re
     at.radio(key="drift_reference").set_value("version").run()
     at.selectbox(key="drift_version").select(story["version_before_retrain"]).run()
     assert not _problems(at)
-    table = at.dataframe[0].value.set_index("column")
-    assert table.loc[story["feature"], "verdict"] == "drifted"
+    table = at.dataframe[0].value.set_index("Column")
+    assert table.loc[story["feature"], "Verdict"] == "drifted"
     at.toggle(key="drift_evidently").set_value(True).run(timeout=120)
     assert not _problems(at)
     sample = [m.value for m in at.markdown if m.value.startswith("Sample:")]
     assert sample and "reference rows" in sample[0]
-    assert at.get("download_button")
+    assert any(b.proto.label == "Download the report (HTML)" for b in at.get("download_button"))
 
 
 def test_data_sources_shows_rows_per_feed(demo_env):
     at = _open("pages/data_sources.py")
-    held = at.dataframe[0].value.set_index("feed")
+    held = at.dataframe[0].value.set_index("Feed")
     counts = dict(demo_env.query("select 'inference', count(*) from inference"))
-    assert held.loc["inference", "rows"] == counts["inference"]
+    assert held.loc["inference", "Rows"] == f"{counts['inference']:,}"
     assert set(held.index) == {
         "deployments",
         "changes",
@@ -440,8 +442,8 @@ def test_drift_page_says_a_column_that_never_drifted_was_stable(demo_env):
     assert not _problems(at)
     sentences = []
     table = at.dataframe[0].value
-    features = table[table["kind"] == "feature"]["column"]
-    assert set(table[table["kind"] == "feature"]["verdict"]) == {"stable"}
+    features = table[table["Kind"] == "feature"]["Column"]
+    assert set(table[table["Kind"] == "feature"]["Verdict"]) == {"stable"}
     for column in features:
         at.selectbox(key="drift_feature").select(column).run()
         sentences += [m.value for m in at.markdown if m.value.startswith(f"**{column}**")]
