@@ -73,35 +73,35 @@ def _ids(label: str) -> Column:
 # fmt: off
 COLUMNS: dict[str, Column] = {
     # who and what
-    "model": Column("Model", width="small"),
-    "team": Column("Team", width="small"),
-    "source": Column("Source", width="small"),
-    "feed": Column("Feed", width="small"),
-    "kind": Column("Kind", width="small"),
+    "model": Column("Model"),
+    "team": Column("Team"),
+    "source": Column("Source"),
+    "feed": Column("Feed"),
+    "kind": Column("Kind"),
     "title": Column("Title", width="large"),
     "author": Column("Author"),
-    "severity": Column("Severity", width="small"),
-    "status": Column("Status", width="small"),
-    "environment": Column("Environment", width="small"),
-    "version": Column("Version", width="small"),
-    "model_version": Column("Version", width="small"),
+    "severity": Column("Severity"),
+    "status": Column("Status"),
+    "environment": Column("Environment"),
+    "version": Column("Version"),
+    "model_version": Column("Version"),
     "incident_id": _ids("Incident"),
     "deployment_id": _ids("Deployment"),
     "change_id": _ids("Change"),
-    "ticket_id": Column("Ticket", width="small"),
+    "ticket_id": Column("Ticket"),
     "named_deployment_id": _ids("Deployment named"),
     "attributed_deployment_id": _ids("Caused by deployment"),
     "shipping_deployment_id": _ids("Shipped by"),
-    "work_category": Column("Category", width="small"),
-    "status_kind": Column("Status kind", width="small"),
-    "role": Column("Role", width="small"),
+    "work_category": Column("Category"),
+    "status_kind": Column("Status kind"),
+    "role": Column("Role"),
     "reason": Column("Reason", width="large"),
     "raw": Column("Raw row", width="large"),
     "origin": Column("Origin", width="medium"),
     "row_key": Column("Key", width="medium"),
-    "outcome": Column("Outcome", width="small"),
+    "outcome": Column("Outcome"),
     "kpi": Column("KPI", kind="words", width="medium"),
-    "segment": Column("Segment", width="small"),
+    "segment": Column("Segment"),
     # instants (UTC) and days
     "opened_at": Column("Opened", kind="timestamp", width="medium"),
     "resolved_at": Column("Resolved", kind="timestamp", width="medium"),
@@ -166,19 +166,19 @@ COLUMNS: dict[str, Column] = {
     "hit_rate": Column("Hit rate", "%", "share", "small"),
     # drift
     "column": Column("Column", width="medium"),
-    "type": Column("Type", width="small"),
+    "type": Column("Type"),
     "method_name": Column("Method", width="medium"),
     "score": Column("Score", kind="significant", width="small"),
     "threshold": Column("Threshold", kind="significant", width="small"),
-    "verdict": Column("Verdict", width="small"),
-    "settled": Column("Computed from", width="small"),
+    "verdict": Column("Verdict"),
+    "settled": Column("Computed from"),
     "note": Column("Note", width="large"),
     "mean": Column("Mean", kind="significant", width="small"),
     "std": Column("Std. dev.", kind="significant", width="small"),
     "p25": Column("p25", kind="significant", width="small"),
     "p50": Column("Median", kind="significant", width="small"),
     "p75": Column("p75", kind="significant", width="small"),
-    "top_value": Column("Most common value", width="small"),
+    "top_value": Column("Most common value"),
     "top_value_share": Column("Most common value's share", "%", "share", "small"),
     # flags
     "is_failed": Column("Failed", kind="flag", width="small"),
@@ -192,7 +192,7 @@ COLUMNS: dict[str, Column] = {
     "value": Column("Value", kind="kpi", width="small", unit_from="unit"),
     "before_value": Column("7 days before", kind="kpi", width="small", unit_from="unit"),
     "after_value": Column("7 days after", kind="kpi", width="small", unit_from="unit"),
-    "unit": Column("Unit", width="small"),
+    "unit": Column("Unit"),
     "result": Column("Result", width="medium"),
 }
 # fmt: on
@@ -249,6 +249,20 @@ def raw(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         if column.unit_from and column.unit_from in frame and column.unit_from not in names:
             names.append(column.unit_from)
     return frame[names]
+
+
+# Pixels per character and padding of a table cell at Streamlit's default font, and the widest a
+# column grows: wide enough to read a title, narrow enough that the key columns stay in view.
+CHAR_PX, PAD_PX, MIN_PX, MAX_PX, MAX_LARGE_PX = 7.5, 28, 64, 240, 420
+
+
+def width(column: Column, header: str, cells: Sequence[str]) -> int:
+    """A column's width in pixels: its longest cell or its header, within bounds (a "large"
+    column, like a title, may grow further). Streamlit sizes columns by their header only,
+    which cuts "recommender" to "recommenc" under "Model"."""
+    longest = max([len(header), *(len(c) for c in cells)])
+    cap = MAX_LARGE_PX if column.width == "large" else MAX_PX
+    return int(min(max(longest * CHAR_PX + PAD_PX, MIN_PX), cap))
 
 
 def has_times(frame: pd.DataFrame, columns: Sequence[str]) -> bool:

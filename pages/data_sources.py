@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import session
+from metrics.formats import is_missing, timestamp
 from metrics.registry import label
 from metrics.sources import LEVELS
 from metrics.status import BADGES
@@ -35,12 +36,12 @@ def source_box(fresh: pd.Series, rows: pd.DataFrame) -> None:
         first = rows.iloc[0]
         if first["last_status"] != "ok":
             st.error(f"The last sync failed: {first['last_error']}")
-        st.caption(
-            f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · "
-            f"last successful {first['last_success_at']:%Y-%m-%d %H:%M} UTC"
-            if first["last_success_at"] == first["last_success_at"]
-            else f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · never successful"
+        succeeded = (
+            f"last successful {timestamp(first['last_success_at'])} UTC"
+            if not is_missing(first["last_success_at"])
+            else "never successful"
         )
+        st.caption(f"Last sync {timestamp(first['last_sync_at'])} UTC · {succeeded}")
         table(
             rows[rows["feed"].notna()],
             ["feed", "row_count", "quarantined", "latest_at"],

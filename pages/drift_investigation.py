@@ -136,8 +136,8 @@ def cards(
 
 def columns_table(result: drift.DriftResult, model: str, window: drift.Window) -> list[str]:
     """Every column with values on both sides, most drifted first; their names."""
-    table = result.table()
-    shown = table[table["type"] != "empty"].copy()
+    verdicts = result.table()
+    shown = verdicts[verdicts["type"] != "empty"].copy()
     shown["verdict"] = shown["drifted"].map({True: "drifted", False: "stable"}).fillna("not tested")
     shown["kind"] = shown["role"].map({"feature": "feature", "prediction": "model output"})
     st.subheader(label("drift"))

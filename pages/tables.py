@@ -55,7 +55,7 @@ def table(
     config = {
         header: st.column_config.TextColumn(
             spec.header,
-            width=spec.width,
+            width=column_specs.width(spec, header, shown[header].tolist()),
             pinned=True if index < pinned else None,
             alignment="right" if spec.is_numeric else None,
         )

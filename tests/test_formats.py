@@ -186,3 +186,14 @@ def test_only_the_table_helper_draws_tables():
     }
     assert offenders == {}
     assert _calls(ROOT / "pages" / "tables.py", "dataframe")  # the check can see a call
+
+
+def test_a_column_is_as_wide_as_its_longest_cell_within_bounds():
+    model = columns.COLUMNS["model"]
+    # "demand_forecast": 15 characters × 7.5 px + 28 px of padding.
+    assert columns.width(model, "Model", ["churn", "demand_forecast"]) == 140
+    assert columns.width(model, "Model", ["a"]) == 65  # the header, 5 × 7.5 + 28
+    assert columns.width(model, "Model", ["x" * 200]) == columns.MAX_PX
+    title = columns.COLUMNS["title"]
+    assert columns.width(title, "Title", ["x" * 200]) == columns.MAX_LARGE_PX
+    assert columns.width(columns.COLUMNS["requests"], "Requests", ["1"]) == 88  # 8 × 7.5 + 28
