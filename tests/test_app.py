@@ -640,3 +640,127 @@ def test_kpi_charts_read_in_the_kpis_unit_with_apart_labels(demo_env):
     # Higher is better: the target's label left and above its line, the guardrail's right and
     # below its own, so they never meet however close the lines are.
     assert labels == {"target 4.90%": ("left", "bottom"), "guardrail 4.30%": ("right", "top")}
+
+
+# -- Tables for people, and each source's freshness --------------------------------------------
+
+DURATION = re.compile(r"^(–|\d+\.\d h|\d+ d( \d+ h)?)$")  # "28.5 h", "2 d 4 h", "3 d"
+INSTANT = re.compile(r"^(–|(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d [A-Z][a-z]{2} \d\d:\d\d)$")
+
+
+def _csv_buttons(at: AppTest) -> dict[str, str]:
+    """The tables' download buttons: the file each offers (named in its help) -> its label."""
+    found = {}
+    for button in at.get("download_button"):
+        named = re.search(r"as (\S+\.csv)$", button.proto.help)
+        if named:
+            found[named.group(1)] = button.proto.label
+    return found
+
+
+def test_retro_tables_read_for_people_and_download_as_csv(demo_env):
+    """Human headers with units, hours as "28.5 h" or "2 d 4 h", instants like "Tue 17 Nov
+    10:47" with "Times in UTC." said once per table, and a CSV named by table and window."""
+    at = _open()
+    assert not _problems(at)
+    headers = [c for d in at.dataframe for c in d.value.columns]
+    assert headers and not [c for c in headers if "_" in c], headers
+    changes = next(d.value for d in at.dataframe if "Lead time (h)" in d.value.columns)
+    assert list(changes.columns[:4]) == ["Change", "Title", "Lead time (h)", "Shipped"]
+    assert changes["Lead time (h)"].str.match(DURATION).all(), changes["Lead time (h)"]
+    assert changes["Lead time (h)"].str.contains(" d").any()  # some took more than 48 h
+    assert changes["Shipped"].str.match(INSTANT).all(), changes["Shipped"]
+    assert "Times in UTC." in [c.value for c in at.caption]
+    # The last 7 days to Thu 19 Nov are 13–19 Nov, both days in the file's name.
+    buttons = _csv_buttons(at)
+    assert buttons["delivery_changes_2026-11-13_to_2026-11-19.csv"] == "Download CSV"
+    assert "delivery_by_team_2026-10-23_to_2026-11-19.csv" in buttons  # the 28 days to the week
+    assert len(buttons) == len(at.dataframe)  # every table, and only tables, has one
+
+
+def test_model_overview_counts_have_thousands_separators(demo_env):
+    at = _open("pages/model_overview.py", model="recommender")
+    assert not _problems(at)
+    versions = next(d.value for d in at.dataframe if "Requests" in d.value.columns)
+    requests = [int(r.replace(",", "")) for r in versions["Requests"]]
+    assert max(requests) >= 1000  # the demo's versions serve thousands...
+    assert all(f"{n:,}" == shown for n, shown in zip(requests, versions["Requests"], strict=True))
+    assert versions["Error rate (%)"].str.endswith("%").all()
+    assert "serving_versions_recommender_2026-10-23_to_2026-11-19.csv" in _csv_buttons(at)
+
+
+def _two_tables():
+    import pandas as pd
+
+    from pages.tables import table
+
+    table(
+        pd.DataFrame({"model": [], "requests": []}), ["model", "requests"], "empty", empty="None."
+    )
+    table(pd.DataFrame({"model": ["churn"], "requests": [639355]}), ["model", "requests"], "full")
+
+
+def test_an_empty_table_says_why_instead_of_an_empty_grid():
+    at = AppTest.from_function(_two_tables).run()
+    assert not _problems(at)
+    assert [i.value for i in at.info] == ["None."]
+    assert len(at.dataframe) == 1  # only the table with rows
+    assert at.dataframe[0].value.to_dict("list") == {"Model": ["churn"], "Requests": ["639,355"]}
+    assert _csv_buttons(at) == {"full.csv": "Download CSV"}  # no window: no days in the name
+
+
+def test_data_sources_says_which_sources_are_fresh_stale_or_never_synced(project, monkeypatch):
+    """Three sources, sync times set by hand against the pinned now (19 Nov 23:00 UTC)."""
+    for name in ("daily", "weekly", "later"):
+        project.file(
+            f"exports/{name}.csv",
+            "deployment_id,environment,finished_at,status\n"
+            f"{name}-1,production,2026-11-01,success\n",
+        )
+    project.configure(
+        """
+        [[sources]]
+        name = "daily"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/daily.csv"
+
+        [[sources]]
+        name = "weekly"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/weekly.csv"
+        expected_every_hours = 168
+
+        [[sources]]
+        name = "later"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/later.csv"
+        """
+    )
+    assert project.sync(["daily", "weekly"]).ok
+    import warehouse
+
+    with warehouse.writing(project.warehouse) as con:
+        # 26 h 10 min and 74 h (3 d 2 h) before now.
+        con.execute(
+            "update sync_runs set finished_at = case source "
+            "when 'daily' then timestamptz '2026-11-18 20:50:00+00' "
+            "else timestamptz '2026-11-16 21:00:00+00' end"
+        )
+    monkeypatch.setenv("TANDEM_CONFIG", str(project.config_path))
+    at = _open("pages/data_sources.py")
+    assert not _problems(at)
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders[:3] == ["daily (files)", "later (files)", "weekly (files)"]
+    lines = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert lines == [
+        ":orange-badge[stale] Last synced 26.2 h ago, expected every 24 h.",
+        ":red-badge[never synced] No sync has run yet; expected every 24 h.",
+        ":green-badge[fresh] Last synced 3 d 2 h ago, expected every 7 d.",
+    ]
+    feeds = at.dataframe[0].value
+    assert list(feeds.columns) == ["Feed", "Rows", "Quarantined", "Latest event"]
+    assert feeds.iloc[0].tolist() == ["deployments", "1", "0", "Sun 01 Nov 00:00"]
+    assert "source_daily.csv" in _csv_buttons(at)
