@@ -23,6 +23,9 @@ CONFIG_ENV = "TANDEM_CONFIG"
 # reports that must read the same on any day. Unset: the wall clock.
 NOW_ENV = "TANDEM_NOW"
 DEFAULT_CONFIG_NAME = "sources.toml"
+# How often a source is expected to sync when its config does not say (`expected_every_hours`):
+# Data sources calls it stale once its last successful sync is older than this.
+DEFAULT_EXPECTED_EVERY_HOURS = 24.0
 
 # How ticket types map onto work categories when a source gives no category (case-insensitive).
 DEFAULT_WORK_CATEGORIES = {
@@ -206,6 +209,11 @@ class SourceConfig:
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
 
+    @property
+    def expected_every_hours(self) -> float:
+        """How often this source should sync, in hours (`expected_every_hours`, default 24)."""
+        return float(self.options.get("expected_every_hours", DEFAULT_EXPECTED_EVERY_HOURS))
+
     def path_option(self, key: str) -> Path | None:
         """An option holding a path (or glob), read relative to the config file's folder."""
         raw = self.options.get(key)
@@ -269,6 +277,12 @@ def _parse_source(raw: Any, index: int, base_dir: Path, origin: str) -> SourceCo
     if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
         raise ConfigError(f"{where}: `values` maps a column to a table of value renames")
     options = {k: v for k, v in raw.items() if k not in _SOURCE_KEYS}
+    expected = options.get("expected_every_hours", DEFAULT_EXPECTED_EVERY_HOURS)
+    if isinstance(expected, bool) or not isinstance(expected, int | float) or expected <= 0:
+        raise ConfigError(
+            f"{where}: `expected_every_hours` must be a positive number of hours "
+            f"(24 for a daily sync, 168 for a weekly export), got {expected!r}"
+        )
     return SourceConfig(
         name=name,
         kind=kind,

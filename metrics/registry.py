@@ -63,6 +63,7 @@ class Call(enum.Enum):
     CONTRACTS = ("filters", "contracts")
     RETRO = ("filters", "team", "model", "workflow")
     DRIFT = ("contracts",)  # a model, the current window and a reference follow
+    SOURCES = ("sources",)  # the configured sources and their intervals; the instant follows
 
 
 @dataclass(frozen=True)
@@ -328,6 +329,8 @@ ENTRIES: tuple[Metric, ...] = (
     # Data sources
     Metric("source_status", "{source} ({kind})", sources.source_status, ("source_status",),
            "Source status", (SOURCES,), Call.WAREHOUSE),
+    Metric("source_freshness", "Freshness", sources.freshness, ("source_freshness",),
+           "Source freshness", (SOURCES,), Call.SOURCES),
     Metric("quarantine_reasons", "Quarantined rows", sources.quarantine_reasons,
            ("quarantine_reasons",), "Quarantine reasons", (SOURCES,), Call.WAREHOUSE),
     Metric("quarantine_rows", "Show the rows of", sources.quarantine_rows, ("quarantine_rows",),
@@ -380,6 +383,7 @@ def run(
         "model": lambda: filters.model,
         "workflow": lambda: config.workflow,
         "contracts": lambda: contracts.load(config.contracts),
+        "sources": lambda: sources.expectations(config),
     }
     arguments = [supply[argument]() for argument in metric.call.value]
     return (metric.via or metric.function)(con, *arguments, *extra)

@@ -8,6 +8,7 @@ read-only connection.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,11 @@ from metrics import db
 def config() -> settings.Config:
     """The configuration ($TANDEM_CONFIG, ./sources.toml, or the embedded demo), read afresh."""
     return settings.load()
+
+
+def now() -> dt.datetime:
+    """The current instant in UTC (settings.now(): $TANDEM_NOW when set)."""
+    return settings.now()
 
 
 def warehouse_version(path: Path) -> tuple[int, int, int] | None:

@@ -1,38 +1,53 @@
 """Is the data behind these screens complete and fresh?
 
-Per source: when it last synced and how that went, the rows it holds per feed, its latest
+Per source: whether it is fresh (its last successful sync within the interval it is expected to
+sync at), when it last synced and how that went, the rows it holds per feed with their latest
 event, and every row it could not load, with the reason.
 """
 
 import pandas as pd
 import streamlit as st
 
+from metrics import session
+from metrics.formats import is_missing, timestamp
 from metrics.registry import label
+from metrics.sources import LEVELS
+from metrics.status import BADGES
 from pages.filters import current_filters
 from pages.loaders import load
+from pages.tables import table
 
 
-def source_box(source: str, rows: pd.DataFrame) -> None:
-    """One source: its last sync, and the rows it holds per feed with their latest event."""
-    first = rows.iloc[0]
+def freshness_line(fresh: pd.Series) -> str:
+    """The source's freshness badge and why: "fresh · last synced 5.0 h ago, expected…"."""
+    badge = BADGES[LEVELS[fresh["verdict"]]]
+    return f":{badge}-badge[{fresh['verdict']}] {fresh['reason'][0].upper()}{fresh['reason'][1:]}."
+
+
+def source_box(fresh: pd.Series, rows: pd.DataFrame) -> None:
+    """One source: its freshness, its last sync, and the rows it holds per feed."""
+    source = fresh["source"]
     with st.container(border=True):
-        st.subheader(label("source_status", source=source, kind=first["kind"]))
+        st.subheader(label("source_status", source=source, kind=fresh["kind"]))
+        st.markdown(freshness_line(fresh))
+        if rows.empty:
+            st.caption("No sync of this source has run: `python -m connectors sync`.")
+            return
+        first = rows.iloc[0]
         if first["last_status"] != "ok":
             st.error(f"The last sync failed: {first['last_error']}")
-        st.caption(
-            f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · "
-            f"last successful {first['last_success_at']:%Y-%m-%d %H:%M} UTC"
-            if first["last_success_at"] == first["last_success_at"]
-            else f"Last sync {first['last_sync_at']:%Y-%m-%d %H:%M} UTC · never successful"
+        succeeded = (
+            f"last successful {timestamp(first['last_success_at'])} UTC"
+            if not is_missing(first["last_success_at"])
+            else "never successful"
         )
-        held = rows[rows["feed"].notna()]
-        if not held.empty:
-            st.dataframe(
-                held[["feed", "row_count", "quarantined", "latest_at"]].rename(
-                    columns={"row_count": "rows", "latest_at": "latest event (UTC)"}
-                ),
-                hide_index=True,
-            )
+        st.caption(f"Last sync {timestamp(first['last_sync_at'])} UTC · {succeeded}")
+        table(
+            rows[rows["feed"].notna()],
+            ["feed", "row_count", "quarantined", "latest_at"],
+            f"source_{source}",
+            empty="This source holds no rows yet.",
+        )
 
 
 def quarantine() -> None:
@@ -42,21 +57,30 @@ def quarantine() -> None:
     if reasons.empty:
         st.success("No row has been quarantined: everything read was loaded.")
         return
-    st.dataframe(reasons, hide_index=True)
+    table(reasons, ["source", "feed", "reason", "row_count"], "quarantine_reasons")
     sources = sorted(reasons["source"].unique())
     chosen = st.selectbox(label("quarantine_rows"), sources, key="quarantine_source")
-    st.dataframe(load("quarantine_rows", None, chosen), hide_index=True)
+    table(
+        load("quarantine_rows", None, chosen),
+        ["row_key", "feed", "reason", "origin", "row_number", "raw", "quarantined_at"],
+        f"quarantine_rows_{chosen}",
+        caption="The newest 500.",
+        empty=f"No row of {chosen} is quarantined.",
+    )
 
 
 def layout() -> None:
     current_filters()  # honours no filter (app.py shows none), but runs through app.py
     st.title("Data sources")
+    # To the minute: the verdicts move with the clock, the cache with the minute.
+    now = session.now().replace(second=0, microsecond=0)
+    freshness = load("source_freshness", None, now)
     status = load("source_status")
-    if status.empty:
-        st.info("Nothing has been synced yet. Run `python -m connectors sync`.")
+    if freshness.empty:
+        st.info("No source is configured and nothing has been synced yet.")
         st.stop()
-    for source, rows in status.groupby("source", sort=True):
-        source_box(source, rows)
+    for _, fresh in freshness.iterrows():
+        source_box(fresh, status[status["source"] == fresh["source"]])
     quarantine()
 
 

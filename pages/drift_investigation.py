@@ -19,17 +19,12 @@ from metrics.registry import label
 from pages.charts import COLOURS, figure, mark_events, subplots
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
+from pages.tables import table
 
 REFERENCES = {
     "previous": "The window before (same length)",
     "fixed": "A fixed window (e.g. the training period)",
     "version": "The first days of a version",
-}
-COLUMNS = {
-    "method_name": "method",
-    "reference_values": "reference values",
-    "current_values": "current values",
-    "settled": "computed from",
 }
 
 
@@ -139,35 +134,30 @@ def cards(
     )
 
 
-def columns_table(result: drift.DriftResult) -> list[str]:
+def columns_table(result: drift.DriftResult, model: str, window: drift.Window) -> list[str]:
     """Every column with values on both sides, most drifted first; their names."""
-    table = result.table()
-    shown = table[table["type"] != "empty"].copy()
+    verdicts = result.table()
+    shown = verdicts[verdicts["type"] != "empty"].copy()
     shown["verdict"] = shown["drifted"].map({True: "drifted", False: "stable"}).fillna("not tested")
     shown["kind"] = shown["role"].map({"feature": "feature", "prediction": "model output"})
     st.subheader(label("drift"))
-    st.dataframe(
-        shown[
-            [
-                "column",
-                "kind",
-                "type",
-                "method_name",
-                "score",
-                "threshold",
-                "verdict",
-                "settled",
-                "reference_values",
-                "current_values",
-                "note",
-            ]
-        ].rename(columns=COLUMNS),
-        hide_index=True,
-        key="drift_table",
-        column_config={
-            "score": st.column_config.NumberColumn(format="%.4g"),
-            "threshold": st.column_config.NumberColumn(format="%.3g"),
-        },
+    table(
+        shown,
+        [
+            "column",
+            "verdict",
+            "score",
+            "threshold",
+            "method_name",
+            "kind",
+            "type",
+            "settled",
+            "reference_values",
+            "current_values",
+            "note",
+        ],
+        f"drift_columns_{model}",
+        window,
     )
     st.caption(
         "p-values (K-S, chi-square, Z-test) drift when below the threshold; distances "
@@ -413,7 +403,7 @@ def layout() -> None:
         st.stop()
 
     cards(result, spec, reference, current)
-    testable = columns_table(result)
+    testable = columns_table(result, model, current)
     if not testable:
         st.info("No column has values on both sides.")
         st.stop()
@@ -421,8 +411,25 @@ def layout() -> None:
     figures(filters, model, spec, result, reference, current, feature)
     evidently_section(model, spec, current)
     with st.expander(label("drift_daily")):
-        st.dataframe(load("drift_daily", None, model, feature, current), hide_index=True)
-        st.caption("From the daily profiles; quartiles are interpolated within the profile bins.")
+        table(
+            load("drift_daily", None, model, feature, current),
+            [
+                "day",
+                "rows",
+                "missing_share",
+                "mean",
+                "std",
+                "p25",
+                "p50",
+                "p75",
+                "top_value",
+                "top_value_share",
+            ],
+            f"drift_daily_{model}_{feature}",
+            current,
+            caption="From the daily profiles; quartiles are interpolated within the profile bins.",
+            empty="No daily profile of this column in the window.",
+        )
 
 
 layout()

@@ -14,9 +14,10 @@ from metrics.contracts import kpi_sentence
 from metrics.filters import Filters
 from metrics.registry import label
 from metrics.status import BADGES
-from pages.charts import kpi_chart, percent
+from pages.charts import kpi_chart
 from pages.filters import current_filters
 from pages.loaders import load
+from pages.tables import table
 
 VERDICTS = {
     "up": "went up",
@@ -26,23 +27,20 @@ VERDICTS = {
 }
 
 
-def segments_table(model: str, segments: pd.DataFrame) -> None:
+def segments_table(model: str, segments: pd.DataFrame, window: Filters) -> None:
     model_segments = segments[(segments["model"] == model) & (segments["segment"] != "all")]
     if model_segments.empty:
         return
     with st.expander(label("kpi_segments", model=model)):
-        st.dataframe(
-            model_segments.assign(
-                value=[
-                    percent(v, u)
-                    for v, u in zip(model_segments["value"], model_segments["unit"], strict=True)
-                ]
-            )[["kpi", "segment", "value", "days"]],
-            hide_index=True,
+        table(
+            model_segments,
+            ["kpi", "segment", "value", "days"],
+            f"kpi_segments_{model}",
+            window,
         )
 
 
-def releases_table(model: str, impact: pd.DataFrame) -> None:
+def releases_table(model: str, impact: pd.DataFrame, window: Filters) -> None:
     releases = impact[impact["model"] == model]
     if releases.empty:
         return
@@ -53,19 +51,14 @@ def releases_table(model: str, impact: pd.DataFrame) -> None:
             "interval leaves out zero, the release moved the number beyond the "
             "day-to-day noise."
         )
-        table = releases.assign(
-            released=releases["finished_at"].dt.strftime("%d %b %Y"),
-            before=[
-                percent(v, u)
-                for v, u in zip(releases["before_value"], releases["unit"], strict=True)
-            ],
-            after=[
-                percent(v, u)
-                for v, u in zip(releases["after_value"], releases["unit"], strict=True)
-            ],
-            result=releases["verdict"].map(VERDICTS),
-        )[["released", "version", "kpi", "before", "after", "result"]]
-        st.dataframe(table, hide_index=True)
+        table(
+            releases.assign(
+                released=releases["finished_at"], result=releases["verdict"].map(VERDICTS)
+            ),
+            ["released", "version", "kpi", "before_value", "after_value", "result"],
+            f"release_impact_{model}",
+            window,
+        )
 
 
 def kpi_line(name: str, kpi: dict[str, Any]) -> str:
@@ -104,8 +97,8 @@ def sections(filters: Filters) -> None:
                 incidents[incidents["model"] == model],
             )
             st.plotly_chart(fig, key=f"kpi-{model}-{name}")
-        segments_table(model, segments)
-        releases_table(model, impact)
+        segments_table(model, segments, filters)
+        releases_table(model, impact, filters)
 
 
 def layout() -> None:

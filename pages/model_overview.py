@@ -18,6 +18,7 @@ from metrics.status import BADGES
 from pages.charts import figure, kpi_chart, kpi_name, mark_events, percent
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
+from pages.tables import table
 
 
 def controls(filters: Filters, choices: list[str]) -> Filters:
@@ -220,21 +221,47 @@ def technical_reading(
     versions = load("serving_versions", scoped)
     kind = reading["quality"].get("kind") if reading else None
     per_version = quality_by_version(scoped, kind)
-    if not versions.empty:
-        merged = versions.merge(
+    merged = (
+        versions.merge(
             per_version, on=["model", "model_version"], how="left", suffixes=("", "_quality")
         )
-        st.dataframe(merged.drop(columns=["model", "rows"], errors="ignore"), hide_index=True)
+        if not versions.empty
+        else versions
+    )
+    table(
+        merged,
+        [
+            "model_version",
+            "requests",
+            "error_rate",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            *[c for c in per_version.columns if c not in ("model", "model_version", "rows")],
+            "latency_p99_ms",
+            "errors",
+            "first_seen_at",
+            "last_seen_at",
+        ],
+        f"serving_versions_{scoped.model}",
+        scoped,
+        empty="No request was served in this window, so there is nothing per version.",
+    )
     st.write(f"**{label('incidents')}**")
-    if incidents.empty:
-        st.write("None in this window.")
-    else:
-        st.dataframe(
-            incidents[["opened_at", "severity", "title", "is_open", "hours_to_resolve"]],
-            hide_index=True,
-        )
+    table(
+        incidents,
+        ["opened_at", "severity", "title", "is_open", "hours_to_resolve", "incident_id"],
+        f"incidents_{scoped.model}",
+        scoped,
+        empty="No incident was opened in this window.",
+    )
     st.write(f"**{label('deployments')}**")
-    st.dataframe(deployments[["finished_at", "version", "environment", "status"]], hide_index=True)
+    table(
+        deployments,
+        ["finished_at", "version", "environment", "status", "deployment_id"],
+        f"deployments_{scoped.model}",
+        scoped,
+        empty="No deployment finished in this window.",
+    )
 
 
 def layout() -> None:

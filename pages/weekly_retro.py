@@ -18,6 +18,7 @@ from metrics.status import DORA_LEVEL_COLOURS
 from pages.charts import COLOURS, figure
 from pages.filters import current_filters
 from pages.loaders import load
+from pages.tables import table
 
 ROLLING = "The last 7 days"
 
@@ -153,23 +154,20 @@ def delivery(week: Filters, month: Filters) -> None:
         )
     with right:
         st.subheader(label("delivery_incidents"))
-        week_incidents = load("delivery_incidents", week)
-        if week_incidents.empty:
-            st.write("No incident was opened this week.")
-        else:
-            st.dataframe(
-                week_incidents[
-                    [
-                        "opened_at",
-                        "model",
-                        "severity",
-                        "title",
-                        "attributed_deployment_id",
-                        "recovery_time_hours",
-                    ]
-                ],
-                hide_index=True,
-            )
+        table(
+            load("delivery_incidents", week),
+            [
+                "opened_at",
+                "model",
+                "severity",
+                "title",
+                "attributed_deployment_id",
+                "recovery_time_hours",
+            ],
+            "incidents_this_week",
+            week,
+            empty="No incident was opened this week.",
+        )
 
 
 def flow(retro: Retro, week: Filters, month: Filters) -> None:
@@ -200,11 +198,14 @@ def flow(retro: Retro, week: Filters, month: Filters) -> None:
         )
     with right:
         st.subheader(label("aging_wip"))
-        wip = load("aging_wip", week)
-        if wip.empty:
-            st.write("Nothing in progress.")
-        else:
-            st.dataframe(wip.head(15), hide_index=True)
+        table(
+            load("aging_wip", week).head(15),
+            ["ticket_id", "title", "status", "age_days", "days_in_status", "model", "role"],
+            "aging_wip",
+            week,
+            caption="The 15 oldest tickets in progress.",
+            empty="Nothing in progress.",
+        )
 
     left, right = st.columns(2)
     with left:
@@ -230,26 +231,39 @@ def flow(retro: Retro, week: Filters, month: Filters) -> None:
                 f"**{name}**: {wait['count']} hand-offs, median wait "
                 f"{retro_metrics.format_value(wait['median'], 'hours')}"
             )
-        split = load("status_split", week)
-        if not split.empty:
-            st.caption(
-                "Where the cycle time of this week's finished work went, per status (hours)."
-            )
-            st.dataframe(split, hide_index=True)
+        table(
+            load("status_split", week),
+            ["status", "kind", "hours", "tickets"],
+            "cycle_time_by_status",
+            week,
+            caption="Where the cycle time of this week's finished work went, per status.",
+            empty="No work finished this week, so no time per status.",
+        )
 
     st.subheader(label("experiments"))
-    if retro.experiments.empty:
-        st.write("No experiment was decided this week.")
-    else:
-        st.dataframe(retro.experiments, hide_index=True)
+    table(
+        retro.experiments,
+        ["ticket_id", "title", "model", "outcome", "finished_at"],
+        "experiments",
+        week,
+        empty="No experiment was decided this week.",
+    )
 
 
 def rows(week: Filters, month: Filters) -> None:
     """Delivery per team and per model, and the rows behind this week's numbers."""
     with st.expander("Delivery per team and per model, last four weeks"):
         st.caption("The same definitions as above, over the 28 days ending with the week.")
-        st.dataframe(load("delivery_by_team", month), hide_index=True)
-        st.dataframe(load("delivery_by_model", month), hide_index=True)
+        by = [
+            "deployments",
+            "deployments_per_week",
+            "lead_time_median_hours",
+            "change_failure_rate",
+            "recovery_median_hours",
+            "unattributed_incidents",
+        ]
+        table(load("delivery_by_team", month), ["team", *by], "delivery_by_team", month)
+        table(load("delivery_by_model", month), ["model", *by], "delivery_by_model", month)
 
     with st.expander("The rows behind the numbers"):
         st.caption(
@@ -257,9 +271,69 @@ def rows(week: Filters, month: Filters) -> None:
             "or has an attributed incident), the changes they shipped, and the tickets "
             "finished."
         )
-        st.dataframe(load("delivery_deployments", week), hide_index=True)
-        st.dataframe(load("delivery_changes", week), hide_index=True)
-        st.dataframe(load("finished_tickets", week), hide_index=True)
+        st.write(f"**{label('delivery_deployments')}**")
+        table(
+            load("delivery_deployments", week),
+            [
+                "deployment_id",
+                "model",
+                "version",
+                "finished_at",
+                "status",
+                "is_change_failure",
+                "incidents",
+                "recovery_time_hours",
+                "team",
+                "started_at",
+                "is_failed",
+                "restored_at",
+            ],
+            "delivery_deployments",
+            week,
+            empty="No production deployment finished this week.",
+        )
+        st.write(f"**{label('delivery_changes')}**")
+        table(
+            load("delivery_changes", week),
+            [
+                "change_id",
+                "title",
+                "lead_time_hours",
+                "shipped_at",
+                "shipping_deployment_id",
+                "model",
+                "author",
+                "first_commit_at",
+                "merged_at",
+                "team",
+                "named_deployment_id",
+                "is_left_out",
+            ],
+            "delivery_changes",
+            week,
+            empty="No change shipped to production this week.",
+        )
+        st.write(f"**{label('finished_tickets')}**")
+        table(
+            load("finished_tickets", week),
+            [
+                "ticket_id",
+                "title",
+                "cycle_time_hours",
+                "finished_at",
+                "model",
+                "work_category",
+                "active_hours",
+                "waiting_hours",
+                "blocked_hours",
+                "is_reopened",
+                "team",
+                "started_at",
+            ],
+            "finished_tickets",
+            week,
+            empty="No ticket was finished this week.",
+        )
 
 
 def layout() -> None:

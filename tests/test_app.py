@@ -116,10 +116,11 @@ def test_model_overview_shows_both_readings(demo_env):
     assert any(
         f"-badge[{level} · last 28 days to 19 Nov]" in status for level in ("GREEN", "AMBER", "RED")
     )
-    versions = next(d.value for d in at.dataframe if "model_version" in d.value.columns)
-    assert len(versions) >= 1 and versions["requests"].sum() == int(requests.value.replace(",", ""))
+    versions = next(d.value for d in at.dataframe if "Requests" in d.value.columns)
+    served = versions["Requests"].str.replace(",", "").astype(int).sum()
+    assert len(versions) >= 1 and served == int(requests.value.replace(",", ""))
     # its quality per version beside its serving, as the ranker it is: never accuracy
-    assert "ndcg_at_k" in versions.columns and "accuracy" not in versions.columns
+    assert "NDCG@k" in versions.columns and "Accuracy" not in versions.columns
     p95 = next(m for m in at.metric if m.label == "Latency p95")
     assert p95.value.endswith(" ms") and p95.help == "budget 110 ms"
     drifted = next(m for m in at.metric if m.label == "Features drifted")
@@ -187,10 +188,13 @@ FEED_TABLES = list(FEEDS)
 def _rows_per_feed(at: AppTest) -> dict[tuple[str, str], int]:
     """What the data sources page says each source holds: (source, feed) -> rows."""
     sources = [s.value.split(" (")[0] for s in at.subheader if s.value != "Quarantined rows"]
+    verdicts = [m.value for m in at.markdown if "-badge[" in m.value]
+    # A source configured but never synced has no table of feeds.
+    sources = [s for s, v in zip(sources, verdicts, strict=True) if "[never synced]" not in v]
     shown = {}
     for source, table in zip(sources, at.dataframe, strict=False):
-        for feed, rows in table.value[["feed", "rows"]].itertuples(index=False):
-            shown[(source, feed)] = int(rows)
+        for feed, rows in table.value[["Feed", "Rows"]].itertuples(index=False):
+            shown[(source, feed)] = int(rows.replace(",", ""))
     return shown
 
 
@@ -258,9 +262,9 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     table = at.dataframe[0].value
     top = table.iloc[0]
     # The feature logged in ms since the drift began leads the table, drifted, by Wasserstein.
-    assert top["column"] == story["feature"] and top["verdict"] == "drifted"
-    assert top["method"] == "Wasserstein distance (normed)" and top["score"] > 1
-    assert set(table["verdict"]) <= {"drifted", "stable", "not tested"}
+    assert top["Column"] == story["feature"] and top["Verdict"] == "drifted"
+    assert top["Method"] == "Wasserstein distance (normed)" and float(top["Score"]) > 1
+    assert set(table["Verdict"]) <= {"drifted", "stable", "not tested"}
     at.selectbox(key="drift_feature").select(story["feature"]).run()
     began = [m.value for m in at.markdown if "first drifted" in m.value]
     assert began, [m.value for m in at.markdown]
@@ -269,7 +273,8 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     assert story["drift_start"] - dt.timedelta(days=7) < week <= story["drift_start"]
     assert len(at.get("plotly_chart")) == 2
     daily = at.dataframe[1].value
-    assert len(daily) >= 85 and (daily["rows"] > 0).all()  # about 90 days, each with requests
+    rows = daily["Rows"].str.replace(",", "").astype(int)
+    assert len(daily) >= 85 and (rows > 0).all()  # about 90 days, each with requests
 
 
 def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_report(demo_env):
@@ -280,20 +285,20 @@ def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_re
     at.radio(key="drift_reference").set_value("version").run()
     at.selectbox(key="drift_version").select(story["version_before_retrain"]).run()
     assert not _problems(at)
-    table = at.dataframe[0].value.set_index("column")
-    assert table.loc[story["feature"], "verdict"] == "drifted"
+    table = at.dataframe[0].value.set_index("Column")
+    assert table.loc[story["feature"], "Verdict"] == "drifted"
     at.toggle(key="drift_evidently").set_value(True).run(timeout=120)
     assert not _problems(at)
     sample = [m.value for m in at.markdown if m.value.startswith("Sample:")]
     assert sample and "reference rows" in sample[0]
-    assert at.get("download_button")
+    assert any(b.proto.label == "Download the report (HTML)" for b in at.get("download_button"))
 
 
 def test_data_sources_shows_rows_per_feed(demo_env):
     at = _open("pages/data_sources.py")
-    held = at.dataframe[0].value.set_index("feed")
+    held = at.dataframe[0].value.set_index("Feed")
     counts = dict(demo_env.query("select 'inference', count(*) from inference"))
-    assert held.loc["inference", "rows"] == counts["inference"]
+    assert held.loc["inference", "Rows"] == f"{counts['inference']:,}"
     assert set(held.index) == {
         "deployments",
         "changes",
@@ -443,8 +448,8 @@ def test_drift_page_says_a_column_that_never_drifted_was_stable(demo_env):
     assert not _problems(at)
     sentences = []
     table = at.dataframe[0].value
-    features = table[table["kind"] == "feature"]["column"]
-    assert set(table[table["kind"] == "feature"]["verdict"]) == {"stable"}
+    features = table[table["Kind"] == "feature"]["Column"]
+    assert set(table[table["Kind"] == "feature"]["Verdict"]) == {"stable"}
     for column in features:
         at.selectbox(key="drift_feature").select(column).run()
         sentences += [m.value for m in at.markdown if m.value.startswith(f"**{column}**")]
@@ -755,3 +760,127 @@ def test_a_model_of_unknown_kind_shows_no_quality_figure_and_says_why(project, m
     assert not labels & {"Accuracy", "Precision", "MAE", "NDCG@10", "Precision@10"}
     captions = [c.value for c in at.caption]
     assert "No quality figure: its kind is not known — set kind in models.toml." in captions
+
+
+# -- Tables for people, and each source's freshness --------------------------------------------
+
+DURATION = re.compile(r"^(–|\d+\.\d h|\d+ d( \d+ h)?)$")  # "28.5 h", "2 d 4 h", "3 d"
+INSTANT = re.compile(r"^(–|(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d [A-Z][a-z]{2} \d\d:\d\d)$")
+
+
+def _csv_buttons(at: AppTest) -> dict[str, str]:
+    """The tables' download buttons: the file each offers (named in its help) -> its label."""
+    found = {}
+    for button in at.get("download_button"):
+        named = re.search(r"as (\S+\.csv)$", button.proto.help)
+        if named:
+            found[named.group(1)] = button.proto.label
+    return found
+
+
+def test_retro_tables_read_for_people_and_download_as_csv(demo_env):
+    """Human headers with units, hours as "28.5 h" or "2 d 4 h", instants like "Tue 17 Nov
+    10:47" with "Times in UTC." said once per table, and a CSV named by table and window."""
+    at = _open()
+    assert not _problems(at)
+    headers = [c for d in at.dataframe for c in d.value.columns]
+    assert headers and not [c for c in headers if "_" in c], headers
+    changes = next(d.value for d in at.dataframe if "Lead time (h)" in d.value.columns)
+    assert list(changes.columns[:4]) == ["Change", "Title", "Lead time (h)", "Shipped"]
+    assert changes["Lead time (h)"].str.match(DURATION).all(), changes["Lead time (h)"]
+    assert changes["Lead time (h)"].str.contains(" d").any()  # some took more than 48 h
+    assert changes["Shipped"].str.match(INSTANT).all(), changes["Shipped"]
+    assert "Times in UTC." in [c.value for c in at.caption]
+    # The last 7 days to Thu 19 Nov are 13–19 Nov, both days in the file's name.
+    buttons = _csv_buttons(at)
+    assert buttons["delivery_changes_2026-11-13_to_2026-11-19.csv"] == "Download CSV"
+    assert "delivery_by_team_2026-10-23_to_2026-11-19.csv" in buttons  # the 28 days to the week
+    assert len(buttons) == len(at.dataframe)  # every table, and only tables, has one
+
+
+def test_model_overview_counts_have_thousands_separators(demo_env):
+    at = _open("pages/model_overview.py", model="recommender")
+    assert not _problems(at)
+    versions = next(d.value for d in at.dataframe if "Requests" in d.value.columns)
+    requests = [int(r.replace(",", "")) for r in versions["Requests"]]
+    assert max(requests) >= 1000  # the demo's versions serve thousands...
+    assert all(f"{n:,}" == shown for n, shown in zip(requests, versions["Requests"], strict=True))
+    assert versions["Error rate (%)"].str.endswith("%").all()
+    assert "serving_versions_recommender_2026-10-23_to_2026-11-19.csv" in _csv_buttons(at)
+
+
+def _two_tables():
+    import pandas as pd
+
+    from pages.tables import table
+
+    table(
+        pd.DataFrame({"model": [], "requests": []}), ["model", "requests"], "empty", empty="None."
+    )
+    table(pd.DataFrame({"model": ["churn"], "requests": [639355]}), ["model", "requests"], "full")
+
+
+def test_an_empty_table_says_why_instead_of_an_empty_grid():
+    at = AppTest.from_function(_two_tables).run()
+    assert not _problems(at)
+    assert [i.value for i in at.info] == ["None."]
+    assert len(at.dataframe) == 1  # only the table with rows
+    assert at.dataframe[0].value.to_dict("list") == {"Model": ["churn"], "Requests": ["639,355"]}
+    assert _csv_buttons(at) == {"full.csv": "Download CSV"}  # no window: no days in the name
+
+
+def test_data_sources_says_which_sources_are_fresh_stale_or_never_synced(project, monkeypatch):
+    """Three sources, sync times set by hand against the pinned now (19 Nov 23:00 UTC)."""
+    for name in ("daily", "weekly", "later"):
+        project.file(
+            f"exports/{name}.csv",
+            "deployment_id,environment,finished_at,status\n"
+            f"{name}-1,production,2026-11-01,success\n",
+        )
+    project.configure(
+        """
+        [[sources]]
+        name = "daily"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/daily.csv"
+
+        [[sources]]
+        name = "weekly"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/weekly.csv"
+        expected_every_hours = 168
+
+        [[sources]]
+        name = "later"
+        kind = "files"
+        feed = "deployments"
+        path = "exports/later.csv"
+        """
+    )
+    assert project.sync(["daily", "weekly"]).ok
+    import warehouse
+
+    with warehouse.writing(project.warehouse) as con:
+        # 26 h 10 min and 74 h (3 d 2 h) before now.
+        con.execute(
+            "update sync_runs set finished_at = case source "
+            "when 'daily' then timestamptz '2026-11-18 20:50:00+00' "
+            "else timestamptz '2026-11-16 21:00:00+00' end"
+        )
+    monkeypatch.setenv("TANDEM_CONFIG", str(project.config_path))
+    at = _open("pages/data_sources.py")
+    assert not _problems(at)
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders[:3] == ["daily (files)", "later (files)", "weekly (files)"]
+    lines = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert lines == [
+        ":orange-badge[stale] Last synced 26.2 h ago, expected every 24 h.",
+        ":red-badge[never synced] No sync has run yet; expected every 24 h.",
+        ":green-badge[fresh] Last synced 3 d 2 h ago, expected every 7 d.",
+    ]
+    feeds = at.dataframe[0].value
+    assert list(feeds.columns) == ["Feed", "Rows", "Quarantined", "Latest event"]
+    assert feeds.iloc[0].tolist() == ["deployments", "1", "0", "Sun 01 Nov 00:00"]
+    assert "source_daily.csv" in _csv_buttons(at)
