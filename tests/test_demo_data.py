@@ -1,4 +1,5 @@
-"""Demo data: the checks a user would make by hand on one generated year (end 2026-11-23)."""
+"""Demo data: the checks a user would make by hand on one generated year (end 2026-11-19, the
+suite's DEMO_END)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import pytest
 
 from connectors import demo_data
 from connectors.demo_data.delivery import delivery_timeline
+from metrics.filters import last_days
+from tests.helpers.project import DEMO_END
 
-END = dt.date(2026, 11, 23)
-YEAR_START = pd.Timestamp("2025-11-24", tz="UTC")  # END - 364 days
-YEAR_CUTOFF = pd.Timestamp("2026-11-24", tz="UTC")  # the first moment after END
+END = DEMO_END  # Thu 19 Nov 2026
+YEAR_START = pd.Timestamp("2025-11-20", tz="UTC")  # END - 364 days
+YEAR_CUTOFF = pd.Timestamp("2026-11-20", tz="UTC")  # the first moment after END
 WEEK_START = YEAR_CUTOFF - pd.Timedelta(days=7)
+# An afternoon of the last day: the year as it stands then.
+NOW = pd.Timestamp("2026-11-19 14:00", tz="UTC")
 
 # Written out by hand from the brief, so a renamed or reordered column fails here.
 EXPECTED_COLUMNS = {
@@ -190,7 +195,7 @@ def test_kpi_dates_are_naive_midnights_one_per_day_of_the_year(year):
     assert (dates == dates.dt.normalize()).all()
     days = pd.DatetimeIndex(sorted(dates.unique()))
     assert len(days) == 365
-    assert days[0] == pd.Timestamp("2025-11-24") and days[-1] == pd.Timestamp(END)
+    assert days[0] == pd.Timestamp("2025-11-20") and days[-1] == pd.Timestamp(END)
 
 
 def test_missing_values_are_none_or_nan_not_strings(year):
@@ -483,11 +488,31 @@ def test_work_is_still_open_at_the_end(year):
 def test_story_dates_follow_from_the_end_date(facts):
     assert facts["model"] == demo_data.STORY["model"] == "recommender"
     assert facts["feature"] in demo_data.MODELS_BY_NAME["recommender"].features
-    assert facts["drift_start"] == END - dt.timedelta(days=35)
+    assert facts["drift_start"] == END - dt.timedelta(days=23)
     assert facts["incident_opened_at"].date() == facts["drift_start"] + dt.timedelta(days=2)
     assert facts["retrain_finished_at"].date() == facts["drift_start"] + dt.timedelta(days=9)
     assert facts["recovery"] == facts["drift_start"] + dt.timedelta(days=12)
     assert re.fullmatch(r"INC-\d{4}", facts["incident_id"])
+    # For the suite's year, written out: Tue 27 Oct, Thu 29 Oct, Thu 5 Nov, Sun 8 Nov.
+    assert facts["drift_started_at"] == pd.Timestamp("2026-10-27 10:12", tz="UTC")
+    assert facts["incident_opened_at"] == pd.Timestamp("2026-10-29 09:41", tz="UTC")
+    assert facts["retrain_finished_at"] == pd.Timestamp("2026-11-05 13:32", tz="UTC")
+    assert facts["recovery"] == dt.date(2026, 11, 8)
+
+
+def test_the_story_falls_inside_the_default_window_and_not_in_the_one_before(facts):
+    """The pages open on the last 28 days (23 Oct - 19 Nov); the drift page compares them
+    with the 28 days before (25 Sep - 22 Oct) by default."""
+    window = last_days(28, now=NOW.to_pydatetime())
+    assert (window.since, window.until) == (
+        pd.Timestamp("2026-10-23", tz="UTC"),
+        pd.Timestamp("2026-11-20", tz="UTC"),
+    )
+    # Four calm days open the window, then the shift, the incident, the retrain, the recovery.
+    assert window.since + pd.Timedelta(days=4) < facts["drift_started_at"]
+    assert facts["drift_started_at"] < facts["incident_opened_at"] < facts["retrain_finished_at"]
+    assert pd.Timestamp(facts["recovery"], tz="UTC") + pd.Timedelta(days=12) == window.until
+    assert window.previous().until <= facts["drift_started_at"]
 
 
 def test_the_feature_shifts_strongly_and_stays_shifted(year, facts):
@@ -517,9 +542,22 @@ def test_ctr_breaks_the_guardrail_until_the_retrain_then_recovers(story_ctr, fac
     after = story_ctr.loc[day(recovery) :, "value"]
     before = story_ctr.loc[day(drift, -28) : day(drift, -1), "value"]
     assert len(during) == 8 and (during < guardrail).all()
-    assert len(after) >= 20 and (after > guardrail).all()
+    assert len(after) == 12 and (after > guardrail).all()  # 8 - 19 Nov
     assert (before > guardrail).all()
     assert abs(after.mean() / before.mean() - 1) < 0.05
+
+
+def test_the_default_window_shows_the_guardrail_break_and_the_recovery(story_ctr):
+    """Click-through in the last 28 days is below its 4.3% guardrail (usually about 5.0%) from
+    the shift's day to the day after the retrain: the shift at 10:12 leaves 58% of 27 Oct at
+    -34% (-20% over the day, about 4.0%), the retrain at 13:32 leaves 5 Nov at -32%, 6 Nov is
+    a third of the way back (-23%, about 3.9%); 7 Nov, two thirds back (-11%, about 4.4%),
+    holds it again."""
+    window = story_ctr.loc[pd.Timestamp("2026-10-23") : pd.Timestamp("2026-11-19")]
+    assert len(window) == 28
+    broken = window.index[window["value"] < window["guardrail"]]
+    assert list(broken) == list(pd.date_range("2026-10-27", "2026-11-06"))  # 11 days
+    assert window.loc[pd.Timestamp("2026-11-07") :, "value"].gt(0.043).all()
 
 
 def test_the_incident_sits_between_shift_and_retrain(year, facts):
@@ -591,3 +629,4 @@ def test_the_last_week_has_data_in_every_feed(year):
     assert (year["kpis"]["date"] == pd.Timestamp(END)).sum() == year["kpis"].groupby(
         ["kpi", "model", "segment"]
     ).ngroups
+

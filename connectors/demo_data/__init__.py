@@ -23,12 +23,13 @@ What is in the year, so that every page has something to show:
 - tickets and ticket_transitions: a Jira-like workflow with hand-offs from data science to
   engineering through "Ready for Engineering", blocked spells, reopens and work still open.
 
-The drift story (`STORY`, and `story(end)` for its dates and ids): 35 days before `end` the
-upstream sessions service starts logging `session_length_s` in milliseconds. The recommender's
-feature jumps a thousandfold and stays there, its click-through rate falls through the
-guardrail, an incident is opened two days later, a retrained recommender (a new major version)
-reaches production nine days after the shift and resolves the incident, and click-through is
-back to its usual level three days after that.
+The drift story (`STORY`, and `story(end)` for its dates and ids), inside the default 28-day
+window that ends on `end`: 23 days before `end` the upstream sessions service starts logging
+`session_length_s` in milliseconds. The recommender's feature jumps a thousandfold and stays
+there, its click-through rate falls through the guardrail, an incident is opened two days
+later, a retrained recommender (a new major version) reaches production nine days after the
+shift and resolves the incident, and click-through is back to its usual level three days after
+that, for the window's last twelve days.
 
 Where things are, one module per idea, each importing only the ones above it:
 - `catalogue`: the feeds, teams, people, features, KPIs and models, and the story's facts;
