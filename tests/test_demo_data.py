@@ -1,5 +1,5 @@
 """Demo data: the checks a user would make by hand on one generated year (end 2026-11-19, the
-suite's DEMO_END)."""
+suite's DEMO_END), and on the same year as it stands at an instant of its last days."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import settings
 from connectors import demo_data
+from connectors.demo import DemoConnector
+from connectors.demo_data import as_of
 from connectors.demo_data.delivery import delivery_timeline
 from metrics.filters import last_days
 from tests.helpers.project import DEMO_END
@@ -157,7 +160,8 @@ def test_columns_are_exactly_the_canonical_ones_in_order(year, feed):
 
 
 def test_same_end_and_seed_give_identical_frames(year):
-    again = demo_data.generate(END, seed=7)
+    # A `now` at the end of the year's last day cuts nothing: the same frames as no `now`.
+    again = demo_data.generate(END, now=YEAR_CUTOFF.to_pydatetime(), seed=7)
     for feed in demo_data.FEEDS:
         pd.testing.assert_frame_equal(year[feed], again[feed], check_exact=True, obj=feed)
 
@@ -630,3 +634,151 @@ def test_the_last_week_has_data_in_every_feed(year):
         ["kpi", "model", "segment"]
     ).ngroups
 
+
+# --- the year as it stands at now --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def at_now() -> dict[str, pd.DataFrame]:
+    return demo_data.generate(END, now=NOW.to_pydatetime())
+
+
+def _latest(frame: pd.DataFrame, feed: str) -> pd.Timestamp:
+    return max(frame[column].max() for column in TIMESTAMPS[feed])
+
+
+@pytest.mark.parametrize("feed", list(TIMESTAMPS))
+def test_no_feed_holds_anything_after_now(year, at_now, feed):
+    assert _latest(at_now[feed], feed) <= NOW
+    # Where the whole year has later moments, the cut had something to do (incidents and
+    # changes have none after 14:00: they are cut on other days below).
+    if feed not in ("changes", "incidents"):
+        assert _latest(year[feed], feed) > NOW
+
+
+def test_kpis_hold_only_days_that_are_over(year, at_now):
+    """Daily rows: at 14:00 on 19 Nov the 19th is not over, so its rows come tomorrow."""
+    assert at_now["kpis"]["date"].max() == pd.Timestamp("2026-11-18")
+    pd.testing.assert_frame_equal(
+        at_now["kpis"], year["kpis"][year["kpis"]["date"] < pd.Timestamp(END)]
+    )
+
+
+def test_a_deployment_still_running_at_now_vanishes_with_its_changes(year, at_now):
+    """fraud 3.46.0: staged 13:16-13:24, in production 15:41-16:11 on 19 Nov, shipping one
+    pull request merged the day before."""
+    deployments = year["deployments"].set_index("deployment_id")
+    assert deployments.loc["dep-fraud-0057", "finished_at"] == pd.Timestamp(
+        "2026-11-19 16:11:39", tz="UTC"
+    )
+    shipped = year["changes"]
+    assert list(shipped.loc[shipped["deployment_id"] == "dep-fraud-0057", "change_id"]) == [
+        "pr-fraud-0158"
+    ]
+    assert "dep-fraud-0057" not in set(at_now["deployments"]["deployment_id"])
+    assert "dep-fraud-0056" in set(at_now["deployments"]["deployment_id"])  # staging, done
+    assert "pr-fraud-0158" not in set(at_now["changes"]["change_id"])
+    # Nothing else moves: the same rows, ids and all, minus those two.
+    pd.testing.assert_frame_equal(
+        at_now["deployments"],
+        year["deployments"][year["deployments"]["deployment_id"] != "dep-fraud-0057"].reset_index(
+            drop=True
+        ),
+    )
+    pd.testing.assert_frame_equal(
+        at_now["changes"],
+        shipped[shipped["change_id"] != "pr-fraud-0158"].reset_index(drop=True),
+    )
+
+
+def test_requests_after_now_are_not_logged_yet(year, at_now):
+    inference = year["inference"]
+    before = inference[inference["ts"] <= NOW].reset_index(drop=True)
+    assert len(before) < len(inference) and len(at_now["inference"]) == len(before)
+    pd.testing.assert_frame_equal(at_now["inference"], before)
+
+
+def test_tickets_read_as_they_stood_at_now(year, at_now):
+    """GRW-781 went from In Review to Done at 15:05:56 on 19 Nov: at 14:00 it is in review."""
+    done = year["tickets"].set_index("ticket_id").loc["GRW-781"]
+    in_review = at_now["tickets"].set_index("ticket_id").loc["GRW-781"]
+    assert (done["status"], done["resolved_at"]) == (
+        "Done",
+        pd.Timestamp("2026-11-19 15:05:56", tz="UTC"),
+    )
+    assert in_review["status"] == "In Review" and pd.isna(in_review["resolved_at"])
+    assert in_review["assignee"] == "Amara Okafor"
+    transitions = year["ticket_transitions"]
+    pd.testing.assert_frame_equal(
+        at_now["ticket_transitions"],
+        transitions[transitions["at"] <= NOW].reset_index(drop=True),
+    )
+    # The same tickets, ids and titles (none was created after 14:00 on the last day).
+    assert list(at_now["tickets"]["ticket_id"]) == list(year["tickets"]["ticket_id"])
+    assert list(at_now["tickets"]["title"]) == list(year["tickets"]["title"])
+
+
+def test_an_incident_resolved_after_now_is_still_open_and_one_opened_later_is_not_there():
+    """INC-0033 (fraud 3.45.0) was opened 12 Nov 14:36 and resolved 15 Nov 14:36; INC-0034
+    was opened on 17 Nov. Seen on 13 Nov at noon, the first is open and the second unknown."""
+    now = pd.Timestamp("2026-11-13 12:00", tz="UTC")
+    incidents = demo_data.generate(END, now=now.to_pydatetime())["incidents"]
+    incidents = incidents.set_index("incident_id")
+    assert incidents.index[-1] == "INC-0033"
+    assert incidents.loc["INC-0033", "opened_at"] == pd.Timestamp("2026-11-12 14:36:42", tz="UTC")
+    assert pd.isna(incidents.loc["INC-0033", "resolved_at"])
+    assert incidents.loc["INC-0033", "deployment_id"] == "dep-fraud-0055"
+    assert incidents.loc["INC-0032", "resolved_at"] == pd.Timestamp("2026-10-31 00:41:27", tz="UTC")
+
+
+def test_an_incident_naming_a_release_still_rolling_back_names_none_yet():
+    """Hand-made rows: a release started at 10:00 is rolled back at 11:00; an incident opened
+    at 10:20 names it. At 10:30 the release has not finished (a deployment is a finished
+    attempt), so the incident is open and names no release yet."""
+    utc = lambda text: pd.Timestamp(text, tz="UTC")  # noqa: E731
+    frames = {
+        "deployments": pd.DataFrame(
+            {
+                "deployment_id": ["dep-a", "dep-b"],
+                "started_at": [utc("2026-11-19 08:00"), utc("2026-11-19 10:00")],
+                "finished_at": [utc("2026-11-19 08:20"), utc("2026-11-19 11:00")],
+            }
+        ),
+        "changes": pd.DataFrame(
+            {"change_id": ["pr-1", "pr-2"], "deployment_id": ["dep-a", "dep-b"]}
+        ),
+        "incidents": pd.DataFrame(
+            {
+                "incident_id": ["INC-1", "INC-2"],
+                "opened_at": [utc("2026-11-19 08:30"), utc("2026-11-19 10:20")],
+                "resolved_at": [utc("2026-11-19 09:00"), utc("2026-11-19 11:00")],
+                "deployment_id": ["dep-a", "dep-b"],
+            }
+        ),
+        "inference": pd.DataFrame({"ts": [utc("2026-11-19 10:29"), utc("2026-11-19 10:31")]}),
+        "kpis": pd.DataFrame({"date": pd.to_datetime(["2026-11-18", "2026-11-19"])}),
+    }
+    cut = as_of.cut(frames, dt.datetime(2026, 11, 19, 10, 30))
+    assert list(cut["deployments"]["deployment_id"]) == ["dep-a"]
+    assert list(cut["changes"]["change_id"]) == ["pr-1"]
+    incidents = cut["incidents"].set_index("incident_id")
+    assert incidents.loc["INC-1", "resolved_at"] == utc("2026-11-19 09:00")
+    assert incidents.loc["INC-1", "deployment_id"] == "dep-a"
+    assert pd.isna(incidents.loc["INC-2", "resolved_at"])
+    assert incidents.loc["INC-2", "deployment_id"] is None
+    assert list(cut["inference"]["ts"]) == [utc("2026-11-19 10:29")]
+    assert list(cut["kpis"]["date"]) == [pd.Timestamp("2026-11-18")]
+
+
+def test_the_demo_source_cuts_its_year_at_the_clock(monkeypatch):
+    seen = {}
+
+    def generate(end, now=None, seed=7):
+        seen.update(end=end, now=now, seed=seed)
+        return {feed: pd.DataFrame() for feed in demo_data.FEEDS}
+
+    monkeypatch.setattr(demo_data, "generate", generate)
+    monkeypatch.setenv(settings.NOW_ENV, "2026-11-19T14:00:00Z")
+    source = settings.SourceConfig(name="demo", kind="demo", options={})
+    assert [name for name, _ in DemoConnector(source).extract()] == list(demo_data.FEEDS)
+    assert seen == {"end": END, "now": NOW.to_pydatetime(), "seed": 7}
