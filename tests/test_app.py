@@ -436,6 +436,29 @@ def test_drift_page_opens_on_the_model_that_drifted_and_reads_it_right(demo_env)
     assert "dataset drift at 50%" in texts and "drifts at 0.1" in texts
 
 
+def test_drift_page_on_the_defaults_shows_the_demo_drift_from_its_first_day(demo_env):
+    """The default window (the last 28 days, 23 Oct - 19 Nov) holds the demo's drift, and the
+    default reference (the 28 days before, 25 Sep - 22 Oct) does not."""
+    from connectors import demo_data
+
+    story = demo_data.story(DEMO_END)
+    at = _open("pages/drift_investigation.py")
+    assert not _problems(at)
+    assert at.selectbox(key="drift_model").value == story["model"]
+    reference = next(c.value for c in at.caption if c.value.startswith("Reference "))
+    assert reference.startswith(
+        "Reference 2026-09-25 → 2026-10-23, current 2026-10-23 → 2026-11-20"
+    )
+    table = at.dataframe[0].value.set_index("column")
+    assert table.loc[story["feature"], "verdict"] == "drifted"
+    at.selectbox(key="drift_feature").select(story["feature"]).run()
+    began = [m.value for m in at.markdown if "first drifted" in m.value]
+    assert began == [
+        f"**{story['feature']}** first drifted in the day starting {story['drift_start']}, and "
+        "stayed past its threshold to the end of the window."
+    ]
+
+
 def test_drift_page_says_a_column_that_never_drifted_was_stable(demo_env):
     at = _open("pages/drift_investigation.py", model="churn", window="28d")
     assert not _problems(at)
