@@ -695,7 +695,10 @@ def test_requests_after_now_are_not_logged_yet(year, at_now):
     inference = year["inference"]
     before = inference[inference["ts"] <= NOW].reset_index(drop=True)
     assert len(before) < len(inference) and len(at_now["inference"]) == len(before)
-    pd.testing.assert_frame_equal(at_now["inference"], before)
+    assert (at_now["inference"]["request_id"] == before["request_id"]).all()
+    # The last day's rows in full (all 640k would take seconds to compare).
+    last_day = slice(int(before["ts"].searchsorted(pd.Timestamp(END, tz="UTC"))), None)
+    pd.testing.assert_frame_equal(at_now["inference"][last_day], before[last_day])
 
 
 def test_tickets_read_as_they_stood_at_now(year, at_now):
