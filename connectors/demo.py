@@ -47,7 +47,10 @@ class DemoConnector(Connector):
     def extract(self) -> Iterator[tuple[str, pd.DataFrame]]:
         from connectors import demo_data  # numpy-heavy; only a demo sync needs it
 
-        frames = demo_data.generate(self._end(), seed=int(self.source.option("seed", 7)))
+        # The year ends on `end` (default today) and holds nothing later than now.
+        frames = demo_data.generate(
+            self._end(), now=settings.now(), seed=int(self.source.option("seed", 7))
+        )
         wanted = [self.source.feed] if self.source.feed else list(demo_data.FEEDS)
         for name in wanted:
             yield name, frames[name]

@@ -1,4 +1,5 @@
-"""Demo data: the checks a user would make by hand on one generated year (end 2026-11-23)."""
+"""Demo data: the checks a user would make by hand on one generated year (end 2026-11-19, the
+suite's DEMO_END), and on the same year as it stands at an instant of its last days."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import settings
 from connectors import demo_data
+from connectors.demo import DemoConnector
+from connectors.demo_data import as_of
 from connectors.demo_data.delivery import delivery_timeline
+from metrics.filters import last_days
+from tests.helpers.project import DEMO_END
 
-END = dt.date(2026, 11, 23)
-YEAR_START = pd.Timestamp("2025-11-24", tz="UTC")  # END - 364 days
-YEAR_CUTOFF = pd.Timestamp("2026-11-24", tz="UTC")  # the first moment after END
+END = DEMO_END  # Thu 19 Nov 2026
+YEAR_START = pd.Timestamp("2025-11-20", tz="UTC")  # END - 364 days
+YEAR_CUTOFF = pd.Timestamp("2026-11-20", tz="UTC")  # the first moment after END
 WEEK_START = YEAR_CUTOFF - pd.Timedelta(days=7)
+# An afternoon of the last day: the year as it stands then.
+NOW = pd.Timestamp("2026-11-19 14:00", tz="UTC")
 
 # Written out by hand from the brief, so a renamed or reordered column fails here.
 EXPECTED_COLUMNS = {
@@ -152,7 +160,8 @@ def test_columns_are_exactly_the_canonical_ones_in_order(year, feed):
 
 
 def test_same_end_and_seed_give_identical_frames(year):
-    again = demo_data.generate(END, seed=7)
+    # A `now` at the end of the year's last day cuts nothing: the same frames as no `now`.
+    again = demo_data.generate(END, now=YEAR_CUTOFF.to_pydatetime(), seed=7)
     for feed in demo_data.FEEDS:
         pd.testing.assert_frame_equal(year[feed], again[feed], check_exact=True, obj=feed)
 
@@ -190,7 +199,7 @@ def test_kpi_dates_are_naive_midnights_one_per_day_of_the_year(year):
     assert (dates == dates.dt.normalize()).all()
     days = pd.DatetimeIndex(sorted(dates.unique()))
     assert len(days) == 365
-    assert days[0] == pd.Timestamp("2025-11-24") and days[-1] == pd.Timestamp(END)
+    assert days[0] == pd.Timestamp("2025-11-20") and days[-1] == pd.Timestamp(END)
 
 
 def test_missing_values_are_none_or_nan_not_strings(year):
@@ -483,11 +492,31 @@ def test_work_is_still_open_at_the_end(year):
 def test_story_dates_follow_from_the_end_date(facts):
     assert facts["model"] == demo_data.STORY["model"] == "recommender"
     assert facts["feature"] in demo_data.MODELS_BY_NAME["recommender"].features
-    assert facts["drift_start"] == END - dt.timedelta(days=35)
+    assert facts["drift_start"] == END - dt.timedelta(days=23)
     assert facts["incident_opened_at"].date() == facts["drift_start"] + dt.timedelta(days=2)
     assert facts["retrain_finished_at"].date() == facts["drift_start"] + dt.timedelta(days=9)
     assert facts["recovery"] == facts["drift_start"] + dt.timedelta(days=12)
     assert re.fullmatch(r"INC-\d{4}", facts["incident_id"])
+    # For the suite's year, written out: Tue 27 Oct, Thu 29 Oct, Thu 5 Nov, Sun 8 Nov.
+    assert facts["drift_started_at"] == pd.Timestamp("2026-10-27 10:12", tz="UTC")
+    assert facts["incident_opened_at"] == pd.Timestamp("2026-10-29 09:41", tz="UTC")
+    assert facts["retrain_finished_at"] == pd.Timestamp("2026-11-05 13:32", tz="UTC")
+    assert facts["recovery"] == dt.date(2026, 11, 8)
+
+
+def test_the_story_falls_inside_the_default_window_and_not_in_the_one_before(facts):
+    """The pages open on the last 28 days (23 Oct - 19 Nov); the drift page compares them
+    with the 28 days before (25 Sep - 22 Oct) by default."""
+    window = last_days(28, now=NOW.to_pydatetime())
+    assert (window.since, window.until) == (
+        pd.Timestamp("2026-10-23", tz="UTC"),
+        pd.Timestamp("2026-11-20", tz="UTC"),
+    )
+    # Four calm days open the window, then the shift, the incident, the retrain, the recovery.
+    assert window.since + pd.Timedelta(days=4) < facts["drift_started_at"]
+    assert facts["drift_started_at"] < facts["incident_opened_at"] < facts["retrain_finished_at"]
+    assert pd.Timestamp(facts["recovery"], tz="UTC") + pd.Timedelta(days=12) == window.until
+    assert window.previous().until <= facts["drift_started_at"]
 
 
 def test_the_feature_shifts_strongly_and_stays_shifted(year, facts):
@@ -517,9 +546,22 @@ def test_ctr_breaks_the_guardrail_until_the_retrain_then_recovers(story_ctr, fac
     after = story_ctr.loc[day(recovery) :, "value"]
     before = story_ctr.loc[day(drift, -28) : day(drift, -1), "value"]
     assert len(during) == 8 and (during < guardrail).all()
-    assert len(after) >= 20 and (after > guardrail).all()
+    assert len(after) == 12 and (after > guardrail).all()  # 8 - 19 Nov
     assert (before > guardrail).all()
     assert abs(after.mean() / before.mean() - 1) < 0.05
+
+
+def test_the_default_window_shows_the_guardrail_break_and_the_recovery(story_ctr):
+    """Click-through in the last 28 days is below its 4.3% guardrail (usually about 5.0%) from
+    the shift's day to the day after the retrain: the shift at 10:12 leaves 58% of 27 Oct at
+    -34% (-20% over the day, about 4.0%), the retrain at 13:32 leaves 5 Nov at -32%, 6 Nov is
+    a third of the way back (-23%, about 3.9%); 7 Nov, two thirds back (-11%, about 4.4%),
+    holds it again."""
+    window = story_ctr.loc[pd.Timestamp("2026-10-23") : pd.Timestamp("2026-11-19")]
+    assert len(window) == 28
+    broken = window.index[window["value"] < window["guardrail"]]
+    assert list(broken) == list(pd.date_range("2026-10-27", "2026-11-06"))  # 11 days
+    assert window.loc[pd.Timestamp("2026-11-07") :, "value"].gt(0.043).all()
 
 
 def test_the_incident_sits_between_shift_and_retrain(year, facts):
@@ -591,3 +633,155 @@ def test_the_last_week_has_data_in_every_feed(year):
     assert (year["kpis"]["date"] == pd.Timestamp(END)).sum() == year["kpis"].groupby(
         ["kpi", "model", "segment"]
     ).ngroups
+
+
+# --- the year as it stands at now --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def at_now() -> dict[str, pd.DataFrame]:
+    return demo_data.generate(END, now=NOW.to_pydatetime())
+
+
+def _latest(frame: pd.DataFrame, feed: str) -> pd.Timestamp:
+    return max(frame[column].max() for column in TIMESTAMPS[feed])
+
+
+@pytest.mark.parametrize("feed", list(TIMESTAMPS))
+def test_no_feed_holds_anything_after_now(year, at_now, feed):
+    assert _latest(at_now[feed], feed) <= NOW
+    # Where the whole year has later moments, the cut had something to do (incidents and
+    # changes have none after 14:00: they are cut on other days below).
+    if feed not in ("changes", "incidents"):
+        assert _latest(year[feed], feed) > NOW
+
+
+def test_kpis_hold_only_days_that_are_over(year, at_now):
+    """Daily rows: at 14:00 on 19 Nov the 19th is not over, so its rows come tomorrow."""
+    assert at_now["kpis"]["date"].max() == pd.Timestamp("2026-11-18")
+    pd.testing.assert_frame_equal(
+        at_now["kpis"], year["kpis"][year["kpis"]["date"] < pd.Timestamp(END)]
+    )
+
+
+def test_a_deployment_still_running_at_now_vanishes_with_its_changes(year, at_now):
+    """fraud 3.46.0: staged 13:16-13:24, in production 15:41-16:11 on 19 Nov, shipping one
+    pull request merged the day before."""
+    deployments = year["deployments"].set_index("deployment_id")
+    assert deployments.loc["dep-fraud-0057", "finished_at"] == pd.Timestamp(
+        "2026-11-19 16:11:39", tz="UTC"
+    )
+    shipped = year["changes"]
+    assert list(shipped.loc[shipped["deployment_id"] == "dep-fraud-0057", "change_id"]) == [
+        "pr-fraud-0158"
+    ]
+    assert "dep-fraud-0057" not in set(at_now["deployments"]["deployment_id"])
+    assert "dep-fraud-0056" in set(at_now["deployments"]["deployment_id"])  # staging, done
+    assert "pr-fraud-0158" not in set(at_now["changes"]["change_id"])
+    # Nothing else moves: the same rows, ids and all, minus those two.
+    pd.testing.assert_frame_equal(
+        at_now["deployments"],
+        year["deployments"][year["deployments"]["deployment_id"] != "dep-fraud-0057"].reset_index(
+            drop=True
+        ),
+    )
+    pd.testing.assert_frame_equal(
+        at_now["changes"],
+        shipped[shipped["change_id"] != "pr-fraud-0158"].reset_index(drop=True),
+    )
+
+
+def test_requests_after_now_are_not_logged_yet(year, at_now):
+    inference = year["inference"]
+    before = inference[inference["ts"] <= NOW].reset_index(drop=True)
+    assert len(before) < len(inference) and len(at_now["inference"]) == len(before)
+    assert (at_now["inference"]["request_id"] == before["request_id"]).all()
+    # The last day's rows in full (all 640k would take seconds to compare).
+    last_day = slice(int(before["ts"].searchsorted(pd.Timestamp(END, tz="UTC"))), None)
+    pd.testing.assert_frame_equal(at_now["inference"][last_day], before[last_day])
+
+
+def test_tickets_read_as_they_stood_at_now(year, at_now):
+    """GRW-781 went from In Review to Done at 15:05:56 on 19 Nov: at 14:00 it is in review."""
+    done = year["tickets"].set_index("ticket_id").loc["GRW-781"]
+    in_review = at_now["tickets"].set_index("ticket_id").loc["GRW-781"]
+    assert (done["status"], done["resolved_at"]) == (
+        "Done",
+        pd.Timestamp("2026-11-19 15:05:56", tz="UTC"),
+    )
+    assert in_review["status"] == "In Review" and pd.isna(in_review["resolved_at"])
+    assert in_review["assignee"] == "Amara Okafor"
+    transitions = year["ticket_transitions"]
+    pd.testing.assert_frame_equal(
+        at_now["ticket_transitions"],
+        transitions[transitions["at"] <= NOW].reset_index(drop=True),
+    )
+    # The same tickets, ids and titles (none was created after 14:00 on the last day).
+    assert list(at_now["tickets"]["ticket_id"]) == list(year["tickets"]["ticket_id"])
+    assert list(at_now["tickets"]["title"]) == list(year["tickets"]["title"])
+
+
+def test_an_incident_resolved_after_now_is_still_open_and_one_opened_later_is_not_there():
+    """INC-0033 (fraud 3.45.0) was opened 12 Nov 14:36 and resolved 15 Nov 14:36; INC-0034
+    was opened on 17 Nov. Seen on 13 Nov at noon, the first is open and the second unknown."""
+    now = pd.Timestamp("2026-11-13 12:00", tz="UTC")
+    incidents = demo_data.generate(END, now=now.to_pydatetime())["incidents"]
+    incidents = incidents.set_index("incident_id")
+    assert incidents.index[-1] == "INC-0033"
+    assert incidents.loc["INC-0033", "opened_at"] == pd.Timestamp("2026-11-12 14:36:42", tz="UTC")
+    assert pd.isna(incidents.loc["INC-0033", "resolved_at"])
+    assert incidents.loc["INC-0033", "deployment_id"] == "dep-fraud-0055"
+    assert incidents.loc["INC-0032", "resolved_at"] == pd.Timestamp("2026-10-31 00:41:27", tz="UTC")
+
+
+def test_an_incident_naming_a_release_still_rolling_back_names_none_yet():
+    """Hand-made rows: a release started at 10:00 is rolled back at 11:00; an incident opened
+    at 10:20 names it. At 10:30 the release has not finished (a deployment is a finished
+    attempt), so the incident is open and names no release yet."""
+    utc = lambda text: pd.Timestamp(text, tz="UTC")  # noqa: E731
+    frames = {
+        "deployments": pd.DataFrame(
+            {
+                "deployment_id": ["dep-a", "dep-b"],
+                "started_at": [utc("2026-11-19 08:00"), utc("2026-11-19 10:00")],
+                "finished_at": [utc("2026-11-19 08:20"), utc("2026-11-19 11:00")],
+            }
+        ),
+        "changes": pd.DataFrame(
+            {"change_id": ["pr-1", "pr-2"], "deployment_id": ["dep-a", "dep-b"]}
+        ),
+        "incidents": pd.DataFrame(
+            {
+                "incident_id": ["INC-1", "INC-2"],
+                "opened_at": [utc("2026-11-19 08:30"), utc("2026-11-19 10:20")],
+                "resolved_at": [utc("2026-11-19 09:00"), utc("2026-11-19 11:00")],
+                "deployment_id": ["dep-a", "dep-b"],
+            }
+        ),
+        "inference": pd.DataFrame({"ts": [utc("2026-11-19 10:29"), utc("2026-11-19 10:31")]}),
+        "kpis": pd.DataFrame({"date": pd.to_datetime(["2026-11-18", "2026-11-19"])}),
+    }
+    cut = as_of.cut(frames, dt.datetime(2026, 11, 19, 10, 30))
+    assert list(cut["deployments"]["deployment_id"]) == ["dep-a"]
+    assert list(cut["changes"]["change_id"]) == ["pr-1"]
+    incidents = cut["incidents"].set_index("incident_id")
+    assert incidents.loc["INC-1", "resolved_at"] == utc("2026-11-19 09:00")
+    assert incidents.loc["INC-1", "deployment_id"] == "dep-a"
+    assert pd.isna(incidents.loc["INC-2", "resolved_at"])
+    assert incidents.loc["INC-2", "deployment_id"] is None
+    assert list(cut["inference"]["ts"]) == [utc("2026-11-19 10:29")]
+    assert list(cut["kpis"]["date"]) == [pd.Timestamp("2026-11-18")]
+
+
+def test_the_demo_source_cuts_its_year_at_the_clock(monkeypatch):
+    seen = {}
+
+    def generate(end, now=None, seed=7):
+        seen.update(end=end, now=now, seed=seed)
+        return {feed: pd.DataFrame() for feed in demo_data.FEEDS}
+
+    monkeypatch.setattr(demo_data, "generate", generate)
+    monkeypatch.setenv(settings.NOW_ENV, "2026-11-19T14:00:00Z")
+    source = settings.SourceConfig(name="demo", kind="demo", options={})
+    assert [name for name, _ in DemoConnector(source).extract()] == list(demo_data.FEEDS)
+    assert seen == {"end": END, "now": NOW.to_pydatetime(), "seed": 7}

@@ -1,9 +1,10 @@
 """Demo data: one deterministic, believable year of every canonical feed, ending on a given day.
 
-`generate(end)` returns one DataFrame per canonical feed (see DESIGN.md, "Canonical feeds") for
-the 365 UTC days `end - 364 days` .. `end`, for three teams and the models in `MODELS`. It is
-pure (no I/O, no DuckDB, no global state) and seeded: the same `end` and `seed` give identical
-frames.
+`generate(end, now)` returns one DataFrame per canonical feed (see DESIGN.md, "Canonical feeds")
+for the 365 UTC days `end - 364 days` .. `end`, for three teams and the models in `MODELS`, as
+they stand at `now`: nothing in any feed happens after it (`as_of` says what each feed holds
+then). It is pure (no I/O, no DuckDB, no global state; the caller passes the clock) and seeded:
+the same `end`, `now` and `seed` give identical frames.
 
 What is in the year, so that every page has something to show:
 - deployments: staging before production, 2-6 production releases per model per month, about
@@ -23,18 +24,20 @@ What is in the year, so that every page has something to show:
 - tickets and ticket_transitions: a Jira-like workflow with hand-offs from data science to
   engineering through "Ready for Engineering", blocked spells, reopens and work still open.
 
-The drift story (`STORY`, and `story(end)` for its dates and ids): 35 days before `end` the
-upstream sessions service starts logging `session_length_s` in milliseconds. The recommender's
-feature jumps a thousandfold and stays there, its click-through rate falls through the
-guardrail, an incident is opened two days later, a retrained recommender (a new major version)
-reaches production nine days after the shift and resolves the incident, and click-through is
-back to its usual level three days after that.
+The drift story (`STORY`, and `story(end)` for its dates and ids), inside the default 28-day
+window that ends on `end`: 23 days before `end` the upstream sessions service starts logging
+`session_length_s` in milliseconds. The recommender's feature jumps a thousandfold and stays
+there, its click-through rate falls through the guardrail, an incident is opened two days
+later, a retrained recommender (a new major version) reaches production nine days after the
+shift and resolves the incident, and click-through is back to its usual level three days after
+that, for the window's last twelve days.
 
 Where things are, one module per idea, each importing only the ones above it:
 - `catalogue`: the feeds, teams, people, features, KPIs and models, and the story's facts;
 - `year`: the calendar, office hours, the story's days and moments, the random streams;
 - `incidents` and `delivery`: deployments, changes and incidents (the delivery timeline);
 - `inference`: the request log; `kpis`: the daily KPIs; `tickets`: tickets and transitions;
+- `as_of`: the year cut at `now`;
 - `build`: `generate` and `story`, which this package re-exports.
 """
 

@@ -1,5 +1,5 @@
-"""The demo's entry points: `generate(end)` builds every canonical feed of the year,
-`story(end)` the drift story's dates and ids.
+"""The demo's entry points: `generate(end, now)` builds every canonical feed of the year as it
+stands at `now`, `story(end)` the drift story's dates and ids.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import datetime as dt
 
 import pandas as pd
 
+from connectors.demo_data import as_of
 from connectors.demo_data.catalogue import feed_frame
 from connectors.demo_data.delivery import delivery_timeline
 from connectors.demo_data.inference import inference_log
@@ -31,12 +32,20 @@ def story(end: dt.date, seed: int = 7) -> dict:
     return dict(delivery_timeline(_as_date(end), seed).story)
 
 
-def generate(end: dt.date, seed: int = 7) -> dict[str, pd.DataFrame]:
-    """One year of every canonical feed, ending on (and including) the UTC day `end`.
+def generate(
+    end: dt.date, now: dt.datetime | None = None, seed: int = 7
+) -> dict[str, pd.DataFrame]:
+    """One year of every canonical feed, ending on (and including) the UTC day `end`, as it
+    stands at `now`.
 
     Args:
         end: the last day of the year of data; the first is `end - 364 days`.
-        seed: seeds `numpy.random.default_rng`; the same `end` and `seed` give equal frames.
+        now: the current instant (naive means UTC): no row of any feed happens after it (see
+            `as_of` for what each feed holds then). None: the whole year, to the end of `end`.
+            A `now` before the end of `end` cuts the same year there: the ids, and all that
+            had happened by then, are those of the whole year.
+        seed: seeds `numpy.random.default_rng`; the same `end`, `now` and `seed` give equal
+            frames.
 
     Returns:
         A dict keyed by the names in `FEEDS`, each a DataFrame with that feed's canonical
@@ -47,8 +56,9 @@ def generate(end: dt.date, seed: int = 7) -> dict[str, pd.DataFrame]:
     cal = year_calendar(end)
     timeline = delivery_timeline(end, seed)
     streams = random_streams(seed)
-    tickets, transitions = tickets_and_transitions(cal, timeline, streams["tickets"])
-    return {
+    moment = None if now is None else as_of.naive_utc(now)
+    tickets, transitions = tickets_and_transitions(cal, timeline, streams["tickets"], moment)
+    frames = {
         "deployments": timeline.deployments,
         "changes": timeline.changes,
         "incidents": feed_frame(timeline.incidents, "incidents"),
@@ -57,3 +67,4 @@ def generate(end: dt.date, seed: int = 7) -> dict[str, pd.DataFrame]:
         "tickets": tickets,
         "ticket_transitions": transitions,
     }
+    return frames if moment is None else as_of.cut(frames, moment)

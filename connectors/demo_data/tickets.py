@@ -310,9 +310,13 @@ def _draw_ticket(team: str, day: int, cal: Calendar, rng: np.random.Generator) -
 
 
 def tickets_and_transitions(
-    cal: Calendar, timeline: Timeline, rng: np.random.Generator
+    cal: Calendar,
+    timeline: Timeline,
+    rng: np.random.Generator,
+    now: dt.datetime | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tickets and their transitions, cut at the end of the year (what is open stays open)."""
+    """Tickets and their transitions, cut at the end of the year or at `now` (a naive UTC
+    datetime) if earlier: what is open then stays open."""
     planned: list[tuple[dict, _Flow]] = []
     for team in TEAMS:
         people = PEOPLE[team]
@@ -343,33 +347,52 @@ def tickets_and_transitions(
         planned.append((ticket, _ticket_moves(ticket, rng, PEOPLE[incident.team])))
     planned.extend(_story_tickets(cal, timeline))
 
-    return _ticket_frames(planned, cal, rng)
+    return _ticket_frames(planned, cal, rng, now)
 
 
 def _ticket_frames(
-    planned: list[tuple[dict, _Flow]], cal: Calendar, rng: np.random.Generator
+    planned: list[tuple[dict, _Flow]],
+    cal: Calendar,
+    rng: np.random.Generator,
+    now: dt.datetime | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cut every planned ticket at the end of the year, number them, and build both frames."""
+    """Cut every planned ticket at the end of the year, number them, and build both frames
+    as they stand at `now` (nothing after it), if that is earlier.
+
+    Outcomes are drawn for the year's decided experiments whatever `now` is, so a ticket seen
+    earlier reads as it does at the end of the year, only with its later moves missing.
+    """
     cutoff = cal.cutoff
     planned = [item for item in planned if item[0]["created_at"] < cutoff]
     planned.sort(key=lambda item: (item[0]["created_at"], item[0]["title"]))
+
+    def happened(at: dt.datetime) -> bool:
+        return at < cutoff and (now is None or at <= now)
+
+    today = cal.end if now is None else min(cal.end, now.date())
     counters = dict.fromkeys(TEAMS, 100)
     tickets, transitions = [], []
     for ticket, flow in planned:
         counters[ticket["team"]] += 1
         ticket_id = f"{TICKET_PROJECT[ticket['team']]}-{counters[ticket['team']]}"
-        moves = [move for move in flow.moves if move[0] < cutoff]
+        year_moves = [move for move in flow.moves if move[0] < cutoff]
+        outcome = None
+        if ticket["type"] == "Experiment" and any(move[2] == "Done" for move in year_moves):
+            outcome = str(rng.choice(EXPERIMENT_OUTCOMES, p=[0.35, 0.4, 0.25]))
+        if not happened(ticket["created_at"]):
+            continue
+        moves = [move for move in year_moves if happened(move[0])]
         status = moves[-1][2] if moves else "To Do"
         assignee = moves[-1][3] if moves else ticket["assignee"]
         role = moves[-1][4] if moves else ticket["role"]
         labels = list(ticket["labels"])
-        if ticket["type"] == "Experiment" and status == "Done":
-            labels.append(str(rng.choice(EXPERIMENT_OUTCOMES, p=[0.35, 0.4, 0.25])))
+        if outcome is not None and status == "Done":
+            labels.append(outcome)
         resolved_at = moves[-1][0] if status == "Done" else None
         if status == "Done":
             sprint = _sprint(resolved_at.date())
-        elif moves or ticket["created_at"].date() >= cal.end - dt.timedelta(days=13):
-            sprint = _sprint(cal.end)  # carried into the current sprint
+        elif moves or ticket["created_at"].date() >= today - dt.timedelta(days=13):
+            sprint = _sprint(today)  # carried into the current sprint
         else:
             sprint = None  # still in the backlog
         tickets.append(
