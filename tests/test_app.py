@@ -457,8 +457,8 @@ def test_drift_page_on_the_defaults_shows_the_demo_drift_from_its_first_day(demo
     assert reference.startswith(
         "Reference 2026-09-25 → 2026-10-23, current 2026-10-23 → 2026-11-20"
     )
-    table = at.dataframe[0].value.set_index("column")
-    assert table.loc[story["feature"], "verdict"] == "drifted"
+    table = at.dataframe[0].value.set_index("Column")
+    assert table.loc[story["feature"], "Verdict"] == "drifted"
     at.selectbox(key="drift_feature").select(story["feature"]).run()
     began = [m.value for m in at.markdown if "first drifted" in m.value]
     assert began == [
