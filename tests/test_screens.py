@@ -28,6 +28,10 @@ from metrics.status import BADGES, format_kpi
 from pages.charts import kpi_name
 from tests.helpers.project import DEMO_END, ROOT, Project
 
+# The demo warehouse is behind the `warehouse` fixture's parameters, where the slow plugin
+# cannot see it: the whole module is slow.
+pytestmark = pytest.mark.slow
+
 APP = str(ROOT / "app.py")
 WINDOWS = (7, 28, 90)
 TEAMS = (None, "growth")
