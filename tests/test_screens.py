@@ -281,10 +281,11 @@ def test_data_sources(warehouse, screen, days, team):
     rows = _report(warehouse, days, team)["rows"]
     held: dict[str, int] = {}
     for frame in (d.value for d in at.dataframe):
-        if "feed" not in frame.columns:
+        names = {str(c).lower(): c for c in frame.columns}
+        if "feed" not in names:
             continue
-        counts = next(c for c in frame.columns if str(c).lower().startswith("rows"))
-        for feed, count in zip(frame["feed"], frame[counts], strict=True):
+        counts = next(c for name, c in names.items() if name.startswith("rows"))
+        for feed, count in zip(frame[names["feed"]], frame[counts], strict=True):
             held[feed] = held.get(feed, 0) + int(str(count).replace(",", ""))
     assert held and held == {feed: n for feed, n in rows.items() if n}
 
