@@ -175,10 +175,11 @@ def screenshots(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-def _settle(page, title: str | None = None) -> None:
+def _settle(page, title: str | None = None, charts: bool = False) -> None:
     """Wait until Streamlit has finished running the script for this view and every chart is
-    drawn (a page reached by its URL reruns once through app.py): the title shown, no run
-    going, every chart drawn, and the page unchanged for 0.7 s."""
+    drawn (a page reached by its URL reruns once through app.py): the title shown, a chart
+    drawn when the page has `charts`, no run going, every chart drawn, and the page unchanged
+    for 0.7 s."""
     if title:
         page.wait_for_function(
             "(t) => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === t)",
@@ -187,6 +188,8 @@ def _settle(page, title: str | None = None) -> None:
         )
     else:
         page.wait_for_selector("h1", timeout=60_000)
+    if charts:
+        page.wait_for_selector(".js-plotly-plot", timeout=90_000)
     deadline = time.monotonic() + 120
     last = None
     while time.monotonic() < deadline:
@@ -256,7 +259,7 @@ def test_every_page_in_every_window_after_evidentlys_report(
     for days in WINDOWS:
         for path, title in PAGES.items():
             page.goto(f"{server}/{path}?window={days}d")
-            _settle(page, title)
+            _settle(page, title, charts=path != "data_sources")
             name = f"{path or 'retro'}-{days}d"
             page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
             charts[name] = page.locator(".js-plotly-plot").count()
@@ -277,7 +280,7 @@ def test_a_chart_in_a_foreign_colour_is_caught(server, browser):
     """The colour check can fail: a trace recoloured in the page is reported."""
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{server}/kpi_check?window=28d")
-    _settle(page, "KPI check")
+    _settle(page, "KPI check", charts=True)
     assert not _foreign_colours(page)
     page.evaluate(
         "() => { document.querySelector('.js-plotly-plot')._fullData[0].line.color = '#ed0400'; }"
