@@ -210,6 +210,19 @@ def _settle(page, title: str | None = None, charts: bool = False) -> None:
     raise TimeoutError(f"the page kept changing: {title}")
 
 
+def _screenshot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, not the document, so the
+    viewport is stretched to the content's height for the shot (the width stays 1440)."""
+    height = page.evaluate(
+        "() => Math.max(document.body.scrollHeight,"
+        " (document.querySelector('[data-testid=\"stMain\"]') || {}).scrollHeight || 0)"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
+
+
 def _problems_on(page) -> list[str]:
     problems = page.locator("[data-testid='stException']").all_inner_texts()
     problems += page.locator("[data-testid='stAlertContentError']").all_inner_texts()
@@ -261,7 +274,7 @@ def test_every_page_in_every_window_after_evidentlys_report(
             page.goto(f"{server}/{path}?window={days}d")
             _settle(page, title, charts=path != "data_sources")
             name = f"{path or 'retro'}-{days}d"
-            page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+            _screenshot(page, screenshots / f"{name}.png")
             charts[name] = page.locator(".js-plotly-plot").count()
             found = _problems_on(page) + _foreign_colours(page)
             if found:
