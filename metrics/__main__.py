@@ -60,9 +60,23 @@ def report(
         result["models"] = contracts.readings(
             con, filters, contracts.load(config.contracts), reference
         )
+        _technical_counts(con, filters, result["models"])
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
     return result
+
+
+def _technical_counts(con, filters, models: dict) -> None:
+    """Add what Model overview counts beside a reading: each model's failed requests
+    (`serving.errors`) and production deployments (`deployments`) in the window."""
+    served = contracts.serving_window(con, filters)
+    errors = dict(zip(served["model"], served["errors"], strict=True)) if len(served) else {}
+    shipped = activity.deployments(con, filters)
+    production = shipped[shipped["is_production"]].groupby("model").size().to_dict()
+    for model, reading in models.items():
+        if reading.get("serving") is not None:
+            reading["serving"]["errors"] = int(errors.get(model) or 0)
+        reading["deployments"] = int(production.get(model, 0))
 
 
 def check(

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from metrics import drift
+from metrics import drift, evidently_report
 from metrics.filters import Filters
 from metrics.registry import label
 from pages.charts import COLOURS, figure, mark_events, subplots
@@ -373,8 +373,8 @@ def evidently_section(model: str, spec: drift.Reference, current: drift.Window) 
         key="drift_evidently_download",
     )
     # Evidently's own report, generated here from the warehouse (never user-supplied HTML),
-    # as wide as the page.
-    st.iframe(report.html, height=900)
+    # as wide as the page and scaled down to it when the page is narrower than its layout.
+    st.iframe(evidently_report.fit_to_width(report.html), height=900)
 
 
 def layout() -> None:

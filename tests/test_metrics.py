@@ -448,7 +448,9 @@ def test_report_json(demo_env):
         "guardrail",
         "status",
     }
-    assert set(recommender["serving"]) == {"requests", "latency_ms", "error_rate"}
+    assert set(recommender["serving"]) == {"requests", "errors", "latency_ms", "error_rate"}
+    assert recommender["serving"]["errors"] <= recommender["serving"]["requests"]
+    assert recommender["deployments"] >= 0  # production deployments, as Model overview counts
     assert recommender["status"] in {"green", "amber", "red", "grey"}
     # a ranker (models.toml), scored over its lists at the contract's k, never by accuracy
     quality = recommender["quality"]
