@@ -1,6 +1,6 @@
 """The screen contract: every headline figure a page shows (read through AppTest) is the same
 figure as `python -m metrics report --json` gives for the same window and team (the retro
-page: the function the retro CLI uses), after the page's display rounding.
+page: what `retro --format json` prints), after the page's display rounding.
 
 Each figure is found on the page by its label from metrics/registry.py (or the retro figure's
 own label), never by its position, and the expected text is the JSON value formatted by the
@@ -12,6 +12,7 @@ the growth team.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -20,8 +21,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import settings
-from metrics import db, retro
-from metrics.__main__ import report
+from metrics import retro
+from metrics.__main__ import report, retro_text
 from metrics.contracts import kpi_sentence
 from metrics.registry import label
 from metrics.status import BADGES, format_kpi
@@ -182,15 +183,14 @@ def test_weekly_retro(warehouse, screen, days, team):
     """The retro picks its own week (the last 7 days), whatever the window: each figure is
     the one `retro` computes, formatted as `retro` formats it."""
     at = screen(None, days, team)
-    week = retro.rolling_week()
-    with db.connect(settings.load(warehouse.config_path).warehouse) as con:
-        expected = retro.build(
-            con, week, team, None, settings.load(warehouse.config_path).workflow, "retro"
-        )
+    # `python -m metrics retro --format json`, through the function the CLI prints.
+    printed = json.loads(retro_text(settings.load(warehouse.config_path), None, team, "json"))
+    assert printed["figures"]
     shown = _metrics(at)
-    assert expected.figures
-    for figure in expected.figures:
-        assert shown[figure.label] == retro.format_value(figure.this_week, figure.unit), figure
+    changes = {m.label: m.proto.delta for m in at.metric}
+    for figure in printed["figures"]:
+        assert shown[figure["label"]] == figure["shown"]["this_week"], figure
+        assert changes[figure["label"]] == figure["change"]["text"], figure
     # The third surface agrees on the figures `report` has for the same 7 days.
     delivery = _report(warehouse, 7, team)["delivery"]
     assert shown["Deployments"] == retro.format_value(delivery["deployments"], "count")
