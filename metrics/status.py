@@ -117,7 +117,7 @@ def kpi_window_status(
     """A KPI's status over a window from its value over the window and its value on each day.
 
     Red while the guardrail is broken: the latest day with data breaks it. Amber when it broke
-    on any earlier day of the window ("broke its guardrail on 9 of 28 days, recovered since
+    on any earlier day of the window ("broke its guardrail on 9 of the 28 days with data, recovered since
     18 Nov"), or when the window's value misses the target while the guardrail holds. Green on
     target; grey with no data or with neither a target nor a guardrail. The direction comes
     from the pair, as in `kpi_status`.
@@ -130,7 +130,13 @@ def kpi_window_status(
     side = "below" if _higher_is_better(target, guardrail) else "above"
     if not broken:
         return KpiStatus(overall.level, overall.reason, days=len(days))
-    count = f"{len(broken)} of {len(days)} day{'s' if len(days) != 1 else ''}"
+    # Days without a figure are not counted, and the sentence says so: a window of 28 days
+    # whose last day is not over yet judges 27.
+    count = (
+        "its one day with data"
+        if len(days) == 1
+        else f"{len(broken)} of the {len(days)} days with data"
+    )
     latest = days[-1][0]
     if broken[-1] == latest:
         return KpiStatus(

@@ -641,7 +641,7 @@ def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
     # so 27 of the window's 28 days have one.
     ctr = models["recommender"]["kpis"]["click_through_rate"]
     assert (ctr["status"], ctr["broken_days"], ctr["days"]) == ("amber", 11, 27)
-    assert ctr["reason"] == "broke its guardrail on 11 of 27 days, recovered since 7 Nov"
+    assert ctr["reason"] == "broke its guardrail on 11 of the 27 days with data, recovered since 7 Nov"
     check = _open("pages/kpi_check.py", window="28d")
     assert not _problems(check)
     shown = [m.value for m in check.markdown]

@@ -117,7 +117,7 @@ def _contract(**overrides) -> dict[str, Contract]:
             {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.03, guardrail=0.025),)},
             "amber",
             [
-                "Click-through rate broke its guardrail on 1 of 2 days, recovered since 5 Nov "
+                "Click-through rate broke its guardrail on 1 of the 2 days with data, recovered since 5 Nov "
                 "(guardrail 2.50%)"
             ],
         ),
@@ -127,7 +127,7 @@ def _contract(**overrides) -> dict[str, Contract]:
             "red",
             [
                 "Click-through rate is below its guardrail on its latest day, 5 Nov "
-                "(broke it on 2 of 2 days): 4.00% (guardrail 4.10%)"
+                "(broke it on 2 of the 2 days with data): 4.00% (guardrail 4.10%)"
             ],
         ),
         # Lower is better (guardrail above target): 5 Nov's 4% is over the 3.5% guardrail.
@@ -136,7 +136,7 @@ def _contract(**overrides) -> dict[str, Contract]:
             "red",
             [
                 "Click-through rate is above its guardrail on its latest day, 5 Nov "
-                "(broke it on 1 of 2 days): 4.00% (guardrail 3.50%)"
+                "(broke it on 1 of the 2 days with data): 4.00% (guardrail 3.50%)"
             ],
         ),
         # No target in the contract: the feed's 50% applies, and the reason says so.
