@@ -59,7 +59,10 @@ class Column:
 
     @property
     def header(self) -> str:
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        # A duration's cells carry their own unit ("28.5 h", "2 d 4 h"): the header says none.
+        if not self.unit or self.kind == "duration":
+            return self.label
+        return f"{self.label} ({self.unit})"
 
     @property
     def is_numeric(self) -> bool:

@@ -121,6 +121,13 @@ def words(value: Any) -> str:
     return str(value).replace("_", " ").strip().capitalize()
 
 
+def handoff(name: str) -> str:
+    """A hand-off between roles in words: "data_science->engineering" reads
+    "Data science → engineering"."""
+    giver, _, taker = str(name).partition("->")
+    return f"{words(giver)} → {taker.replace('_', ' ').strip()}" if taker else words(giver)
+
+
 def flag(value: Any) -> str:
     """A boolean as "yes" or "no"."""
     if is_missing(value):

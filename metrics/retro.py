@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, delivery, flow
+from metrics import activity, delivery, flow, formats
 from metrics.filters import Filters, describe, last_days
 from settings import Workflow
 
@@ -542,7 +542,7 @@ def to_markdown(retro: Retro) -> str:
         lines.append("No hand-off between roles this week.")
     for name, wait in retro.handoffs.items():
         lines.append(
-            f"- {name}: {wait['count']} hand-offs, median wait "
+            f"- {formats.handoff(name)}: {wait['count']} hand-offs, median wait "
             f"{format_value(wait['median'], 'hours')}"
         )
     lines += ["", "## Work mix", "", "| Group | Share | Target |", "|---|---|---|"]
@@ -576,7 +576,7 @@ def to_html(retro: Retro) -> str:
     )
     waits = (
         "".join(
-            f"<li>{e(name)}: {w['count']} hand-offs, median wait "
+            f"<li>{e(formats.handoff(name))}: {w['count']} hand-offs, median wait "
             f"{e(format_value(w['median'], 'hours'))}</li>"
             for name, w in retro.handoffs.items()
         )

@@ -117,10 +117,10 @@ def kpi_window_status(
     """A KPI's status over a window from its value over the window and its value on each day.
 
     Red while the guardrail is broken: the latest day with data breaks it. Amber when it broke
-    on any earlier day of the window ("broke its guardrail on 9 of the 28 days with data, recovered since
-    18 Nov"), or when the window's value misses the target while the guardrail holds. Green on
-    target; grey with no data or with neither a target nor a guardrail. The direction comes
-    from the pair, as in `kpi_status`.
+    on any earlier day of the window ("broke its guardrail on 9 of the 28 days with data,
+    recovered since 18 Nov"), or when the window's value misses the target while the guardrail
+    holds. Green on target; grey with no data or with neither a target nor a guardrail. The
+    direction comes from the pair, as in `kpi_status`.
     """
     days = sorted((day, v) for day, v in daily if not _missing(v))
     overall = kpi_status(value, target, guardrail)

@@ -10,6 +10,7 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics import formats
 from metrics import retro as retro_metrics
 from metrics.filters import Filters, describe
 from metrics.registry import label
@@ -228,7 +229,7 @@ def flow(retro: Retro, week: Filters, month: Filters) -> None:
             st.write("No hand-off between roles this week.")
         for name, wait in retro.handoffs.items():
             st.markdown(
-                f"**{name}**: {wait['count']} hand-offs, median wait "
+                f"**{formats.handoff(name)}**: {wait['count']} hand-offs, median wait "
                 f"{retro_metrics.format_value(wait['median'], 'hours')}"
             )
         table(

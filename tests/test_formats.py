@@ -83,6 +83,8 @@ def test_date_number_significant_flag_words():
     assert formats.words("click_through_rate") == "Click through rate"
     assert formats.interval(24) == "24 h" and formats.interval(168) == "7 d"
     assert formats.interval(36) == "36 h" and formats.interval(1.5) == "1.5 h"
+    assert formats.handoff("data_science->engineering") == "Data science → engineering"
+    assert formats.handoff("product->engineering") == "Product → engineering"
 
 
 @pytest.mark.parametrize(
@@ -137,7 +139,7 @@ def test_display_writes_headers_with_units_and_every_cell_for_people():
     )
     assert shown.to_dict("list") == {
         "Change": ["pr-1", "pr-2"],
-        "Lead time (h)": ["28.5 h", "165 d 13 h"],
+        "Lead time": ["28.5 h", "165 d 13 h"],
         "Shipped": ["Thu 19 Nov 14:05", "–"],
         "Error rate (%)": ["0.49%", "25%"],
         "Requests": ["639,355", "12"],
