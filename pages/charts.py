@@ -16,13 +16,23 @@ from plotly.subplots import make_subplots
 
 from metrics.status import format_kpi
 
-# Streamlit's template leaves the colours to the app's theme: its colorway is ten placeholders
-# ("#000001" ... "#000010") that the browser swaps for the theme's palette. Evidently, once it
-# has run, rewrites that colorway in Plotly's shared template registry (its first colour is red),
-# so a chart drawn later, for any user, would change colours. Tandem's template is its own
-# object, taken once, with the placeholders written in: nothing another library does to the
-# registry reaches it.
-COLORWAY = tuple(f"#{n:06d}" for n in range(1, 11))
+# Tandem's series colours, written into its own template object (Streamlit's, taken once):
+# nothing another library does to Plotly's shared registry reaches it (Evidently, once it has
+# run, rewrites the shared templates' colorway, red first). Blues and greys only: red, green,
+# purple and amber mean failure, success, incident and warning on these screens, so a series
+# (p99 latency, a KPI beside the drift) never borrows them.
+COLORWAY = (
+    "#0068c9",  # blue
+    "#83c9ff",  # light blue
+    "#1b3a6b",  # navy
+    "#7f8fa6",  # slate
+    "#4dabf5",  # sky
+    "#b0bec5",  # light grey
+    "#3d5a80",  # steel
+    "#90a4ae",  # grey
+    "#00acc1",  # cyan
+    "#5c6bc0",  # indigo
+)
 TEMPLATE = go.layout.Template(pio.templates["streamlit"])
 TEMPLATE.layout.colorway = COLORWAY
 
@@ -46,6 +56,19 @@ def figure(*data: Any) -> go.Figure:
 def subplots(**kwargs: Any) -> go.Figure:
     """`plotly.subplots.make_subplots` on the app's template."""
     return make_subplots(**kwargs).update_layout(template=TEMPLATE)
+
+
+def budget_line(fig: go.Figure, value: float, text: str, side: str = "right") -> go.Figure:
+    """A contract's budget as a dotted grey line, labelled above its `side` end."""
+    return fig.add_hline(
+        y=value,
+        line_dash="dot",
+        line_color=COLOURS["threshold"],
+        line_width=1,
+        annotation_text=text,
+        annotation_position=f"top {side}",
+        annotation_font_color=COLOURS["threshold"],
+    )
 
 
 def mark_events(

@@ -11,11 +11,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics import serving as serving_metrics
-from metrics.filters import Filters
+from metrics.filters import Filters, describe
 from metrics.quality import METRICS as QUALITY_FIGURES
 from metrics.registry import label
 from metrics.status import BADGES
-from pages.charts import figure, kpi_chart, kpi_name, mark_events, percent
+from pages.charts import budget_line, figure, kpi_chart, kpi_name, mark_events, percent
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
 from pages.tables import table
@@ -162,9 +162,15 @@ def quality_cards(quality: dict[str, Any]) -> None:
 
 
 def serving_charts(
-    scoped: Filters, serving: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame
+    scoped: Filters,
+    serving: pd.DataFrame,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame,
+    reading: dict[str, Any] | None = None,
 ) -> None:
-    """Latency percentiles and the error rate per day, and where they were computed."""
+    """Latency percentiles and the error rate per day against the contract's budgets, and
+    where they were computed. p99 starts hidden: the contract budgets p50 and p95, and p99's
+    spikes would squash them to the floor (a click on the legend shows it)."""
     profiled = load("serving_profiled", scoped)
     if not profiled.empty:
         st.caption(
@@ -174,23 +180,47 @@ def serving_charts(
         )
     if serving.empty:
         return
+    window = describe(scoped)
+    st.caption(
+        f"Latency per day, in ms, over {window}; dotted lines are the contract's budgets, "
+        "vertical lines releases and incidents. p99 is hidden: click it in the legend."
+    )
     fig = figure()
     for column, name in (
         ("latency_p50_ms", "p50"),
         ("latency_p95_ms", "p95"),
         ("latency_p99_ms", "p99"),
     ):
-        fig.add_scatter(x=serving["day"], y=serving[column], mode="lines", name=name)
+        fig.add_scatter(
+            x=serving["day"],
+            y=serving[column],
+            mode="lines",
+            name=name,
+            visible="legendonly" if name == "p99" else True,
+        )
+    budgets = (reading or {}).get("budgets") or {}
+    for name, budget in (budgets.get("latency_ms") or {}).items():
+        if budget is not None:
+            budget_line(fig, budget, f"{name} budget {budget:g} ms")
     mark_events(fig, deployments, incidents)
     fig.update_layout(
-        height=220,
-        margin={"t": 10, "b": 10},
+        height=240,
+        margin={"t": 30, "b": 10},
         yaxis_title="latency (ms)",
-        legend={"orientation": "h"},
+        # above the plot, clear of the dates under it
+        legend={"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
     )
     st.plotly_chart(fig, key="overview-latency")
+    st.caption(f"Error rate per day (share of requests that failed), over {window}.")
     fig = figure(go.Bar(x=serving["day"], y=serving["error_rate"], name="error rate"))
-    fig.update_layout(height=180, margin={"t": 10, "b": 10}, yaxis_tickformat=".1%")
+    if budgets.get("error_rate") is not None:
+        budget_line(fig, budgets["error_rate"], f"budget {budgets['error_rate']:.2%}", "left")
+    fig.update_layout(
+        height=180,
+        margin={"t": 10, "b": 10},
+        yaxis_tickformat=".1%",
+        yaxis_title="error rate",
+    )
     st.plotly_chart(fig, key="overview-errors")
 
 
@@ -215,7 +245,7 @@ def technical_reading(
     )
     if reading is not None:
         serving_cards(reading)
-    serving_charts(scoped, serving, deployments, incidents)
+    serving_charts(scoped, serving, deployments, incidents, reading)
 
     st.write(f"**{label('serving_versions')}**")
     versions = load("serving_versions", scoped)

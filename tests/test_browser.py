@@ -25,7 +25,7 @@ import pytest
 import streamlit  # noqa: F401  (registers the Plotly template pages.charts copies)
 
 from metrics.status import COLOURS as STATUS_COLOURS
-from pages.charts import COLOURS
+from pages.charts import COLORWAY, COLOURS
 from tests.helpers.project import ROOT, subprocess_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,21 +48,9 @@ PAGES = {
 
 WINDOWS = (7, 28, 90)
 VIEWPORT = {"width": 1440, "height": 900}
-# Streamlit's light theme swaps the template's placeholder colorway ("#000001" ... "#000010",
-# pages/charts.py) for its categorical palette in the browser; a chart on Plotly's (or
-# Evidently's) template would carry another colorway.
-THEME_PALETTE = (
-    "#0068c9",
-    "#83c9ff",
-    "#ff2b2b",
-    "#ffabab",
-    "#29b09d",
-    "#7defa1",
-    "#ff8700",
-    "#ffd16a",
-    "#6d3fc0",
-    "#d5dae5",
-)
+# Tandem's colorway (pages/charts.py), as the browser draws it; a chart on Plotly's (or
+# Evidently's, or Streamlit's) template would carry another colorway.
+THEME_PALETTE = tuple(c.lower() for c in COLORWAY)
 ALLOWED_COLOURS = {c.lower() for c in (*THEME_PALETTE, *COLOURS.values(), *STATUS_COLOURS.values())}
 # What a server log must never say: a deprecated call (st.components.v1.html, ...), or a
 # library's FutureWarning.
