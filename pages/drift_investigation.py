@@ -16,7 +16,7 @@ import streamlit as st
 from metrics import drift, evidently_report
 from metrics.filters import Filters
 from metrics.registry import label
-from pages.charts import COLOURS, figure, mark_events, subplots
+from pages.charts import COLOURS, figure, kpi_name, mark_events, subplots
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
 from pages.tables import table
@@ -268,8 +268,18 @@ def timeline_chart(
     if not kpis.empty:
         main = kpis["kpi"].iloc[0]
         series = kpis[kpis["kpi"] == main]
-        fig.add_scatter(x=series["date"], y=series["value"], name=main, mode="lines", row=3, col=1)
-        fig.update_yaxes(title_text=main, row=3)
+        unit = series["unit"].iloc[0] if "unit" in series else None
+        fig.add_scatter(
+            x=series["date"], y=series["value"], name=kpi_name(main), mode="lines", row=3, col=1
+        )
+        # in the KPI's unit, as the KPI check reads it: 4.90%, not 0.049
+        fig.update_yaxes(
+            title_text=kpi_name(main)
+            if unit in {"ratio", "%"} or not unit
+            else f"{kpi_name(main)} ({unit})",
+            tickformat=".2%" if unit in {"ratio", "%"} else None,
+            row=3,
+        )
     fig.add_vrect(
         x0=current.since,
         x1=current.until,

@@ -81,7 +81,17 @@ def sections(filters: Filters) -> None:
     impact = load("release_impact", filters)
     segments = load("kpi_segments", filters)
 
-    with_kpis = {model: r for model, r in readings.items() if r["kpis"]}
+    # The KPIs that need a look first: red, then amber, then the rest, by name within each.
+    rank = {"red": 0, "amber": 1}
+    with_kpis = dict(
+        sorted(
+            ((model, r) for model, r in readings.items() if r["kpis"]),
+            key=lambda item: (
+                min(rank.get(kpi["status"], 2) for kpi in item[1]["kpis"].values()),
+                item[0],
+            ),
+        )
+    )
     if not with_kpis:
         st.info("No business KPI in this window. KPIs come from the `kpis` feed (see the README).")
 
@@ -107,8 +117,8 @@ def layout() -> None:
     st.caption(
         "Each KPI is judged over the selected window against its contract's target and "
         "guardrail: red while its latest day breaks the guardrail, amber when it broke it on "
-        "an earlier day or misses the target. Green lines are releases, red ones releases that "
-        "failed, dashed purple ones incidents."
+        "an earlier day or misses the target. Models with a red KPI come first, then amber. "
+        "Green lines are releases, red ones releases that failed, dashed purple ones incidents."
     )
     sections(filters)
 

@@ -646,6 +646,19 @@ def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
     )
     check = _open("pages/kpi_check.py", window="28d")
     assert not _problems(check)
+    # The model whose KPI needs a look comes first: the amber recommender, then the green
+    # ones by name.
+    sections = [s.value for s in check.subheader]
+    assert sections == [
+        "recommender",
+        *sorted(m for m, r in models.items() if r["kpis"] and m != "recommender"),
+    ]
+    assert all(
+        kpi["status"] == "green"
+        for m, r in models.items()
+        if m != "recommender"
+        for kpi in r["kpis"].values()
+    )
     shown = [m.value for m in check.markdown]
     for model, reading in models.items():
         if not reading["kpis"]:
