@@ -103,8 +103,9 @@ def check(
         print(f"WARNING {line}")
     checked = sum(1 for r in readings.values() if r["contract"])
     print(
-        f"{checked} contracts checked from {filters.since:%Y-%m-%d %H:%M} to "
-        f"{filters.until:%Y-%m-%d %H:%M} UTC ({describe(filters)}): {len(found)} breaches"
+        f"{checked} contract{'s' if checked != 1 else ''} checked from "
+        f"{filters.since:%Y-%m-%d %H:%M} to {filters.until:%Y-%m-%d %H:%M} UTC "
+        f"({describe(filters)}): {len(found)} breach{'es' if len(found) != 1 else ''}"
     )
     if found and config.webhook_env:
         problem = alerts.post_breaches(config.webhook_env, found, filters)

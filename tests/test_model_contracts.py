@@ -339,7 +339,7 @@ def test_check_exits_0_when_every_contract_holds(project, receiver):
     _checked_project(project, 48)
     result = _check(project, TANDEM_TEST_WEBHOOK=receiver[1])
     assert result.returncode == 0, result.stderr
-    assert "1 contracts checked" in result.stdout and "0 breaches" in result.stdout
+    assert "1 contract checked" in result.stdout and "0 breaches" in result.stdout
     assert _Receiver.received == []  # nothing to report, nothing posted
 
 
@@ -348,6 +348,7 @@ def test_check_prints_breaches_exits_1_and_posts_them(project, receiver):
     result = _check(project, TANDEM_TEST_WEBHOOK=receiver[1])
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == "BREACH  m: p95 latency 48 ms is over its 40 ms budget"
+    assert result.stdout.rstrip().endswith(": 1 breach")
     (posted,) = _Receiver.received
     assert posted["breaches"] == ["m: p95 latency 48 ms is over its 40 ms budget"]
     assert posted["text"].startswith("Tandem: 1 model contract breach from 2026-11-02")
