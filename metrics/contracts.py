@@ -338,6 +338,16 @@ def model_status(
     return Status(level, "; ".join(texts) or "nothing to check in this window")
 
 
+def _apart(value: float, budget: float, decimals: int) -> tuple[str, str]:
+    """`value` and `budget` with the fewest decimals (at least `decimals`) that tell them
+    apart, so a reading over its budget never reads "1.00% is over its 1.00% budget"."""
+    for places in range(decimals, decimals + 6):
+        shown = f"{value:,.{places}f}", f"{budget:,.{places}f}"
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
 def _serving_reasons(
     serving: dict[str, Any] | None, contract: Contract | None
 ) -> list[tuple[str, str]]:
@@ -349,14 +359,12 @@ def _serving_reasons(
     for name, budget in (("p50", contract.latency_p50_ms), ("p95", contract.latency_p95_ms)):
         latency = serving["latency_ms"][name]
         if budget is not None and latency is not None and latency > budget:
-            reasons.append(
-                ("red", f"{name} latency {latency:.4g} ms is over its {budget:.4g} ms budget")
-            )
+            shown, limit = _apart(latency, budget, 0)
+            reasons.append(("red", f"{name} latency {shown} ms is over its {limit} ms budget"))
     rate, budget = serving["error_rate"], contract.error_rate_budget
     if budget is not None and rate is not None and rate > budget:
-        reasons.append(
-            ("red", f"error rate {rate * 100:.2f}% is over its {budget * 100:.2f}% budget")
-        )
+        shown, limit = _apart(rate * 100, budget * 100, 2)
+        reasons.append(("red", f"error rate {shown}% is over its {limit}% budget"))
     return reasons
 
 

@@ -104,9 +104,15 @@ def _contract(**overrides) -> dict[str, Contract]:
             "green",
             [],
         ),
-        ({"latency_p95_ms": 47.9}, "red", ["p95 latency 48 ms is over its 47.9 ms budget"]),
+        # shown with the decimals that tell the reading from its budget
+        ({"latency_p95_ms": 47.9}, "red", ["p95 latency 48.0 ms is over its 47.9 ms budget"]),
         ({"latency_p50_ms": 29.0}, "red", ["p50 latency 30 ms is over its 29 ms budget"]),
         ({"error_rate_budget": 0.19}, "red", ["error rate 20.00% is over its 19.00% budget"]),
+        (
+            {"error_rate_budget": 0.19999},
+            "red",
+            ["error rate 20.000% is over its 19.999% budget"],
+        ),
         (
             {"kpis": (KpiTerms("ctr", "Click-through rate", target=0.031, guardrail=0.02),)},
             "amber",
