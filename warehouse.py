@@ -22,13 +22,14 @@ from pathlib import Path
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # version -> migration file under sql/migrations/, applied in order to older warehouses.
 MIGRATIONS: dict[int, str] = {
     2: "002_drift_profiles.sql",
     3: "003_remote_profiles.sql",
     4: "004_serving_profiles.sql",
     5: "005_quarantine_key.sql",
+    6: "006_rework_columns.sql",
 }
 
 

@@ -17,6 +17,7 @@ SQL_TYPES = {
     "date": "DATE",
     "double": "DOUBLE",
     "text_list": "VARCHAR[]",
+    "boolean": "BOOLEAN",
 }
 
 
@@ -63,6 +64,8 @@ class Feed:
 
 
 DEPLOYMENT_STATUSES = ("success", "failed", "rolled_back")
+# Why a deployment happened (DORA's rework rate counts hotfixes and rollbacks as unplanned).
+DEPLOYMENT_KINDS = ("planned", "hotfix", "rollback")
 INFERENCE_STATUSES = ("ok", "error")
 WORK_CATEGORIES = ("research", "experiment", "development", "maintenance", "learning")
 
@@ -83,6 +86,7 @@ FEEDS: dict[str, Feed] = {
                 Column("finished_at", "timestamp", required=True),
                 Column("status", required=True, allowed=DEPLOYMENT_STATUSES),
                 Column("commit_sha"),
+                Column("kind", allowed=DEPLOYMENT_KINDS),
             ),
             ordered=(("started_at", "finished_at"),),
         ),
@@ -97,6 +101,11 @@ FEEDS: dict[str, Feed] = {
                 Column("merged_at", "timestamp"),
                 Column("author"),
                 Column("title"),
+                # the incident this change fixes, as the source names it (not checked against
+                # the incidents feed: it may name one from another tool)
+                Column("incident_id"),
+                # made with an AI assistant: true, false, or null when not known
+                Column("ai_assisted", "boolean"),
             ),
         ),
         Feed(

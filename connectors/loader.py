@@ -561,6 +561,17 @@ class Loader:
                 f"case when {raw} is not null and {expr} is null "
                 f"then '{label}: unparsable date ''' || cast({raw} as varchar) || '''' end"
             )
+        elif column.kind == "boolean":
+            # true/false from a JSON or Parquet boolean, or the words and digits a CSV holds.
+            text = f"lower(trim(cast({raw} as varchar)))"
+            expr = (
+                f"case when {text} in ('true', 't', 'yes', 'y', '1') then true "
+                f"when {text} in ('false', 'f', 'no', 'n', '0') then false end"
+            )
+            checks.append(
+                f"case when {raw} is not null and {text} <> '' and {expr} is null "
+                f"then '{label}: not true or false (''' || cast({raw} as varchar) || ''')' end"
+            )
         elif column.kind == "text_list":
             source_type = raw_types.get(src or "", "VARCHAR").upper()
             if source_type.endswith("[]"):

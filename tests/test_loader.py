@@ -724,3 +724,44 @@ def test_a_first_load_counts_and_quarantines_the_connectors_rejects(tmp_path):
         loader.finish()
     assert (stats.read, stats.loaded, stats.duplicates, stats.quarantined) == (2, 1, 0, 1)
     assert _quarantined(path) == [("d9", "api: all", "unreadable item", "s1")]
+
+
+def test_a_changes_ai_assisted_and_incident_and_a_deployments_kind_load_typed(tmp_path):
+    """ai_assisted reads true/false from booleans, words or digits, null when empty; anything
+    else quarantines its row with the reason. A deployment's kind is one of three words."""
+    changes = pd.DataFrame(
+        {
+            "change_id": ["c1", "c2", "c3", "c4", "c5"],
+            "first_commit_at": ["2026-11-01T10:00:00Z"] * 5,
+            "incident_id": ["INC-7", None, "", None, None],
+            "ai_assisted": ["yes", "0", "", "TRUE", "maybe"],
+        }
+    )
+    path, stats = _load_frame(tmp_path, "changes", changes)
+    assert (stats.loaded, stats.quarantined) == (4, 1)
+    with warehouse.reading(path) as con:
+        rows = con.execute("select change_id, incident_id, ai_assisted from changes order by 1")
+        assert rows.fetchall() == [
+            ("c1", "INC-7", True),
+            ("c2", None, False),
+            ("c3", None, None),
+            ("c4", None, True),
+        ]
+        reason = con.execute("select reason from quarantine").fetchone()[0]
+    assert reason == "ai_assisted: not true or false ('maybe')"
+    deployments = pd.DataFrame(
+        {
+            "deployment_id": ["d1", "d2", "d3"],
+            "environment": ["production"] * 3,
+            "finished_at": ["2026-11-01T10:00:00Z"] * 3,
+            "status": ["success"] * 3,
+            "kind": ["Hotfix", None, "urgent"],
+        }
+    )
+    path, stats = _load_frame(tmp_path / "d", "deployments", deployments)
+    assert (stats.loaded, stats.quarantined) == (2, 1)
+    with warehouse.reading(path) as con:
+        kinds = con.execute("select deployment_id, kind from deployments order by 1").fetchall()
+        reason = con.execute("select reason from quarantine").fetchone()[0]
+    assert kinds == [("d1", "hotfix"), ("d2", None)]
+    assert reason == "kind: unknown value 'urgent' (expected planned, hotfix, rollback)"

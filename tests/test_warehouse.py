@@ -41,9 +41,13 @@ def test_schema_matches_the_feed_contract(tmp_path):
                 "where table_name = $t order by ordinal_position",
                 {"t": feed.name},
             ).fetchall()
-            expected = [(c.name, c.sql_type) for c in feed.columns]
-            assert columns[: len(expected)] == expected, feed.name
-            assert [c for c, _ in columns[len(expected) :]] == list(BOOKKEEPING_COLUMNS)
+            # Every canonical column with its type, and the bookkeeping ones; a column a later
+            # version added sits after the bookkeeping ones (rows are written by column name).
+            expected = {c.name: c.sql_type for c in feed.columns}
+            shown = dict(columns)
+            assert {c: shown.get(c) for c in expected} == expected, feed.name
+            assert set(BOOKKEEPING_COLUMNS) <= set(shown), feed.name
+            assert set(shown) - set(expected) - set(BOOKKEEPING_COLUMNS) == set(), feed.name
 
 
 def test_an_older_warehouse_is_upgraded_in_place_keeping_its_rows(tmp_path, monkeypatch):
@@ -129,6 +133,10 @@ MIGRATION_ADDS = {
         ],
     },
     5: {"quarantine": ["row_key VARCHAR"]},
+    6: {
+        "deployments": ["kind VARCHAR"],
+        "changes": ["incident_id VARCHAR", "ai_assisted BOOLEAN"],
+    },
 }
 
 

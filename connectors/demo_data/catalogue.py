@@ -27,8 +27,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {name: column_names(name) for name in FEED
 
 
 def feed_frame(frame: pd.DataFrame, feed_name: str) -> pd.DataFrame:
-    """`frame` reduced to the feed's columns, in order, with a fresh index."""
-    return frame.loc[:, list(COLUMNS[feed_name])].reset_index(drop=True)
+    """`frame` reduced to the feed's columns, in order, with a fresh index; an optional column
+    the demo does not draw is all nulls (None, not NaN: a text column stays text)."""
+    columns = list(COLUMNS[feed_name])
+    out = frame.reindex(columns=columns).reset_index(drop=True)
+    for column in columns:
+        if column not in frame.columns:
+            out[column] = pd.Series([None] * len(out), dtype=object)
+    return out
 
 
 DAYS_IN_YEAR = 365
