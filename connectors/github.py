@@ -114,6 +114,18 @@ PAGE_COLUMNS = {
 _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 _DEPLOYMENT_LINE = re.compile(r"(?im)^\s*deployment(?:[ _]id)?\s*:\s*(\S+)\s*$")
 _RUN_LINK = re.compile(r"/([\w.-]+/[\w.-]+)/actions/runs/(\d+)")
+# GitHub's closing keywords: "fixes INC-123", "Resolves: #9", "closes octo/shop#9".
+CLOSING_KEYWORDS = ("close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves",
+                    "resolved")  # fmt: skip
+DEFAULT_INCIDENT_PATTERN = r"INC-\d+"
+# Names that AI coding assistants sign `Co-authored-by:` trailers with (matched in any case,
+# anywhere in the trailer: "Claude <noreply@anthropic.com>", "cursoragent <...@cursor.com>").
+DEFAULT_AI_ASSISTANTS = ("Copilot", "Claude", "Cursor", "Codeium", "Windsurf", "Aider", "Devin",
+                         "Codex", "Gemini", "Tabnine")  # fmt: skip
+DEFAULT_AI_LABELS = ("ai-assisted",)
+_TRAILER = re.compile(r"(?im)^\s*co-authored-by\s*:\s*(.+?)\s*$")
+_ISSUE_REF = r"(?:(?P<repo>[\w.-]+/[\w.-]+))?#(?P<number>\d+)"
+MAX_INCIDENT_NUMBERS = 5000
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -168,6 +180,13 @@ class Options:
     severity_prefix: str | None = "severity:"
     model_prefix: str | None = "model:"
     team_prefix: str | None = "team:"
+    # deployments.kind: globs on a run's workflow name or file / a deployment's task.
+    hotfix_workflows: tuple[str, ...] = ()
+    rollback_workflows: tuple[str, ...] = ()
+    # changes.incident_id and changes.ai_assisted
+    incident_pattern: str = DEFAULT_INCIDENT_PATTERN
+    ai_labels: tuple[str, ...] = DEFAULT_AI_LABELS
+    ai_assistants: tuple[str, ...] = DEFAULT_AI_ASSISTANTS
 
     @property
     def incident_model(self) -> LabelRule:
@@ -176,6 +195,99 @@ class Options:
     @property
     def incident_team(self) -> LabelRule:
         return LabelRule(self.team_prefix, default=self.team)
+
+
+def deployment_kind(names: list[Any], options: Options, declared: Any = None) -> str | None:
+    """Why a deployment happened: planned, hotfix or rollback; None when the source says nothing.
+
+    Args:
+        names: what names the deployment (a run's workflow name and file; a deployment's task
+            and description); globs match them in any case.
+        options: the source's `hotfix_workflows` / `rollback_workflows` globs.
+        declared: a kind the deployment states itself (a deployment payload's "kind"); it wins,
+            as written (the loader lowercases it and quarantines one it does not know).
+
+    Returns:
+        "rollback" or "hotfix" for a name matching that option (rollback first); "planned" for
+        any other name when either option is set; None when neither is set: a source that was
+        never told how its hotfixes look knows nothing of why it deployed.
+    """
+    if json_text(declared):
+        return json_text(declared)
+    texts = [str(n).lower() for n in names if n]
+    for kind, globs in (
+        ("rollback", options.rollback_workflows),
+        ("hotfix", options.hotfix_workflows),
+    ):
+        if any(fnmatch.fnmatchcase(text, glob.lower()) for glob in globs for text in texts):
+            return kind
+    if options.rollback_workflows or options.hotfix_workflows:
+        return "planned"
+    return None
+
+
+def _closing_reference(pattern: str) -> re.Pattern:
+    keywords = "|".join(CLOSING_KEYWORDS)
+    return re.compile(
+        rf"(?i:\b(?:{keywords}))\s*:?\s+(?:(?P<incident>{pattern})"
+        rf"|(?:https?://[^\s/]+/(?P<url_repo>[\w.-]+/[\w.-]+)/issues/(?P<url_number>\d+))"
+        rf"|{_ISSUE_REF})"
+    )
+
+
+def fixed_incident(
+    repo: str, texts: list[Any], pattern: str, incident_numbers: frozenset[int] = frozenset()
+) -> str | None:
+    """The incident a pull request says it fixes, from its title then its body.
+
+    Args:
+        repo: the pull request's repository, "owner/name".
+        texts: the title and the body, in that order (None skipped).
+        pattern: the regex of an incident id from another tool (`incident_pattern`, default
+            `INC-\\d+`); the match is kept as written.
+        incident_numbers: the numbers of this repository's incident issues that the source has
+            read: "fixes #9" names incident "owner/name#9" only if issue 9 is one of them (a
+            fixed bug is not an incident).
+
+    Returns:
+        The first reference after a closing keyword ("fixes INC-123", "Resolves: #9",
+        "closes octo/shop#9", "fixes https://github.com/octo/shop/issues/9"), or None.
+    """
+    reference = _closing_reference(pattern)
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        for match in reference.finditer(text):
+            if match.group("incident"):
+                return match.group("incident")
+            ref_repo = match.group("url_repo") or match.group("repo") or repo
+            number = match.group("url_number") or match.group("number")
+            if ref_repo.lower() == repo.lower() and int(number) in incident_numbers:
+                return f"{repo}#{int(number)}"
+    return None
+
+
+def ai_assisted(labels: list[str], messages: list[Any] | None, options: Options) -> bool | None:
+    """Whether a pull request was made with an AI assistant: True, False, or None if not known.
+
+    True when it carries one of `ai_labels` (any case) or one of its commits has a
+    `Co-authored-by:` trailer naming one of `ai_assistants` (any case, anywhere in the trailer).
+    False when every rule that is set was read and nothing matched. None when not known: neither
+    rule set, or `ai_assistants` set and no commit message read (the state of a pull request
+    kept by an older Tandem has none).
+    """
+    wanted = {label.casefold() for label in options.ai_labels}
+    if any(label.casefold() in wanted for label in labels):
+        return True
+    names = [name.casefold() for name in options.ai_assistants if name]
+    texts = [m for m in messages or [] if isinstance(m, str)]
+    if names and not texts:
+        return None
+    for message in texts:
+        for trailer in _TRAILER.findall(message):
+            if any(name in trailer.casefold() for name in names):
+                return True
+    return False if names or wanted else None
 
 
 def deployment_row(repo: str, deployment: dict, statuses: list[dict], options: Options) -> dict:
@@ -195,6 +307,9 @@ def deployment_row(repo: str, deployment: dict, statuses: list[dict], options: O
         "finished_at": json_text(outcome[1]) if outcome else None,
         "status": outcome[0] if outcome else None,
         "commit_sha": json_text(deployment.get("sha")),
+        "kind": deployment_kind(
+            [deployment.get("task"), deployment.get("description")], options, payload.get("kind")
+        ),
         "url": json_text(deployment.get("url")),
     }
 
@@ -212,22 +327,36 @@ def run_row(repo: str, run: dict, options: Options) -> dict:
         "finished_at": json_text(run.get("updated_at")),
         "status": RUN_CONCLUSIONS.get(conclusion, json_text(conclusion)),
         "commit_sha": json_text(run.get("head_sha")),
+        "kind": deployment_kind(
+            [run.get("name"), str(run.get("path") or "").rsplit("/", 1)[-1]], options
+        ),
         "url": json_text(run.get("html_url")),
     }
 
 
-def slim_pull(pull: dict, commits: list[dict]) -> dict:
+def slim_pull(
+    pull: dict,
+    commits: list[dict],
+    options: Options | None = None,
+    incident_numbers: frozenset[int] = frozenset(),
+    repo: str = "",
+) -> dict:
     """What Tandem keeps of a merged pull request and its commits (small enough for state).
 
     Its head commit (and the last commit listed, the same one unless the listing was cut at
-    250) stands for all its commits: if a deployment holds the head, it holds the rest.
+    250) stands for all its commits: if a deployment holds the head, it holds the rest. The
+    incident it fixes and whether an AI assistant helped are read now, while the commits'
+    messages are at hand (the state does not keep them).
     """
+    options = options or Options()
     dates = []
+    messages = []
     for commit in commits:
         detail = (commit.get("commit") if isinstance(commit, dict) else None) or {}
         author = detail.get("author") or {}
         committer = detail.get("committer") or {}
         dates.append(author.get("date") or committer.get("date"))
+        messages.append(detail.get("message"))
     heads = {(pull.get("head") or {}).get("sha")}
     if commits and isinstance(commits[-1], dict):
         heads.add(commits[-1].get("sha"))
@@ -239,6 +368,10 @@ def slim_pull(pull: dict, commits: list[dict]) -> dict:
         "merge_commit_sha": pull.get("merge_commit_sha"),
         "head_shas": sorted(heads - {None}),
         "first_commit_at": first_commit_at(dates),
+        "incident_id": fixed_incident(
+            repo, [pull.get("title"), pull.get("body")], options.incident_pattern, incident_numbers
+        ),
+        "ai_assisted": ai_assisted(_labels(pull), messages, options),
     }
 
 
@@ -260,6 +393,8 @@ def change_row(repo: str, pull: dict, deployment_id: str | None) -> dict:
         "merged_at": json_text(pull.get("merged_at")),
         "author": json_text(pull.get("author")),
         "title": json_text(pull.get("title")),
+        "incident_id": json_text(pull.get("incident_id")),
+        "ai_assisted": pull.get("ai_assisted"),
     }
 
 
@@ -411,7 +546,21 @@ class GithubConnector(Connector):
             severity_prefix=opt("severity_label_prefix", "severity:"),
             model_prefix=opt("model_label_prefix", "model:"),
             team_prefix=opt("team_label_prefix", "team:"),
+            hotfix_workflows=self._names("hotfix_workflows", ()),
+            rollback_workflows=self._names("rollback_workflows", ()),
+            incident_pattern=opt("incident_pattern", DEFAULT_INCIDENT_PATTERN),
+            ai_labels=self._names("ai_assisted_labels", DEFAULT_AI_LABELS),
+            ai_assistants=self._names("ai_assistants", DEFAULT_AI_ASSISTANTS),
         )
+
+    def _names(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """An option that lists names (a single string is a list of one)."""
+        value = self.source.option(key, list(default))
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SourceError(f"source {self.source.name!r}: `{key}` is a list of names")
+        return tuple(value)
 
     def _since(self) -> str | None:
         since = self.source.option("since")
@@ -429,6 +578,13 @@ class GithubConnector(Connector):
         self._repos()
         self._feeds()
         self._since()
+        options = self._options()
+        try:
+            _closing_reference(options.incident_pattern)
+        except re.error as error:
+            raise SourceError(
+                f"source {self.source.name!r}: incident_pattern is not a regex ({error})"
+            ) from None
         source = self.source.option("deployments_from", "deployments")
         if source not in ("deployments", "actions"):
             raise SourceError(
@@ -471,14 +627,14 @@ class GithubConnector(Connector):
                 page, successes = self._deployments(http, repo, state)
                 if "deployments" in feeds and page.items:
                     yield page
+            # Incidents before changes: "fixes #9" names an incident only if issue 9 is one.
+            incidents = self._incidents(http, repo, state) if "incidents" in feeds else None
             if "changes" in feeds:
                 page = self._changes(http, repo, state, successes)
                 if page.items:
                     yield page
-            if "incidents" in feeds:
-                page = self._incidents(http, repo, state)
-                if page.items:
-                    yield page
+            if incidents is not None and incidents.items:
+                yield incidents
 
     def _repo_state(self, repo: str, feeds: list[str]) -> dict:
         """A repository's state, started afresh when the feeds this sync wants have changed.
@@ -666,6 +822,8 @@ class GithubConnector(Connector):
         # new); the ones the last sync read in it, unchanged since, are skipped: read again, a
         # shipped one would be linked anew, and lose its deployment.
         read_at_mark = set(state.get("pulls_read_at_mark", [])) if "pulls_at" in state else set()
+        options = self._options()
+        incident_numbers = frozenset(state.get("incident_numbers", []))
         pending = {p["number"]: p for p in state.get("pending", [])}
         params = {
             "state": "closed",
@@ -707,7 +865,7 @@ class GithubConnector(Connector):
             commits = list(
                 self._items(http, f"repos/{repo}/pulls/{number}/commits", {"per_page": PER_PAGE})
             )
-            fresh.append(slim_pull(pull, commits))
+            fresh.append(slim_pull(pull, commits, options, incident_numbers, repo))
         newest = max([t for t in [mark_at, *(u for _, u in listed)] if t is not None], default=None)
         if newest is not None:
             at_newest = {n for n, u in listed if u == newest}
@@ -748,15 +906,20 @@ class GithubConnector(Connector):
             "per_page": PER_PAGE,
         }
         items = []
+        numbers = set(state.get("incident_numbers", []))
         newest = [parse_time(mark)] if mark else []
         for issue in self._items(http, f"repos/{repo}/issues", params):
             if isinstance(issue, dict) and "pull_request" in issue:
                 continue  # the issues endpoint lists pull requests too
             items.append(issue)
+            if isinstance(issue, dict) and isinstance(issue.get("number"), int):
+                numbers.add(issue["number"])
             if isinstance(issue, dict) and parse_time(issue.get("updated_at")) is not None:
                 newest.append(parse_time(issue.get("updated_at")))
         if newest:
             state["issues_at"] = _iso(max(newest))
+        # Kept for the changes' "fixes #9" (the newest numbers when there are too many).
+        state["incident_numbers"] = sorted(numbers)[-MAX_INCIDENT_NUMBERS:]
         origin = f"github:{repo}:incidents" + (f" since {mark}" if mark else "")
         return Page("incidents", repo, origin, items)
 

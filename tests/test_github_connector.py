@@ -39,8 +39,12 @@ from connectors.github import (
     Options,
     Page,
     Shipment,
+    ai_assisted,
+    deployment_kind,
     deployment_outcome,
+    deployment_row,
     first_commit_at,
+    fixed_incident,
     incident_row,
     item_row,
     link_changes,
@@ -122,6 +126,18 @@ def test_first_sync_maps_deployments_changes_and_incidents(project, monkeypatch)
         ("octo/shop#9", None, "ranking", at("2026-03-03T16:00:00"), None, None,
          "octo/shop/actions/runs/555", "Latency p99 over budget"),
     ]  # fmt: skip
+    # What each pull request fixes and whether an assistant helped, from its title, body,
+    # labels and commit trailers: PR1 "Fixes INC-481" (another tool's id, as written); PR2 has
+    # the label "AI-assisted"; PR3 "Resolves: #7", an incident issue, and a commit
+    # co-authored by Claude; PR4 "closes #8", a bug that is no incident, and a human co-author.
+    assert project.query("select change_id, incident_id, ai_assisted from changes order by 1") == [
+        ("octo/shop#1", "INC-481", False),
+        ("octo/shop#2", None, True),
+        ("octo/shop#3", "octo/shop#7", True),
+        ("octo/shop#4", None, False),
+    ]
+    # No hotfix or rollback rule configured: why each deployment happened is not known.
+    assert project.query("select count(*) from deployments where kind is not null") == [(0,)]
     # Lead time of PR1 as the delivery metrics will read it: D3 finished 03-03 12:20, first
     # commit 03-01 09:00: 51 h 20 min.
     assert project.query(
@@ -178,14 +194,7 @@ def test_a_second_sync_asks_only_for_what_changed(project):
         (f"{REPO}/deployments", {"per_page": ["100"]}),
         (f"{REPO}/deployments/106/statuses", {"per_page": ["100"]}),
         (f"{REPO}/deployments/105/statuses", {"per_page": ["100"]}),
-        (
-            f"{REPO}/pulls",
-            {"state": ["closed"], "sort": ["updated"], "direction": ["desc"], "per_page": ["100"]},
-        ),
-        # PR5 only: PR1 was merged before the last sync (only commented on since), and the
-        # listing stops at PR4, which has not changed since.
-        (f"{REPO}/pulls/5/commits", {"per_page": ["100"]}),
-        (f"{REPO}/compare/{sha('e2')}...{sha('54')}", {"per_page": ["100"]}),
+        # incidents before pull requests: "fixes #9" names an incident only if #9 is one
         (
             f"{REPO}/issues",
             {
@@ -197,6 +206,14 @@ def test_a_second_sync_asks_only_for_what_changed(project):
                 "per_page": ["100"],
             },
         ),
+        (
+            f"{REPO}/pulls",
+            {"state": ["closed"], "sort": ["updated"], "direction": ["desc"], "per_page": ["100"]},
+        ),
+        # PR5 only: PR1 was merged before the last sync (only commented on since), and the
+        # listing stops at PR4, which has not changed since.
+        (f"{REPO}/pulls/5/commits", {"per_page": ["100"]}),
+        (f"{REPO}/compare/{sha('e2')}...{sha('54')}", {"per_page": ["100"]}),
     ]
     assert counts(report) == {
         "deployments": (2, 2, 0, 0),
@@ -237,7 +254,13 @@ def test_a_second_sync_asks_only_for_what_changed(project):
         "merge_commit_sha": sha("55"),
         "head_shas": [sha("f5")],
         "first_commit_at": "2026-03-04T11:00:00Z",
+        # "fixes octo/shop#9" (an incident issue the first sync read); a Copilot trailer
+        "incident_id": "octo/shop#9",
+        "ai_assisted": True,
     }
+    assert project.query(
+        "select incident_id, ai_assisted from changes where change_id = 'octo/shop#5'"
+    ) == [("octo/shop#9", True)]
 
 
 # -- Actions workflow runs as deployments -------------------------------------------------------
@@ -285,6 +308,32 @@ def test_actions_runs_of_the_deploy_workflow_are_deployments(project):
         "created": [">=2026-03-02T14:01:00Z"],
         "per_page": ["100"],
     }
+
+
+def test_hotfix_and_rollback_workflows_name_a_deployments_kind(project):
+    with ReplayServer() as server:
+        serve(server, "first_sync", "actions")
+        project.configure(
+            source_toml(
+                server,
+                deployments_from="actions",
+                workflow_regex="^(Deploy|Rollback|Hotfix) production$",
+                hotfix_workflows=["hotfix*"],
+                rollback_workflows=["rollback.yml"],
+                feeds=["deployments"],
+            )
+        )
+        report = project.sync()
+    assert report.ok, report.as_dict()
+    # The rollback matches by its file, the hotfix by its name (any case); with rules set,
+    # every other run of a deploy workflow is planned, the failed one too.
+    assert project.query("select deployment_id, status, kind from deployments order by 1") == [
+        ("octo/shop/actions/runs/554", "success", "planned"),
+        ("octo/shop/actions/runs/555", "success", "planned"),
+        ("octo/shop/actions/runs/557", "failed", "planned"),
+        ("octo/shop/actions/runs/559", "success", "rollback"),
+        ("octo/shop/actions/runs/561", "success", "hotfix"),
+    ]
 
 
 def test_actions_need_a_workflow_pattern(project):
@@ -414,6 +463,9 @@ def test_a_deployment_unfinished_for_too_long_is_quarantined(project):
         ({"repo": "o/r", "feeds": ["tickets"]}, "`feeds` lists"),
         ({"repo": "o/r", "deployments_from": "jenkins"}, "deployments_from"),
         ({"repo": "o/r", "since": "last week"}, "`since` must be an ISO date"),
+        ({"repo": "o/r", "incident_pattern": "INC-("}, "incident_pattern is not a regex"),
+        ({"repo": "o/r", "ai_assistants": [1, 2]}, "`ai_assistants` is a list of names"),
+        ({"repo": "o/r", "hotfix_workflows": {"a": 1}}, "`hotfix_workflows` is a list"),
     ],
 )
 def test_config_mistakes_are_named(options, error):
@@ -767,3 +819,91 @@ def test_a_bad_deployment_read_again_at_the_mark_is_quarantined_once(project):
     assert project.query(
         "select status from deployments where deployment_id = 'octo/shop/deployments/105'"
     ) == [("success",)]
+
+
+# -- why a deployment happened, what a change fixes, whether an assistant helped -----------------
+
+RULES = Options(hotfix_workflows=("hotfix*", "*:hotfix"), rollback_workflows=("rollback*",))
+
+
+@pytest.mark.parametrize(
+    "names, options, declared, kind",
+    [
+        (["Deploy production", "deploy.yml"], Options(), None, None),  # no rule: not known
+        (["Deploy production", "deploy.yml"], RULES, None, "planned"),
+        (["HOTFIX production", "hotfix.yml"], RULES, None, "hotfix"),
+        (["deploy:hotfix", None], RULES, None, "hotfix"),  # a deployment's task
+        (["deploy", "Rollback to 1.4.0"], RULES, None, "rollback"),  # its description
+        # rollback is looked at first: a hotfix that rolls back is a rollback
+        (["hotfix rollback", "rollback-hotfix"], RULES, None, "rollback"),
+        # a kind the payload declares wins over every rule, as written
+        (["deploy:hotfix"], RULES, "Rollback", "Rollback"),
+        ([], Options(), "hotfix", "hotfix"),
+        ([None, ""], RULES, None, "planned"),
+    ],
+)
+def test_a_deployments_kind(names, options, declared, kind):
+    assert deployment_kind(names, options, declared) == kind
+
+
+def test_a_deployment_rows_kind_comes_from_its_payload_or_its_task():
+    deployment = {"id": 9, "task": "deploy:hotfix", "payload": {"kind": "rollback"}}
+    assert deployment_row("o/r", deployment, [], RULES)["kind"] == "rollback"
+    deployment = {"id": 9, "task": "deploy:hotfix", "payload": {}}
+    assert deployment_row("o/r", deployment, [], RULES)["kind"] == "hotfix"
+    assert deployment_row("o/r", deployment, [], Options())["kind"] is None
+
+
+INCIDENTS = frozenset({7, 9})
+
+
+@pytest.mark.parametrize(
+    "texts, pattern, incident",
+    [
+        (["Fix flaky test", "Fixes INC-123"], r"INC-\d+", "INC-123"),
+        (["Resolves INC-7 and INC-8"], r"INC-\d+", "INC-7"),  # the first one
+        (["hotfix for INC-123"], r"INC-\d+", None),  # named, but no closing keyword
+        (["fixes inc-123"], r"INC-\d+", None),  # the id's pattern keeps its case
+        (["FIXED: INC-5"], r"INC-\d+", "INC-5"),  # the keyword in any case, with a colon
+        (["prefixes INC-5"], r"INC-\d+", None),  # a keyword is a whole word
+        (["closes #9"], r"INC-\d+", "octo/shop#9"),
+        (["closes #8"], r"INC-\d+", None),  # issue 8 is no incident
+        (["fixes octo/shop#7"], r"INC-\d+", "octo/shop#7"),
+        (["fixes octo/other#7"], r"INC-\d+", None),  # another repository's issue 7
+        (["fixes https://github.com/octo/shop/issues/9"], r"INC-\d+", "octo/shop#9"),
+        (["Resolves PD-Q1W2E3"], r"PD-[A-Z0-9]+", "PD-Q1W2E3"),  # a pattern of one's own
+        ([None, None], r"INC-\d+", None),
+    ],
+)
+def test_the_incident_a_pull_request_fixes(texts, pattern, incident):
+    assert fixed_incident("octo/shop", texts, pattern, INCIDENTS) == incident
+
+
+CLAUDE = "Fix it\n\nCo-authored-by: Claude <noreply@anthropic.com>"
+HUMAN = "Fix it\n\nCo-authored-by: Jane Doe <jane@example.com>"
+
+
+@pytest.mark.parametrize(
+    "labels, messages, options, expected",
+    [
+        (["ai-assisted"], [], Options(), True),
+        (["AI-Assisted"], [HUMAN], Options(), True),  # labels match in any case
+        ([], [HUMAN, CLAUDE], Options(), True),
+        ([], ["x\n\nco-authored-by: cursoragent <cursoragent@cursor.com>"], Options(), True),
+        (
+            [],
+            ["x\nCo-Authored-By: Copilot <223556219+Copilot@users.noreply.github.com>"],
+            Options(),
+            True,
+        ),  # fmt: skip
+        ([], [HUMAN, "plain"], Options(), False),  # read, and nothing matched
+        ([], ["Claude wrote the docs"], Options(), False),  # a name outside a trailer
+        ([], [CLAUDE], Options(ai_assistants=("Devin",)), False),  # the list is config
+        ([], [], Options(), None),  # the trailers are a rule, and no commit was read
+        ([], [None], Options(), None),
+        ([], [], Options(ai_assistants=()), False),  # labels alone are the rule, and were read
+        ([], [CLAUDE], Options(ai_labels=(), ai_assistants=()), None),  # nothing to read it from
+    ],
+)
+def test_whether_an_ai_assistant_helped(labels, messages, options, expected):
+    assert ai_assisted(labels, messages, options) is expected
