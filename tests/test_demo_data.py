@@ -310,6 +310,89 @@ def test_incidents_name_real_deployments_and_two_are_still_open(year):
     assert (resolved["resolved_at"] > resolved["opened_at"]).all()
 
 
+def test_every_deployment_says_why_it_happened(year):
+    deployments = year["deployments"]
+    production = deployments[deployments["environment"] == "production"]
+    assert deployments["kind"].notna().all()
+    # The demo's deploy tool records a rollback as the release's status, not as a row of its own.
+    assert set(deployments["kind"]) == {"planned", "hotfix"}
+    # A release that failed or was rolled back is planned work that went wrong.
+    assert (production.loc[production["status"] != "success", "kind"] == "planned").all()
+    hotfixes = production[production["kind"] == "hotfix"]
+    assert 0.03 <= len(hotfixes) / len(production) <= 0.12
+    # Each hotfix comes after a rolled-back release of its model or while an incident was open.
+    incidents = year["incidents"]
+    for hotfix in hotfixes.itertuples():
+        before = production[
+            (production["model"] == hotfix.model) & (production["finished_at"] < hotfix.started_at)
+        ]
+        after_rollback = before.iloc[-1]["status"] == "rolled_back"
+        open_then = incidents[
+            (incidents["model"] == hotfix.model)
+            & (incidents["opened_at"] < hotfix.started_at)
+            & ~(incidents["resolved_at"] <= hotfix.started_at)
+        ]
+        assert after_rollback or len(open_then), hotfix.deployment_id
+    # A hotfix's staging deployment is a hotfix too; other staging deployments are planned.
+    staging = deployments[deployments["environment"] == "staging"]
+    hot_versions = set(zip(hotfixes["model"], hotfixes["version"], strict=True))
+    pairs = zip(staging["model"], staging["version"], strict=True)
+    staged_hot = [pair in hot_versions for pair in pairs]
+    assert list(staging["kind"] == "hotfix") == staged_hot
+
+
+def test_changes_that_fix_an_incident_name_it_and_ship_within_a_week(year, facts):
+    changes, incidents = year["changes"], year["incidents"]
+    fixes = (
+        changes.dropna(subset=["incident_id"])
+        .merge(year["deployments"], on="deployment_id")
+        .merge(incidents, on="incident_id", suffixes=("", "_incident"))
+    )
+    assert len(fixes) == changes["incident_id"].notna().sum()  # every one names a real incident
+    assert 10 <= len(fixes) <= 30
+    assert (fixes["model"] == fixes["model_incident"]).all()
+    assert (fixes["merged_at"] >= fixes["opened_at"]).all()
+    assert (fixes["status"] == "success").all()
+    # within a week, but for the story's, whose retrain took longer
+    others = fixes[fixes["incident_id"] != facts["incident_id"]]
+    assert (others["started_at"] - others["opened_at"] <= pd.Timedelta(days=7)).all()
+    # The story's incident is fixed by the retrain release: its changes merged after the
+    # incident opened name it (the unit fix in the pipeline), the one merged before does not.
+    story = changes[changes["incident_id"] == facts["incident_id"]]
+    assert set(story["deployment_id"]) == {facts["retrain_deployment_id"]}
+    assert list(story["title"]) == ["Retrain recommender with session length in milliseconds"]
+    # A still-open incident no release caused has no fix yet.
+    open_other = incidents[incidents["resolved_at"].isna() & incidents["deployment_id"].isna()]
+    assert not set(open_other["incident_id"]) & set(changes["incident_id"].dropna())
+
+
+def test_a_share_of_each_teams_changes_were_made_with_an_ai_assistant(year):
+    changes = year["changes"].merge(year["deployments"][["deployment_id", "team"]])
+    assert set(changes["ai_assisted"].map(type)) == {bool}
+    share = changes.groupby("team")["ai_assisted"].mean().astype(float)
+    assert set(share.index) == set(demo_data.TEAMS)
+    assert share.between(0.2, 0.45).all(), share
+    assert share.max() - share.min() >= 0.05  # teams differ a little
+    # Enough people behind each team's changes for a team-level split (min_people = 3).
+    assert (changes.groupby("team")["author"].nunique() >= 3).all()
+
+
+def test_the_rework_columns_move_no_other_figure(monkeypatch):
+    # Drawn last, from a stream of their own: the year without them is the same row for row.
+    drawn = delivery_timeline(END, seed=7)
+    monkeypatch.setattr("connectors.demo_data.delivery.annotate", lambda d, c, i, s, rng: (d, c))
+    bare = delivery_timeline(END, seed=7)
+    assert drawn.deployments.drop(columns="kind").equals(bare.deployments.drop(columns="kind"))
+    assert bare.deployments["kind"].isna().all()
+    columns = ["incident_id", "ai_assisted", "title"]
+    assert drawn.changes.drop(columns=columns).equals(bare.changes.drop(columns=columns))
+    # A fix's title names its incident; every other title is as drawn.
+    kept = drawn.changes["incident_id"].isna()
+    assert drawn.changes.loc[kept, "title"].equals(bare.changes.loc[kept, "title"])
+    assert drawn.incidents.equals(bare.incidents)
+    assert drawn.story == bare.story
+
+
 # --- inference -------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from connectors.demo_data.catalogue import (
     feed_frame,
 )
 from connectors.demo_data.incidents import draw_incidents
+from connectors.demo_data.rework import annotate
 from connectors.demo_data.year import (
     Calendar,
     epoch_ns,
@@ -294,6 +295,7 @@ def _release_history(
         fix_start = working_time(release["finished_at"] + hours(rng.uniform(2, 26)), rng)
         fix_start = log.stage(spec, version, fix_start, not_before=release["finished_at"])
         fix = log.deploy(spec, "production", version, fix_start, rng.uniform(8, 30), "success")
+        fix["fix_of"] = release["ref"]
         log.ship_changes(spec, fix, 1, previous_start, titles=_FIX_TITLES, is_fix=True)
         served.append((fix["finished_at"], version))
         previous_start, busy_until = fix["started_at"], fix["finished_at"]
@@ -374,6 +376,16 @@ def delivery_timeline(end: dt.date, seed: int) -> Timeline:
     change_out = change_frame.assign(
         first_commit_at=to_utc(change_frame["first_commit_at"]),
         merged_at=to_utc(change_frame["merged_at"]),
+        team=change_frame["model"].map(lambda model: MODELS_BY_NAME[model].team),
+    )
+    fixed_release = deploy_out["fix_of"].map(id_of_ref) if "fix_of" in deploy_out else None
+    story_changes = list(change_out.loc[change_out["deployment_id"].eq(retrain_id), "change_id"])
+    deploy_out, change_out = annotate(
+        deploy_out.assign(fix_of=fixed_release),
+        change_out,
+        incidents,
+        story_changes,
+        streams["rework"],
     )
     return Timeline(
         deployments=feed_frame(

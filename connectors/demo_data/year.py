@@ -140,5 +140,7 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
     Separate streams keep a feed's data unchanged when another feed's recipe changes, and let
     `story()` build the delivery timeline without drawing the request log.
     """
-    names = ("deployments", "changes", "incidents", "inference", "kpis", "tickets")
+    # A stream added later goes last: a child's draws depend on its position only, so the
+    # streams before it keep theirs.
+    names = ("deployments", "changes", "incidents", "inference", "kpis", "tickets", "rework")
     return dict(zip(names, np.random.default_rng(seed).spawn(len(names)), strict=True))
