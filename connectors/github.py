@@ -1,4 +1,4 @@
-"""GitHub: deployments (Deployments API or Actions runs), merged pull requests, incident issues.
+r"""GitHub: deployments (Deployments API or Actions runs), merged pull requests, incident issues.
 
     [[sources]]
     name = "shop-github"
@@ -19,6 +19,9 @@
     # incident_label = "incident"
     # severity_label_prefix = "severity:"  (likewise model_label_prefix, team_label_prefix)
     # since = "2025-01-01"                 (ignore history before this date on a first sync)
+    # hotfix_workflows = ["hotfix*"]       (deployments.kind, below; likewise rollback_workflows)
+    # incident_pattern = 'INC-\d+'         (changes.incident_id, below)
+    # ai_assisted_labels = ["ai-assisted"] (changes.ai_assisted, below; and ai_assistants)
 
 Feeds and their fields:
 
@@ -38,6 +41,27 @@ Feeds and their fields:
   (`ignore_conclusions`). GitHub answers at most 1,000 runs for a filtered listing.
 - changes: merged pull requests, `change_id` = "owner/name#<number>", first_commit_at = the
   earliest authored date among the pull request's commits, merged_at, author (login), title.
+- deployments.kind (why it happened): a "kind" in the deployment's payload, as written; else
+  `rollback_workflows`, then `hotfix_workflows` (globs, any case) on a run's workflow name or
+  file, or on a deployment's task ("deploy:hotfix") or description. When either option is set,
+  a deployment matching neither is "planned"; when neither is, kind is null: a source never told
+  how its hotfixes look does not know, and calling everything planned would hide rework.
+- changes.incident_id: the first reference after a closing keyword (close, fix, resolve and
+  their forms, any case, an optional colon) in the title, then the body: a match of
+  `incident_pattern` (default `INC-\d+`, another tool's id, kept as written), or a GitHub
+  issue ("#9", "octo/shop#9", its web address) of the same repository that is one of its
+  incident issues ("octo/shop#9", the id the incidents feed gives it). A fixed bug is no
+  incident: "fixes #8" names nothing unless #8 carries `incident_label`, and needs the
+  incidents feed (it is read before the pull requests, and the state keeps the incident
+  numbers). Issues linked in the pull request's sidebar without a keyword are not read (the
+  REST API does not list them).
+- changes.ai_assisted: true when the pull request carries one of `ai_assisted_labels`
+  (default "ai-assisted", any case) or one of its commits has a `Co-authored-by:` trailer
+  naming one of `ai_assistants` (any case, anywhere in the trailer: "Claude
+  <noreply@anthropic.com>", "Copilot <...+Copilot@users.noreply.github.com>", "cursoragent
+  <cursoragent@cursor.com>"); false when every rule set was read and none matched; null when
+  not known (both options empty, or no commit message read: a pull request a Tandem before
+  this one kept waiting in its state).
 - incidents: issues labelled `incident_label` (pull requests, which the issues endpoint also
   returns, are skipped), opened_at = created_at, resolved_at = closed_at, severity / model /
   team from `severity:`, `model:`, `team:` labels, deployment_id from a line
