@@ -19,7 +19,8 @@ r"""GitHub: deployments (Deployments API or Actions runs), merged pull requests,
     # incident_label = "incident"
     # severity_label_prefix = "severity:"  (likewise model_label_prefix, team_label_prefix)
     # since = "2025-01-01"                 (ignore history before this date on a first sync)
-    # hotfix_workflows = ["hotfix*"]       (deployments.kind, below; likewise rollback_workflows)
+    # hotfix_workflows = ["hotfix*"]       (deployments.kind, below; likewise rollback_workflows,
+    #                                       hotfix_labels and rollback_labels)
     # incident_pattern = 'INC-\d+'         (changes.incident_id, below)
     # ai_assisted_labels = ["ai-assisted"] (changes.ai_assisted, below; and ai_assistants)
 
@@ -43,9 +44,11 @@ Feeds and their fields:
   earliest authored date among the pull request's commits, merged_at, author (login), title.
 - deployments.kind (why it happened): a "kind" in the deployment's payload, as written; else
   `rollback_workflows`, then `hotfix_workflows` (globs, any case) on a run's workflow name or
-  file, or on a deployment's task ("deploy:hotfix") or description. When either option is set,
-  a deployment matching neither is "planned"; when neither is, kind is null: a source never told
-  how its hotfixes look does not know, and calling everything planned would hide rework.
+  file, or on a deployment's task ("deploy:hotfix") or description; or `rollback_labels` /
+  `hotfix_labels` on any pull request it shipped (rollback first; the label rules count only in
+  a sync that reads `changes`). When some rule is set, a deployment matching none is
+  "planned"; when none is, kind is null: a source never told how its hotfixes look does not
+  know, and calling everything planned would hide rework.
 - changes.incident_id: the first reference after a closing keyword (close, fix, resolve and
   their forms, any case, an optional colon) in the title, then the body: a match of
   `incident_pattern` (default `INC-\d+`, another tool's id, kept as written), or a GitHub
@@ -54,7 +57,8 @@ Feeds and their fields:
   incident: "fixes #8" names nothing unless #8 carries `incident_label`, and needs the
   incidents feed (it is read before the pull requests, and the state keeps the incident
   numbers). Issues linked in the pull request's sidebar without a keyword are not read (the
-  REST API does not list them).
+  REST API does not list them). Incidents kept in Jira: `incident_pattern = 'OPS-\d+'` (the
+  incident project's key) makes "fixes OPS-7" name the Jira connector's incident OPS-7.
 - changes.ai_assisted: true when the pull request carries one of `ai_assisted_labels`
   (default "ai-assisted", any case) or one of its commits has a `Co-authored-by:` trailer
   naming one of `ai_assistants` (any case, anywhere in the trailer: "Claude
@@ -207,6 +211,9 @@ class Options:
     # deployments.kind: globs on a run's workflow name or file / a deployment's task.
     hotfix_workflows: tuple[str, ...] = ()
     rollback_workflows: tuple[str, ...] = ()
+    # ... or labels on the pull requests a deployment shipped.
+    hotfix_labels: tuple[str, ...] = ()
+    rollback_labels: tuple[str, ...] = ()
     # changes.incident_id and changes.ai_assisted
     incident_pattern: str = DEFAULT_INCIDENT_PATTERN
     ai_labels: tuple[str, ...] = DEFAULT_AI_LABELS
@@ -221,20 +228,30 @@ class Options:
         return LabelRule(self.team_prefix, default=self.team)
 
 
-def deployment_kind(names: list[Any], options: Options, declared: Any = None) -> str | None:
+def deployment_kind(
+    names: list[Any],
+    options: Options,
+    declared: Any = None,
+    labelled: str | None = None,
+    labels_read: bool = False,
+) -> str | None:
     """Why a deployment happened: planned, hotfix or rollback; None when the source says nothing.
 
     Args:
         names: what names the deployment (a run's workflow name and file; a deployment's task
             and description); globs match them in any case.
-        options: the source's `hotfix_workflows` / `rollback_workflows` globs.
+        options: the source's `hotfix_workflows` / `rollback_workflows` globs and
+            `hotfix_labels` / `rollback_labels`.
         declared: a kind the deployment states itself (a deployment payload's "kind"); it wins,
             as written (the loader lowercases it and quarantines one it does not know).
+        labelled: "rollback" or "hotfix" when a pull request it shipped carries such a label.
+        labels_read: whether the pull requests were read this sync (the label rules count only
+            then: a sync of deployments alone cannot tell).
 
     Returns:
-        "rollback" or "hotfix" for a name matching that option (rollback first); "planned" for
-        any other name when either option is set; None when neither is set: a source that was
-        never told how its hotfixes look knows nothing of why it deployed.
+        "rollback" for a name or label matching a rollback rule, then "hotfix" likewise;
+        "planned" for any other deployment when some rule is set; None when none is: a source
+        that was never told how its hotfixes look knows nothing of why it deployed.
     """
     if json_text(declared):
         return json_text(declared)
@@ -243,10 +260,21 @@ def deployment_kind(names: list[Any], options: Options, declared: Any = None) ->
         ("rollback", options.rollback_workflows),
         ("hotfix", options.hotfix_workflows),
     ):
-        if any(fnmatch.fnmatchcase(text, glob.lower()) for glob in globs for text in texts):
+        matched = any(fnmatch.fnmatchcase(text, glob.lower()) for glob in globs for text in texts)
+        if matched or (labels_read and labelled == kind):
             return kind
-    if options.rollback_workflows or options.hotfix_workflows:
+    label_rules = labels_read and (options.rollback_labels or options.hotfix_labels)
+    if options.rollback_workflows or options.hotfix_workflows or label_rules:
         return "planned"
+    return None
+
+
+def labelled_kind(labels: list[str], options: Options) -> str | None:
+    """ "rollback" or "hotfix" when a pull request carries such a label (any case), else None."""
+    folded = {label.casefold() for label in labels}
+    for kind, wanted in (("rollback", options.rollback_labels), ("hotfix", options.hotfix_labels)):
+        if folded & {label.casefold() for label in wanted}:
+            return kind
     return None
 
 
@@ -314,7 +342,14 @@ def ai_assisted(labels: list[str], messages: list[Any] | None, options: Options)
     return False if names or wanted else None
 
 
-def deployment_row(repo: str, deployment: dict, statuses: list[dict], options: Options) -> dict:
+def deployment_row(
+    repo: str,
+    deployment: dict,
+    statuses: list[dict],
+    options: Options,
+    labelled: str | None = None,
+    labels_read: bool = False,
+) -> dict:
     """One canonical deployments row from a deployment and its statuses."""
     payload = _payload(deployment)
     outcome = deployment_outcome(statuses)
@@ -332,13 +367,19 @@ def deployment_row(repo: str, deployment: dict, statuses: list[dict], options: O
         "status": outcome[0] if outcome else None,
         "commit_sha": json_text(deployment.get("sha")),
         "kind": deployment_kind(
-            [deployment.get("task"), deployment.get("description")], options, payload.get("kind")
+            [deployment.get("task"), deployment.get("description")],
+            options,
+            payload.get("kind"),
+            labelled,
+            labels_read,
         ),
         "url": json_text(deployment.get("url")),
     }
 
 
-def run_row(repo: str, run: dict, options: Options) -> dict:
+def run_row(
+    repo: str, run: dict, options: Options, labelled: str | None = None, labels_read: bool = False
+) -> dict:
     """One canonical deployments row from a completed Actions workflow run."""
     conclusion = run.get("conclusion")
     return {
@@ -352,7 +393,10 @@ def run_row(repo: str, run: dict, options: Options) -> dict:
         "status": RUN_CONCLUSIONS.get(conclusion, json_text(conclusion)),
         "commit_sha": json_text(run.get("head_sha")),
         "kind": deployment_kind(
-            [run.get("name"), str(run.get("path") or "").rsplit("/", 1)[-1]], options
+            [run.get("name"), str(run.get("path") or "").rsplit("/", 1)[-1]],
+            options,
+            labelled=labelled,
+            labels_read=labels_read,
         ),
         "url": json_text(run.get("html_url")),
     }
@@ -396,6 +440,7 @@ def slim_pull(
             repo, [pull.get("title"), pull.get("body")], options.incident_pattern, incident_numbers
         ),
         "ai_assisted": ai_assisted(_labels(pull), messages, options),
+        "kind_label": labelled_kind(_labels(pull), options),
     }
 
 
@@ -492,6 +537,23 @@ class Page:
     items: list[Any]
     # changes: pull request number -> the deployment that shipped it.
     shipped: dict[int, str] = field(default_factory=dict)
+    # deployments: deployment_id -> "rollback"/"hotfix" from the labels of the pull requests
+    # it shipped; None when no pull request was read (the label rules cannot tell).
+    labelled: dict[str, str] | None = None
+
+
+def shipped_kinds(changes: Page) -> dict[str, str]:
+    """deployment_id -> "rollback"/"hotfix" from the labels of the pull requests it shipped."""
+    kinds: dict[str, str] = {}
+    for pull in changes.items:
+        if not isinstance(pull, dict) or pull.get("number") not in changes.shipped:
+            continue
+        deployment_id = changes.shipped[pull["number"]]
+        if pull.get("kind_label") == "rollback" or kinds.get(deployment_id) == "rollback":
+            kinds[deployment_id] = "rollback"
+        elif pull.get("kind_label") == "hotfix":
+            kinds[deployment_id] = "hotfix"
+    return kinds
 
 
 def _reject(item: Any, reason: str) -> Reject:
@@ -505,11 +567,15 @@ def item_row(page: Page, item: Any, options: Options) -> dict | Reject:
             run = item["run"]
             if not isinstance(run, dict) or run.get("id") is None:
                 return _reject(run, "workflow run without an id")
-            return run_row(page.repo, run, options)
+            labelled = (page.labelled or {}).get(f"{page.repo}/actions/runs/{run['id']}")
+            return run_row(page.repo, run, options, labelled, page.labelled is not None)
         deployment = item["deployment"]
         if not isinstance(deployment, dict) or deployment.get("id") is None:
             return _reject(deployment, "deployment without an id")
-        return deployment_row(page.repo, deployment, item["statuses"], options)
+        labelled = (page.labelled or {}).get(f"{page.repo}/deployments/{deployment['id']}")
+        return deployment_row(
+            page.repo, deployment, item["statuses"], options, labelled, page.labelled is not None
+        )
     if page.feed == "changes":
         if "reject" in item:
             return _reject(item["reject"], "pull request without a number")
@@ -572,6 +638,8 @@ class GithubConnector(Connector):
             team_prefix=opt("team_label_prefix", "team:"),
             hotfix_workflows=self._names("hotfix_workflows", ()),
             rollback_workflows=self._names("rollback_workflows", ()),
+            hotfix_labels=self._names("hotfix_labels", ()),
+            rollback_labels=self._names("rollback_labels", ()),
             incident_pattern=opt("incident_pattern", DEFAULT_INCIDENT_PATTERN),
             ai_labels=self._names("ai_assisted_labels", DEFAULT_AI_LABELS),
             ai_assistants=self._names("ai_assistants", DEFAULT_AI_ASSISTANTS),
@@ -647,16 +715,20 @@ class GithubConnector(Connector):
         for repo in self._repos():
             state = self._repo_state(repo, feeds)
             successes: list[dict] = []
+            deployments = None
             if "deployments" in feeds or "changes" in feeds:
-                page, successes = self._deployments(http, repo, state)
-                if "deployments" in feeds and page.items:
-                    yield page
+                deployments, successes = self._deployments(http, repo, state)
             # Incidents before changes: "fixes #9" names an incident only if issue 9 is one.
             incidents = self._incidents(http, repo, state) if "incidents" in feeds else None
+            changes = None
             if "changes" in feeds:
-                page = self._changes(http, repo, state, successes)
-                if page.items:
-                    yield page
+                changes = self._changes(http, repo, state, successes)
+                # A deployment's kind may come from the labels of the pull requests it shipped.
+                deployments.labelled = shipped_kinds(changes)
+            if "deployments" in feeds and deployments.items:
+                yield deployments
+            if changes is not None and changes.items:
+                yield changes
             if incidents is not None and incidents.items:
                 yield incidents
 

@@ -257,6 +257,7 @@ def test_a_second_sync_asks_only_for_what_changed(project):
         # "fixes octo/shop#9" (an incident issue the first sync read); a Copilot trailer
         "incident_id": "octo/shop#9",
         "ai_assisted": True,
+        "kind_label": None,
     }
     assert project.query(
         "select incident_id, ai_assisted from changes where change_id = 'octo/shop#5'"
@@ -334,6 +335,39 @@ def test_hotfix_and_rollback_workflows_name_a_deployments_kind(project):
         ("octo/shop/actions/runs/559", "success", "rollback"),
         ("octo/shop/actions/runs/561", "success", "hotfix"),
     ]
+
+
+def _pr3_labelled_hotfix(routes: dict) -> None:
+    pulls = routes[f"{REPO}/pulls?state=closed&sort=updated&direction=desc&per_page=100&page=2"]
+    pr3 = next(p for p in routes[f"{REPO}/pulls"]["body"] + pulls["body"] if p["number"] == 3)
+    pr3["labels"] = [{**copy.deepcopy(LABEL), "name": "hotfix"}]
+
+
+LABEL = {"id": 7002, "node_id": "LA_7002", "url": "https://api.github.com/repos/octo/shop/labels/x",
+         "name": "x", "color": "d73a4a", "default": False, "description": None}  # fmt: skip
+
+
+def test_a_deployment_shipping_a_hotfix_labelled_pull_request_is_a_hotfix(project):
+    with ReplayServer() as server:
+        serve(server, "first_sync", edit=_pr3_labelled_hotfix)
+        project.configure(source_toml(server, hotfix_labels=["Hotfix"]))
+        assert project.sync().ok
+    # D3 shipped PR1, PR2 and PR3, which is labelled hotfix; the others shipped nothing
+    # labelled (D1 was the first seen, D2 failed, S1 is staging): planned.
+    assert project.query("select deployment_id, kind from deployments order by 1") == [
+        ("octo/shop/deployments/101", "planned"),
+        ("octo/shop/deployments/102", "planned"),
+        ("octo/shop/deployments/103", "planned"),
+        ("octo/shop/deployments/104", "hotfix"),
+    ]
+
+
+def test_label_rules_cannot_tell_a_kind_without_the_pull_requests(project):
+    with ReplayServer() as server:
+        serve(server, "first_sync", edit=_pr3_labelled_hotfix)
+        project.configure(source_toml(server, hotfix_labels=["hotfix"], feeds=["deployments"]))
+        assert project.sync().ok
+    assert project.query("select count(*), count(kind) from deployments") == [(4, 0)]
 
 
 def test_actions_need_a_workflow_pattern(project):
@@ -844,6 +878,26 @@ RULES = Options(hotfix_workflows=("hotfix*", "*:hotfix"), rollback_workflows=("r
 )
 def test_a_deployments_kind(names, options, declared, kind):
     assert deployment_kind(names, options, declared) == kind
+
+
+LABELS = Options(hotfix_labels=("hotfix",), rollback_labels=("revert",))
+
+
+@pytest.mark.parametrize(
+    "labelled, labels_read, options, kind",
+    [
+        ("hotfix", True, LABELS, "hotfix"),
+        ("rollback", True, LABELS, "rollback"),
+        (None, True, LABELS, "planned"),
+        (None, False, LABELS, None),  # the pull requests were not read: no one can tell
+        ("hotfix", False, LABELS, None),
+        (None, True, Options(), None),  # no label rule
+    ],
+)
+def test_a_deployments_kind_from_the_labels_of_what_it_shipped(
+    labelled, labels_read, options, kind
+):
+    assert deployment_kind(["Deploy"], options, None, labelled, labels_read) == kind
 
 
 def test_a_deployment_rows_kind_comes_from_its_payload_or_its_task():
