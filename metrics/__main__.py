@@ -49,6 +49,7 @@ def report(
             ),
         )
     with db.connect(config.warehouse) as con:
+        delivery.use_attribution_window(con, config.attribution_window_hours)
         result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
             "filters": {"team": filters.team, "model": filters.model},

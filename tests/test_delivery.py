@@ -109,7 +109,18 @@ def test_summary_for_the_window(con):
         # i1 2 h, i2 4 h, i4 3 h, and p2 (no incident) restored by p3 after 6 h: median 3.5;
         # i3 (open) and p7 (no later success) unrecovered
         "recovery_time_hours": {"median": 3.5, "recovered": 4, "unrecovered": 2},
+        # p1, p3, p5, p6: no kind, no incident fix, none while an incident of its model was
+        # open (i1 opened after p3; p4 finished before i2 opened and is not a success)
+        "rework_rate": 0.0,
+        "rework_deployments": 0,
         "unattributed_incidents": 1,
+        "attribution": {
+            "rule": "named deployment, else the model's latest successful production "
+            "deployment before the incident opened (no window)",
+            "window_hours": None,
+        },
+        "levels_source": "DORA 2023 bands (DORA's 2025 report replaced tiers with team "
+        "profiles; rework rate has no band)",
         # median deployment days per week 2 (high); lead time median 18 h < 1 day (elite)
         "levels": {
             "deployment_frequency": "high",
@@ -160,7 +171,7 @@ def test_detail_lists_the_rows_behind_the_numbers(con):
         {"incident_id": "i3", "deployment_id": "p5", "recovery_time_hours": None},
     ]
     assert detail["deployments"] == [
-        {"deployment_id": d, "failed": f}
+        {"deployment_id": d, "failed": f, "rework": False, "rework_reasons": []}
         for d, f in (
             ("p1", False),
             ("p2", True),
