@@ -110,16 +110,19 @@ def rework_deployments(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
     return frame(con, "delivery_rework_deployments", **filters.params())
 
 
+def _ids(value: Any) -> list[str]:
+    """A DuckDB list column's value as a list of strings ([] for null)."""
+    return [] if value is None or not hasattr(value, "__len__") else [str(v) for v in value]
+
+
 def _reasons(row: Any) -> list[str]:
-    reasons = []
-    if row.is_rework_kind:
-        reasons.append(f"kind {str(row.kind).lower()}")
-    if isinstance(row.fixing_change_ids, list | tuple) or hasattr(row.fixing_change_ids, "__len__"):
-        if row.fixing_change_ids is not None and len(row.fixing_change_ids):
-            reasons.append("fixing change " + ", ".join(map(str, row.fixing_change_ids)))
-    if row.open_incident_ids is not None and hasattr(row.open_incident_ids, "__len__"):
-        if len(row.open_incident_ids):
-            reasons.append("open incident " + ", ".join(map(str, row.open_incident_ids)))
+    """Every reason a deployment is rework: its kind, the incident fixes it ships, the incidents
+    of its model open when it finished."""
+    reasons = [f"kind {str(row.kind).lower()}"] if row.is_rework_kind else []
+    if fixing := _ids(row.fixing_change_ids):
+        reasons.append("fixing change " + ", ".join(fixing))
+    if open_now := _ids(row.open_incident_ids):
+        reasons.append("open incident " + ", ".join(open_now))
     return reasons
 
 
