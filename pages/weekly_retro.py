@@ -72,7 +72,10 @@ def figures(retro: Retro) -> None:
                 f"{GOOD_WORDS[shown.good]}",
             )
             if shown.level:
-                column.badge(f"DORA: {shown.level}", color=DORA_LEVEL_COLOURS[shown.level])
+                column.badge(
+                    f"DORA 2023 bands: {shown.level}", color=DORA_LEVEL_COLOURS[shown.level]
+                )
+    st.caption(" ".join(retro.notes))
 
     st.subheader(label("highlights"))
     st.caption(
