@@ -62,6 +62,9 @@ def report(
             con, filters, contracts.load(config.contracts), reference
         )
         _technical_counts(con, filters, result["models"])
+        result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
+            con, filters, config.min_people
+        )
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
     return result

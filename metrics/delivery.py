@@ -126,6 +126,40 @@ def _reasons(row: Any) -> list[str]:
     return reasons
 
 
+def by_ai_assisted(
+    con: duckdb.DuckDBPyConnection, filters: Filters, min_people: int = 3
+) -> list[dict[str, Any]]:
+    """Lead time, change failure rate and rework rate per team split by changes.ai_assisted
+    (true, false, unknown), never per person. A group whose changes have fewer than
+    `min_people` distinct authors keeps only its team, group and the reason it is withheld."""
+    rows = []
+    for r in frame(con, "delivery_by_ai_assisted", **filters.params()).itertuples():
+        people = int(r.people or 0)
+        row: dict[str, Any] = {"team": r.team, "ai_assisted": r.ai_assisted}
+        if people < min_people:
+            row["withheld"] = (
+                f"fewer than {min_people} people contributed "
+                f"([privacy] min_people = {min_people})"
+            )
+        else:
+            row.update(
+                {
+                    "withheld": None,
+                    "people": people,
+                    "lead_time_median_hours": _number(r.lead_time_median_hours),
+                    "changes": int(r.changes),
+                    "change_failure_rate": _number(r.change_failure_rate),
+                    "failed_deployments": int(r.failed_deployments),
+                    "deployments_attempted": int(r.deployments_attempted),
+                    "rework_rate": _number(r.rework_rate),
+                    "rework_deployments": int(r.rework_deployments),
+                    "deployments": int(r.deployments),
+                }
+            )
+        rows.append(row)
+    return rows
+
+
 def recoveries(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Failures (incidents, and failed deployments without one) that recovered in the window
     or began in it and had not recovered by its end, with recovery_time_hours."""
