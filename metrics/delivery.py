@@ -138,8 +138,7 @@ def by_ai_assisted(
         row: dict[str, Any] = {"team": r.team, "ai_assisted": r.ai_assisted}
         if people < min_people:
             row["withheld"] = (
-                f"fewer than {min_people} people contributed "
-                f"([privacy] min_people = {min_people})"
+                f"fewer than {min_people} people contributed ([privacy] min_people = {min_people})"
             )
         else:
             row.update(

@@ -409,3 +409,95 @@ def test_attribution_window_bounds_the_fallback_and_a_named_deployment_wins(rewo
     finally:
         delivery.use_attribution_window(rework_con, None)
     assert _attributed(rework_con)["jc"] == "d1"
+
+
+# AI-assisted split, team level: e1 ok 3 Nov 10:00 | e2 FAILED 4 Nov 10:00 | e3 HOTFIX 5 Nov 10:00
+# | e4 ok 6 Nov 10:00 (all m1, team a). AI-assisted: x1 (alice, 4 h) and x2 (bob, 2 h) on e1, x3
+# (carol) names the failed e2 and ships with e3 (30 h). Not: x4 (dan, 1 h), x5 (erin, 3 h) on e4.
+# Unknown: x6 (alice) on e3.
+AI_DEPLOYMENTS = pd.DataFrame(
+    [
+        ("e1", "2026-11-03 10:00", "success", None),
+        ("e2", "2026-11-04 10:00", "failed", None),
+        ("e3", "2026-11-05 10:00", "success", "hotfix"),
+        ("e4", "2026-11-06 10:00", "success", None),
+    ],
+    columns=["deployment_id", "finished_at", "status", "kind"],
+).assign(model="m1", team="a", environment="production")
+
+AI_CHANGES = pd.DataFrame(
+    [
+        ("x1", "e1", "2026-11-03 06:00", "alice", True),
+        ("x2", "e1", "2026-11-03 08:00", "bob", True),
+        ("x3", "e2", "2026-11-04 04:00", "carol", True),
+        ("x4", "e4", "2026-11-06 09:00", "dan", False),
+        ("x5", "e4", "2026-11-06 07:00", "erin", False),
+        ("x6", "e3", "2026-11-05 08:00", "alice", None),
+    ],
+    columns=["change_id", "deployment_id", "first_commit_at", "author", "ai_assisted"],
+)
+
+
+@pytest.fixture(scope="module")
+def ai_con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ai") / "w.duckdb"
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        loader = Loader(write, source, "s1")
+        for feed, frame in (("deployments", AI_DEPLOYMENTS), ("changes", AI_CHANGES)):
+            assert loader.load(Batch(feed, feed, frame=frame)).quarantined == 0
+    connection = db.prepare(warehouse.connect_read(path))
+    yield connection
+    connection.close()
+
+
+def test_ai_assisted_split_per_team_withholds_small_groups(ai_con):
+    withheld = "fewer than 3 people contributed ([privacy] min_people = 3)"
+    assert delivery.by_ai_assisted(ai_con, WINDOW) == [
+        # dan and erin: 2 people
+        {"team": "a", "ai_assisted": "false", "withheld": withheld},
+        # alice, bob, carol; deployments e1, e2 (named by x3), e3 (shipped x3): e2 failed, e3
+        # is a hotfix; lead times 2, 4, 30 h
+        {
+            "team": "a",
+            "ai_assisted": "true",
+            "withheld": None,
+            "people": 3,
+            "lead_time_median_hours": 4.0,
+            "changes": 3,
+            "change_failure_rate": pytest.approx(1 / 3),
+            "failed_deployments": 1,
+            "deployments_attempted": 3,
+            "rework_rate": 0.5,
+            "rework_deployments": 1,
+            "deployments": 2,
+        },
+        # alice alone
+        {"team": "a", "ai_assisted": "unknown", "withheld": withheld},
+    ]
+    # two people are enough at min_people 2: e4 neither failed nor rework; 1 h and 3 h
+    shown = {r["ai_assisted"]: r for r in delivery.by_ai_assisted(ai_con, WINDOW, 2)}
+    assert shown["false"]["lead_time_median_hours"] == 2.0
+    assert (shown["false"]["change_failure_rate"], shown["false"]["rework_rate"]) == (0.0, 0.0)
+    assert shown["unknown"]["withheld"].startswith("fewer than 2 people")
+    # a window without deployments has no group at all
+    assert delivery.by_ai_assisted(ai_con, Filters(utc("2026-11-16"), utc("2026-11-23"))) == []
+
+
+def test_delivery_and_privacy_settings(tmp_path):
+    parsed = settings.parse(
+        {"delivery": {"attribution_window_hours": 72}, "privacy": {"min_people": 5}},
+        tmp_path,
+        "t.toml",
+    )
+    assert (parsed.attribution_window_hours, parsed.min_people) == (72.0, 5)
+    unset = settings.parse({}, tmp_path, "t.toml")
+    assert (unset.attribution_window_hours, unset.min_people) == (None, 3)
+    for bad in (
+        {"delivery": {"attribution_window_hours": 0}},
+        {"delivery": {"attribution_window_hours": "3 days"}},
+        {"privacy": {"min_people": 0}},
+        {"privacy": {"min_people": 2.5}},
+    ):
+        with pytest.raises(settings.ConfigError, match="attribution_window_hours|min_people"):
+            settings.parse(bad, tmp_path, "t.toml")
