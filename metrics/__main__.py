@@ -131,6 +131,7 @@ def retro_text(
     window_ = retro.iso_week(week) if week else retro.rolling_week()
     label = week.upper() if week else retro.week_label(window_)
     with db.connect(config.warehouse) as con:
+        delivery.use_attribution_window(con, config.attribution_window_hours)
         built = retro.build(con, window_, team, model, config.workflow, label)
     if fmt == "json":
         return json.dumps(retro.to_dict(built), indent=2, ensure_ascii=False) + "\n"
