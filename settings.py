@@ -248,6 +248,13 @@ class Config:
     contracts: Path | None = None
     # The environment variable that holds a webhook URL for `python -m metrics check`.
     webhook_env: str | None = None
+    # `[delivery] attribution_window_hours`: an incident that names no deployment falls back to
+    # its model's latest successful production deployment only within this many hours before it
+    # opened. None (unset): no window, the fallback always applies.
+    attribution_window_hours: float | None = None
+    # `[privacy] min_people`: a team-level split (AI-assisted changes) is withheld where fewer
+    # distinct change authors contributed to a group.
+    min_people: int = 3
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -326,6 +333,24 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         # The demo's models come with their contracts (the models.toml shipped with Tandem).
         demo = any(source.kind == "demo" for source in sources)
         contracts = PROJECT_DIR / DEFAULT_CONTRACTS if demo else None
+    delivery_table = data.get("delivery", {})
+    privacy = data.get("privacy", {})
+    if not isinstance(delivery_table, dict) or not isinstance(privacy, dict):
+        raise ConfigError(f"{origin}: [delivery] and [privacy] must be tables")
+    window = delivery_table.get("attribution_window_hours")
+    if window is not None and (
+        isinstance(window, bool) or not isinstance(window, int | float) or window <= 0
+    ):
+        raise ConfigError(
+            f"{origin}: [delivery] attribution_window_hours must be a positive number of hours "
+            f"(72 for three days), got {window!r}"
+        )
+    min_people = privacy.get("min_people", 3)
+    if isinstance(min_people, bool) or not isinstance(min_people, int) or min_people < 1:
+        raise ConfigError(
+            f"{origin}: [privacy] min_people must be a whole number of at least 1, "
+            f"got {min_people!r}"
+        )
     return Config(
         warehouse=path,
         sources=sources,
@@ -334,6 +359,8 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         workflow=_parse_workflow(data.get("workflow"), origin),
         contracts=contracts,
         webhook_env=alerts.get("webhook_env"),
+        attribution_window_hours=None if window is None else float(window),
+        min_people=min_people,
     )
 
 

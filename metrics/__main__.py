@@ -49,6 +49,7 @@ def report(
             ),
         )
     with db.connect(config.warehouse) as con:
+        delivery.use_attribution_window(con, config.attribution_window_hours)
         result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
             "filters": {"team": filters.team, "model": filters.model},
@@ -61,6 +62,9 @@ def report(
             con, filters, contracts.load(config.contracts), reference
         )
         _technical_counts(con, filters, result["models"])
+        result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
+            con, filters, config.min_people
+        )
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
     return result
@@ -127,6 +131,7 @@ def retro_text(
     window_ = retro.iso_week(week) if week else retro.rolling_week()
     label = week.upper() if week else retro.week_label(window_)
     with db.connect(config.warehouse) as con:
+        delivery.use_attribution_window(con, config.attribution_window_hours)
         built = retro.build(con, window_, team, model, config.workflow, label)
     if fmt == "json":
         return json.dumps(retro.to_dict(built), indent=2, ensure_ascii=False) + "\n"

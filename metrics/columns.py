@@ -151,6 +151,7 @@ COLUMNS: dict[str, Column] = {
     "current_values": Column("Current values", kind="count", width="small"),
     # shares
     "change_failure_rate": Column("Change failure rate", "%", "share", "small"),
+    "rework_rate": Column("Rework rate", "%", "share", "small"),
     "error_rate": Column("Error rate", "%", "share", "small"),
     "labelled_share": Column("Labelled share", "%", "share", "small"),
     "missing_share": Column("Missing", "%", "share", "small"),

@@ -1,5 +1,6 @@
 """Delivery (DORA): deployment frequency, lead time for changes, change failure rate and
-failed deployment recovery time, with their levels, per window, team, model and week."""
+failed deployment recovery time, with their levels (DORA 2023 bands), and deployment rework
+rate (no band), per window, team, model and week."""
 
 from __future__ import annotations
 
@@ -67,6 +68,97 @@ def change_failure(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str
     }
 
 
+def use_attribution_window(con: duckdb.DuckDBPyConnection, hours: float | None) -> None:
+    """Set the incident attribution rule on this connection: with `hours`, an incident that names
+    no deployment falls back to its model's latest successful production deployment only if that
+    finished at most `hours` before the incident opened; None keeps the unbounded rule."""
+    if hours is None:
+        con.execute("reset variable attribution_window_hours")
+    else:
+        con.execute("set variable attribution_window_hours = $hours", {"hours": float(hours)})
+
+
+def attribution_rule(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The incident attribution rule in force on this connection, JSON-ready and in words."""
+    (hours,) = con.execute("select getvariable('attribution_window_hours')").fetchone()
+    if hours is None:
+        return {
+            "rule": "named deployment, else the model's latest successful production "
+            "deployment before the incident opened (no window)",
+            "window_hours": None,
+        }
+    return {
+        "rule": f"named deployment, else the model's latest successful production deployment "
+        f"that finished at most {float(hours):g} hours before the incident opened",
+        "window_hours": float(hours),
+    }
+
+
+def rework(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """Deployment rework rate over successful production deployments that finished in the
+    window (null without any). DORA publishes no band for it: no level."""
+    row = _one(con, "delivery_rework", filters)
+    return {
+        "rework_rate": _number(row["rework_rate"]),
+        "rework_deployments": int(row["rework_deployments"]),
+        "deployments": int(row["deployments"]),
+    }
+
+
+def rework_deployments(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Successful production deployments that finished in the window, with is_rework and why."""
+    return frame(con, "delivery_rework_deployments", **filters.params())
+
+
+def _ids(value: Any) -> list[str]:
+    """A DuckDB list column's value as a list of strings ([] for null)."""
+    return [] if value is None or not hasattr(value, "__len__") else [str(v) for v in value]
+
+
+def _reasons(row: Any) -> list[str]:
+    """Every reason a deployment is rework: its kind, the incident fixes it ships, the incidents
+    of its model open when it finished."""
+    reasons = [f"kind {str(row.kind).lower()}"] if row.is_rework_kind else []
+    if fixing := _ids(row.fixing_change_ids):
+        reasons.append("fixing change " + ", ".join(fixing))
+    if open_now := _ids(row.open_incident_ids):
+        reasons.append("open incident " + ", ".join(open_now))
+    return reasons
+
+
+def by_ai_assisted(
+    con: duckdb.DuckDBPyConnection, filters: Filters, min_people: int = 3
+) -> list[dict[str, Any]]:
+    """Lead time, change failure rate and rework rate per team split by changes.ai_assisted
+    (true, false, unknown), never per person. A group whose changes have fewer than
+    `min_people` distinct authors keeps only its team, group and the reason it is withheld."""
+    rows = []
+    for r in frame(con, "delivery_by_ai_assisted", **filters.params()).itertuples():
+        people = int(r.people or 0)
+        row: dict[str, Any] = {"team": r.team, "ai_assisted": r.ai_assisted}
+        if people < min_people:
+            row["withheld"] = (
+                f"fewer than {min_people} people contributed ([privacy] min_people = {min_people})"
+            )
+        else:
+            row.update(
+                {
+                    "withheld": None,
+                    "people": people,
+                    "lead_time_median_hours": _number(r.lead_time_median_hours),
+                    "changes": int(r.changes),
+                    "change_failure_rate": _number(r.change_failure_rate),
+                    "failed_deployments": int(r.failed_deployments),
+                    "deployments_attempted": int(r.deployments_attempted),
+                    "rework_rate": _number(r.rework_rate),
+                    "rework_deployments": int(r.rework_deployments),
+                    "deployments": int(r.deployments),
+                }
+            )
+        rows.append(row)
+    return rows
+
+
 def recoveries(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Failures (incidents, and failed deployments without one) that recovered in the window
     or began in it and had not recovered by its end, with recovery_time_hours."""
@@ -119,6 +211,7 @@ def summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
     lead = lead_time(con, filters)
     failure = change_failure(con, filters)
     recovery = recovery_time(con, filters)
+    redo = rework(con, filters)
     unattributed = int(incidents(con, filters)["is_unattributed"].sum())
     return {
         "deployments": frequency["deployments"],
@@ -129,7 +222,12 @@ def summary(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
         "failed_deployments": failure["failed_deployments"],
         "deployments_attempted": failure["deployments_attempted"],
         "recovery_time_hours": {k: recovery[k] for k in ("median", "recovered", "unrecovered")},
+        "rework_rate": redo["rework_rate"],
+        "rework_deployments": redo["rework_deployments"],
         "unattributed_incidents": unattributed,
+        "attribution": attribution_rule(con),
+        "levels_source": "DORA 2023 bands (DORA's 2025 report replaced tiers with team "
+        "profiles; rework rate has no band)",
         "levels": {
             "deployment_frequency": frequency["level"],
             "lead_time": lead["level"],
@@ -144,6 +242,11 @@ def detail(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, list[d
     change_rows = changes(con, filters)
     incident_rows = incidents(con, filters)
     deployment_rows = deployments(con, filters)
+    rework_reasons = {
+        r.deployment_id: _reasons(r)
+        for r in rework_deployments(con, filters).itertuples()
+        if r.is_rework
+    }
     return {
         "changes": [
             {
@@ -166,7 +269,12 @@ def detail(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, list[d
             for r in incident_rows.itertuples()
         ],
         "deployments": [
-            {"deployment_id": r.deployment_id, "failed": bool(r.is_change_failure)}
+            {
+                "deployment_id": r.deployment_id,
+                "failed": bool(r.is_change_failure),
+                "rework": r.deployment_id in rework_reasons,
+                "rework_reasons": rework_reasons.get(r.deployment_id, []),
+            }
             for r in deployment_rows.itertuples()
         ],
     }
@@ -192,6 +300,8 @@ def by_group(
                 "deployments_per_week": s["deployments_per_week"],
                 "lead_time_median_hours": s["lead_time_hours"]["median"],
                 "change_failure_rate": s["change_failure_rate"],
+                "rework_rate": s["rework_rate"],
+                "rework_deployments": s["rework_deployments"],
                 "recovery_median_hours": s["recovery_time_hours"]["median"],
                 "unattributed_incidents": s["unattributed_incidents"],
             }

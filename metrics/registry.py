@@ -188,6 +188,10 @@ ENTRIES: tuple[Metric, ...] = (
     Metric("recovery_time", retro.LABELS["recovery_time"], delivery.recovery_time,
            ("delivery_recoveries",),
            "Failed deployment recovery time", (RETRO,), read_from=("retro",)),
+    Metric("rework_rate", retro.LABELS["rework_rate"], delivery.rework, ("delivery_rework",),
+           "Deployment rework rate", (RETRO,), read_from=("retro",)),
+    Metric("rework_deployments", "Rework deployments", delivery.rework_deployments,
+           ("delivery_rework_deployments",), "Deployment rework rate", (RETRO,), Call.FILTERS),
     Metric("incidents_opened", retro.LABELS["incidents_opened"], activity.activity_summary,
            ("activity_summary",),
            "Activity summary", (RETRO,), read_from=("retro",)),
@@ -375,6 +379,7 @@ def run(
         extra: the page's own arguments, after the ones `call` names.
     """
     metric = METRICS[name]
+    delivery.use_attribution_window(con, config.attribution_window_hours)
     if metric.call is None:
         raise KeyError(f"{name!r} is read off {' or '.join(metric.read_from) or 'the report'}")
     supply: dict[str, Callable[[], Any]] = {

@@ -28,12 +28,19 @@ GOOD_DIRECTION: dict[str, str | None] = {
     "lead_time": "lower",
     "change_failure_rate": "lower",
     "recovery_time": "lower",
+    "rework_rate": "lower",
     "incidents": "lower",
     "throughput": None,
     "cycle_time": "lower",
     "wip": None,
     "flow_efficiency": "higher",
 }
+
+# What the levels are, and the figure that has none, as the page and the exports say it.
+LEVELS_NOTE = (
+    "DORA levels are DORA's 2023 bands; DORA's 2025 report replaced tiers with team profiles."
+)
+REWORK_NOTE = "Deployment rework rate has no DORA band yet: read its value and its trend."
 
 # What the figures' changes compare with, as the page, the exports and `retro --format json`
 # say it.
@@ -219,6 +226,14 @@ class Retro:
     handoffs: dict[str, dict[str, Any]]
     has_history: bool
     extras: dict[str, Any] = field(default_factory=dict)
+    # The incident attribution rule in force (metrics.delivery.attribution_rule).
+    attribution: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the levels are, the figure without one, and the attribution rule, in words."""
+        rule = self.attribution.get("rule")
+        return [LEVELS_NOTE, REWORK_NOTE] + ([f"Incident attribution: {rule}."] if rule else [])
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)
@@ -270,6 +285,7 @@ LABELS = {
     "lead_time": "Lead time (median)",
     "change_failure": "Change failure rate",
     "recovery_time": "Recovery time (median)",
+    "rework_rate": "Deployment rework rate",
     "incidents_opened": "Incidents opened",
     "throughput": "Tickets finished",
     "cycle_time": "Cycle time (median)",
@@ -326,6 +342,14 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
             lambda d, f, a: d["recovery_time_hours"]["median"],
             False,
             lambda d: d["levels"]["recovery_time"],
+        ),
+        (
+            "rework_rate",
+            LABELS["rework_rate"],
+            "share",
+            lambda d, f, a: d["rework_rate"],
+            False,
+            None,
         ),
         (
             "incidents",
@@ -440,6 +464,7 @@ def build(
         work_mix=flow.work_mix_groups(con, week, workflow),
         handoffs=summary["handoff_wait_hours"],
         has_history=flow.has_history(con, week),
+        attribution=delivery.attribution_rule(con),
     )
 
 
@@ -478,7 +503,14 @@ def _table_rows(retro: Retro) -> list[list[str]]:
     ]
 
 
-HEADER = ["", "This week", "Last week", "4 weeks", f"Change vs {BASIS}", "DORA level"]
+HEADER = [
+    "",
+    "This week",
+    "Last week",
+    "4 weeks",
+    f"Change vs {BASIS}",
+    "DORA level (2023 bands)",
+]
 
 
 def to_dict(retro: Retro) -> dict[str, Any]:
@@ -500,6 +532,8 @@ def to_dict(retro: Retro) -> dict[str, Any]:
         "figures": [f.as_dict() for f in retro.figures],
         "highlights": retro.highlights,
         "has_history": retro.has_history,
+        "attribution": retro.attribution,
+        "notes": retro.notes,
     }
 
 
@@ -518,6 +552,7 @@ def to_markdown(retro: Retro) -> str:
     lines += [f"- {h}" for h in retro.highlights]
     lines += ["", "## Figures", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in _table_rows(retro)]
+    lines += [""] + [f"_{note}_" for note in retro.notes]
     if not retro.has_history:
         lines += [
             "",
@@ -594,6 +629,7 @@ def to_html(retro: Retro) -> str:
         )
         or "<li>None this week.</li>"
     )
+    notes = "".join(f"<p><em>{e(note)}</em></p>" for note in retro.notes)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Retro: {e(retro.label)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}}
@@ -602,6 +638,7 @@ td:first-child,th:first-child{{text-align:left}}</style></head><body>
 <h1>Retro: {e(retro.label)}</h1>
 <h2>Highlights</h2><ul>{highlights}</ul>
 <h2>Figures</h2><table><tr>{head}</tr>{rows}</table>
+{notes}
 <h2>Incidents</h2><ul>{incidents}</ul>
 <h2>Where work waited</h2><ul>{waits}</ul>
 <h2>Work mix</h2><table><tr><th>Group</th><th>Share</th><th>Target</th></tr>{mix}</table>

@@ -72,7 +72,12 @@ def figures(retro: Retro) -> None:
                 f"{GOOD_WORDS[shown.good]}",
             )
             if shown.level:
-                column.badge(f"DORA: {shown.level}", color=DORA_LEVEL_COLOURS[shown.level])
+                column.badge(
+                    f"DORA 2023 bands: {shown.level}", color=DORA_LEVEL_COLOURS[shown.level]
+                )
+            elif shown.key == "rework_rate":
+                column.badge("No DORA band", color="gray")
+    st.caption(" ".join(retro.notes))
 
     st.subheader(label("highlights"))
     st.caption(
@@ -260,6 +265,7 @@ def rows(week: Filters, month: Filters) -> None:
             "deployments_per_week",
             "lead_time_median_hours",
             "change_failure_rate",
+            "rework_rate",
             "recovery_median_hours",
             "unattributed_incidents",
         ]

@@ -1,6 +1,7 @@
 -- One row per Monday-based UTC week of the window (zero-filled): successful and attempted
 -- production deployments, change failures and their rate, and the median lead time of the
--- changes shipped and the median recovery time of the incidents resolved that week.
+-- changes shipped and the median recovery time of the incidents resolved that week; rework
+-- deployments (deployment_rework) and the rework rate over that week's successful deployments.
 with weeks as (
     select unnest(range(
         date_trunc('week', cast($since as timestamptz)), cast($until as timestamptz),
@@ -14,6 +15,22 @@ deploys as (
     where finished_at >= $since and finished_at < $until
         and ($team is null or team = $team)
         and ($model is null or model = $model)
+),
+
+rework as (
+    select date_trunc('week', finished_at) as week_start, is_rework
+    from deployment_rework()
+    where finished_at >= $since and finished_at < $until
+        and ($team is null or team = $team)
+        and ($model is null or model = $model)
+),
+
+rework_per_week as (
+    select weeks.week_start, count(rework.is_rework) filter (where rework.is_rework)
+        as rework_deployments
+    from weeks
+    left join rework using (week_start)
+    group by weeks.week_start
 ),
 
 lead_times as (
@@ -59,9 +76,12 @@ final as (
     select
         deploys_per_week.*,
         failed_deployments / nullif(deployments_attempted, 0) as change_failure_rate,
+        rework_per_week.rework_deployments,
+        rework_deployments / nullif(deployments, 0) as rework_rate,
         lead_per_week.lead_time_median_hours,
         recovery_per_week.recovery_median_hours
     from deploys_per_week
+    left join rework_per_week using (week_start)
     left join lead_per_week using (week_start)
     left join recovery_per_week using (week_start)
     order by week_start

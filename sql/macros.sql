@@ -58,6 +58,7 @@ create or replace temp macro production_deployments() as table
             started_at,
             finished_at,
             status,
+            kind,
             status in ('failed', 'rolled_back') as is_failed
         from deployments
         where lower(environment) = 'production'
@@ -68,6 +69,9 @@ create or replace temp macro production_deployments() as table
 -- One row per incident, all time, with the deployment it belongs to: the one it names (if that
 -- deployment is known), else the latest successful production deployment of the same model that
 -- finished at or before it opened; null when there is none (an unattributed incident).
+-- With the session variable attribution_window_hours set ([delivery] attribution_window_hours,
+-- metrics/delivery.py use_attribution_window), that fallback applies only when the deployment
+-- finished at most that many hours before the incident opened (exactly the window counts).
 create or replace temp macro incident_attribution() as table
     with successes as (
         select deployment_id, model, finished_at
@@ -83,7 +87,10 @@ create or replace temp macro incident_attribution() as table
     ),
 
     latest_before as (
-        select named.incident_id, successes.deployment_id as previous_deployment_id
+        select
+            named.incident_id,
+            successes.deployment_id as previous_deployment_id,
+            successes.finished_at as previous_finished_at
         from named
         asof left join successes
             on named.model = successes.model and named.opened_at >= successes.finished_at
@@ -99,8 +106,16 @@ create or replace temp macro incident_attribution() as table
             named.opened_at,
             named.resolved_at,
             named.deployment_id as named_deployment_id,
-            coalesce(named.known_deployment_id, latest_before.previous_deployment_id)
-                as attributed_deployment_id,
+            coalesce(
+                named.known_deployment_id,
+                case
+                    when getvariable('attribution_window_hours') is null
+                        or date_diff(
+                            'microsecond', latest_before.previous_finished_at, named.opened_at
+                        ) <= getvariable('attribution_window_hours') * 3600e6
+                        then latest_before.previous_deployment_id
+                end
+            ) as attributed_deployment_id,
             date_diff('second', named.opened_at, named.resolved_at) / 3600.0
                 as recovery_time_hours
         from named
@@ -127,6 +142,8 @@ create or replace temp macro change_shipping() as table
             changes.merged_at,
             changes.author,
             changes.title,
+            changes.incident_id,
+            changes.ai_assisted,
             changes.deployment_id as named_deployment_id,
             deployments.model,
             deployments.finished_at as named_finished_at,
@@ -159,6 +176,8 @@ create or replace temp macro change_shipping() as table
             shipped.change_id,
             shipped.title,
             shipped.author,
+            shipped.incident_id,
+            shipped.ai_assisted,
             shipped.first_commit_at,
             shipped.merged_at,
             shipped.named_deployment_id,
@@ -212,6 +231,55 @@ create or replace temp macro deployment_outcomes() as table
         from production_deployments() as d
         left join attributed using (deployment_id)
         left join restored using (deployment_id)
+    )
+
+    select * from final;
+
+-- One row per successful production deployment, all time: whether it is rework (DORA's fifth
+-- metric) and why. Rework when (a) its kind is hotfix or rollback, (b) it ships (by the lead-time
+-- rule, change_shipping) a change with a non-empty incident_id, whether or not that incident is in
+-- the feed, or (c) it finished while an incident of the same model was open (opened_at <=
+-- finished_at < resolved_at, or not yet resolved), whatever that incident's team.
+create or replace temp macro deployment_rework() as table
+    with successes as (
+        select deployment_id, model, version, team, finished_at, kind
+        from production_deployments()
+        where status = 'success'
+    ),
+
+    fixing as (
+        select
+            shipping_deployment_id as deployment_id,
+            list(change_id order by change_id) as fixing_change_ids
+        from change_shipping()
+        where shipping_deployment_id is not null and trim(coalesce(incident_id, '')) <> ''
+        group by all
+    ),
+
+    open_incidents as (
+        select
+            successes.deployment_id,
+            list(incidents.incident_id order by incidents.incident_id) as open_incident_ids
+        from successes
+        inner join incidents
+            on incidents.model = successes.model
+            and incidents.opened_at <= successes.finished_at
+            and (incidents.resolved_at is null or successes.finished_at < incidents.resolved_at)
+        group by all
+    ),
+
+    final as (
+        select
+            successes.*,
+            coalesce(lower(successes.kind) in ('hotfix', 'rollback'), false) as is_rework_kind,
+            fixing.fixing_change_ids,
+            open_incidents.open_incident_ids,
+            coalesce(lower(successes.kind) in ('hotfix', 'rollback'), false)
+                or fixing.deployment_id is not null
+                or open_incidents.deployment_id is not null as is_rework
+        from successes
+        left join fixing using (deployment_id)
+        left join open_incidents using (deployment_id)
     )
 
     select * from final;

@@ -62,6 +62,7 @@ def test_retro_shows_this_weeks_numbers(demo_env):
         "Lead time (median)",
         "Change failure rate",
         "Recovery time (median)",
+        "Deployment rework rate",
         "Incidents opened",
         "Tickets finished",
         "Cycle time (median)",
@@ -71,13 +72,15 @@ def test_retro_shows_this_weeks_numbers(demo_env):
     # The demo ends today: the week has deployments and finished tickets.
     values = {m.label: m.value for m in at.metric}
     assert int(values["Deployments"]) > 0 and int(values["Tickets finished"]) > 0
-    badges = [m.value for m in at.markdown if "DORA:" in m.value]
+    badges = [m.value for m in at.markdown if "DORA 2023 bands:" in m.value]
     for badge in badges:
-        assert re.fullmatch(r":(green|orange|red)-badge\[DORA: (elite|high|medium|low)\]", badge)
+        assert re.fullmatch(
+            r":(green|orange|red)-badge\[DORA 2023 bands: (elite|high|medium|low)\]", badge
+        )
     # The 7 days to DEMO_END hold all four figures: 4 deployments on 3 days (high), a median
     # lead time of 44.5 h over their 9 changes (high), one failure in four (low: INC-0034 names
     # recommender 3.2.0) and one recovery of 72 h (medium: INC-0033).
-    levels = [re.search(r"DORA: (\w+)", badge).group(1) for badge in badges]
+    levels = [re.search(r"DORA 2023 bands: (\w+)", badge).group(1) for badge in badges]
     assert levels == ["high", "high", "low", "medium"]
 
 
@@ -926,3 +929,20 @@ def test_data_sources_says_which_sources_are_fresh_stale_or_never_synced(project
     assert list(feeds.columns) == ["Feed", "Rows", "Quarantined", "Latest event"]
     assert feeds.iloc[0].tolist() == ["deployments", "1", "0", "Sun 01 Nov 00:00"]
     assert "source_daily.csv" in _csv_buttons(at)
+
+
+def test_retro_shows_rework_beside_the_four_keys_and_the_rules(demo_env):
+    at = _open()
+    assert not _problems(at)
+    values = {m.label: m.value for m in at.metric}
+    # The 7 days to DEMO_END: 4 successful production deployments; dep-fraud-0057 finished
+    # while INC-0035 (its model's) was open, the other three during no incident and with no
+    # kind or incident fix (the demo leaves them null): 1 in 4.
+    assert values["Deployment rework rate"] == "25%"
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert ":gray-badge[No DORA band]" in badges
+    notes = " ".join(c.value for c in at.caption)
+    assert "DORA levels are DORA's 2023 bands; DORA's 2025 report replaced tiers" in notes
+    # no [delivery] attribution_window_hours in the demo: the unbounded rule is said
+    assert "Incident attribution: named deployment, else the model's latest" in notes
+    assert "(no window)" in notes

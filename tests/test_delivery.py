@@ -109,7 +109,18 @@ def test_summary_for_the_window(con):
         # i1 2 h, i2 4 h, i4 3 h, and p2 (no incident) restored by p3 after 6 h: median 3.5;
         # i3 (open) and p7 (no later success) unrecovered
         "recovery_time_hours": {"median": 3.5, "recovered": 4, "unrecovered": 2},
+        # p1, p3, p5, p6: no kind, no incident fix, none while an incident of its model was
+        # open (i1 opened after p3; p4 finished before i2 opened and is not a success)
+        "rework_rate": 0.0,
+        "rework_deployments": 0,
         "unattributed_incidents": 1,
+        "attribution": {
+            "rule": "named deployment, else the model's latest successful production "
+            "deployment before the incident opened (no window)",
+            "window_hours": None,
+        },
+        "levels_source": "DORA 2023 bands (DORA's 2025 report replaced tiers with team "
+        "profiles; rework rate has no band)",
         # median deployment days per week 2 (high); lead time median 18 h < 1 day (elite)
         "levels": {
             "deployment_frequency": "high",
@@ -160,7 +171,7 @@ def test_detail_lists_the_rows_behind_the_numbers(con):
         {"incident_id": "i3", "deployment_id": "p5", "recovery_time_hours": None},
     ]
     assert detail["deployments"] == [
-        {"deployment_id": d, "failed": f}
+        {"deployment_id": d, "failed": f, "rework": False, "rework_reasons": []}
         for d, f in (
             ("p1", False),
             ("p2", True),
@@ -243,3 +254,250 @@ def test_dora_bands(metric, value, level):
 )
 def test_deployment_frequency_bands(per_week, per_month, level):
     assert deployment_frequency_level(per_week, per_month) == level
+
+
+# Rework rate and the attribution window, on a second history worked out by hand (same window).
+# r1 (team a): q0 planned 1 Nov 10:00 (before) | q1 HOTFIX 3 Nov 10:00 during j1 |
+#   q2 4 Nov 10:00 ships k1 (fixes INC-7, not in the feed) | q3 FAILED 5 Nov 10:00 |
+#   q4 6 Nov 10:00 ships k2 (names the failed q3, fixes j1) | q5 ROLLBACK kind 7 Nov 10:00 |
+#   q6 planned 9 Nov 10:00 | q8 11 Nov 12:00, just as j3 resolved | q9 12 Nov 09:00, as j4 opened
+# r2 (team b): q7 10 Nov 10:00 while j2 (team c, opened 20 Oct, never resolved) is open
+# r3 (team a): d1 2 Nov 00:00; ja 23:59 later, jb 24:00 later, jc 24:01 later; jd names d1
+REWORK_DEPLOYMENTS = pd.DataFrame(
+    [
+        ("q0", "r1", "a", "2026-11-01 10:00", "success", "planned"),
+        ("q1", "r1", "a", "2026-11-03 10:00", "success", "Hotfix"),
+        ("q2", "r1", "a", "2026-11-04 10:00", "success", None),
+        ("q3", "r1", "a", "2026-11-05 10:00", "failed", None),
+        ("q4", "r1", "a", "2026-11-06 10:00", "success", "planned"),
+        ("q5", "r1", "a", "2026-11-07 10:00", "success", "rollback"),
+        ("q6", "r1", "a", "2026-11-09 10:00", "success", "planned"),
+        ("q7", "r2", "b", "2026-11-10 10:00", "success", None),
+        ("q8", "r1", "a", "2026-11-11 12:00", "success", None),
+        ("q9", "r1", "a", "2026-11-12 09:00", "success", None),
+        ("d1", "r3", "a", "2026-11-02 00:00", "success", None),
+    ],
+    columns=["deployment_id", "model", "team", "finished_at", "status", "kind"],
+).assign(environment="production")
+
+REWORK_CHANGES = pd.DataFrame(
+    [
+        ("k1", "q2", "2026-11-04 08:00", "INC-7"),
+        ("k2", "q3", "2026-11-05 08:00", "j1"),
+        ("k3", "q6", "2026-11-09 08:00", None),
+    ],
+    columns=["change_id", "deployment_id", "first_commit_at", "incident_id"],
+)
+
+REWORK_INCIDENTS = pd.DataFrame(
+    [
+        ("j1", "r1", "a", "2026-11-03 09:00", "2026-11-03 12:00", None),
+        ("j2", "r2", "c", "2026-10-20 09:00", None, None),
+        ("j3", "r1", "a", "2026-11-11 08:00", "2026-11-11 12:00", None),
+        ("j4", "r1", "a", "2026-11-12 09:00", "2026-11-12 10:00", None),
+        ("ja", "r3", "a", "2026-11-02 23:59", "2026-11-03 00:59", None),
+        ("jb", "r3", "a", "2026-11-03 00:00", "2026-11-03 01:00", None),
+        ("jc", "r3", "a", "2026-11-03 00:01", "2026-11-03 02:01", None),
+        ("jd", "r3", "a", "2026-11-05 00:00", "2026-11-05 04:00", "d1"),
+    ],
+    columns=["incident_id", "model", "team", "opened_at", "resolved_at", "deployment_id"],
+)
+
+
+@pytest.fixture(scope="module")
+def rework_con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rework") / "w.duckdb"
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        loader = Loader(write, source, "s1")
+        for feed, frame in (
+            ("deployments", REWORK_DEPLOYMENTS),
+            ("changes", REWORK_CHANGES),
+            ("incidents", REWORK_INCIDENTS),
+        ):
+            assert loader.load(Batch(feed, feed, frame=frame)).quarantined == 0
+    connection = db.prepare(warehouse.connect_read(path))
+    yield connection
+    connection.close()
+
+
+def test_rework_rate_counts_kind_fixing_changes_and_open_incidents(rework_con):
+    # in the window, successful: q1 q2 q4 q5 q6 q7 q8 q9 d1 = 9; rework: q1 (hotfix, j1 open),
+    # q2 (k1), q4 (k2 via the failed q3), q5 (rollback), q7 (j2, another team's, weeks old),
+    # q9 (finished as j4 opened) = 6. Not q8 (j3 resolved as it finished), q6, d1.
+    assert delivery.rework(rework_con, WINDOW) == {
+        "rework_rate": pytest.approx(6 / 9),
+        "rework_deployments": 6,
+        "deployments": 9,
+    }
+    reasons = {
+        d["deployment_id"]: d["rework_reasons"]
+        for d in delivery.detail(rework_con, WINDOW)["deployments"]
+        if d["rework"]
+    }
+    assert reasons == {
+        "q1": ["kind hotfix", "open incident j1"],
+        "q2": ["fixing change k1"],
+        "q4": ["fixing change k2"],
+        "q5": ["kind rollback"],
+        "q7": ["open incident j2"],
+        "q9": ["open incident j4"],
+    }
+
+
+def test_rework_per_team_week_and_empty_windows(rework_con):
+    # team a: q1 q2 q4 q5 q6 q8 q9 d1 = 8, rework 5; team b: q7, rework
+    teams = delivery.by_team(rework_con, WINDOW).set_index("team")
+    assert teams.loc["a", "rework_rate"] == pytest.approx(5 / 8)
+    assert teams.loc["b", "rework_rate"] == 1.0
+    assert list(teams["rework_deployments"]) == [5, 1]
+    # week of 2 Nov: q1 q2 q4 q5 d1, rework 4; week of 9 Nov: q6 q7 q8 q9, rework 2
+    weeks = delivery.weekly(rework_con, WINDOW)
+    assert list(weeks["rework_deployments"]) == [4, 2]
+    assert list(weeks["rework_rate"]) == [pytest.approx(0.8), 0.5]
+    # no deployment: null, not zero (team c only has an incident; the week after has nothing)
+    for empty in (
+        Filters(WINDOW.since, WINDOW.until, "c"),
+        Filters(utc("2026-11-16"), utc("2026-11-23")),
+    ):
+        assert delivery.rework(rework_con, empty) == {
+            "rework_rate": None,
+            "rework_deployments": 0,
+            "deployments": 0,
+        }
+
+
+def _attributed(con) -> dict:
+    return {i["incident_id"]: i["deployment_id"] for i in delivery.detail(con, WINDOW)["incidents"]}
+
+
+def test_attribution_window_bounds_the_fallback_and_a_named_deployment_wins(rework_con):
+    # no window: the latest success of the model at or before the incident opened
+    assert _attributed(rework_con) == {
+        "j1": "q0",
+        "ja": "d1",
+        "jb": "d1",
+        "jc": "d1",
+        "jd": "d1",
+        "j3": "q6",
+        "j4": "q9",
+    }
+    try:
+        delivery.use_attribution_window(rework_con, 24)
+        # 24 h: ja (23:59 after d1) and jb (exactly 24:00) stay; jc (24:01) and j1 (q0, 47 h
+        # before) and j3 (q6, 46 h) fall out; jd names d1 (3 days before) and keeps it; j4 is
+        # 0 h after q9
+        assert _attributed(rework_con) == {
+            "j1": None,
+            "ja": "d1",
+            "jb": "d1",
+            "jc": None,
+            "jd": "d1",
+            "j3": None,
+            "j4": "q9",
+        }
+        summary = delivery.summary(rework_con, WINDOW)
+        assert summary["unattributed_incidents"] == 3
+        assert summary["attribution"]["window_hours"] == 24.0
+        assert "at most 24 hours before" in summary["attribution"]["rule"]
+        # unattributed ones still recover: j1 3 h, j3 4 h, ja 1 h, jb 1 h, jc 2 h, jd 4 h,
+        # j4 1 h, and the failed q3 (no incident) restored by q4 after 24 h; median of
+        # 1 1 1 2 3 4 4 24 is 2.5 (j2 opened before the window and is still open)
+        recovery = delivery.recovery_time(rework_con, WINDOW)
+        assert recovery["recovered"] == 8
+        assert recovery["median"] == 2.5
+    finally:
+        delivery.use_attribution_window(rework_con, None)
+    assert _attributed(rework_con)["jc"] == "d1"
+
+
+# AI-assisted split, team level: e1 ok 3 Nov 10:00 | e2 FAILED 4 Nov 10:00 | e3 HOTFIX 5 Nov 10:00
+# | e4 ok 6 Nov 10:00 (all m1, team a). AI-assisted: x1 (alice, 4 h) and x2 (bob, 2 h) on e1, x3
+# (carol) names the failed e2 and ships with e3 (30 h). Not: x4 (dan, 1 h), x5 (erin, 3 h) on e4.
+# Unknown: x6 (alice) on e3.
+AI_DEPLOYMENTS = pd.DataFrame(
+    [
+        ("e1", "2026-11-03 10:00", "success", None),
+        ("e2", "2026-11-04 10:00", "failed", None),
+        ("e3", "2026-11-05 10:00", "success", "hotfix"),
+        ("e4", "2026-11-06 10:00", "success", None),
+    ],
+    columns=["deployment_id", "finished_at", "status", "kind"],
+).assign(model="m1", team="a", environment="production")
+
+AI_CHANGES = pd.DataFrame(
+    [
+        ("x1", "e1", "2026-11-03 06:00", "alice", True),
+        ("x2", "e1", "2026-11-03 08:00", "bob", True),
+        ("x3", "e2", "2026-11-04 04:00", "carol", True),
+        ("x4", "e4", "2026-11-06 09:00", "dan", False),
+        ("x5", "e4", "2026-11-06 07:00", "erin", False),
+        ("x6", "e3", "2026-11-05 08:00", "alice", None),
+    ],
+    columns=["change_id", "deployment_id", "first_commit_at", "author", "ai_assisted"],
+)
+
+
+@pytest.fixture(scope="module")
+def ai_con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ai") / "w.duckdb"
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        loader = Loader(write, source, "s1")
+        for feed, frame in (("deployments", AI_DEPLOYMENTS), ("changes", AI_CHANGES)):
+            assert loader.load(Batch(feed, feed, frame=frame)).quarantined == 0
+    connection = db.prepare(warehouse.connect_read(path))
+    yield connection
+    connection.close()
+
+
+def test_ai_assisted_split_per_team_withholds_small_groups(ai_con):
+    withheld = "fewer than 3 people contributed ([privacy] min_people = 3)"
+    assert delivery.by_ai_assisted(ai_con, WINDOW) == [
+        # dan and erin: 2 people
+        {"team": "a", "ai_assisted": "false", "withheld": withheld},
+        # alice, bob, carol; deployments e1, e2 (named by x3), e3 (shipped x3): e2 failed, e3
+        # is a hotfix; lead times 2, 4, 30 h
+        {
+            "team": "a",
+            "ai_assisted": "true",
+            "withheld": None,
+            "people": 3,
+            "lead_time_median_hours": 4.0,
+            "changes": 3,
+            "change_failure_rate": pytest.approx(1 / 3),
+            "failed_deployments": 1,
+            "deployments_attempted": 3,
+            "rework_rate": 0.5,
+            "rework_deployments": 1,
+            "deployments": 2,
+        },
+        # alice alone
+        {"team": "a", "ai_assisted": "unknown", "withheld": withheld},
+    ]
+    # two people are enough at min_people 2: e4 neither failed nor rework; 1 h and 3 h
+    shown = {r["ai_assisted"]: r for r in delivery.by_ai_assisted(ai_con, WINDOW, 2)}
+    assert shown["false"]["lead_time_median_hours"] == 2.0
+    assert (shown["false"]["change_failure_rate"], shown["false"]["rework_rate"]) == (0.0, 0.0)
+    assert shown["unknown"]["withheld"].startswith("fewer than 2 people")
+    # a window without deployments has no group at all
+    assert delivery.by_ai_assisted(ai_con, Filters(utc("2026-11-16"), utc("2026-11-23"))) == []
+
+
+def test_delivery_and_privacy_settings(tmp_path):
+    parsed = settings.parse(
+        {"delivery": {"attribution_window_hours": 72}, "privacy": {"min_people": 5}},
+        tmp_path,
+        "t.toml",
+    )
+    assert (parsed.attribution_window_hours, parsed.min_people) == (72.0, 5)
+    unset = settings.parse({}, tmp_path, "t.toml")
+    assert (unset.attribution_window_hours, unset.min_people) == (None, 3)
+    for bad in (
+        {"delivery": {"attribution_window_hours": 0}},
+        {"delivery": {"attribution_window_hours": "3 days"}},
+        {"privacy": {"min_people": 0}},
+        {"privacy": {"min_people": 2.5}},
+    ):
+        with pytest.raises(settings.ConfigError, match="attribution_window_hours|min_people"):
+            settings.parse(bad, tmp_path, "t.toml")

@@ -425,8 +425,13 @@ def test_report_json(demo_env):
         "failed_deployments",
         "deployments_attempted",
         "recovery_time_hours",
+        "rework_rate",
+        "rework_deployments",
         "unattributed_incidents",
+        "attribution",
+        "levels_source",
         "levels",
+        "by_ai_assisted",
     }
     assert set(report["flow"]) >= {
         "throughput",

@@ -138,6 +138,7 @@ def test_one_table_says_which_way_is_good_for_every_figure(last_week):
         "lead_time": "lower",
         "change_failure_rate": "lower",
         "recovery_time": "lower",
+        "rework_rate": "lower",  # DORA's fifth metric: no band, value and trend
         "incidents": "lower",
         "throughput": None,  # more, smaller tickets are not better by themselves
         "cycle_time": "lower",
@@ -302,13 +303,13 @@ def _frame(text: str) -> pd.DataFrame:
 FIXTURE = {
     "deployments": _frame(
         """
-        deployment_id,model,environment,team,finished_at,status
-        d1,m1,production,a,2026-11-10 10:00,success
-        d2,m1,production,a,2026-11-12 10:00,success
-        d3,m1,production,a,2026-11-13 10:00,success
-        d4,m1,production,a,2026-11-17 10:00,success
-        d5,m1,production,a,2026-11-18 10:00,failed
-        d6,m1,production,a,2026-11-19 10:00,success
+        deployment_id,model,environment,team,finished_at,status,kind
+        d1,m1,production,a,2026-11-10 10:00,success,planned
+        d2,m1,production,a,2026-11-12 10:00,success,
+        d3,m1,production,a,2026-11-13 10:00,success,
+        d4,m1,production,a,2026-11-17 10:00,success,
+        d5,m1,production,a,2026-11-18 10:00,failed,
+        d6,m1,production,a,2026-11-19 10:00,success,hotfix
         """
     ),
     "changes": _frame(
@@ -354,6 +355,8 @@ HAND_WORKED = {
     "lead_time": ("12.0 h", "24.0 h", f"{M}12.0 h (better)", "better"),
     "change_failure_rate": ("67%", "0%", "+67 pts (worse)", "worse"),
     "recovery_time": ("15.0 h", "–", "no figure last week", None),
+    # d6 is a hotfix: 1 of this week's 2 successes (d4, d6); none of last week's 3
+    "rework_rate": ("50%", "0%", "+50 pts (worse)", "worse"),
     "incidents": ("1", "0", "+1 (worse)", "worse"),
     "throughput": ("3", "2", "+1", None),  # neutral: up, neither better nor worse
     "cycle_time": ("2.0 days", "2.0 days", "unchanged", None),
@@ -395,16 +398,28 @@ def test_two_hand_worked_weeks(two_weeks):
         for f in shown["figures"]
     }
     assert got == HAND_WORKED
+    # Levels are named for what they are; the rework rate has none; the rule in force is said.
+    assert {f["key"]: f["level"] for f in shown["figures"]}["rework_rate"] is None
+    assert shown["attribution"]["window_hours"] is None
+    assert shown["notes"][:2] == [retro.LEVELS_NOTE, retro.REWORK_NOTE]
+    assert "DORA's 2023 bands" in retro.LEVELS_NOTE and "team profiles" in retro.LEVELS_NOTE
+    markdown = retro.to_markdown(built)
+    assert "| DORA level (2023 bands) |" in markdown
+    # 4 weeks: d6 of the five successes d1, d2, d3, d4, d6
+    assert "| Deployment rework rate | 50% | 0% | 20% | +50 pts (worse) |  |" in markdown
+    assert "_Incident attribution: named deployment, else the model's latest" in markdown
+    assert "<th>DORA level (2023 bands)</th>" in retro.to_html(built)
     # The 4-week figure: counts as the weekly average (5 deployments, 5 tickets / 4 = 1.25,
     # shown to one decimal, half to even), medians over the 28 days.
     four = {f["key"]: f["shown"]["four_weeks"] for f in shown["figures"]}
     assert (four["deployments"], four["lead_time"], four["throughput"]) == ("1.2", "12.0 h", "1.2")
-    # The same basis and verdicts in words: from 0 (incidents, failures) any move counts and
-    # ranks first; the 33% fewer deployments is the third regression, past the two shown.
+    # The same basis and verdicts in words: from 0 (failures, rework, incidents) any move counts
+    # and ranks first, in the figures' order; fewer deployments (33%) and incidents are past the
+    # two shown.
     assert shown["highlights"] == [
         f"Lead time (median) improved: 12.0 h this week against 24.0 h last week ({M}12.0 h).",
         "Change failure rate got worse: 67% this week against 0% last week (+67 pts).",
-        "Incidents opened got worse: 1 this week against 0 last week (+1).",
+        "Deployment rework rate got worse: 50% this week against 0% last week (+50 pts).",
         "Tickets finished went up: 3 this week against 2 last week (+1).",
     ]
     # Another team has none of it: no figure either week, or zero counts unchanged.
