@@ -65,6 +65,12 @@ def report(
         result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
             con, filters, config.min_people
         )
+        # The same delivery figures for the window of the same length just before, for a trend.
+        before = filters.previous()
+        result["delivery"]["previous"] = {
+            "window": {"since": before.since.isoformat(), "until": before.until.isoformat()},
+            **delivery.summary(con, before),
+        }
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
     return result

@@ -432,6 +432,7 @@ def test_report_json(demo_env):
         "levels_source",
         "levels",
         "by_ai_assisted",
+        "previous",
     }
     assert set(report["flow"]) >= {
         "throughput",
@@ -572,3 +573,22 @@ def test_serving_health_is_scoped_to_a_team(con):
         assert set(reading(con, growth)["model"]) == {"churn"}
         assert reading(con, risk).empty
     assert models.serving_versions(con, growth)["requests"].tolist() == [7]
+
+
+def test_report_gives_the_previous_windows_delivery_figures(demo_env):
+    """`delivery.previous` is what `report` gives for the window of the same length just
+    before: the 28 days to 22 Oct beside the 28 days to 19 Nov, rework rate included."""
+    from metrics.__main__ import report
+
+    config = settings.load(demo_env.config_path)
+    now = report(config, "2026-10-23", "2026-11-20", None, None)["delivery"]
+    before = report(config, "2026-09-25", "2026-10-23", None, None)["delivery"]
+    previous = now["previous"]
+    assert previous["window"] == {
+        "since": "2026-09-25T00:00:00+00:00",
+        "until": "2026-10-23T00:00:00+00:00",
+    }
+    figures = set(previous) - {"window"}
+    assert {"deployments", "change_failure_rate", "rework_rate", "lead_time_hours"} <= figures
+    assert {k: previous[k] for k in figures} == {k: before[k] for k in figures}
+    assert previous["deployments"] != now["deployments"] or previous != now
