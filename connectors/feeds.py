@@ -178,6 +178,8 @@ FEEDS: dict[str, Feed] = {
                 Column("story_points", "double", non_negative=True),
                 Column("sprint"),
                 Column("labels", "text_list"),
+                # the incident the ticket is linked to (a Jira issue link to an incident)
+                Column("incident_id"),
             ),
             ordered=(("created_at", "resolved_at"),),
         ),

@@ -88,6 +88,7 @@ SYSTEM_FIELDS = (
     "labels",
     "components",
     "priority",
+    "issuelinks",
 )
 DEFAULT_SPRINT_FIELDS = ("Sprint",)
 DEFAULT_STORY_POINTS_FIELDS = ("Story Points", "Story point estimate")
@@ -529,6 +530,18 @@ class JiraConnector(Connector):
     def _is_incident(self, issue: Mapping[str, Any]) -> bool:
         return self.rules.is_incident(_name((issue.get("fields") or {}).get("issuetype")))
 
+    def _linked_incident(self, fields: Mapping[str, Any]) -> str | None:
+        """The key of the first issue linked to this one (either way, any link type) whose type
+        is an incident type: the incident the ticket's work fixes."""
+        for link in fields.get("issuelinks") or ():
+            if not isinstance(link, Mapping):
+                continue
+            for side in ("outwardIssue", "inwardIssue"):
+                linked = link.get(side)
+                if isinstance(linked, Mapping) and self._is_incident(linked):
+                    return json_text(linked.get("key"))
+        return None
+
     def _tickets(self, raw: IssuePage) -> list[dict]:
         rows = []
         for issue in raw.issues:
@@ -554,6 +567,7 @@ class JiraConnector(Connector):
                     "story_points": json_text(_first(fields, raw.fields.story_points)),
                     "sprint": _sprint_name(_first(fields, raw.fields.sprint)),
                     "labels": labels or None,
+                    "incident_id": self._linked_incident(fields),
                 }
             )
         return rows

@@ -135,6 +135,20 @@ create or replace temp macro change_shipping() as table
         where status = 'success'
     ),
 
+    -- the incident a change fixes through the ticket its title names (a ticket linked to an
+    -- incident, as Jira links them), for changes that name no incident themselves
+    linked as (
+        select changes.change_id, min(tickets.incident_id) as incident_id
+        from changes
+        join tickets
+            on tickets.incident_id is not null
+            and regexp_matches(
+                changes.title,
+                '(^|[^A-Za-z0-9-])' || regexp_escape(tickets.ticket_id) || '($|[^A-Za-z0-9])'
+            )
+        group by changes.change_id
+    ),
+
     named as (
         select
             changes.change_id,
@@ -142,7 +156,7 @@ create or replace temp macro change_shipping() as table
             changes.merged_at,
             changes.author,
             changes.title,
-            changes.incident_id,
+            coalesce(nullif(trim(changes.incident_id), ''), linked.incident_id) as incident_id,
             changes.ai_assisted,
             changes.deployment_id as named_deployment_id,
             deployments.model,
@@ -151,6 +165,7 @@ create or replace temp macro change_shipping() as table
                 and lower(deployments.environment) = 'production' as named_shipped
         from changes
         left join deployments using (deployment_id)
+        left join linked using (change_id)
     ),
 
     next_success as (

@@ -501,3 +501,58 @@ def test_delivery_and_privacy_settings(tmp_path):
     ):
         with pytest.raises(settings.ConfigError, match="attribution_window_hours|min_people"):
             settings.parse(bad, tmp_path, "t.toml")
+
+
+def test_a_change_naming_a_ticket_linked_to_an_incident_is_a_fix(tmp_path):
+    """A change that names no incident but whose title names a ticket the tracker linked to
+    one (Jira: an issue link to an incident) fixes it: its deployment is rework. ML-40 is not
+    ML-4, and a ticket without a link makes nothing rework."""
+    path = tmp_path / "w.duckdb"
+    deployments = pd.DataFrame(
+        [
+            ("p1", "m", "a", "2026-11-04 10:00", "success"),
+            ("p2", "m", "a", "2026-11-05 10:00", "success"),
+            ("p3", "m", "a", "2026-11-06 10:00", "success"),
+        ],
+        columns=["deployment_id", "model", "team", "finished_at", "status"],
+    ).assign(environment="production")
+    changes = pd.DataFrame(
+        [
+            ("c1", "p1", "2026-11-04 08:00", "ML-4: fix null user_id in the join"),
+            ("c2", "p2", "2026-11-05 08:00", "ML-40 tidy the feature names"),
+            ("c3", "p3", "2026-11-06 08:00", "Retrain (ML-2)"),
+        ],
+        columns=["change_id", "deployment_id", "first_commit_at", "title"],
+    )
+    tickets = pd.DataFrame(
+        [
+            ("ML-4", "2026-11-01 08:00", "ML-6"),
+            ("ML-40", "2026-11-01 08:00", None),
+            ("ML-2", "2026-11-01 08:00", None),
+        ],
+        columns=["ticket_id", "created_at", "incident_id"],
+    )
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        loader = Loader(write, source, "s1")
+        for feed, frame in (
+            ("deployments", deployments),
+            ("changes", changes),
+            ("tickets", tickets),
+        ):
+            assert loader.load(Batch(feed, feed, frame=frame)).quarantined == 0
+    con = db.prepare(warehouse.connect_read(path))
+    try:
+        assert delivery.rework(con, WINDOW) == {
+            "rework_rate": pytest.approx(1 / 3),
+            "rework_deployments": 1,
+            "deployments": 3,
+        }
+        reasons = {
+            d["deployment_id"]: d["rework_reasons"]
+            for d in delivery.detail(con, WINDOW)["deployments"]
+            if d["rework"]
+        }
+        assert reasons == {"p1": ["fixing change c1"]}
+    finally:
+        con.close()

@@ -97,6 +97,7 @@ EXPECTED_COLUMNS = {
         "story_points",
         "sprint",
         "labels",
+        "incident_id",
     ],
     "ticket_transitions": ["ticket_id", "at", "from_status", "to_status", "assignee", "role"],
 }

@@ -254,6 +254,19 @@ def test_an_incident_type_becomes_an_incident(jira):
     assert project.query("select count(*) from tickets where ticket_id = 'ML-6'") == [(0,)]
 
 
+def test_a_ticket_linked_to_an_incident_names_it(jira):
+    """ML-4 (a bug) relates to the incident ML-6: its incident_id is ML-6, from the issue link
+    in Jira's documented `issuelinks` form; ML-1 only blocks a task, so it names none."""
+    project, _ = jira
+    assert project.sync().ok
+    assert project.query("select ticket_id, incident_id from tickets order by ticket_id") == [
+        ("ML-1", None),
+        ("ML-2", None),
+        ("ML-3", None),
+        ("ML-4", "ML-6"),
+    ]  # ML-5 is the malformed one, quarantined
+
+
 def test_a_malformed_issue_is_quarantined_not_dropped(jira):
     project, _ = jira
     report = project.sync()

@@ -137,6 +137,7 @@ MIGRATION_ADDS = {
         "deployments": ["kind VARCHAR"],
         "changes": ["incident_id VARCHAR", "ai_assisted BOOLEAN"],
     },
+    7: {"tickets": ["incident_id VARCHAR"]},
 }
 
 
