@@ -1,0 +1,54 @@
+"""Bounded, repeatable samples of a model's inference rows, day by day.
+
+The estimators and the multivariate drift need rows, not profiles; reading every row of a busy
+model for 90 days would not stay within a page's time. A day gives at most `per_day` rows,
+picked by a hash of the request id, so the same day always gives the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from metrics.db import frame
+
+# Rows per day read when the caller does not say: enough for a daily mean's sampling error to
+# be small beside the effects looked for, few enough that 90 days stay well under a second.
+PER_DAY = 5_000
+
+
+def daily_sample(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    since: dt.date | dt.datetime,
+    until: dt.date | dt.datetime,
+    columns: Sequence[str],
+    per_day: int = PER_DAY,
+) -> pd.DataFrame:
+    """Up to `per_day` ok rows of `model` per UTC day in [since, until), with `columns`.
+
+    Returns a frame with a `day` column (datetime.date) then `columns` in the warehouse's
+    order; days without rows are absent. Dates are read as UTC midnights.
+    """
+    if per_day < 1:
+        raise ValueError(f"per_day must be at least 1, got {per_day}")
+    rows = frame(
+        con,
+        "inference_daily_sample",
+        model=model,
+        since=_instant(since),
+        until=_instant(until),
+        columns=list(columns),
+        per_day=int(per_day),
+    )
+    rows["day"] = pd.to_datetime(rows["day"]).dt.date
+    return rows
+
+
+def _instant(value: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(value, dt.time(), dt.UTC)

@@ -1,0 +1,22 @@
+-- Up to $per_day ok inference rows of one model per UTC day in [$since, $until), the columns in
+-- $columns only, with the day they fell on: the bounded rows the estimators and the
+-- multivariate drift read. Rows are picked by a hash of their id, so the same days always give
+-- the same sample, however often it is asked for.
+with scoped as (
+    select
+        cast(timezone('UTC', ts) as date) as day,
+        hash(request_id) as pick,
+        request_id as picked_id,
+        columns(lambda c: list_contains($columns, c))
+    from inference
+    where model = $model and ts >= $since and ts < $until and status = 'ok'
+),
+
+final as (
+    select * exclude (pick, picked_id)
+    from scoped
+    qualify row_number() over (partition by day order by pick, picked_id) <= $per_day
+)
+
+select * from final
+order by day
