@@ -55,7 +55,7 @@ from metrics import db  # noqa: E402
 from metrics.drift.windows import Window  # noqa: E402
 from metrics.filters import Filters  # noqa: E402
 from metrics.quality import classifier_quality  # noqa: E402
-from metrics.samples import PER_DAY, daily_sample  # noqa: E402
+from metrics.samples import daily_sample  # noqa: E402
 
 MODEL = "churn_model"
 DAYS = 90
@@ -70,6 +70,8 @@ NUMERIC = ["amount", "num_items", "tenure_days", "session_length_s", "ctr_7d"]
 CATEGORIES = ["country", "device"]
 CBPE_METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc"]
 THRESHOLD = 0.5
+# The design's page target (warm, at the reference scale): what a figure on a page must fit in.
+PAGE_TARGET_SECONDS = 1.0
 # The model's scores: its logit is the truth's times this, so it is over-confident.
 OVERCONFIDENCE = 1.6
 # No labels for the last week; every row has one from 4 weeks back.
@@ -207,14 +209,22 @@ def measure(name: str, run: Callable[[], Any], repeat: int) -> Timing:
     return Timing(name, min(times), peak, rise, result)
 
 
-def show(timing: Timing, rows: int, peer: Timing | None = None) -> None:
+def show(timing: Timing, rows: int) -> None:
     memory = (
         f"{timing.peak_mb:8.0f} MB {timing.rise_mb:+8.0f} MB"
         if timing.peak_mb is not None
         else f"{'n/a':>11} {'n/a':>11}"
     )
-    ratio = f"{peer.seconds / timing.seconds:8.1f}x" if peer is not None else ""
-    print(f"{timing.name:44} {rows:>10,} {timing.seconds:8.2f} {memory} {ratio}", flush=True)
+    print(f"{timing.name:46} {rows:>10,} {timing.seconds:8.2f} {memory}", flush=True)
+
+
+def ratio(what: str, ours: Timing, peer: Timing, peer_name: str) -> None:
+    times = peer.seconds / ours.seconds
+    verdict = f"{times:.1f}x faster" if times >= 1 else f"{1 / times:.1f}x slower"
+    print(
+        f"{what}: Tandem {ours.seconds:.2f} s, {peer_name} {peer.seconds:.2f} s;"
+        f" {peer_name} / Tandem = {times:.2f} (Tandem {verdict})"
+    )
 
 
 # --- the two sides ------------------------------------------------------------------------
@@ -297,7 +307,7 @@ def compare_cbpe(ours, theirs: pd.DataFrame, realized: pd.DataFrame) -> None:
         in_ours = judged["truth"].between(judged["lower"], judged["upper"]).mean()
         in_theirs = judged["truth"].between(judged["lower_n"], judged["upper_n"]).mean()
         print(
-            f"{metric:10} {len(both):5} {gap.median():15.4f} {gap.max():8.4f}  "
+            f"{metric:10} {len(both):5} {gap.median():15.1e} {gap.max():8.1e}  "
             f"T {in_ours:5.0%} N {in_theirs:5.0%} of {len(judged):3} days"
         )
 
@@ -313,15 +323,15 @@ def compare_reconstruction(ours, theirs: pd.DataFrame) -> None:
         index=pd.to_datetime(theirs[("chunk", "start_date")]).dt.date,
     )
     both = steps.set_index("day").join(other, how="inner")
-    ratio = both["error"] / both["error_n"]
+    gap = (both["error"] / both["error_n"] - 1).abs()
     agree = (both["alert"].astype(bool) == both["alert_n"].astype(bool)).mean()
     first = {
         side: (both.index[both[column].astype(bool)].min() if both[column].any() else None)
         for side, column in (("Tandem", "alert"), ("NannyML", "alert_n"))
     }
     print(
-        f"\nreconstruction error Tandem / NannyML per day: median {ratio.median():.4f},"
-        f" range {ratio.min():.4f}..{ratio.max():.4f}; alerts agree on {agree:.0%} of"
+        f"\nreconstruction error per day, |Tandem / NannyML - 1|: median {gap.median():.1e},"
+        f" max {gap.max():.1e}; alerts agree on {agree:.0%} of"
         f" {len(both)} days; first alert Tandem {first['Tandem']}, NannyML {first['NannyML']}"
     )
 
@@ -330,7 +340,9 @@ def compare_reconstruction(ours, theirs: pd.DataFrame) -> None:
 
 
 def run(warehouse_path: Path, repeat: int) -> None:
+    from metrics.drift import multivariate
     from metrics.drift.multivariate import reconstruction_drift
+    from metrics.estimation import PER_DAY as ESTIMATION_PER_DAY
     from metrics.estimation import estimated
 
     try:
@@ -343,14 +355,18 @@ def run(warehouse_path: Path, repeat: int) -> None:
         print("nannyml is not installed: `pip install -r requirements-dev.txt`; Tandem only")
 
     with db.connect(warehouse_path) as con:
-        print(
-            f"\n{'step':44} {'rows':>10} {'seconds':>8} {'peak RSS':>11} {'rise':>11}"
-            f" {'peer / this':>9}"
-        )
+        print(f"\n{'step':46} {'rows':>10} {'seconds':>8} {'peak RSS':>11} {'rise':>11}")
         read = measure(
             "read the daily samples (both windows)",
             lambda: tuple(
-                daily_sample(con, MODEL, w.since, w.until, ["score", "prediction", "label"])
+                daily_sample(
+                    con,
+                    MODEL,
+                    w.since,
+                    w.until,
+                    ["score", "prediction", "label"],
+                    ESTIMATION_PER_DAY,
+                )
                 for w in (REFERENCE, CURRENT)
             ),
             repeat,
@@ -360,7 +376,9 @@ def run(warehouse_path: Path, repeat: int) -> None:
         show(read, len(reference) + rows)
         ours = measure(
             "Tandem estimated() per day, reading included",
-            lambda: estimated(con, MODEL, "classifier", CURRENT, REFERENCE, step_days=1),
+            lambda: estimated(
+                con, MODEL, "classifier", CURRENT, REFERENCE, 1, THRESHOLD, ESTIMATION_PER_DAY
+            ),
             repeat,
         )
         realized = measure(
@@ -376,16 +394,17 @@ def run(warehouse_path: Path, repeat: int) -> None:
                 repeat,
             )
             theirs.seconds += read.seconds
-        show(ours, rows, theirs)
-        show(realized, rows, ours)
+        show(ours, rows)
         if theirs is not None:
             show(theirs, rows)
+        show(realized, rows)
 
         columns = NUMERIC + CATEGORIES
         mv_read = measure(
             "read the feature samples (both windows)",
             lambda: tuple(
-                daily_sample(con, MODEL, w.since, w.until, columns) for w in (REFERENCE, CURRENT)
+                daily_sample(con, MODEL, w.since, w.until, columns, multivariate.PER_DAY)
+                for w in (REFERENCE, CURRENT)
             ),
             repeat,
         )
@@ -393,7 +412,7 @@ def run(warehouse_path: Path, repeat: int) -> None:
         show(mv_read, len(features_reference) + len(features_current))
         mv = measure(
             "Tandem reconstruction_drift, reading incl.",
-            lambda: reconstruction_drift(con, MODEL, CURRENT, REFERENCE, step_days=1),
+            lambda: reconstruction_drift(con, MODEL, CURRENT, REFERENCE, 1, multivariate.PER_DAY),
             repeat,
         )
         mv_theirs = None
@@ -404,12 +423,33 @@ def run(warehouse_path: Path, repeat: int) -> None:
                 repeat,
             )
             mv_theirs.seconds += mv_read.seconds
-        show(mv, len(features_current), mv_theirs)
+        show(mv, len(features_current))
         if mv_theirs is not None:
             show(mv_theirs, len(features_current))
 
-        print(f"\nTandem's window: {ours.result.window}")
-        print(f"Tandem's calibration: {ours.result.calibration}")
+        print()
+        if theirs is not None:
+            ratio("estimated performance, 90 days", ours, theirs, "NannyML CBPE")
+        ratio("estimate against the realized SQL", ours, realized, "realized")
+        if mv_theirs is not None:
+            ratio("reconstruction drift, 90 days", mv, mv_theirs, "NannyML")
+        print(
+            f"against a page's {PAGE_TARGET_SECONDS:.0f} s target: the estimate"
+            f" {ours.seconds / PAGE_TARGET_SECONDS:.1f}x, the reconstruction drift"
+            f" {mv.seconds / PAGE_TARGET_SECONDS:.1f}x"
+        )
+
+        print("\nTandem over the whole current window (estimate [band], realized):")
+        for metric, figures in ours.result.window.items():
+            print(
+                f"  {metric:10} {figures['value']:.4f} [{figures['lower']:.4f},"
+                f" {figures['upper']:.4f}]  realized {figures['realized']:.4f}"
+            )
+        calibration = ours.result.calibration
+        print(
+            f"  trusted: {calibration['trusted']} ({calibration['basis']})"
+            + (f": {calibration['reason']}" if calibration["reason"] else "")
+        )
         if theirs is not None:
             compare_cbpe(ours.result, theirs.result, realized.result)
             compare_reconstruction(mv.result, mv_theirs.result)
@@ -422,7 +462,8 @@ def main() -> None:
         type=int,
         default=int(DEFAULT_ROWS),
         help=f"inference rows in each 90-day window (default {int(DEFAULT_ROWS):,}: the"
-        f" reference scale); a day gives at most {PER_DAY:,} to the estimators",
+        " reference scale); a day gives each side at most its PER_DAY rows"
+        " (metrics.estimation, metrics.drift.multivariate)",
     )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--keep", help="build in this folder and keep it (reused if there)")
