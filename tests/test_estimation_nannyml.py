@@ -48,8 +48,12 @@ CLASSIFICATION_TOLERANCE = {
     "roc_auc": 1e-6,
 }
 ERROR_TOLERANCE = 1e-9
+# Slow: importing NannyML and its CBPE fit (a 10-fold calibration check) take about 6 s alone.
 # NannyML warns when a window gives few chunks; a test's current window is a few days on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore:The resulting number of chunks is too low")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:The resulting number of chunks is too low"),
+]
 
 
 def _nannyml():
