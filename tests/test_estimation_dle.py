@@ -3,14 +3,22 @@ estimates (metrics/contracts.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import settings
+import warehouse
+from connectors.loader import Batch, Loader
+from metrics import contracts, db, quality
+from metrics.contracts import Contract
 from metrics.estimation import dle
 from metrics.estimation.bands import Band
+from metrics.filters import Filters
 
 # A regressor whose error grows with feature x: prediction 2x, label 2x + N(0, sd) with
 # sd = 0.5 + 0.5x, plus 1 in segment "c". E|e| = sqrt(2/pi) E[sd]; E[e^2] = E[sd^2].
@@ -151,3 +159,243 @@ def test_realized_by_hand():
     chunk = pd.DataFrame({"prediction": [2.0, 2.0, 5.0, 9.0], "label": [1.0, 2.0, 3.0, None]})
     assert dle.realized(chunk) == pytest.approx({"mae": 1.0, "rmse": math.sqrt(5 / 3)})
     assert dle.realized(chunk.iloc[3:]) == {"mae": None, "rmse": None}
+
+
+# Contract budgets on estimates (metrics/contracts.py).
+
+
+def band(value, lower, upper, realized=None):
+    return {"value": value, "lower": lower, "upper": upper, "realized": realized}
+
+
+NOTE = "no labels yet for 2 of the 28 days"
+
+
+@pytest.mark.parametrize(
+    ("budgets", "estimated", "reasons"),
+    [
+        # A minimum: the whole band 0.68-0.74 under 0.80 -> red.
+        (
+            {"accuracy": 0.80},
+            {"accuracy": band(0.71, 0.68, 0.74)},
+            [("red", f"estimated accuracy 0.71 is under its 0.80 budget ({NOTE})")],
+        ),
+        # The estimate under, its band reaching the budget -> amber.
+        (
+            {"accuracy": 0.80},
+            {"accuracy": band(0.78, 0.75, 0.81)},
+            [
+                (
+                    "amber",
+                    "estimated accuracy 0.78 is under its 0.80 budget, but its band 0.75 to 0.81 "
+                    f"reaches it ({NOTE})",
+                )
+            ],
+        ),
+        # The band's edge on the budget is not the whole band past it -> amber.
+        ({"accuracy": 0.80}, {"accuracy": band(0.78, 0.76, 0.80)}, ["amber"]),
+        # The estimate on the budget, or over it with a band below it -> held.
+        ({"accuracy": 0.80}, {"accuracy": band(0.80, 0.77, 0.83)}, []),
+        ({"roc_auc": 0.70}, {"roc_auc": band(0.72, 0.65, 0.79)}, []),
+        # A maximum: MAE 13.4 with its band 12.5-14.3 over 12 -> red; 12.6 (11.8-13.4) amber.
+        (
+            {"mae": 12.0},
+            {"mae": band(13.4, 12.5, 14.3)},
+            [("red", f"estimated MAE 13.40 is over its 12.00 budget ({NOTE})")],
+        ),
+        ({"mae": 12.0}, {"mae": band(12.6, 11.8, 13.4)}, ["amber"]),
+        ({"rmse": 20.0}, {"rmse": band(19.0, 17.0, 21.0)}, []),
+        # The numbers shown tell value and budget apart.
+        (
+            {"f1": 0.8},
+            {"f1": band(0.7996, 0.7990, 0.7999)},
+            [("red", f"estimated F1 0.7996 is under its 0.8000 budget ({NOTE})")],
+        ),
+        # Two budgets, one broken.
+        (
+            {"mae": 12.0, "rmse": 20.0},
+            {"mae": band(11.0, 10.0, 12.0), "rmse": band(21.0, 20.5, 21.5)},
+            [("red", f"estimated RMSE 21.00 is over its 20.00 budget ({NOTE})")],
+        ),
+        # No estimate, or one that is not trusted: grey, never red on a figure we doubt.
+        (
+            {"accuracy": 0.8},
+            None,
+            [("grey", "budget on estimated accuracy not checked: no estimate")],
+        ),
+        (
+            {"accuracy": 0.8},
+            {"reason": "too few labelled reference rows (12; at least 200)"},
+            [
+                (
+                    "grey",
+                    "budget on estimated accuracy not checked: too few labelled reference rows "
+                    "(12; at least 200)",
+                )
+            ],
+        ),
+        (
+            {"accuracy": 0.8},
+            {
+                "accuracy": band(0.5, 0.45, 0.55),
+                "calibration": {
+                    "trusted": False,
+                    "reason": "estimated accuracy missed the realized one on 9 of 20 labelled days",
+                },
+            },
+            [
+                (
+                    "grey",
+                    "budget on estimated accuracy not checked: estimated accuracy missed the "
+                    "realized one on 9 of 20 labelled days",
+                )
+            ],
+        ),
+    ],
+)
+def test_budget_reasons_on_estimates(budgets, estimated, reasons):
+    found = contracts.estimated_reasons(budgets, estimated, NOTE)
+    if reasons and isinstance(reasons[0], str):
+        assert [level for level, _ in found] == reasons
+    else:
+        assert found == reasons
+
+
+@pytest.mark.parametrize(
+    ("days", "unlabelled", "note"),
+    [
+        (28, 2, "no labels yet for 2 of the 28 days"),
+        (28, 0, "labels for all 28 days"),
+        (28, 28, "no labels yet for any of the 28 days"),
+        (1, 1, "no labels yet for its one day"),
+        (1, 0, "labels for its one day"),
+        (0, 0, "no rows in this window"),
+    ],
+)
+def test_labels_note(days, unlabelled, note):
+    assert contracts.labels_note(days, unlabelled) == note
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "kind = 'classifier'\nestimated = { accuracy = 0.8, auc = 0.7 }\n",
+            "model 'x': estimated.auc is not an estimated metric (one of accuracy, precision, "
+            "recall, f1, roc_auc, mae, rmse)",
+        ),
+        (
+            "kind = 'regressor'\nestimated = { accuracy = 0.8 }\n",
+            "model 'x': estimated.accuracy applies to kind = \"classifier\" only, and this model "
+            "is a regressor",
+        ),
+        (
+            "kind = 'ranker'\nestimated = { mae = 3 }\n",
+            "model 'x': estimated.mae applies to kind = \"regressor\" only, and this model is a "
+            "ranker",
+        ),
+        (
+            "estimated = { mae = 3 }\n",
+            "model 'x': estimated.mae applies to kind = \"regressor\" only; set the model's kind",
+        ),
+        ("kind = 'classifier'\nestimated = 0.8\n", "model 'x': estimated is a table like"),
+        (
+            "kind = 'classifier'\nestimated = { recall = 80 }\n",
+            "model 'x': estimated.recall must be above 0 and at most 1, got 80",
+        ),
+        (
+            "kind = 'regressor'\nestimated = { rmse = 0 }\n",
+            "model 'x': estimated.rmse must be above 0, got 0",
+        ),
+        (
+            "kind = 'regressor'\nestimated = { mae = 'low' }\n",
+            "model 'x': estimated.mae must be a number, got 'low'",
+        ),
+    ],
+)
+def test_a_bad_estimated_budget_names_the_model_and_key(tmp_path, toml, message):
+    path = tmp_path / "models.toml"
+    path.write_text("[models.x]\n" + toml)
+    with pytest.raises(contracts.ContractError, match=re.escape(message)):
+        contracts.load(path)
+
+
+def test_estimated_budgets_are_read(tmp_path):
+    path = tmp_path / "models.toml"
+    path.write_text(
+        "[models.c]\nkind = 'classifier'\nestimated = { accuracy = 0.8, roc_auc = 0.75 }\n"
+        "[models.r]\nkind = 'regressor'\nestimated = { mae = 12 }\n[models.n]\n"
+    )
+    loaded = contracts.load(path)
+    assert loaded["c"].estimated == {"accuracy": 0.8, "roc_auc": 0.75}
+    assert loaded["r"].estimated == {"mae": 12.0}
+    assert loaded["n"].estimated == {}
+
+
+# A regressor r over 3 Nov (labelled) and 4 Nov (not yet) and a classifier c on 4 Nov only.
+INFERENCE = pd.DataFrame(
+    {
+        "request_id": ["r1", "r2", "r3", "c1"],
+        "ts": ["2026-11-03 10:00", "2026-11-03 11:00", "2026-11-04 09:00", "2026-11-04 09:00"],
+        "model": ["r", "r", "r", "c"],
+        "latency_ms": [10.0, 10.0, 10.0, 10.0],
+        "status": ["ok", "ok", "ok", "ok"],
+        "prediction": [10.0, 12.0, 11.0, 1.0],
+        "label": [11.0, None, None, None],
+    }
+)
+WINDOW = Filters(dt.datetime(2026, 11, 2, tzinfo=dt.UTC), dt.datetime(2026, 11, 9, tzinfo=dt.UTC))
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("estimated") / "w.duckdb"
+    with warehouse.writing(path) as write:
+        loader = Loader(write, settings.SourceConfig(name="fixture", kind="test"), "s1")
+        loader.load(Batch("inference", "inference", frame=INFERENCE))
+    connection = db.prepare(warehouse.connect_read(path))
+    yield connection
+    connection.close()
+
+
+def test_readings_and_check_alert_on_an_estimate_past_its_budget(con, monkeypatch):
+    # The estimates stand in for metrics/estimation's (written into quality.estimated by
+    # contracts.readings): r's MAE band wholly over 12 (red), c's accuracy under 0.8 with its
+    # band reaching it (amber).
+    estimates = {
+        "r": {"mae": band(13.4, 12.5, 14.3), "calibration": {"trusted": True}},
+        "c": {"accuracy": band(0.78, 0.70, 0.86), "calibration": {"trusted": True}},
+    }
+    real = quality.quality
+
+    def with_estimates(*args, **kwargs):
+        result = real(*args, **kwargs)
+        for model, estimated in estimates.items():
+            result[model].setdefault("estimated", estimated)
+        return result
+
+    monkeypatch.setattr(quality, "quality", with_estimates)
+    terms = {
+        "r": Contract(model="r", kind="regressor", estimated={"mae": 12.0}),
+        "c": Contract(model="c", kind="classifier", estimated={"accuracy": 0.8}),
+    }
+    readings = contracts.readings(con, WINDOW, terms)
+    assert readings["r"]["status"] == "red"
+    assert readings["r"]["breaches"] == [
+        "estimated MAE 13.40 is over its 12.00 budget (no labels yet for 1 of the 2 days)"
+    ]
+    assert readings["r"]["budgets"]["estimated"] == {"mae": 12.0}
+    assert readings["c"]["status"] == "amber"
+    assert contracts.breaches(readings) == [
+        "r: estimated MAE 13.40 is over its 12.00 budget (no labels yet for 1 of the 2 days)"
+    ]
+    assert contracts.warnings(readings) == [
+        "c: estimated accuracy 0.78 is under its 0.80 budget, but its band 0.70 to 0.86 "
+        "reaches it (no labels yet for its one day)"
+    ]
+
+
+def test_a_contract_without_estimated_budgets_reads_as_before(con):
+    readings = contracts.readings(con, WINDOW, {"r": Contract(model="r", kind="regressor")})
+    assert not any("estimated" in text for text in readings["r"]["reasons"])
+    assert readings["r"]["budgets"]["estimated"] == {}
