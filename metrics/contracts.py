@@ -431,14 +431,19 @@ def labels_note(days: int, unlabelled_days: int) -> str:
 
 
 def estimated_reasons(
-    budgets: dict[str, float], estimated: dict[str, Any] | None, note: str
+    budgets: dict[str, float],
+    estimated: dict[str, Any] | None,
+    estimation: dict[str, Any] | None,
+    note: str,
 ) -> list[tuple[str, str]]:
     """The budgets on estimated metrics against the window's estimates and their bands.
 
     Args:
         budgets: metric -> budget (a minimum; a maximum for the losses in `LOSSES`).
-        estimated: the model's `quality.estimated` ({metric: {value, lower, upper, ...}} and
-            `calibration` with `trusted` and `reason`), None when there is none.
+        estimated: the model's `quality.estimated`, {metric: {value, lower, upper, realized}}
+            over the window (metrics/estimation), None when there is none.
+        estimation: the model's `quality.estimation`: `reason` when there is no estimate,
+            `calibration` with `trusted` and its `reason` when the estimates missed.
         note: how far the labels have come (`labels_note`), said after each reason.
 
     Returns:
@@ -447,18 +452,18 @@ def estimated_reasons(
         no estimate or it is not trusted (the budget is then not checked).
     """
     reasons: list[tuple[str, str]] = []
-    estimated = estimated or {}
-    calibration = estimated.get("calibration") or {}
+    estimated, estimation = estimated or {}, estimation or {}
+    calibration = estimation.get("calibration") or {}
     for metric, budget in budgets.items():
         name = ESTIMATED_LABELS[metric]
         entry = estimated.get(metric) or {}
         value, lower, upper = (_plain(entry.get(k)) for k in ("value", "lower", "upper"))
-        if calibration.get("trusted") is False:
+        if value is not None and calibration.get("trusted") is False:
             why = calibration.get("reason") or "the estimate is not trusted"
             reasons.append(("grey", f"budget on estimated {name} not checked: {why}"))
             continue
         if value is None:
-            why = estimated.get("reason") or calibration.get("reason") or "no estimate"
+            why = estimation.get("reason") or calibration.get("reason") or "no estimate"
             reasons.append(("grey", f"budget on estimated {name} not checked: {why}"))
             continue
         is_loss = metric in LOSSES
@@ -580,11 +585,13 @@ def readings(
                     f"({', '.join(names)})",
                 )
             )
+        quality_reading = qualities.get(model, {})
         if contract is not None and contract.estimated:
-            # `quality.estimated` is the window's estimate (metrics/estimation), set above.
+            # quality's `estimated` and `estimation`: the window's estimate (metrics/estimation)
             reasons += estimated_reasons(
                 contract.estimated,
-                qualities.get(model, {}).get("estimated"),
+                quality_reading.get("estimated"),
+                quality_reading.get("estimation"),
                 labels_note(*label_days.get(model, (0, 0))),
             )
         status = model_status(reasons, kpis, serving is not None and contract is not None)
@@ -606,7 +613,7 @@ def readings(
                 "error_rate": contract.error_rate_budget,
                 "estimated": dict(contract.estimated),
             },
-            "quality": qualities.get(model, {}),
+            "quality": quality_reading,
             "drift": drifted,
             "retraining": _retraining(contract, kpis, releases.get(model), filters.until),
             "status": status.level,

@@ -169,6 +169,7 @@ def band(value, lower, upper, realized=None):
 
 
 NOTE = "no labels yet for 2 of the 28 days"
+TRUSTED = {"calibration": {"trusted": True, "reason": None}, "reason": None}
 
 
 @pytest.mark.parametrize(
@@ -217,14 +218,29 @@ NOTE = "no labels yet for 2 of the 28 days"
             {"mae": band(11.0, 10.0, 12.0), "rmse": band(21.0, 20.5, 21.5)},
             [("red", f"estimated RMSE 21.00 is over its 20.00 budget ({NOTE})")],
         ),
+    ],
+)
+def test_budget_reasons_on_estimates(budgets, estimated, reasons):
+    found = contracts.estimated_reasons(budgets, estimated, TRUSTED, NOTE)
+    if reasons and isinstance(reasons[0], str):
+        assert [level for level, _ in found] == reasons
+    else:
+        assert found == reasons
+
+
+@pytest.mark.parametrize(
+    ("budgets", "estimated", "estimation", "reasons"),
+    [
         # No estimate, or one that is not trusted: grey, never red on a figure we doubt.
         (
             {"accuracy": 0.8},
+            None,
             None,
             [("grey", "budget on estimated accuracy not checked: no estimate")],
         ),
         (
             {"accuracy": 0.8},
+            {"accuracy": band(None, None, None)},
             {"reason": "too few labelled reference rows (12; at least 200)"},
             [
                 (
@@ -236,12 +252,12 @@ NOTE = "no labels yet for 2 of the 28 days"
         ),
         (
             {"accuracy": 0.8},
+            {"accuracy": band(0.5, 0.45, 0.55)},
             {
-                "accuracy": band(0.5, 0.45, 0.55),
                 "calibration": {
                     "trusted": False,
                     "reason": "estimated accuracy missed the realized one on 9 of 20 labelled days",
-                },
+                }
             },
             [
                 (
@@ -253,12 +269,10 @@ NOTE = "no labels yet for 2 of the 28 days"
         ),
     ],
 )
-def test_budget_reasons_on_estimates(budgets, estimated, reasons):
-    found = contracts.estimated_reasons(budgets, estimated, NOTE)
-    if reasons and isinstance(reasons[0], str):
-        assert [level for level, _ in found] == reasons
-    else:
-        assert found == reasons
+def test_without_a_trusted_estimate_a_budget_is_not_checked(
+    budgets, estimated, estimation, reasons
+):
+    assert contracts.estimated_reasons(budgets, estimated, estimation, NOTE) == reasons
 
 
 @pytest.mark.parametrize(
@@ -359,19 +373,19 @@ def con(tmp_path_factory):
 
 
 def test_readings_and_check_alert_on_an_estimate_past_its_budget(con, monkeypatch):
-    # The estimates stand in for metrics/estimation's (written into quality.estimated by
-    # contracts.readings): r's MAE band wholly over 12 (red), c's accuracy under 0.8 with its
-    # band reaching it (amber).
+    # The estimates stand in for metrics/estimation's (quality.estimated and .estimation, as
+    # contracts.readings carries them): r's MAE band wholly over 12 (red), c's accuracy under
+    # 0.8 with its band reaching it (amber).
     estimates = {
-        "r": {"mae": band(13.4, 12.5, 14.3), "calibration": {"trusted": True}},
-        "c": {"accuracy": band(0.78, 0.70, 0.86), "calibration": {"trusted": True}},
+        "r": {"estimated": {"mae": band(13.4, 12.5, 14.3)}, "estimation": TRUSTED},
+        "c": {"estimated": {"accuracy": band(0.78, 0.70, 0.86)}, "estimation": TRUSTED},
     }
     real = quality.quality
 
     def with_estimates(*args, **kwargs):
         result = real(*args, **kwargs)
         for model, estimated in estimates.items():
-            result[model].setdefault("estimated", estimated)
+            result[model].update(estimated)
         return result
 
     monkeypatch.setattr(quality, "quality", with_estimates)
