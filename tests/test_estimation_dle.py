@@ -4,6 +4,7 @@ estimates (metrics/contracts.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 import re
 
@@ -389,6 +390,13 @@ def test_readings_and_check_alert_on_an_estimate_past_its_budget(con, monkeypatc
         return result
 
     monkeypatch.setattr(quality, "quality", with_estimates)
+    # Where metrics.estimation.reading exists (branch i17-cbpe), readings take the estimates
+    # from it: it gives the same stand-ins.
+    package = importlib.import_module("metrics.estimation")
+    if hasattr(package, "reading"):
+        monkeypatch.setattr(
+            package, "reading", lambda con, model, *args, **kwargs: estimates.get(model, {})
+        )
     terms = {
         "r": Contract(model="r", kind="regressor", estimated={"mae": 12.0}),
         "c": Contract(model="c", kind="classifier", estimated={"accuracy": 0.8}),
