@@ -29,6 +29,7 @@ must stay quick to start.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,8 +74,9 @@ class Reconstructor:
 
 def _numbers(values: pd.Series) -> np.ndarray:
     """A numeric or boolean column as floats, NULL and infinities as NaN."""
-    out = pd.to_numeric(values.astype("object").where(values.notna(), None), errors="coerce")
-    array = out.to_numpy(dtype=float, na_value=np.nan)
+    if values.dtype == object:  # booleans with NULLs, or numbers read as objects
+        values = pd.to_numeric(values.where(values.notna(), None), errors="coerce")
+    array = values.to_numpy(dtype=float, na_value=np.nan)
     array[~np.isfinite(array)] = np.nan
     return array
 
@@ -279,11 +281,10 @@ def reconstruction_drift(
         )
         return _empty(current, reference_json, step_days, reason, names)
 
-    reference_steps = [
-        float(e.mean())
-        for w in steps(reference, step_days).values()
-        if len(e := errors(fitted, _within(before, w)))
-    ]
+    reference_errors = _step_errors(
+        before.assign(error=errors(fitted, before)), reference, step_days
+    )
+    reference_steps = [e for e, _ in reference_errors.values() if e is not None]
     limits = band(reference_steps)
     reason = None
     if limits is None:
@@ -293,21 +294,19 @@ def reconstruction_drift(
         )
     after = daily_sample(con, model, current.since, current.until, names, per_day)
     all_errors = errors(fitted, after)
-    after = after.assign(error=all_errors)
-    rows = []
-    for w in steps(current, step_days).values():
-        inside = _within(after, w)
-        error = float(inside["error"].mean()) if len(inside) else None
-        rows.append(
-            {
-                "day": w.since,
-                "error": error,
-                "lower": None if limits is None else limits[0],
-                "upper": None if limits is None else limits[1],
-                "alert": _alert(error, limits),
-                "rows": len(inside),
-            }
-        )
+    rows = [
+        {
+            "day": since,
+            "error": error,
+            "lower": None if limits is None else limits[0],
+            "upper": None if limits is None else limits[1],
+            "alert": _alert(error, limits),
+            "rows": n,
+        }
+        for since, (error, n) in _step_errors(
+            after.assign(error=all_errors), current, step_days
+        ).items()
+    ]
     whole = float(all_errors.mean()) if len(all_errors) else None
     window = {
         "error": whole,
@@ -328,5 +327,17 @@ def reconstruction_drift(
     )
 
 
-def _within(sample: pd.DataFrame, w: Window) -> pd.DataFrame:
-    return sample[(sample["day"] >= w.since) & (sample["day"] < w.until)]
+def _step_errors(
+    sample: pd.DataFrame, span: Window, step_days: int
+) -> dict[dt.date, tuple[float | None, int]]:
+    """Each step of `span` (by its first day): its rows' mean error (None without rows) and
+    their count."""
+    starts = {w.since: w for w in steps(span, step_days).values()}
+    step_of = {
+        w.since + dt.timedelta(days=offset): since
+        for since, w in starts.items()
+        for offset in range(w.days)
+    }
+    grouped = sample.groupby(sample["day"].map(step_of))["error"].agg(["mean", "size"])
+    found = {since: (float(r["mean"]), int(r["size"])) for since, r in grouped.iterrows()}
+    return {since: found.get(since, (None, 0)) for since in starts}
