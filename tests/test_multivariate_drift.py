@@ -73,6 +73,19 @@ def test_categories_are_their_reference_share_and_missing_values_the_mean_or_mod
 
 
 @pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ({"x": [1.0, 2.0], "y": [np.nan, np.inf]}, r"fewer than two features \(x\)"),
+        ({"x": [1.0, 1.0, 1.0], "y": [2.0, 2.0, 2.0]}, r"3 row\(s\) do not vary"),
+        ({"x": [1.0], "y": [2.0]}, r"1 row\(s\) do not vary"),
+    ],
+)
+def test_a_reference_without_two_columns_or_any_spread_is_refused(reference, message):
+    with pytest.raises(multivariate.Unfit, match=message):
+        multivariate.fit(pd.DataFrame(reference), ["x", "y"], [])
+
+
+@pytest.mark.parametrize(
     ("step_errors", "expected"),
     [
         ([1.0, 2.0, 3.0], (0.0, 5.0)),  # mean 2, sample std 1: 2 - 3 floored at 0

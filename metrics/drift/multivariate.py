@@ -51,6 +51,10 @@ VARIANCE_KEPT = 0.65
 BAND_SIGMAS = 3.0
 
 
+class Unfit(ValueError):
+    """The reference rows cannot teach a PCA anything; the message says why."""
+
+
 @dataclass(frozen=True)
 class Reconstructor:
     """What was fitted on the reference rows: imputation, encoding, scaling and the PCA."""
@@ -96,6 +100,8 @@ def fit(
         categorical: category columns; one with no value in the reference is left out.
     Returns:
         the fitted Reconstructor; `errors` applies it.
+    Raises:
+        Unfit: fewer than two columns with values, fewer than two rows, or no column varies.
     """
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
@@ -118,7 +124,12 @@ def fit(
         shares[column] = filled.astype(str).value_counts(normalize=True).to_dict()
     kept_numeric = [c for c in numeric if c in means]
     kept_categorical = [c for c in categorical if c in modes]
+    if len(kept_numeric) + len(kept_categorical) < 2:
+        kept = ", ".join(kept_numeric + kept_categorical) or "none"
+        raise Unfit(f"the reference holds values in fewer than two features ({kept})")
     matrix = _encoded(reference, kept_numeric, kept_categorical, means, modes, shares)
+    if len(matrix) < 2 or not (matrix.std(axis=0) > 0).any():
+        raise Unfit(f"the reference's {len(matrix)} row(s) do not vary: no relation to learn")
     scaler = StandardScaler().fit(matrix)
     pca = PCA(n_components=variance, svd_solver="full").fit(scaler.transform(matrix))
     return Reconstructor(kept_numeric, kept_categorical, means, modes, shares, scaler, pca)
@@ -273,13 +284,10 @@ def reconstruction_drift(
     if before.empty:
         reason = f"{model} has no ok requests in the reference {reference.since}–{reference.until}"
         return _empty(current, reference_json, step_days, reason, names)
-    fitted = fit(before, numeric, categorical)
-    if len(fitted.columns) < 2:
-        reason = (
-            f"{model}'s reference holds values in fewer than two features "
-            f"({', '.join(fitted.columns) or 'none'})"
-        )
-        return _empty(current, reference_json, step_days, reason, names)
+    try:
+        fitted = fit(before, numeric, categorical)
+    except Unfit as unfit:
+        return _empty(current, reference_json, step_days, f"{model}: {unfit}", names)
 
     reference_errors = _step_errors(
         before.assign(error=errors(fitted, before)), reference, step_days
