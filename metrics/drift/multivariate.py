@@ -19,9 +19,10 @@ data_reconstruction/calculator.py):
 3. A row's reconstruction error: the Euclidean distance between its standardised values and
    their reconstruction from the kept components. A step's figure is its rows' mean error.
 4. The band: the reference cut into steps of the same size, each step's mean error; band =
-   their mean ± 3 sample standard deviations (the lower end floored at 0: an error is never
-   negative). A step alerts when its error lies outside. The whole window's figure is the mean
-   error over all its sampled rows, held against the same band.
+   their mean ± 3 population standard deviations (NannyML 0.13's StandardDeviationThreshold,
+   np.nanstd), the lower end floored at 0 (NannyML's limit: an error is never negative). A
+   step alerts when its error lies outside. The whole window's figure is the mean error over
+   all its sampled rows, held against the same band.
 
 scikit-learn is imported inside `fit` only: the report's command line imports this module and
 must stay quick to start.
@@ -168,12 +169,12 @@ def errors(fitted: Reconstructor, rows: pd.DataFrame) -> np.ndarray:
 
 
 def band(step_errors: list[float]) -> tuple[float, float] | None:
-    """The alert band from the reference steps' mean errors: mean ± 3 sample standard
-    deviations, the lower end floored at 0; None with fewer than two steps."""
+    """The alert band from the reference steps' mean errors: mean ± 3 population standard
+    deviations (as NannyML), the lower end floored at 0; None with fewer than two steps."""
     if len(step_errors) < 2:
         return None
     values = np.asarray(step_errors, dtype=float)
-    mean, spread = float(values.mean()), float(values.std(ddof=1))
+    mean, spread = float(values.mean()), float(values.std(ddof=0))
     return max(0.0, mean - BAND_SIGMAS * spread), mean + BAND_SIGMAS * spread
 
 
