@@ -163,9 +163,11 @@ def errors(fitted: Reconstructor, rows: pd.DataFrame) -> np.ndarray:
     matrix = _encoded(
         rows, fitted.numeric, fitted.categorical, fitted.means, fitted.modes, fitted.shares
     )
-    scaled = fitted.scaler.transform(matrix)
-    rebuilt = fitted.pca.inverse_transform(fitted.pca.transform(scaled))
-    return np.linalg.norm(scaled - rebuilt, axis=1)
+    centred = fitted.scaler.transform(matrix) - fitted.pca.mean_
+    # PCA's transform then inverse_transform (no whitening) is the projection onto the kept
+    # components: one small matrix product instead of two large ones.
+    kept = fitted.pca.components_
+    return np.linalg.norm(centred - centred @ (kept.T @ kept), axis=1)
 
 
 def band(step_errors: list[float]) -> tuple[float, float] | None:
@@ -348,5 +350,8 @@ def _step_errors(
         for offset in range(w.days)
     }
     grouped = sample.groupby(sample["day"].map(step_of))["error"].agg(["mean", "size"])
-    found = {since: (float(r["mean"]), int(r["size"])) for since, r in grouped.iterrows()}
+    found = {
+        since: (float(mean), int(size))
+        for since, mean, size in zip(grouped.index, grouped["mean"], grouped["size"], strict=True)
+    }
     return {since: found.get(since, (None, 0)) for since in starts}
