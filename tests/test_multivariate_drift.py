@@ -4,6 +4,7 @@ warehouse where two features' correlation flips with their marginals unchanged."
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import numpy as np
@@ -210,6 +211,7 @@ def test_a_model_without_features_or_reference_rows_gets_no_figure_and_a_reason(
         bare = multivariate.reconstruction_drift(con, "bare", window(1, 2), window(0, 1))
         early = multivariate.reconstruction_drift(con, "scorer", window(0, 2), window(-5, 0))
         short = multivariate.reconstruction_drift(con, "scorer", window(8, 16), window(7, 8))
+        late = multivariate.reconstruction_drift(con, "scorer", window(16, 18), window(8, 16))
     assert bare.window["error"] is None and bare.reason == "bare logs no features"
     assert early.window["error"] is None
     assert early.reason == "scorer has no ok requests in the reference 2026-02-24–2026-03-01"
@@ -217,6 +219,10 @@ def test_a_model_without_features_or_reference_rows_gets_no_figure_and_a_reason(
     # One reference day is one step: the errors are there, the band is not.
     assert short.window["error"] is not None and short.window["alert"] is None
     assert short.reason.endswith("gives 1 step(s) of 1 day(s) with rows: a band needs two")
+    # Nothing in the current window: the band is there, the errors are not.
+    assert late.window["upper"] is not None and late.window["error"] is None
+    assert late.window["alert"] is None and list(late.steps["rows"]) == [0, 0]
+    assert late.reason == "scorer has no ok requests in 2026-03-17–2026-03-19"
 
 
 def test_the_report_carries_the_multivariate_reading_against_the_same_reference(project):
@@ -240,3 +246,4 @@ def test_the_report_carries_the_multivariate_reading_against_the_same_reference(
     assert [s["alert"] for s in related["steps"]] == [i >= FLIP_DAY for i in range(8, 16)]
     assert related["steps"][0]["day"] == "2026-03-09"
     assert reading["dataset_drift"] is False
+    assert json.loads(json.dumps(related)) == related  # plain JSON values only
