@@ -21,6 +21,7 @@ import pandas as pd
 
 from metrics import activity, drift, models, quality, serving
 from metrics.db import frame
+from metrics.drift import multivariate
 from metrics.filters import Filters
 from metrics.status import (
     Status,
@@ -641,7 +642,15 @@ def _drift_reading(
     result = drift.model_drift(con, model, current, reference, thresholds, share)
     if not result.current["rows"]:
         return None
-    return {**result.as_json(), "tested": len(result.tested)}
+    # The relation between features, against the same reference, on a bounded daily sample.
+    related = multivariate.reconstruction_drift(
+        con,
+        model,
+        current,
+        (reference or drift.Reference()).resolve(con, model, current),
+        step_days=drift.timeline_bucket_days(current),
+    )
+    return {**result.as_json(), "tested": len(result.tested), "multivariate": related.as_json()}
 
 
 def breaches(readings_: dict[str, dict[str, Any]]) -> list[str]:
