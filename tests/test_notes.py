@@ -498,10 +498,13 @@ WRITER = textwrap.dedent(
     with store.open(url) as notes:
         def write(thread):
             for i in range(int(sys.argv[2])):
-                notes.add_annotation(
-                    store.Actor(f"p{process}"), known, f"p{process}-t{thread}-{i}",
+                actor = store.Actor(f"p{process}")
+                note = notes.add_annotation(
+                    actor, known, f"p{process}-t{thread}-{i}",
                     at="2026-11-18T12:00:00Z", team="ranking",
                 )
+                # A read, then a write, in one transaction.
+                notes.edit_annotation(actor, known, note.annotation_id, text=note.text + " ok")
         threads = [threading.Thread(target=write, args=(t,)) for t in range(2)]
         for t in threads:
             t.start()
@@ -544,9 +547,10 @@ def test_writes_from_several_processes_and_threads_while_a_sync_runs_are_all_kep
 
         def write(thread):
             for i in range(per_thread):
-                notes.add_action(
+                made = notes.add_action(
                     ANN, known, text=f"here-t{thread}-{i}", owner="ranking", due_week="2026-W48"
                 )
+                notes.close_action(BOB, made.action_id, f"closed-t{thread}-{i}")
 
         threads = [threading.Thread(target=write, args=(t,)) for t in range(3)]
         for t in threads:
@@ -564,11 +568,14 @@ def test_writes_from_several_processes_and_threads_while_a_sync_runs_are_all_kep
             assert out.strip() == "done"
         written = notes.annotations(utc(2026, 11, 18), utc(2026, 11, 19), known, team="ranking")
         assert sorted(a.text for a in written) == sorted(
-            f"p{p}-t{t}-{i}" for p in range(processes) for t in range(2) for i in range(per_thread)
+            f"p{p}-t{t}-{i} ok"
+            for p in range(processes)
+            for t in range(2)
+            for i in range(per_thread)
         )
         made = notes.actions(utc(2026, 11, 1), utc(2026, 12, 1), known)
-        assert sorted(a.text for a in made) == sorted(
-            f"here-t{t}-{i}" for t in range(3) for i in range(per_thread)
+        assert sorted((a.text, a.outcome) for a in made) == sorted(
+            (f"here-t{t}-{i}", f"closed-t{t}-{i}") for t in range(3) for i in range(per_thread)
         )
     ((deployments,),) = project.query("select count(*) from deployments")
     assert deployments > 0
@@ -724,3 +731,12 @@ def test_report_json_gains_the_notes_of_its_window_and_scope(demo_env, tmp_path,
     assert round(lead_time, 2) == 44.48
     assert row["in_words"] == "Lead time (median) went from 40.0 h to 44.5 h (the other way)."
     assert row["figure_now"]["week"]["since"] == "2026-11-13T00:00:00+00:00"
+
+
+def test_a_sqlite_store_is_in_wal_mode_with_a_busy_timeout(tmp_path):
+    with (
+        store.open(f"sqlite:///{tmp_path / 'notes.sqlite'}") as notes,
+        notes.engine.connect() as con,
+    ):
+        assert con.exec_driver_sql("pragma journal_mode").scalar() == "wal"
+        assert con.exec_driver_sql("pragma busy_timeout").scalar() == 30_000
