@@ -10,6 +10,10 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+# Alembic's record of the schema revision (not its default name: a shared PostgreSQL database
+# may hold other applications' Alembic tables).
+VERSION_TABLE = "tandem_notes_version"
+
 # Longest values, checked before a write (so SQLite, which does not enforce VARCHAR lengths,
 # refuses the same values as PostgreSQL).
 NAME_LENGTH = 200

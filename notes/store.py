@@ -877,5 +877,5 @@ def revision(store: Store) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with store.engine.connect() as con:
-        context = MigrationContext.configure(con, opts={"version_table": "tandem_notes_version"})
+        context = MigrationContext.configure(con, opts={"version_table": schema.VERSION_TABLE})
         return context.get_current_revision()

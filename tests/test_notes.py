@@ -16,10 +16,13 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 import settings
 from metrics import actions, db, writeback
-from notes import store
+from notes import schema, store
 from notes.store import Action, Actor, Known, NotesError, NotesForbidden, NotesUnavailable
 from tests.helpers.project import ROOT, Project, python_process, subprocess_env
 
@@ -409,9 +412,19 @@ def test_a_weeks_retro_opens_with_the_actions_made_before_it_and_not_closed(note
 # --- the schema and the URL ------------------------------------------------------------------
 
 
+VERSION = {"version_table": schema.VERSION_TABLE}
+
+
 def test_the_schema_is_migrated_on_open_and_a_newer_one_is_refused(notes_url):
     with store.open(notes_url) as first:
         assert store.revision(first) == store.HEAD
+        assert ScriptDirectory(str(store.MIGRATIONS_DIR)).get_current_head() == store.HEAD
+        # The migrations build exactly the tables notes/schema.py declares.
+        with first.engine.connect() as con:
+            assert (
+                compare_metadata(MigrationContext.configure(con, opts=VERSION), schema.metadata)
+                == []
+            )
         first.add_annotation(ANN, KNOWN, "kept", at=utc(2026, 11, 1))
     with store.open(notes_url) as again:  # already at HEAD: nothing to do, nothing lost
         assert [a.text for a in again.annotations(utc(2026, 1, 1), utc(2027, 1, 1), KNOWN)] == [
@@ -491,7 +504,7 @@ def test_the_author_without_sign_in_is_the_os_user(monkeypatch):
 WRITER = textwrap.dedent(
     """
     import sys, threading
-    from notes import store
+    from notes import schema, store
 
     url, process = sys.stdin.readline().strip(), sys.argv[1]
     known = store.Known.of([("ranking", "search-ranker")])
@@ -740,3 +753,11 @@ def test_a_sqlite_store_is_in_wal_mode_with_a_busy_timeout(tmp_path):
     ):
         assert con.exec_driver_sql("pragma journal_mode").scalar() == "wal"
         assert con.exec_driver_sql("pragma busy_timeout").scalar() == 30_000
+
+
+def test_report_reads_no_notes_and_creates_no_file_before_any_were_written(tmp_path):
+    config = settings.parse({}, tmp_path, "sources.toml")
+    assert config.notes_url().reveal() == f"sqlite:///{tmp_path / 'data' / 'tandem-notes.sqlite'}"
+    assert not writeback.has_store(config)
+    store.open(config.notes_url()).close()
+    assert writeback.has_store(config)

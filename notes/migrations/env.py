@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from notes.schema import metadata
-
-VERSION_TABLE = "tandem_notes_version"
+from notes.schema import VERSION_TABLE, metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
