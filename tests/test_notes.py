@@ -761,3 +761,19 @@ def test_report_reads_no_notes_and_creates_no_file_before_any_were_written(tmp_p
     assert not writeback.has_store(config)
     store.open(config.notes_url()).close()
     assert writeback.has_store(config)
+
+
+def test_a_write_that_fails_after_its_insert_leaves_nothing(notes, monkeypatch):
+    """One transaction per write: the insert is rolled back when reading it back fails."""
+
+    def broken(self, con, annotation_id, lock=False):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(store.Store, "_annotation", broken)
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        notes.add_annotation(ANN, KNOWN, "half", at=utc(2026, 11, 1))
+    monkeypatch.undo()
+    assert notes.annotations(utc(2026, 1, 1), utc(2027, 1, 1), KNOWN) == []
+    kept = notes.add_annotation(ANN, KNOWN, "whole", at=utc(2026, 11, 1))
+    assert [a.text for a in notes.annotations(utc(2026, 1, 1), utc(2027, 1, 1), KNOWN)] == ["whole"]
+    assert kept.text == "whole"
