@@ -5,17 +5,23 @@ of bench/estimation.py). Without it these tests skip, unless TANDEM_REQUIRE_NANN
 says it must be there.
 
 Tolerances, and why they are what they are:
-- CBPE: both sides fit scikit-learn's IsotonicRegression (clip beyond the reference's scores)
-  on the same labelled rows and sum the same calibrated probabilities, so accuracy, precision,
-  recall and F1 agree to rounding: 1e-9 (measured: 1e-16). NannyML rounds the expected TP/FP
-  counts to 5 decimals before its ROC AUC: 1e-6 there (measured: 2e-9). Both bands are the
-  estimate +- 3 standard errors read off the reference the same way, so their ends agree to
-  the same tolerances. Skipping the calibration moves the estimates by far more (checked
-  below, so the comparison can fail).
+- CBPE on over-confident scores (both sides calibrate): both fit scikit-learn's
+  IsotonicRegression (clip beyond the reference's scores) on the same labelled rows and sum the
+  same calibrated probabilities, so accuracy, precision, recall and F1 agree to rounding: 1e-9
+  (measured: 1e-16). NannyML rounds the expected TP/FP counts to 5 decimals before its ROC
+  AUC: 1e-6 there (measured: 2e-9). Skipping the calibration moves the estimates by far more
+  (checked below, so the comparison can fail).
+- CBPE bands: by design Tandem's standard error is the larger of NannyML's (the reference's
+  spread at the chunk's size) and the chunk's own, so Tandem's band holds NannyML's; on these
+  rows it is at most 1.6 times as wide (ROC AUC, Hanley & McNeil), so at most 2 is asserted.
+- CBPE on scores that are probabilities already: whether to calibrate is a check on held-out
+  reference rows on both sides, but not the same check (NannyML 0.13.1: 10 pooled 90/10 splits,
+  equal-count bins; Tandem: 3 splits averaged, equal-width bins), and they can decide
+  differently; the estimates then differ by up to 0.011 here. Asserted: each of Tandem's
+  estimates lies inside NannyML's band.
 - Reconstruction drift: the same imputation, count encoding, scaling and PCA (65% of the
-  variance), so each day's mean error agrees to 1e-9. The band differs on purpose by a known
-  factor: Tandem takes the reference days' sample standard deviation (ddof 1), NannyML the
-  population one (ddof 0), so Tandem's half-width is sqrt(n / (n - 1)) times NannyML's.
+  variance), so each day's mean error agrees to 1e-9, and so do the band's ends (the reference
+  days' mean +- 3 population standard deviations on both sides).
 """
 
 from __future__ import annotations
@@ -124,10 +130,11 @@ def _ours_per_day(cal: cbpe.Calibration, current: pd.DataFrame) -> list[dict[str
     return [cbpe.estimate(cal, current[days == day]) for day in sorted(days.unique())]
 
 
-def test_nannyml_calibrates_these_scores(nannyml_cbpe):
+def test_both_calibrate_these_scores(classifier_rows, nannyml_cbpe):
     # Otherwise the comparison below would hold NannyML's raw scores against our calibration.
     estimator, _ = nannyml_cbpe
     assert estimator.needs_calibration
+    assert cbpe.fit(classifier_rows[0]).is_calibrated
 
 
 @pytest.mark.parametrize("metric", cbpe.METRICS)
@@ -143,16 +150,54 @@ def test_cbpe_estimates_agree_with_nannyml_day_by_day(classifier_rows, nannyml_c
 
 
 @pytest.mark.parametrize("metric", cbpe.METRICS)
-def test_cbpe_bands_agree_with_nannyml_day_by_day(classifier_rows, nannyml_cbpe, metric):
+def test_cbpe_bands_hold_nannyml_s_and_are_at_most_twice_as_wide(
+    classifier_rows, nannyml_cbpe, metric
+):
     reference, current = classifier_rows
     _, theirs = nannyml_cbpe
     ours = _ours_per_day(cbpe.fit(reference), current)
+    tolerance = CLASSIFICATION_TOLERANCE[metric]
     for day, band in enumerate(ours):
         lower = theirs[(metric, "lower_confidence_boundary")].iloc[day]
         upper = theirs[(metric, "upper_confidence_boundary")].iloc[day]
-        assert (band[metric].lower, band[metric].upper) == pytest.approx(
-            (lower, upper), abs=CLASSIFICATION_TOLERANCE[metric]
-        ), f"{metric} on day {day}"
+        assert band[metric].lower <= lower + tolerance, f"{metric} on day {day}"
+        assert band[metric].upper >= upper - tolerance, f"{metric} on day {day}"
+        assert band[metric].upper - band[metric].lower <= 2 * (upper - lower)
+
+
+def _probability_rows(rng: np.random.Generator, rows: int, day: int) -> pd.DataFrame:
+    truth = _sigmoid(-0.4 + 1.2 * rng.normal(0.0, 1.0, rows))
+    return pd.DataFrame(
+        {
+            "ts": START + pd.Timedelta(days=day) + pd.to_timedelta(rng.random(rows) * 86399, "s"),
+            "score": truth,
+            "prediction": (truth >= 0.5).astype(float),
+            "label": (rng.random(rows) < truth).astype(float),
+        }
+    )
+
+
+def test_on_scores_that_are_probabilities_our_estimates_lie_in_nannyml_s_bands():
+    nannyml = _nannyml()
+    rng = np.random.default_rng(0)  # a draw where the two calibration checks decide apart
+    reference = pd.concat([_probability_rows(rng, 2_000, day) for day in range(10)])
+    current = pd.concat([_probability_rows(rng, 3_000, 10 + day) for day in range(5)])
+    estimator = nannyml.CBPE(
+        y_pred_proba="score",
+        y_pred="prediction",
+        y_true="label",
+        timestamp_column_name="ts",
+        metrics=list(cbpe.METRICS),
+        chunk_period="D",
+        problem_type="classification_binary",
+    ).fit(reference)
+    theirs = estimator.estimate(current.drop(columns="label")).filter(period="analysis").to_df()
+    ours = _ours_per_day(cbpe.fit(reference), current.reset_index(drop=True))
+    for metric in cbpe.METRICS:
+        for day, band in enumerate(ours):
+            lower = theirs[(metric, "lower_confidence_boundary")].iloc[day]
+            upper = theirs[(metric, "upper_confidence_boundary")].iloc[day]
+            assert lower <= band[metric].value <= upper, f"{metric} on day {day}"
 
 
 def test_the_tolerance_would_catch_a_missing_calibration(classifier_rows, nannyml_cbpe):
@@ -267,13 +312,11 @@ def test_alerts_agree_with_nannyml_and_fire_on_the_flipped_days(both_drifts):
     assert list(theirs[("reconstruction_error", "alert")]) == flipped
 
 
-def test_the_band_is_nannyml_s_with_the_sample_standard_deviation(both_drifts):
+def test_the_band_is_nannyml_s(both_drifts):
     ours, theirs, _ = both_drifts
-    n = REFERENCE.days
     lower = theirs[("reconstruction_error", "lower_threshold")].iloc[0]
     upper = theirs[("reconstruction_error", "upper_threshold")].iloc[0]
-    mean, half = (upper + lower) / 2, (upper - lower) / 2
-    widened = half * np.sqrt(n / (n - 1))
     assert (ours.window["lower"], ours.window["upper"]) == pytest.approx(
-        (mean - widened, mean + widened), abs=ERROR_TOLERANCE
+        (lower, upper), abs=ERROR_TOLERANCE
     )
+    assert list(ours.steps["upper"]) == pytest.approx([upper] * CURRENT.days, abs=ERROR_TOLERANCE)
