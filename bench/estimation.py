@@ -1,10 +1,13 @@
 """Estimated performance and multivariate drift of one model over 90 days, against NannyML.
 
-NannyML beside our pins (Python 3.11, a fresh venv): `pip install -r requirements.txt nannyml`
-resolved without a conflict: nannyml 0.13.1 with our numpy 2.4.6, pandas 2.3.3, pyarrow 26.0.1,
-plotly 5.24.1, scipy 1.17.1 and scikit-learn 1.9.1 (`pip check`: no broken requirements). It
-brings about 1.2 GB more (xgboost and nvidia-nccl-cu12 through FLAML[automl], kaleido, lightgbm,
-statsmodels' neighbours, gcsfs/s3fs), so it is in requirements-dev.txt only, never a runtime need.
+NannyML beside our pins (Python 3.11, a fresh venv, 2026-12-05): `pip install -r
+requirements.txt nannyml` resolved without a conflict: nannyml 0.13.1 (the newest on PyPI,
+from 2025-07) with our numpy 2.4.6, pandas 2.3.3, pyarrow 26.0.1, plotly 5.24.1, scipy 1.17.1
+and scikit-learn 1.9.1; `pip check`: no broken requirements. Two costs: about 1.3 GB and 30 s
+more on top of requirements-dev.txt (xgboost with nvidia-nccl-cu12 through FLAML[automl],
+kaleido, lightgbm, gcsfs, s3fs), and python-dateutil held below 3 (2.9.0.post0; 4.0.0
+without it). It also imports statsmodels without declaring it (Evidently brings it here). So it
+is in requirements-dev.txt only, for this benchmark and tests/test_estimation_nannyml.py.
 
 One binary classifier at the reference scale's rate (20 million rows a year over 12 models:
 about 4,600 rows a day), 90 labelled days of reference then the 90 days estimated, written as
