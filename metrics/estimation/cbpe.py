@@ -1,4 +1,4 @@
-"""Confidence-based performance estimation (CBPE) of a binary classifier, one chunk of rows at a time.
+"""Confidence-based performance estimation (CBPE) of a binary classifier, chunk by chunk.
 
 NannyML's method: an isotonic regression fitted on labelled reference rows maps the model's
 score to P(label = 1); on a chunk without labels, the calibrated probabilities give the
