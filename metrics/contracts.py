@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, drift, models, quality, serving
+from metrics import activity, drift, estimation, models, quality, serving
 from metrics.db import frame
 from metrics.filters import Filters
 from metrics.status import (
@@ -463,6 +463,15 @@ def readings(
                     f"({', '.join(names)})",
                 )
             )
+        # estimated performance beside the realized, against the drift reading's reference
+        quality_reading = qualities.get(model, {})
+        quality_reading = quality_reading | estimation.reading(
+            con,
+            model,
+            quality_reading.get("kind"),
+            drift.day_window(filters.since, filters.until),
+            reference,
+        )
         status = model_status(reasons, kpis, serving is not None and contract is not None)
         order = {"red": 0, "amber": 1, "grey": 2}
         result[model] = {
@@ -481,7 +490,7 @@ def readings(
                 "latency_ms": {"p50": contract.latency_p50_ms, "p95": contract.latency_p95_ms},
                 "error_rate": contract.error_rate_budget,
             },
-            "quality": qualities.get(model, {}),
+            "quality": quality_reading,
             "drift": drifted,
             "retraining": _retraining(contract, kpis, releases.get(model), filters.until),
             "status": status.level,

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics.drift.windows import Window
+from metrics.drift.windows import Reference, Window
 from metrics.drift.windows import steps as window_steps
 from metrics.estimation import cbpe
 from metrics.estimation.bands import Band
@@ -383,3 +383,22 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
     return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def reading(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    kind: str | None,
+    current: Window,
+    reference: Reference | None = None,
+) -> dict[str, Any]:
+    """What `report --json` carries under `models.<m>.quality` for a classifier or regressor:
+    `estimated` ({metric: {value, lower, upper, realized}} over the whole window) and
+    `estimation` (method, reference, calibration verdict, reason), against `reference` resolved
+    as the drift reading resolves it (default: the window of equal length just before). Other
+    kinds: nothing (an empty dict)."""
+    if kind not in ("classifier", "regressor"):
+        return {}
+    resolved = (reference or Reference()).resolve(con, model, current)
+    result = estimated(con, model, kind, current, resolved).as_json()
+    return {"estimated": result.pop("window"), "estimation": result}
