@@ -1,11 +1,15 @@
 """Confidence-based performance estimation (CBPE) of a binary classifier, chunk by chunk.
 
 NannyML's method: an isotonic regression fitted on labelled reference rows maps the model's
-score to P(label = 1); on a chunk without labels, the calibrated probabilities give the
+score to P(label = 1), unless (NannyML's check) the raw scores are better calibrated already.
+On a chunk without labels, the calibrated probabilities give the
 expected confusion matrix (expected TP = sum of p over the rows predicted positive, ...), and
 from it accuracy, precision, recall and F1; the expected TPR/FPR curve over the score's
 thresholds gives ROC AUC. Each estimate carries a band of 3 standard errors of the realized
-metric at the chunk's size, the standard error read off the reference as NannyML does.
+metric at the chunk's size: the larger of NannyML's (the reference's spread at the chunk's
+size) and the chunk's own (the spread of the realized figure were the labels drawn from the
+calibrated probabilities). NannyML's alone is too narrow once the scores shift away from the
+reference's: a reference of confident scores says little about a chunk of doubtful ones.
 
 Pure functions on frames; scikit-learn is imported inside `fit` only (the CLI stays fast).
 """
@@ -44,6 +48,7 @@ class Calibration:
     threshold: float
     reference_rows: int
     spread: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    is_calibrated: bool = True  # False: the scores were probabilities already, used as they are
 
     def calibrated(self, scores: np.ndarray) -> np.ndarray:
         """P(label = 1) for `scores`: linear between the knots, clipped beyond them, as
@@ -91,18 +96,55 @@ def fit(reference: pd.DataFrame, threshold: float = 0.5) -> Calibration:
             f"{positives} positive and {negatives} negative labelled rows; calibrating needs "
             f"at least {MIN_REFERENCE_PER_CLASS} of each"
         )
-    from sklearn.isotonic import IsotonicRegression
-
     scores = rows["score"].to_numpy(dtype=float)
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, labels)
-    predicted = predicted_class(rows, threshold)
+    if _calibrating_helps(scores, labels):
+        iso = _isotonic().fit(scores, labels)
+        knots, probabilities = iso.X_thresholds_, iso.y_thresholds_
+    else:
+        knots, probabilities = np.array([0.0, 1.0]), np.array([0.0, 1.0])
     return Calibration(
-        scores=np.asarray(iso.X_thresholds_, dtype=float),
-        probabilities=np.asarray(iso.y_thresholds_, dtype=float),
+        scores=np.asarray(knots, dtype=float),
+        probabilities=np.asarray(probabilities, dtype=float),
         threshold=float(threshold),
         reference_rows=len(labels),
-        spread=_spreads(labels, predicted, scores),
+        spread=_spreads(labels, predicted_class(rows, threshold), scores),
+        is_calibrated=len(knots) != 2 or tuple(probabilities) != (0.0, 1.0),
     )
+
+
+def _isotonic():
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+
+
+def _calibrating_helps(scores: np.ndarray, labels: np.ndarray) -> bool:
+    """NannyML's check: on 3 stratified 90/10 splits of the reference, does the isotonic fit
+    on the 90 lower the expected calibration error on the 10 below the raw scores'? Scores that
+    are probabilities already stay as they are: an isotonic fit on them only adds its steps
+    (and, where the reference's scores are sparse, an overconfident bias)."""
+    if scores.min() < 0 or scores.max() > 1:
+        return True  # not probabilities: they must be mapped
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    raw, fitted = [], []
+    splits = StratifiedShuffleSplit(n_splits=3, test_size=0.1, random_state=42)
+    for train, test in splits.split(scores, labels):
+        mapped = _isotonic().fit(scores[train], labels[train]).predict(scores[test])
+        raw.append(_calibration_error(labels[test], scores[test]))
+        fitted.append(_calibration_error(labels[test], mapped))
+    return float(np.mean(fitted)) < float(np.mean(raw))
+
+
+def _calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: over 10 equal-width bins of the probability, the row-weighted
+    mean of |share of positives - mean probability|."""
+    which = np.minimum((probabilities * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in np.unique(which):
+        inside = which == b
+        error += inside.mean() * abs(labels[inside].mean() - probabilities[inside].mean())
+    return error
 
 
 def _spreads(
@@ -151,13 +193,65 @@ def _auc_spread(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     return float(np.std(below / negatives)), len(positions) / len(labels)
 
 
-def _band(value: float | None, spread: tuple[float, float] | None, rows: int) -> Band:
+def _band(value: float | None, errors: list[float | None]) -> Band:
+    """The value plus or minus BAND_STANDARD_ERRORS times the largest of the standard errors
+    given, clipped to [0, 1]; no band when none is known."""
+    known = [e for e in errors if e is not None and math.isfinite(e)]
     if value is None:
         return Band(None, None, None)
-    if spread is None or rows * spread[1] <= 0:
+    if not known:
         return Band(value, None, None)
-    error = BAND_STANDARD_ERRORS * spread[0] / math.sqrt(rows * spread[1])
+    error = BAND_STANDARD_ERRORS * max(known)
     return Band(value, max(0.0, value - error), min(1.0, value + error))
+
+
+def _reference_error(spread: tuple[float, float] | None, rows: int) -> float | None:
+    """NannyML's standard error at a chunk of `rows` rows: the reference's std over
+    sqrt(rows x the share of rows the metric rests on)."""
+    if spread is None or rows * spread[1] <= 0:
+        return None
+    return spread[0] / math.sqrt(rows * spread[1])
+
+
+def _chunk_errors(scores: np.ndarray, predicted: np.ndarray, p: np.ndarray) -> dict:
+    """The standard error of each realized metric on this chunk if its labels were drawn from
+    the calibrated probabilities `p`: exact for accuracy and precision (sums of independent
+    Bernoulli terms over a known number of rows), the delta method for recall and F1, and
+    Hanley & McNeil's formula at the expected class counts for ROC AUC."""
+    said = predicted == 1
+    variance = p * (1 - p)
+    rows, said_positive = len(p), int(said.sum())
+    tp, fn = p[said].sum(), p[~said].sum()  # expected positives found / missed
+    var_tp, var_fn = variance[said].sum(), variance[~said].sum()
+    errors: dict[str, float | None] = {
+        "accuracy": math.sqrt(variance.sum()) / rows,
+        "precision": math.sqrt(var_tp) / said_positive if said_positive else None,
+    }
+    positives = tp + fn
+    errors["recall"] = (
+        math.sqrt(fn**2 * var_tp + tp**2 * var_fn) / positives**2 if positives > 0 else None
+    )
+    # F1 = 2 TP / (TP + predicted positives + FN)
+    denominator = tp + said_positive + fn
+    errors["f1"] = (
+        2 * math.sqrt((said_positive + fn) ** 2 * var_tp + tp**2 * var_fn) / denominator**2
+        if denominator > 0
+        else None
+    )
+    negatives = rows - positives
+    auc = _expected_auc(scores, p)
+    if auc is None or positives <= 1 or negatives <= 1:
+        errors["roc_auc"] = None
+    else:
+        q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+        errors["roc_auc"] = math.sqrt(
+            max(
+                auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2),
+                0.0,
+            )
+            / (positives * negatives)
+        )
+    return errors
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -203,8 +297,13 @@ def estimate(cal: Calibration, chunk: pd.DataFrame) -> dict[str, Band]:
     if rows.empty:
         return {name: Band(None, None, None) for name in METRICS}
     scores = rows["score"].to_numpy(dtype=float)
-    figures = _figures(scores, predicted_class(rows, cal.threshold), cal.calibrated(scores))
-    return {name: _band(figures[name], cal.spread.get(name), len(rows)) for name in METRICS}
+    predicted, p = predicted_class(rows, cal.threshold), cal.calibrated(scores)
+    figures = _figures(scores, predicted, p)
+    own = _chunk_errors(scores, predicted, p)
+    return {
+        name: _band(figures[name], [_reference_error(cal.spread.get(name), len(rows)), own[name]])
+        for name in METRICS
+    }
 
 
 def realized(chunk: pd.DataFrame, threshold: float = 0.5) -> dict[str, float | None]:
