@@ -329,3 +329,27 @@ def test_report_carries_the_estimate_beside_the_realized_figure(con):
     assert late["estimated"]["accuracy"]["realized"] is None
     assert late["estimated"]["accuracy"]["value"] is not None
     assert late["estimation"]["calibration"]["checked"] == 0
+
+
+def test_a_kind_without_its_method_keeps_the_keys_and_says_why(con, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_dle(name, *args, **kwargs):
+        if name == "metrics.estimation.dle":
+            raise ModuleNotFoundError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_dle)
+    monkeypatch.setattr("importlib.import_module", lambda name: without_dle(name))
+    result = estimated(con, "steady", "regressor", CURRENT, REFERENCE)
+    assert result.reason == (
+        "no estimate: direct loss estimation (metrics.estimation.dle) is not installed"
+    )
+    assert result.window == {
+        "mae": dict.fromkeys(["value", "lower", "upper", "realized"]),
+        "rmse": dict.fromkeys(["value", "lower", "upper", "realized"]),
+    }
+    ranker = estimated(con, "steady", "ranker", CURRENT, REFERENCE)
+    assert ranker.reason == "no estimate for a model of kind ranker" and ranker.window == {}

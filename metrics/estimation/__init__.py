@@ -43,6 +43,7 @@ METRIC_WORDS = {
     "mae": "MAE",
     "rmse": "RMSE",
 }
+KIND_METRICS = {"classifier": cbpe.METRICS, "regressor": ("mae", "rmse")}
 STEP_COLUMNS = ["day", "metric", "value", "lower", "upper", "realized", "rows", "labelled"]
 
 
@@ -119,7 +120,7 @@ def _regressor(con: duckdb.DuckDBPyConnection, model: str) -> _Method | str:
     features = [c.name for c in model_columns(con, model) if c.role == "feature"]
     return _Method(
         name="dle",
-        metrics=("mae", "rmse"),
+        metrics=KIND_METRICS["regressor"],
         columns=[*features, "prediction", "label"],
         usable=lambda rows: rows["prediction"].notna(),
         fit=lambda reference: dle.fit(reference, features),
@@ -327,7 +328,8 @@ def _without(
     reason: str,
 ) -> Estimation:
     """No estimate, said why; the realized figures stay where labels exist."""
-    names = method.metrics if method else ()
+    # the kind's metrics, even without a method to compute them: the keys stay the same
+    names = method.metrics if method else KIND_METRICS.get(kind or "", ())
     rows = current_rows if isinstance(current_rows, pd.DataFrame) else pd.DataFrame()
     records: list[dict[str, Any]] = []
 
@@ -351,7 +353,14 @@ def _without(
     if method and step_days:
         for step in window_steps(current, step_days).values():
             records += realized_records(_within(rows, step), step)
-    whole = realized_records(rows, current) if method else []
+    whole = (
+        realized_records(rows, current)
+        if method
+        else [
+            {"metric": n, "value": None, "lower": None, "upper": None, "realized": None}
+            for n in names
+        ]
+    )
     return Estimation(
         model=model,
         kind=kind,
