@@ -16,7 +16,7 @@ from pathlib import Path
 
 import settings
 import warehouse
-from metrics import activity, alerts, contracts, db, delivery, drift, flow, retro
+from metrics import activity, alerts, contracts, db, delivery, drift, flow, retro, writeback
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 
 CHECK_DAYS = 7
@@ -73,6 +73,8 @@ def report(
         }
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
+        # What people wrote for this window and scope (the notes store; see metrics.writeback).
+        result.update(writeback.report_block(con, config, filters))
     return result
 
 

@@ -331,25 +331,16 @@ def test_report_carries_the_estimate_beside_the_realized_figure(con):
     assert late["estimation"]["calibration"]["checked"] == 0
 
 
-def test_a_kind_without_its_method_keeps_the_keys_and_says_why(con, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def without_dle(name, *args, **kwargs):
-        if name == "metrics.estimation.dle":
-            raise ModuleNotFoundError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", without_dle)
-    monkeypatch.setattr("importlib.import_module", lambda name: without_dle(name))
-    result = estimated(con, "steady", "regressor", CURRENT, REFERENCE)
-    assert result.reason == (
-        "no estimate: direct loss estimation (metrics.estimation.dle) is not installed"
+def test_a_regressor_is_estimated_by_dle_and_other_kinds_say_why(con):
+    # read as a regressor, sparse's reference has too few rows with a prediction and a label
+    result = estimated(con, "sparse", "regressor", CURRENT, REFERENCE)
+    assert result.method == "dle"
+    assert re.fullmatch(
+        r"no estimate: the reference window 2026-08-23 – 2026-09-21 has \d+ labelled reference "
+        r"rows; the loss estimate needs at least 200",
+        result.reason,
     )
-    assert result.window == {
-        "mae": dict.fromkeys(["value", "lower", "upper", "realized"]),
-        "rmse": dict.fromkeys(["value", "lower", "upper", "realized"]),
-    }
+    assert list(result.window) == ["mae", "rmse"]
+    assert result.window["mae"]["value"] is None and result.window["mae"]["realized"] is not None
     ranker = estimated(con, "steady", "ranker", CURRENT, REFERENCE)
     assert ranker.reason == "no estimate for a model of kind ranker" and ranker.window == {}

@@ -8,7 +8,6 @@ estimates held where they could be checked.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -111,12 +110,11 @@ def _classifier(threshold: float) -> _Method:
     )
 
 
-def _regressor(con: duckdb.DuckDBPyConnection, model: str) -> _Method | str:
-    """Direct loss estimation, or why it cannot run (its module not there yet)."""
-    try:
-        dle = importlib.import_module("metrics.estimation.dle")
-    except ModuleNotFoundError:
-        return "no estimate: direct loss estimation (metrics.estimation.dle) is not installed"
+def _regressor(con: duckdb.DuckDBPyConnection, model: str) -> _Method:
+    """Direct loss estimation on the model's feature columns (imported here: it brings
+    scikit-learn's boosters, which the CLI need not load for other models)."""
+    from metrics.estimation import dle
+
     features = [c.name for c in model_columns(con, model) if c.role == "feature"]
     return _Method(
         name="dle",
@@ -125,18 +123,9 @@ def _regressor(con: duckdb.DuckDBPyConnection, model: str) -> _Method | str:
         usable=lambda rows: rows["prediction"].notna(),
         fit=lambda reference: dle.fit(reference, features),
         estimate=dle.estimate,
-        realized=_realized_loss,
-        # a loss model says it cannot fit by a ValueError naming what it lacks
-        fit_errors=(ValueError,),
+        realized=dle.realized,
+        fit_errors=(dle.TooFewRows,),
     )
-
-
-def _realized_loss(rows: pd.DataFrame) -> dict[str, float | None]:
-    judged = rows[rows["label"].notna() & rows["prediction"].notna()]
-    if judged.empty:
-        return {"mae": None, "rmse": None}
-    error = judged["prediction"].to_numpy(dtype=float) - judged["label"].to_numpy(dtype=float)
-    return {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error**2).mean()))}
 
 
 def estimated(
