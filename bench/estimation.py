@@ -26,7 +26,7 @@ It prints rows, seconds (best of --repeat), peak RSS (the process's high-water m
 ran, and its rise over the RSS the step started from), the ratios, and how far the estimates
 are apart per metric.
 
-    .venv/bin/python bench/estimation.py [--rows 411000] [--repeat 1] [--keep DIR]
+    .venv/bin/python bench/estimation.py [--rows 411000] [--days 90] [--repeat 1] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -342,7 +342,8 @@ def compare_reconstruction(ours, theirs: pd.DataFrame) -> None:
 # --- the run ------------------------------------------------------------------------------
 
 
-def run(warehouse_path: Path, repeat: int) -> None:
+def run(warehouse_path: Path, repeat: int, days: int = DAYS) -> None:
+    """Time both sides over the last `days` days (the reference: the `days` days before)."""
     from metrics.drift import multivariate
     from metrics.drift.multivariate import reconstruction_drift
     from metrics.estimation import PER_DAY as ESTIMATION_PER_DAY
@@ -357,6 +358,12 @@ def run(warehouse_path: Path, repeat: int) -> None:
         nannyml = None
         print("nannyml is not installed: `pip install -r requirements-dev.txt`; Tandem only")
 
+    current_window = Window(END - dt.timedelta(days=days), END)
+    reference_window = Window(current_window.since - dt.timedelta(days=days), current_window.since)
+    print(
+        f"timed over {current_window.since}..{current_window.until} against the reference"
+        f" {reference_window.since}..{reference_window.until}"
+    )
     with db.connect(warehouse_path) as con:
         print(f"\n{'step':46} {'rows':>10} {'seconds':>8} {'peak RSS':>11} {'rise':>11}")
         read = measure(
@@ -370,7 +377,7 @@ def run(warehouse_path: Path, repeat: int) -> None:
                     ["score", "prediction", "label"],
                     ESTIMATION_PER_DAY,
                 )
-                for w in (REFERENCE, CURRENT)
+                for w in (reference_window, current_window)
             ),
             repeat,
         )
@@ -380,13 +387,20 @@ def run(warehouse_path: Path, repeat: int) -> None:
         ours = measure(
             "Tandem estimated() per day, reading included",
             lambda: estimated(
-                con, MODEL, "classifier", CURRENT, REFERENCE, 1, THRESHOLD, ESTIMATION_PER_DAY
+                con,
+                MODEL,
+                "classifier",
+                current_window,
+                reference_window,
+                1,
+                THRESHOLD,
+                ESTIMATION_PER_DAY,
             ),
             repeat,
         )
         realized = measure(
-            "realized: quality_classifier.sql x 90 days",
-            lambda: realized_per_day(con, CURRENT),
+            f"realized: quality_classifier.sql x {days} days",
+            lambda: realized_per_day(con, current_window),
             repeat,
         )
         theirs = None
@@ -407,7 +421,7 @@ def run(warehouse_path: Path, repeat: int) -> None:
             "read the feature samples (both windows)",
             lambda: tuple(
                 daily_sample(con, MODEL, w.since, w.until, columns, multivariate.PER_DAY)
-                for w in (REFERENCE, CURRENT)
+                for w in (reference_window, current_window)
             ),
             repeat,
         )
@@ -415,7 +429,9 @@ def run(warehouse_path: Path, repeat: int) -> None:
         show(mv_read, len(features_reference) + len(features_current))
         mv = measure(
             "Tandem reconstruction_drift, reading incl.",
-            lambda: reconstruction_drift(con, MODEL, CURRENT, REFERENCE, 1, multivariate.PER_DAY),
+            lambda: reconstruction_drift(
+                con, MODEL, current_window, reference_window, 1, multivariate.PER_DAY
+            ),
             repeat,
         )
         mv_theirs = None
@@ -432,10 +448,10 @@ def run(warehouse_path: Path, repeat: int) -> None:
 
         print()
         if theirs is not None:
-            ratio("estimated performance, 90 days", ours, theirs, "NannyML CBPE")
+            ratio(f"estimated performance, {days} days", ours, theirs, "NannyML CBPE")
         ratio("estimate against the realized SQL", ours, realized, "realized")
         if mv_theirs is not None:
-            ratio("reconstruction drift, 90 days", mv, mv_theirs, "NannyML")
+            ratio(f"reconstruction drift, {days} days", mv, mv_theirs, "NannyML")
         print(
             f"against a page's {PAGE_TARGET_SECONDS:.0f} s target: the estimate"
             f" {ours.seconds / PAGE_TARGET_SECONDS:.1f}x, the reconstruction drift"
@@ -469,11 +485,21 @@ def main() -> None:
         " (metrics.estimation, metrics.drift.multivariate)",
     )
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=DAYS,
+        help=f"time over the last DAYS days (at most {DAYS}; 28: a page's default window),"
+        " against the DAYS days before",
+    )
     parser.add_argument("--keep", help="build in this folder and keep it (reused if there)")
     args = parser.parse_args()
+    if not 1 <= args.days <= DAYS:
+        parser.error(f"--days must be between 1 and {DAYS}")
     print(
-        f"{MODEL}: {args.rows:,} rows in each of the reference {REFERENCE.since}..{REFERENCE.until}"
-        f" and the current window {CURRENT.since}..{CURRENT.until}"
+        f"{MODEL}: {args.rows:,} rows generated in each of the reference"
+        f" {REFERENCE.since}..{REFERENCE.until} and the current window"
+        f" {CURRENT.since}..{CURRENT.until}"
     )
     if args.keep:
         folder = Path(args.keep)
@@ -481,10 +507,10 @@ def main() -> None:
         warehouse_path = folder / "tandem.duckdb"
         if not warehouse_path.exists():
             build(folder, args.rows)
-        run(warehouse_path, args.repeat)
+        run(warehouse_path, args.repeat, args.days)
         return
     with tempfile.TemporaryDirectory(prefix="tandem-estimation-") as tmp:
-        run(build(Path(tmp), args.rows), args.repeat)
+        run(build(Path(tmp), args.rows), args.repeat, args.days)
 
 
 if __name__ == "__main__":
