@@ -307,11 +307,14 @@ def compare_cbpe(ours, theirs: pd.DataFrame, realized: pd.DataFrame) -> None:
         truth = realized.set_index("day")[metric] if metric in realized else both["realized"]
         judged = both.join(truth.rename("truth")).dropna(subset=["truth"])
         judged = judged[judged["labelled"] >= 0.5 * judged["rows"]]
-        in_ours = judged["truth"].between(judged["lower"], judged["upper"]).mean()
-        in_theirs = judged["truth"].between(judged["lower_n"], judged["upper_n"]).mean()
+        shares = (
+            judged["truth"].between(judged[f"lower{side}"], judged[f"upper{side}"]).mean()
+            for side in ("", "_n")
+        )
+        in_ours, in_theirs = (f"{share:5.0%}" if len(judged) else "    -" for share in shares)
         print(
             f"{metric:10} {len(both):5} {gap.median():15.1e} {gap.max():8.1e}  "
-            f"T {in_ours:5.0%} N {in_theirs:5.0%} of {len(judged):3} days"
+            f"T {in_ours} N {in_theirs} of {len(judged):3} days"
         )
 
 
@@ -460,10 +463,11 @@ def run(warehouse_path: Path, repeat: int, days: int = DAYS) -> None:
 
         print("\nTandem over the whole current window (estimate [band], realized):")
         for metric, figures in ours.result.window.items():
-            print(
-                f"  {metric:10} {figures['value']:.4f} [{figures['lower']:.4f},"
-                f" {figures['upper']:.4f}]  realized {figures['realized']:.4f}"
+            value, lower, upper, actual = (
+                "-" if figures[k] is None else f"{figures[k]:.4f}"
+                for k in ("value", "lower", "upper", "realized")
             )
+            print(f"  {metric:10} {value} [{lower}, {upper}]  realized {actual}")
         calibration = ours.result.calibration
         print(
             f"  trusted: {calibration['trusted']} ({calibration['basis']})"
@@ -489,13 +493,15 @@ def main() -> None:
         "--days",
         type=int,
         default=DAYS,
-        help=f"time over the last DAYS days (at most {DAYS}; 28: a page's default window),"
+        help=f"time over the last DAYS days ({LABEL_DELAY_DAYS[0]} to {DAYS}; 28: a page's default"
+        " window),"
         " against the DAYS days before",
     )
     parser.add_argument("--keep", help="build in this folder and keep it (reused if there)")
     args = parser.parse_args()
-    if not 1 <= args.days <= DAYS:
-        parser.error(f"--days must be between 1 and {DAYS}")
+    # Below a week, the reference falls in the last week, which has no labels to calibrate on.
+    if not LABEL_DELAY_DAYS[0] <= args.days <= DAYS:
+        parser.error(f"--days must be between {LABEL_DELAY_DAYS[0]} and {DAYS}")
     print(
         f"{MODEL}: {args.rows:,} rows generated in each of the reference"
         f" {REFERENCE.since}..{REFERENCE.until} and the current window"
