@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -63,11 +64,21 @@ pytestmark = [
 
 
 def _nannyml():
-    if os.environ.get(REQUIRE_ENV) == "1":
-        import nannyml  # fails loudly: CI must have it
+    # NannyML imports FLAML, whose `import pyspark.pandas` starts a Spark session in this
+    # process when PySpark is installed (it is, for the spark connector's tests, which then
+    # would get that session instead of their own): FLAML falls back when that import fails.
+    blocked = "pyspark.pandas" not in sys.modules
+    if blocked:
+        sys.modules["pyspark.pandas"] = None
+    try:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            import nannyml  # fails loudly: CI must have it
 
-        return nannyml
-    return pytest.importorskip("nannyml")
+            return nannyml
+        return pytest.importorskip("nannyml")
+    finally:
+        if blocked:
+            del sys.modules["pyspark.pandas"]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
