@@ -69,8 +69,9 @@ TEMPLATE = go.layout.Template(
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
         "colorway": ["#0068c9", "#83c9ff", "#1b3a6b", "#7f8fa6"],
-        "xaxis": {"gridcolor": "#e6eaf1"},
-        "yaxis": {"gridcolor": "#e6eaf1"},
+        # Room for the axis labels (model names, hand-off names) whatever their length.
+        "xaxis": {"gridcolor": "#e6eaf1", "automargin": True},
+        "yaxis": {"gridcolor": "#e6eaf1", "automargin": True},
     }
 )
 
@@ -175,15 +176,29 @@ def figures(digest: Digest) -> list[tuple[str, go.Figure]]:
     timeline.add_vrect(
         x0=week.since, x1=week.until, fillcolor=COLOURS["week"], opacity=0.15, line_width=0
     )
-    timeline.update_layout(legend={"orientation": "h"}, margin={"t": 10, "b": 10, "l": 10})
+    timeline.update_layout(
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        margin={"t": 30, "b": 10, "l": 10},
+    )
     charts = [("Deployments and incidents, last four weeks", timeline)]
     waits = digest.retro.handoffs
     if waits:
         names = [formats.handoff(name) for name in waits]
         hours = [w["median"] for w in waits.values()]
         bars = go.Figure(layout={"template": TEMPLATE})
-        bars.add_bar(x=hours, y=names, orientation="h", marker={"color": COLOURS["bar"]})
-        bars.update_layout(xaxis_title="median wait (hours)", margin={"t": 10, "b": 10, "l": 10})
+        bars.add_bar(
+            x=hours,
+            y=names,
+            orientation="h",
+            marker={"color": COLOURS["bar"]},
+            text=[retro.format_value(h, "hours") for h in hours],
+            textposition="auto",
+        )
+        bars.update_layout(
+            xaxis_title="median wait (hours)",
+            margin={"t": 10, "b": 10, "l": 10},
+            height=140 + 40 * len(names),
+        )
         charts.append(("Where work waited: median wait per hand-off this week", bars))
     return charts
 
@@ -226,7 +241,8 @@ def _run_chromium(workdir: Path, page: Path, output: Path, *flags: str) -> bytes
 def screenshot(fig: go.Figure, workdir: Path, name: str) -> bytes:
     """A PNG of one Plotly figure: plotly.js (inlined, no network) draws it in a page the size
     of the window, Chromium screenshots it."""
-    width, height = CHART_SIZE
+    width = CHART_SIZE[0]
+    height = fig.layout.height or CHART_SIZE[1]
     fig = go.Figure(fig).update_layout(width=width, height=height)
     body = fig.to_html(
         full_html=False, include_plotlyjs=True, config={"staticPlot": True, "displayModeBar": False}
@@ -286,7 +302,7 @@ def sections_html(digest: Digest, charts: list[Chart], image_src: Callable[[int]
     """The digest's own sections (charts, annotations, actions, decisions) as HTML, escaped;
     `image_src(i)` says where chart i's PNG is (a data: URI in a file, a cid: in a mail)."""
     e = html.escape
-    parts = [f"<p>Tandem weekly digest · {e(digest.scope)}</p>"]
+    parts: list[str] = []
     if charts:
         parts.append("<h2>Charts</h2>")
         parts += [
@@ -322,8 +338,13 @@ def to_html(digest: Digest, charts: list[Chart], image_src: Callable[[int], str]
     sections."""
     page = retro.to_html(digest.retro)
     extra = sections_html(digest, charts, image_src)
-    style = ".note{border-left:3px solid #0068c9;padding-left:.6rem;margin:.6rem 0}</style>"
+    style = (
+        ".note{border-left:3px solid #0068c9;padding-left:.6rem;margin:.6rem 0}"
+        "img{max-width:100%;height:auto}</style>"
+    )
     page = page.replace("</style>", style, 1)
+    intro = f"</h1>\n<p>Tandem weekly digest · {html.escape(digest.scope)}</p>"
+    page = page.replace("</h1>", intro, 1)
     return page.replace("</body></html>", extra + "\n</body></html>", 1)
 
 
