@@ -364,7 +364,8 @@ def _login(server, session, envelope, mechanism, auth_data):
     from aiosmtpd.smtp import AuthResult
 
     ok = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd itself answers a refusal (535), as a real server does.
+    return AuthResult(success=ok, handled=False)
 
 
 @pytest.fixture
