@@ -43,6 +43,7 @@ from markdown_it import MarkdownIt
 import settings
 from metrics import db, delivery, formats, retro, writeback
 from metrics.filters import Filters
+from notes import store
 
 TARGETS = ("file", "webhook", "email")
 CHROMIUM_TIMEOUT_SECONDS = 90
@@ -120,6 +121,7 @@ def build(config: settings.Config, week: str | None, team: str | None, model: st
     window = retro.iso_week(week) if week else retro.rolling_week()
     label = week.upper() if week else retro.week_label(window)
     with db.connect(config.warehouse) as con:
+        _check_scope(writeback.known(con), team, model)
         delivery.use_attribution_window(con, config.attribution_window_hours)
         built = retro.build(con, window, team, model, config.workflow, label)
         written = writeback.report_block(con, config, built.week)
@@ -135,6 +137,17 @@ def build(config: settings.Config, week: str | None, team: str | None, model: st
         deployments=deployments,
         incidents=incidents,
     )
+
+
+def _check_scope(known: store.Known, team: str | None, model: str | None) -> None:
+    """ValueError naming --team or --model when the warehouse knows no such team or model (a
+    digest of nothing would read as a quiet week)."""
+    for flag, value, names in (("team", team, known.teams), ("model", model, known.models)):
+        if value is not None and value not in names:
+            shown = ", ".join(sorted(names)[:8]) + (", …" if len(names) > 8 else "")
+            raise ValueError(
+                f"--{flag}: {value!r} is not a {flag} the warehouse knows ({shown or 'none'})"
+            )
 
 
 def _open_through(action: dict[str, Any], since: dt.datetime, until: dt.datetime) -> bool:
@@ -464,11 +477,20 @@ def to_file(outputs: Outputs, config: settings.Config, out: Path, dry_run: bool)
     if dry_run:
         return f"would write {out} and {pdf_path} (dry run: nothing written)"
     page, pdf = outputs.page, outputs.pdf
+    # Both written beside their place first, then moved in: never a page without its PDF.
+    staged = [
+        (out.with_name(out.name + ".part"), out),
+        (pdf_path.with_name(pdf_path.name + ".part"), pdf_path),
+    ]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-        pdf_path.write_bytes(pdf)
+        staged[0][0].write_text(page, encoding="utf-8")
+        staged[1][0].write_bytes(pdf)
+        for part, final in staged:
+            part.replace(final)
     except OSError as error:
+        for part, _ in staged:
+            part.unlink(missing_ok=True)
         raise DigestError(f"could not write {error.filename} ({error.strerror})") from None
     return f"wrote {out} and {pdf_path}"
 

@@ -489,3 +489,16 @@ def test_the_week_is_the_retros(demo_project, notes_file, tmp_path, capsys):
     assert capsys.readouterr().err == "tandem: --week must look like 2026-W47, got 'last'\n"
     built = digest.build(settings.load(config), None, None, None)
     assert built.retro.week.until == dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+
+
+def test_an_unknown_team_or_model_is_refused_in_one_line(
+    demo_project, notes_file, tmp_path, capsys
+):
+    config = _config(demo_project, notes_file, tmp_path)
+    assert main(["digest", "--config", str(config), "--team", "nobody", "--to", "file"]) == 2
+    assert capsys.readouterr().err == (
+        "tandem: --team: 'nobody' is not a team the warehouse knows (forecasting, growth, risk)\n"
+    )
+    assert main(["digest", "--config", str(config), "--model", "nope", "--to", "webhook"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tandem: --model: 'nope' is not a model the warehouse knows (churn, ")
