@@ -82,6 +82,12 @@ TEMPLATE = go.layout.Template(
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
 
 
+CSP = (
+    '<meta http-equiv="Content-Security-Policy" '
+    "content=\"default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'\">"
+)
+
+
 class DigestError(Exception):
     """A target that could not be reached or made, with a sentence that names no secret."""
 
@@ -350,6 +356,9 @@ def to_html(digest: Digest, charts: list[Chart], image_src: Callable[[int], str]
     """The whole page: the retro as `retro --format html` prints it, then the digest's own
     sections."""
     page = retro.to_html(digest.retro)
+    # Besides the escaping, a browser that opens the page (and Chromium printing it) runs no
+    # script and fetches nothing: only its own images and style.
+    page = page.replace('<meta charset="utf-8">', '<meta charset="utf-8">' + CSP, 1)
     extra = sections_html(digest, charts, image_src)
     style = (
         ".note{border-left:3px solid #0068c9;padding-left:.6rem;margin:.6rem 0}"

@@ -11,7 +11,9 @@ import html
 import json
 import re
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -235,6 +237,7 @@ def test_the_file_holds_the_retro_the_notes_and_the_charts(
     assert "Tue 17 Nov 09:30 UTC</strong> · company · ann" in page
     assert "&lt;script&gt;alert('digest')&lt;/script&gt;" in page
     assert "<script" not in page.lower() and "Outside the week" not in page
+    assert digest.CSP in page  # besides the escaping: no script runs, nothing is fetched
     assert "<strong>Retrain fraud weekly</strong> · model fraud · 2026-11-18" in page
     # Two charts, as PNG inside the page, 900 px wide.
     images = [part.split('"', 1)[0] for part in page.split('src="data:image/png;base64,')[1:]]
@@ -368,8 +371,9 @@ def _login(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
-@pytest.fixture
-def smtp(monkeypatch):
+def _start_smtp(monkeypatch, tls: ssl.SSLContext | None = None):
+    """A real SMTP server on a free local port, logging in USER with PASSWORD; with `tls`, it
+    requires STARTTLS before anything else (a login included)."""
     from aiosmtpd.controller import Controller
 
     with socket.socket() as free:
@@ -381,11 +385,40 @@ def smtp(monkeypatch):
         hostname="127.0.0.1",
         port=port,
         authenticator=_login,
-        auth_require_tls=False,
+        auth_require_tls=tls is not None,
+        tls_context=tls,
+        require_starttls=tls is not None,
     )
     controller.start()
     monkeypatch.setenv(USER_ENV, USER)
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    return controller, inbox
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    controller, inbox = _start_smtp(monkeypatch)
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_tls(monkeypatch, tmp_path):
+    """The server with STARTTLS on a self-signed certificate for 127.0.0.1, which the client
+    trusts through $SSL_CERT_FILE (OpenSSL's default verify paths read it)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    controller, inbox = _start_smtp(monkeypatch, context)
     yield controller, inbox
     controller.stop()
 
@@ -400,10 +433,12 @@ def _smtp_keys(port: int) -> dict:
 
 
 def test_the_email_carries_the_page_the_charts_and_the_pdf(
-    demo_project, notes_file, tmp_path, capsys, smtp
+    demo_project, notes_file, tmp_path, capsys, smtp_tls
 ):
-    controller, inbox = smtp
-    config = _config(demo_project, notes_file, tmp_path, **_smtp_keys(controller.port))
+    controller, inbox = smtp_tls  # STARTTLS required: the login and the mail go encrypted
+    config = _config(
+        demo_project, notes_file, tmp_path, starttls=True, **_smtp_keys(controller.port)
+    )
     shown = _retro_json(config, capsys)
     code, printed, errors = _run(capsys, config, "--to", "email")
     assert (code, errors) == (0, "")
