@@ -405,10 +405,17 @@ def _one_line(text: str, limit: int = ONE_LINE_LIMIT) -> str:
 
 
 def _section(title: str, lines: list[str]) -> dict[str, Any]:
-    text = f"*{_mrkdwn(title)}*\n" + "\n".join(lines)
-    if len(text) > SLACK_SECTION_LIMIT:
-        text = text[: SLACK_SECTION_LIMIT - 1] + "…"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    """A mrkdwn section of whole lines within Slack's limit (never an escape cut in half);
+    what does not fit is counted ("… and 3 more")."""
+    kept = [f"*{_mrkdwn(title)}*"]
+    room = SLACK_SECTION_LIMIT - len(kept[0]) - len("\n… and 9999 more")
+    for n, line in enumerate(lines):
+        if len(line) + 1 > room:
+            kept.append(f"… and {len(lines) - n} more")
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(kept)}}
 
 
 def slack_message(digest: Digest) -> dict[str, Any]:
@@ -433,7 +440,7 @@ def slack_message(digest: Digest) -> dict[str, Any]:
         for d in digest.decisions
     ] or ["None this week."]
     return {
-        "text": f"{title}: " + " ".join(digest.retro.highlights),
+        "text": m(f"{title}: " + " ".join(digest.retro.highlights)),
         "blocks": [
             {
                 "type": "header",

@@ -109,6 +109,17 @@ def test_slack_text_escapes_its_control_characters():
     )
 
 
+def test_a_slack_section_keeps_whole_lines_within_slacks_limit():
+    lines = [f"• note {n}: " + "&lt;" * 50 for n in range(100)]  # 210 characters each
+    text = digest._section("Annotations", lines)["text"]["text"]
+    assert len(text) <= digest.SLACK_SECTION_LIMIT
+    kept = text.split("\n")
+    assert kept[0] == "*Annotations*" and kept[1:-1] == lines[: len(kept) - 2]
+    assert kept[-1] == f"… and {100 - (len(kept) - 2)} more"
+    assert len(kept) - 2 == 14  # (3000 - 13 - 16) // 211 whole lines of 210 + "\\n"
+    assert digest._section("Decisions", ["• one"])["text"]["text"] == "*Decisions*\n• one"
+
+
 @pytest.mark.parametrize(
     ("label", "name"),
     [
