@@ -116,7 +116,7 @@ def test_a_slack_section_keeps_whole_lines_within_slacks_limit():
     kept = text.split("\n")
     assert kept[0] == "*Annotations*" and kept[1:-1] == lines[: len(kept) - 2]
     assert kept[-1] == f"… and {100 - (len(kept) - 2)} more"
-    assert len(kept) - 2 == 14  # (3000 - 13 - 16) // 211 whole lines of 210 + "\\n"
+    assert len(kept) - 2 == 14  # (3000 - 13 - 16) // 211 whole lines of 210 plus a newline
     assert digest._section("Decisions", ["• one"])["text"]["text"] == "*Decisions*\n• one"
 
 
