@@ -23,7 +23,7 @@ from metrics.filters import Filters
 from pages.charts import COLOURS
 from pages.loaders import TTL_SECONDS, config, warehouse_path
 
-POINT_LABEL = "📝"
+POINT_LABEL = "✎"
 FLASH = "notes_flash"
 STORE = "notes_store"
 COMPANY = "The company"
@@ -143,7 +143,7 @@ def _hover(note: Any) -> str:
 
 def annotation_marks(fig: go.Figure, notes: Sequence[Any]) -> go.Figure:
     """Annotations on a figure's time axis: a point as a dashed grey line, a range as a light
-    grey band with a dotted edge, each labelled 📝 at the top with its text on hover.
+    grey band with a dotted edge, each labelled ✎ at the top with its text on hover.
 
     Deployments (solid green or red), incidents (dashed purple) and the retro's week (blue band)
     keep their own marks; every colour here is written out, none comes from Plotly's defaults.
@@ -256,17 +256,18 @@ def _annotation_fields(key: str, window: Filters, note: Any | None) -> dict[str,
         key=f"{key}-text",
     )
     starts = _instant(start_day, start_time)
+    # Only the point or only the range: an edit keeps what it is not given, and reads a
+    # given `at` (None included) as "make it a point".
     if kind == kinds[0]:
-        where = {"at": starts, "starts_at": None, "ends_at": None}
+        where = {"at": starts}
     else:
-        where = {"at": None, "starts_at": starts, "ends_at": _instant(end_day, end_time)}
+        where = {"starts_at": starts, "ends_at": _instant(end_day, end_time)}
     return {"text": text, "team": team, "model": model, **where}
 
 
 def annotation_form(window: Filters, key: str) -> None:
     """Add an annotation: a point or a range, for the company, a team or a model."""
     with st.form(f"{key}-add"):
-        st.markdown(f"**{POINT_LABEL} Add an annotation**")
         fields = _annotation_fields(f"{key}-add", window, None)
         if st.form_submit_button("Add the annotation"):
             write(
@@ -307,9 +308,10 @@ def annotation_list(notes: Sequence[Any], window: Filters, key: str) -> None:
 
 
 def annotations_section(notes: Sequence[Any], window: Filters, key: str) -> None:
-    """The list of a page's annotations and the form to add one, folded."""
-    with st.expander(f"{POINT_LABEL} Annotations ({len(notes)}): add, edit, delete"):
-        annotation_list(notes, window, key)
+    """The page's annotations in words (read at the retro without hovering), then the form to
+    add one, folded."""
+    annotation_list(notes, window, key)
+    with st.expander(f"{POINT_LABEL} Add an annotation"):
         annotation_form(window, key)
 
 

@@ -125,15 +125,45 @@ def test_an_annotation_added_through_the_form_is_stored_and_on_the_timeline(note
         }
     ]
     (label,) = spec["annotations"]
-    assert label["text"] == "📝" and label["x"] == "2026-11-18 14:00:00"
+    assert label["text"] == "✎" and label["x"] == "2026-11-18 14:00:00"
     assert (
-        label["hovertext"] == f"📝 Wed 18 Nov 14:00 UTC · company · {ME}<br>Feature store migrated"
+        label["hovertext"] == f"✎ Wed 18 Nov 14:00 UTC · company · {ME}<br>Feature store migrated"
     )
     # The cycle-time chart is a time axis too.
-    assert _chart(at, "retro-cycle-time")["layout"]["annotations"][-1]["text"] == "📝"
+    assert _chart(at, "retro-cycle-time")["layout"]["annotations"][-1]["text"] == "✎"
     # The list under the timeline says it in words.
     shown = [m.value for m in at.markdown]
-    assert f"📝 **Wed 18 Nov 14:00 UTC** · company · written by {ME}" in shown
+    assert f"✎ **Wed 18 Nov 14:00 UTC** · company · written by {ME}" in shown
+
+
+def test_the_author_edits_and_deletes_an_annotation_others_only_read_it(notes_env):
+    with _store(notes_env) as notes:
+        mine = notes.add_annotation(
+            writeback.actor(notes_env), _known(notes_env), "Freeze", at="2026-11-18T09:00:00Z"
+        )
+        notes.add_annotation(Actor("dana"), _known(notes_env), "Dana's", at="2026-11-17T09:00:00Z")
+    at = _open()
+    # One edit form: for the annotation this user wrote, not for dana's.
+    assert [b.label for b in at.button].count("Save") == 1
+    at.text_area(key=f"retro-notes-edit-{mine.annotation_id}-text").input("Freeze, all week")
+    at.radio(key=f"retro-notes-edit-{mine.annotation_id}-kind").set_value("A range")
+    at.date_input(key=f"retro-notes-edit-{mine.annotation_id}-end-day").set_value(
+        dt.date(2026, 11, 20)
+    )
+    _button(at, "Save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == ["Annotation changed."]
+    with _store(notes_env) as notes:
+        edited = notes.annotation(mine.annotation_id)
+    assert (edited.text, edited.starts_at, edited.ends_at) == (
+        "Freeze, all week",
+        dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC),
+    )
+    _button(at, "Delete").click().run()
+    assert [s.value for s in at.success] == ["Annotation deleted."]
+    with _store(notes_env) as notes:
+        assert [n.text for n in notes.annotations(NOV, DEC, _known(notes_env))] == ["Dana's"]
 
 
 @pytest.mark.parametrize(
