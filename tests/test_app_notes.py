@@ -16,7 +16,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
 import settings
-from metrics import retro, writeback
+from metrics import retro, session, writeback
 from notes.store import Actor
 from tests.helpers.project import PINNED_NOW, ROOT, Project
 
@@ -349,3 +349,26 @@ def test_the_exports_hold_the_weeks_annotations_and_actions():
         "",
         "None open this week.",
     ]
+
+
+def test_the_html_export_shows_what_people_wrote_as_text(demo_project):
+    cfg = settings.load(demo_project.config_path)
+    week = retro.rolling_week()
+    with session.reading(cfg.warehouse) as con:
+        built = retro.build(con, week, None, None, cfg.workflow, retro.week_label(week))
+    note = {
+        "starts_at": "2026-11-18T14:00:00+00:00",
+        "ends_at": "2026-11-19T10:30:00+00:00",
+        "team": "growth",
+        "model": None,
+        "author": "dana",
+        "text": "<script>alert(1)</script>",
+    }
+    page = retro.to_html(built, [note], [])
+    assert "<script>" not in page
+    assert (
+        "<h2>Annotations</h2><p>Wed 18 Nov 14:00 to Thu 19 Nov 10:30 UTC (growth, dana): "
+        "&lt;script&gt;alert(1)&lt;/script&gt;</p><h2>Retro actions</h2><p>None open this week.</p>"
+    ) in page
+    # Without notes read (the CLI's retro), the export is as before.
+    assert "Annotations" not in retro.to_markdown(built)
