@@ -98,6 +98,8 @@ def _with_figures(
 # --- for the pages (which import metrics, never notes/) -------------------------------------
 
 NotesError = store.NotesError
+# `[notes] url_env` naming a variable that is not set: the pages say so and go on.
+ConfigError = settings.ConfigError
 Annotation = store.Annotation
 Decision = store.Decision
 Action = store.Action

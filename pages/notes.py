@@ -74,13 +74,13 @@ def known(figures: Sequence[str] = ()) -> Any:
 
 def read(what: Callable[[Any], list[Any]]) -> list[Any]:
     """`what(store)`, or nothing before anyone wrote a note (reading would create the file);
-    a store that cannot be opened is said once on the page, and the page goes on."""
+    a store that cannot be opened is said on the page, and the page goes on."""
     try:
         if not writeback.has_store(config()):
             return []
         with store() as notes:
             return what(notes)
-    except writeback.NotesError as error:
+    except (writeback.NotesError, writeback.ConfigError) as error:
         st.warning(f"The notes cannot be read: {error}")
         return []
 
@@ -91,7 +91,7 @@ def write(what: Callable[[Any], Any], done: str) -> bool:
     try:
         with store() as notes:
             what(notes)
-    except writeback.NotesError as error:
+    except (writeback.NotesError, writeback.ConfigError) as error:
         st.error(str(error))
         return False
     st.session_state[FLASH] = done

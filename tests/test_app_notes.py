@@ -372,3 +372,23 @@ def test_the_html_export_shows_what_people_wrote_as_text(demo_project):
     ) in page
     # Without notes read (the CLI's retro), the export is as before.
     assert "Annotations" not in retro.to_markdown(built)
+
+
+def test_a_store_that_cannot_be_read_is_said_and_the_retro_goes_on(
+    notes_env, tmp_path, monkeypatch
+):
+    config_path = tmp_path / "unset-notes.toml"
+    config_path.write_text(
+        f'[warehouse]\npath = "{notes_env.warehouse}"\n\n'
+        '[[sources]]\nname = "demo"\nkind = "demo"\nend = "2026-11-19"\n\n'
+        '[notes]\nurl_env = "TANDEM_TEST_NOTES_URL_UNSET"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("TANDEM_TEST_NOTES_URL_UNSET", raising=False)
+    monkeypatch.setenv("TANDEM_CONFIG", str(config_path))
+    at = _open()
+    assert not at.exception and at.metric
+    assert {w.value for w in at.warning} == {
+        "The notes cannot be read: [notes] url_env names the environment variable "
+        "TANDEM_TEST_NOTES_URL_UNSET, which is not set"
+    }
