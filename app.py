@@ -7,7 +7,7 @@ import streamlit as st
 import settings
 import warehouse
 from connectors import sync
-from pages import filters, loaders
+from pages import filters, loaders, notes
 
 # Each page with the shared filters it honours: the sidebar offers only those, so every filter
 # shown changes what the page shows. The retro picks its own week; sources are not filtered.
@@ -85,4 +85,5 @@ st.set_page_config(page_title="Tandem", page_icon=":material/join_inner:", layou
 page = st.navigation(list(PAGES))
 if ensure_warehouse():
     st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
+    notes.sidebar_author()
     page.run()

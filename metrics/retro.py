@@ -537,8 +537,47 @@ def to_dict(retro: Retro) -> dict[str, Any]:
     }
 
 
-def to_markdown(retro: Retro) -> str:
-    """The retro as Markdown, for the retro notes."""
+def _when(note: dict[str, Any]) -> str:
+    """An annotation's time in words: "Tue 18 Nov 14:00 UTC", or a range "… to …"."""
+    starts = dt.datetime.fromisoformat(note["starts_at"])
+    if not note.get("ends_at"):
+        return f"{starts:%a %d %b %H:%M} UTC"
+    ends = dt.datetime.fromisoformat(note["ends_at"])
+    return f"{starts:%a %d %b %H:%M} to {ends:%a %d %b %H:%M} UTC"
+
+
+def _written_lines(annotations: list[dict[str, Any]], actions: list[dict[str, Any]]) -> list[str]:
+    """What people wrote beside the week, as plain lines (HTML characters escaped, so a note
+    pasted into a wiki or mail runs nothing): `notes` and `actions` as writeback gives them."""
+    e = html.escape
+    lines = ["", "## Annotations", ""]
+    if not annotations:
+        lines.append("None this week.")
+    for note in annotations:
+        scope = note.get("model") or note.get("team") or "company"
+        text = " ".join(e(note["text"]).split())
+        lines.append(f"- {_when(note)} ({scope}, {e(note['author'])}): {text}")
+    lines += ["", "## Retro actions", ""]
+    if not actions:
+        lines.append("None open this week.")
+    for action in actions:
+        state = "open" if action["status"] == "open" else f"closed: {e(action['outcome'] or '')}"
+        line = (
+            f"- {e(action['text'])} (owner {e(action['owner'])}, due {action['due_week']}, {state})"
+        )
+        if action.get("in_words"):
+            line += f" {e(action['in_words'])}"
+        lines.append(line)
+    return lines
+
+
+def to_markdown(
+    retro: Retro,
+    annotations: list[dict[str, Any]] | None = None,
+    actions: list[dict[str, Any]] | None = None,
+) -> str:
+    """The retro as Markdown, for the retro notes; with the week's annotations and retro
+    actions (as `report --json` gives them) when the caller read them."""
     scope = " · ".join(x for x in (retro.week.team, retro.week.model) if x) or "all teams"
     last_day = retro.week.until - dt.timedelta(seconds=1)
     lines = [
@@ -590,11 +629,18 @@ def to_markdown(retro: Retro) -> str:
         lines.append("None this week.")
     for r in retro.experiments.itertuples():
         lines.append(f"- {r.ticket_id} {r.title or ''} ({r.model or 'no model'}): {r.outcome}")
+    if annotations is not None or actions is not None:
+        lines += _written_lines(annotations or [], actions or [])
     return "\n".join(lines) + "\n"
 
 
-def to_html(retro: Retro) -> str:
-    """The retro as a standalone HTML page (escaped), for mail or a wiki."""
+def to_html(
+    retro: Retro,
+    annotations: list[dict[str, Any]] | None = None,
+    actions: list[dict[str, Any]] | None = None,
+) -> str:
+    """The retro as a standalone HTML page (escaped), for mail or a wiki; with the week's
+    annotations and retro actions when given (see to_markdown)."""
     e = html.escape
     rows = "".join(
         "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _table_rows(retro)
@@ -630,6 +676,14 @@ def to_html(retro: Retro) -> str:
         or "<li>None this week.</li>"
     )
     notes = "".join(f"<p><em>{e(note)}</em></p>" for note in retro.notes)
+    written = ""
+    if annotations is not None or actions is not None:
+        # _written_lines escapes what people wrote; the lines are Markdown list items.
+        for line in _written_lines(annotations or [], actions or []):
+            if line.startswith("## "):
+                written += f"<h2>{line[3:]}</h2>"
+            elif line:
+                written += f"<p>{line.removeprefix('- ')}</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Retro: {e(retro.label)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}}
@@ -643,5 +697,6 @@ td:first-child,th:first-child{{text-align:left}}</style></head><body>
 <h2>Where work waited</h2><ul>{waits}</ul>
 <h2>Work mix</h2><table><tr><th>Group</th><th>Share</th><th>Target</th></tr>{mix}</table>
 <h2>Experiments decided</h2><ul>{experiments}</ul>
+{written}
 </body></html>
 """

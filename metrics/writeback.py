@@ -16,7 +16,7 @@ import duckdb
 import sqlalchemy as sa
 
 import settings
-from metrics import actions, activity, formats, retro
+from metrics import actions, activity, formats, retro, session
 from metrics.filters import Filters
 from notes import store
 
@@ -93,3 +93,31 @@ def _with_figures(
             row["in_words"] = actions.in_words(action, now)
         out.append(row)
     return out
+
+
+# --- for the pages (which import metrics, never notes/) -------------------------------------
+
+NotesError = store.NotesError
+# `[notes] url_env` naming a variable that is not set: the pages say so and go on.
+ConfigError = settings.ConfigError
+Annotation = store.Annotation
+Decision = store.Decision
+Action = store.Action
+TEXT_LIMIT = store.TEXT_LIMIT
+
+
+def actor(config: settings.Config) -> store.Actor:
+    """Who writes from this app: the OS user (no sign-in), an admin when `[notes] admins`
+    names them."""
+    return store.local_actor(config.notes.admins)
+
+
+def open_store(config: settings.Config) -> store.Store:
+    """The notes store of the configuration, its schema upgraded (NotesUnavailable if not)."""
+    return store.open(config.notes_url())
+
+
+def known_at(path: Path, figures: list[str] | tuple[str, ...] = ()) -> store.Known:
+    """`known` from a short-lived read-only connection to the warehouse at `path`."""
+    with session.reading(path) as con:
+        return known(con, figures)

@@ -45,6 +45,8 @@ COLOURS = {
     "current": "#d9480f",  # drift: the current window
     "threshold": "#757575",  # KPI target and guardrail lines
     "drift_threshold": "grey",
+    "annotation": "#616161",  # what people wrote: a dashed line at a point, the ✎ label
+    "annotation_range": "#bdbdbd",  # ... and a band over a range
 }
 
 

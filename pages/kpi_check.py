@@ -2,7 +2,8 @@
 
 For product and business owners: every KPI in a plain sentence against its target and
 guardrail, green/amber/red with the reason in words, the chart with releases marked, and what
-each release did to the KPI, beyond the day-to-day noise or not.
+each release did to the KPI, beyond the day-to-day noise or not; what people wrote marked on
+every chart (annotations).
 """
 
 from typing import Any
@@ -14,6 +15,7 @@ from metrics.contracts import kpi_sentence
 from metrics.filters import Filters
 from metrics.registry import label
 from metrics.status import BADGES
+from pages import notes
 from pages.charts import kpi_chart
 from pages.filters import current_filters
 from pages.loaders import load
@@ -97,6 +99,7 @@ def sections(filters: Filters) -> None:
 
     for model, reading in with_kpis.items():
         st.subheader(model)
+        marks = notes.annotations(Filters(filters.since, filters.until, filters.team, model))
         for name, kpi in reading["kpis"].items():
             st.markdown(kpi_line(name, kpi))
             series = daily[(daily["model"] == model) & (daily["kpi"] == name)]
@@ -106,6 +109,7 @@ def sections(filters: Filters) -> None:
                 deployments[deployments["model"] == model],
                 incidents[incidents["model"] == model],
             )
+            notes.annotation_marks(fig, marks)
             st.plotly_chart(fig, key=f"kpi-{model}-{name}")
         segments_table(model, segments, filters)
         releases_table(model, impact, filters)
@@ -118,9 +122,13 @@ def layout() -> None:
         "Each KPI is judged over the selected window against its contract's target and "
         "guardrail: red while its latest day breaks the guardrail, amber when it broke it on "
         "an earlier day or misses the target. Models with a red KPI come first, then amber. "
-        "Green lines are releases, red ones releases that failed, dashed purple ones incidents."
+        "Green lines are releases, red ones releases that failed, dashed purple ones "
+        f"incidents; {notes.POINT_LABEL} dashed grey lines and grey bands are annotations "
+        "(hover for the text)."
     )
+    notes.flash()
     sections(filters)
+    notes.annotations_section(notes.annotations(filters), filters, "kpi-notes")
 
 
 layout()

@@ -2,7 +2,8 @@
 
 The team's retro screen: delivery (DORA) and flow figures with their change and level, the
 week's deployments, incidents, finished work and waits, highlights in plain words, and the
-rows behind every number. Downloadable as Markdown and HTML for the retro notes.
+rows behind every number; the actions earlier retros made, each with its figure then and now,
+and the week's annotations and decisions. Downloadable as Markdown and HTML for the retro notes.
 """
 
 import datetime as dt
@@ -10,12 +11,14 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
-from metrics import formats
+from metrics import actions as retro_actions
+from metrics import formats, session
 from metrics import retro as retro_metrics
 from metrics.filters import Filters, describe
 from metrics.registry import label
 from metrics.retro import Retro
 from metrics.status import DORA_LEVEL_COLOURS
+from pages import notes
 from pages.charts import COLOURS, figure
 from pages.filters import current_filters
 from pages.loaders import load
@@ -49,7 +52,7 @@ GOOD_WORDS = {
 }
 
 
-def figures(retro: Retro) -> None:
+def figures(retro: Retro, written: dict[str, list]) -> None:
     """The figures with their change against last week and DORA level, the highlights (against
     last week too), the downloads.
 
@@ -95,20 +98,21 @@ def figures(retro: Retro) -> None:
     left, right = st.columns(2)
     left.download_button(
         "Download the summary (Markdown)",
-        retro_metrics.to_markdown(retro),
+        retro_metrics.to_markdown(retro, written["annotations"], written["actions"]),
         file_name="retro.md",
         mime="text/markdown",
     )
     right.download_button(
         "Download the summary (HTML)",
-        retro_metrics.to_html(retro),
+        retro_metrics.to_html(retro, written["annotations"], written["actions"]),
         file_name="retro.html",
         mime="text/html",
     )
 
 
-def timeline(week: Filters, month: Filters) -> go.Figure:
-    """The last four weeks' deployments and incidents per model, the week shaded."""
+def timeline(week: Filters, month: Filters, marks: list) -> go.Figure:
+    """The last four weeks' deployments and incidents per model, the week shaded, the
+    annotations marked."""
     deployments = load("delivery_deployments", month)
     incidents = load("delivery_incidents", month)
     fig = figure()
@@ -136,14 +140,20 @@ def timeline(week: Filters, month: Filters) -> go.Figure:
     fig.add_vrect(
         x0=week.since, x1=week.until, fillcolor=COLOURS["week"], opacity=0.15, line_width=0
     )
+    notes.annotation_marks(fig, marks)
     fig.update_layout(height=320, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
     return fig
 
 
-def delivery(week: Filters, month: Filters) -> None:
+def delivery(week: Filters, month: Filters, marks: list) -> None:
     """Deployments and incidents over four weeks, lead times, this week's incidents."""
     st.subheader("Deployments and incidents, last four weeks")
-    st.plotly_chart(timeline(week, month), key="retro-timeline")
+    st.plotly_chart(timeline(week, month, marks), key="retro-timeline")
+    st.caption(
+        "Dots: deployments (green), change failures (red); crosses: incidents. "
+        f"{notes.POINT_LABEL} dashed grey lines and grey bands: annotations (hover for the text)."
+    )
+    notes.annotations_section(marks, month, "retro-notes")
 
     left, right = st.columns(2)
     with left:
@@ -176,7 +186,7 @@ def delivery(week: Filters, month: Filters) -> None:
         )
 
 
-def flow(retro: Retro, week: Filters, month: Filters) -> None:
+def flow(retro: Retro, week: Filters, month: Filters, marks: list) -> None:
     """Cycle time, aging work, the work mix, where work waited and the experiments decided."""
     left, right = st.columns(2)
     with left:
@@ -196,6 +206,7 @@ def flow(retro: Retro, week: Filters, month: Filters) -> None:
         for name, value in summary["cycle_time_hours"].items():
             if value is not None:
                 fig.add_hline(y=value / 24, line_dash="dot", annotation_text=name)
+        notes.annotation_marks(fig, marks)
         fig.update_layout(height=280, margin={"t": 10, "b": 10}, yaxis_title="days")
         st.plotly_chart(fig, key="retro-cycle-time")
         st.caption(
@@ -343,6 +354,138 @@ def rows(week: Filters, month: Filters) -> None:
         )
 
 
+def _overlaps(note, window: Filters) -> bool:
+    ends = note.ends_at or note.starts_at
+    return note.starts_at < window.until and ends >= window.since
+
+
+def in_words(action, retro: Retro, week: Filters, name: str) -> str | None:
+    """The action's figure when it was made and in this week's retro of the action's own
+    team and model (the retro on screen when they are the view's)."""
+    if action.figure_key is None:
+        return None
+    built = retro
+    if (action.team, action.model) != (week.team, week.model):
+        built = load("retro", Filters(week.since, week.until, action.team, action.model), name)
+    return retro_actions.in_words(action, retro_actions.reading(built, action.figure_key))
+
+
+def action_line(action, sentence: str | None) -> str:
+    made = f"{action.created_at:%a %d %b}"
+    line = (
+        f"**{notes.inert(action.text)}**: owner {notes.inert(action.owner)}, due "
+        f"{action.due_week}, made {made} by {notes.inert(action.author)}."
+    )
+    if sentence:
+        line += f" {sentence}"
+    if action.status == "closed":
+        line += (
+            f" Closed {action.closed_at:%a %d %b} by {notes.inert(action.closed_by)}: "
+            f"{notes.inert(action.outcome)}"
+        )
+    return line
+
+
+def action_section(retro: Retro, week: Filters, made: list, sentences: dict) -> None:
+    """Retro actions: those of earlier retros still open when the week began first, each with
+    its figure then and now in words and a form to close it with its outcome; then the ones
+    made this week; then the form to make one."""
+    st.subheader("Retro actions")
+    earlier = [a for a in made if a.created_at < week.since]
+    this_week = [a for a in made if a.created_at >= week.since]
+    if not made:
+        st.caption("No action is open from an earlier retro, and none was made this week.")
+    for title, group in (("From earlier retros", earlier), ("Made this week", this_week)):
+        if group:
+            st.markdown(f"**{title}**")
+        for action in group:
+            st.markdown("- " + action_line(action, sentences[action.action_id]))
+            if action.status == "open":
+                close_form(action)
+    new_action_form(retro, week)
+
+
+def close_form(action) -> None:
+    with st.popover(f"Close action {action.action_id}"), st.form(f"close-{action.action_id}"):
+        outcome = st.text_area("Outcome (what happened)", key=f"close-{action.action_id}-text")
+        if st.form_submit_button("Close the action"):
+            notes.write(
+                lambda s: s.close_action(notes.actor(), action.action_id, outcome),
+                f"Action {action.action_id} closed.",
+            )
+
+
+NO_FIGURE = ""
+DIRECTIONS = {"down": "down (cut it)", "up": "up (raise it)"}
+
+
+def new_action_form(retro: Retro, week: Filters) -> None:
+    """Make an action: what, who (a team, or a person who chose to be named), by which week,
+    and optionally one of this retro's figures with the way it should move."""
+    keys = retro_actions.figure_keys(retro)
+    catalog = notes.known(keys)
+    today = session.now()
+    weeks = []
+    for days in range(0, 7 * 6, 7):
+        year, number, _ = (today + dt.timedelta(days=days)).isocalendar()
+        weeks.append(f"{year}-W{number:02d}")
+    with st.expander("Make an action"), st.form("action-add"):
+        text = st.text_area("Action (what the team will do)", key="action-text")
+        left, right = st.columns(2)
+        teams = sorted(catalog.teams)
+        team_owner = left.selectbox(
+            "Owner: a team", [week.team, *teams] if week.team else teams, key="action-team"
+        )
+        person = right.text_input(
+            "…or a person, who chose to be named (leave empty for the team)", key="action-person"
+        )
+        left, right = st.columns(2)
+        due = left.selectbox("Due week", weeks, key="action-due")
+        key = right.selectbox(
+            "Figure it should move (optional)",
+            [NO_FIGURE, *keys],
+            format_func=lambda k: retro_actions.label(k) if k else "None",
+            key="action-figure",
+        )
+        direction = st.radio(
+            "Way wanted",
+            list(DIRECTIONS),
+            format_func=DIRECTIONS.get,
+            horizontal=True,
+            key="action-direction",
+        )
+        if st.form_submit_button("Make the action"):
+            figure_key = key or None
+            notes.write(
+                lambda s: s.add_action(
+                    notes.actor(),
+                    catalog,
+                    text=text,
+                    owner=person.strip() or team_owner or "",
+                    due_week=due,
+                    team=week.team,
+                    model=week.model,
+                    figure_key=figure_key,
+                    direction=direction if figure_key else None,
+                    figure_value=(
+                        retro_actions.reading(retro, figure_key).value if figure_key else None
+                    ),
+                ),
+                "Action made.",
+            )
+
+
+def decisions(week: Filters) -> None:
+    """The decisions logged for the week's models (all, the team's, or the model's)."""
+    decided = notes.read(
+        lambda s: s.decisions(
+            notes.known(), week.model, week.team, week.since.date(), week.until.date()
+        )
+    )
+    st.subheader("Decisions this week")
+    notes.decisions_list(decided, "No decision was logged for this week's models.")
+
+
 def layout() -> None:
     filters = current_filters()
     st.title("Weekly retrospective")
@@ -355,9 +498,21 @@ def layout() -> None:
         "weekly average for counts and the 28-day value for medians and rates."
     )
     retro = load("retro", week, name)
-    figures(retro)
-    delivery(week, month)
-    flow(retro, week, month)
+    notes.flash()
+    marks = notes.annotations(month)
+    made = notes.read(
+        lambda s: s.actions(week.since, week.until, notes.known(), week.team, week.model)
+    )
+    sentences = {a.action_id: in_words(a, retro, week, name) for a in made}
+    action_section(retro, week, made, sentences)
+    written = {
+        "annotations": [n.as_dict() for n in marks if _overlaps(n, week)],
+        "actions": [{**a.as_dict(), "in_words": sentences[a.action_id]} for a in made],
+    }
+    figures(retro, written)
+    decisions(week)
+    delivery(week, month, marks)
+    flow(retro, week, month, marks)
     rows(week, month)
 
 
