@@ -35,6 +35,7 @@ from metrics import (
     serving,
     sources,
 )
+from metrics.drift import impact
 from metrics.filters import Filters
 
 if TYPE_CHECKING:
@@ -133,6 +134,18 @@ def evidently(
     """Evidently's own report on samples of the same two windows."""
     result, reference_window = drift_verdicts(con, terms, model, current, reference)
     return evidently_report.build(con, model, result, current, reference_window)
+
+
+def drift_impact(
+    con: duckdb.DuckDBPyConnection,
+    terms: dict[str, contracts.Contract],
+    model: str,
+    current: drift.Window,
+    reference: drift.Reference,
+) -> impact.Impact:
+    """Drift that matters: the model's drifting features ranked against its performance and
+    main KPI per day (with its contract's thresholds, kind and KPIs)."""
+    return impact.drift_impact(con, model, current, reference, terms.get(model))
 
 
 def drift_distributions(
@@ -319,6 +332,10 @@ ENTRIES: tuple[Metric, ...] = (
            "Drift", (DRIFT,), read_from=("drift",)),
     Metric("current_rows", "Current", drift.model_drift, ("drift_parts_rows",),
            "Drift", (DRIFT,), read_from=("drift",)),
+    Metric("drift_impact", "Drift that matters", impact.drift_impact,
+           ("drift_parts_bins", "drift_parts_values", "drift_parts_rows", "kpi_daily",
+            "quality_classifier", "quality_regressor", "quality_ranker"),
+           "Drift that matters", (DRIFT,), Call.DRIFT, via=drift_impact),
     Metric("drift_distributions", "{column}: reference and current", drift.distributions,
            ("drift_parts_bins", "drift_parts_values"),
            "Drift", (DRIFT,), Call.WAREHOUSE, via=drift_distributions),

@@ -92,6 +92,53 @@ def controls(
     return model, drift.Reference()
 
 
+def drift_that_matters(model: str, spec: drift.Reference, current: drift.Window) -> None:
+    """Which drifting features move with the model's performance and its main KPI, in a
+    sentence; the ranking behind it on request."""
+    found = load("drift_impact", None, model, current, spec)
+    st.markdown(f"**{label('drift_impact')}.** {found.sentence}")
+    if not found.ranking:
+        return
+    with st.expander(label("drift_impact")):
+        table(
+            found.table(),
+            [
+                "feature",
+                "harm",
+                "first_drift",
+                "drifted_days",
+                "kpi_rho",
+                "kpi_days",
+                "performance_rho",
+                "performance_days",
+            ],
+            f"drift_impact_{model}",
+            current,
+            caption=impact_caption(found),
+        )
+
+
+def impact_caption(found) -> str:
+    """What the ranking's columns compare, in words."""
+    figures = [
+        f"KPI: {found.kpi.label} (per day)" if found.kpi else "no KPI",
+        f"performance: {found.performance.label} ({found.performance.source}, days with labels)"
+        if found.performance
+        else "no performance figure",
+    ]
+    patterns = (
+        " Left out as day-to-day patterns (past their threshold on most of the reference's own "
+        f"days): {', '.join(found.day_patterns)}."
+        if found.day_patterns
+        else ""
+    )
+    return (
+        f"Spearman's ρ of each feature's daily drift against {'; '.join(figures)}, over the "
+        f"days that have both (at least {found.min_days}). Harm: ρ signed so that positive means "
+        "the figure worsens as the drift grows; features rank by it." + patterns
+    )
+
+
 def cards(
     result: drift.DriftResult,
     spec: drift.Reference,
@@ -412,6 +459,7 @@ def layout() -> None:
         )
         st.stop()
 
+    drift_that_matters(model, spec, current)
     cards(result, spec, reference, current)
     testable = columns_table(result, model, current)
     if not testable:

@@ -135,15 +135,15 @@ class Impact:
     day_patterns: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
-        """One row per ranked feature: feature, first_drift, drifted_days, score, and rho and
-        days per figure."""
+        """One row per ranked feature: feature, first_drift, drifted_days, harm (its score), and
+        rho and days per figure."""
         rows = []
         for f in self.ranking:
             row = {
                 "feature": f.feature,
                 "first_drift": f.first_drift,
                 "drifted_days": f.drifted_days,
-                "score": f.score,
+                "harm": f.score,
             }
             for name, c in (("performance", f.performance), ("kpi", f.kpi)):
                 row[f"{name}_rho"] = c.rho if c else None
@@ -155,7 +155,7 @@ class Impact:
                 "feature",
                 "first_drift",
                 "drifted_days",
-                "score",
+                "harm",
                 "performance_rho",
                 "performance_days",
                 "kpi_rho",
