@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import settings
-from metrics import retro
+from metrics import formats, retro
 from metrics.__main__ import report, retro_text
 from metrics.contracts import kpi_sentence
 from metrics.registry import label
@@ -150,15 +150,16 @@ def screen(warehouse, monkeypatch):
 _reports: dict = {}
 
 
-def _report(project: Project, days: int, team: str | None) -> dict:
+def _report(project: Project, days: int, team: str | None, model: str | None = None) -> dict:
     """`python -m metrics report --json` (its function, in-process) for the pages' window of
-    `days`: the whole UTC days ending with the pinned clock's day, today included."""
-    key = (project.root, days, team)
+    `days`: the whole UTC days ending with the pinned clock's day, today included; with
+    `model`, `--model` (which adds drift that matters)."""
+    key = (project.root, days, team, model)
     if key not in _reports:
         since = DEMO_END - dt.timedelta(days=days - 1)
         until = DEMO_END + dt.timedelta(days=1)
         _reports[key] = report(
-            settings.load(project.config_path), since.isoformat(), until.isoformat(), team, None
+            settings.load(project.config_path), since.isoformat(), until.isoformat(), team, model
         )
     return _reports[key]
 
@@ -230,6 +231,16 @@ def test_drift_investigation(warehouse, screen, days, team):
     assert shown[label("drift_share")] == ("—" if share is None else f"{share:.0%}")
     assert shown[label("reference_rows")] == f"{drift['reference']['rows']:,} rows"
     assert shown[label("current_rows")] == f"{drift['current']['rows']:,} rows"
+    # Drift that matters: `report --json --model` carries it for the one model.
+    impact = _report(warehouse, days, team, model)["models"][model]["drift"]["impact"]
+    assert f"**{label('drift_impact')}.** {impact['sentence']}" in [m.value for m in at.markdown]
+    ranked = [d.value for d in at.dataframe if "Harm" in d.value.columns]
+    if impact["ranking"]:
+        (frame,) = ranked
+        assert list(frame["Feature"]) == [r["feature"] for r in impact["ranking"]]
+        assert list(frame["Harm"]) == [formats.number(r["score"], 3) for r in impact["ranking"]]
+    else:
+        assert not ranked
 
 
 @pytest.mark.parametrize(("days", "team"), CASES)
