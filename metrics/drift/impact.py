@@ -43,6 +43,7 @@ DAY_PATTERN_SHARE = 0.5
 # A day's realized performance counts when at least this many labelled rows back it.
 MIN_LABELLED = 30
 
+STEP_COLUMNS = ["day", "value", "lower", "upper", "realized", "labelled"]
 # The performance figure each kind is judged by, and whether higher is better.
 PERFORMANCE = {
     "classifier": ("roc_auc", True),
@@ -133,6 +134,9 @@ class Impact:
     min_days: int = MIN_DAYS
     # Features left out as day-to-day patterns: name -> (reference days past, reference days).
     day_patterns: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The performance figure per day as drawn: day, value (estimate), lower, upper, realized,
+    # labelled; None without a performance figure.
+    performance_steps: pd.DataFrame | None = None
 
     def table(self) -> pd.DataFrame:
         """One row per ranked feature: feature, first_drift, drifted_days, harm (its score), and
@@ -401,17 +405,16 @@ def _day_filters(day: dt.date, model: str) -> Filters:
 def realized_daily(
     con: duckdb.DuckDBPyConnection,
     model: str,
-    kind: str | None,
+    kind: str,
     window: Window,
     ranking: quality.Ranking | None = None,
-) -> Figure | None:
-    """The model's realized performance figure per day (PERFORMANCE), on days with at least
-    MIN_LABELLED labelled rows; None for a model of unknown kind."""
-    if kind not in PERFORMANCE:
-        return None
-    name, higher = PERFORMANCE[kind]
+) -> pd.DataFrame:
+    """The model's realized performance figure (PERFORMANCE) per day of `window`, from the
+    kind's quality query on that day's ok rows: day, value (None: nothing estimates it),
+    lower, upper, realized, labelled."""
+    name, _ = PERFORMANCE[kind]
     ranking = ranking or quality.Ranking()
-    values = {}
+    rows = []
     for day in steps(window).values():
         scoped = _day_filters(day.since, model)
         if kind == "classifier":
@@ -420,13 +423,65 @@ def realized_daily(
             found = quality.regressor_quality(con, scoped, by_version=False)
         else:
             found = quality.ranker_quality(con, scoped, ranking, by_version=False)
-        if found.empty or int(found["labelled"].iloc[0]) < MIN_LABELLED:
-            continue
-        value = found[name].iloc[0]
-        if value is not None and not pd.isna(value):
-            values[day.since] = float(value)
-    label = PERFORMANCE_LABELS[name].format(k=ranking.k)
-    return Figure(name, label, pd.Series(values, dtype=float), higher, "realized")
+        value = None if found.empty else found[name].iloc[0]
+        rows.append(
+            {
+                "day": day.since,
+                "value": None,
+                "lower": None,
+                "upper": None,
+                "realized": None if value is None or pd.isna(value) else float(value),
+                "labelled": 0 if found.empty else int(found["labelled"].iloc[0]),
+            }
+        )
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def blend(steps: pd.DataFrame, min_labelled: int = MIN_LABELLED) -> tuple[pd.Series, str]:
+    """One figure per day from estimation steps (day, value, realized, labelled): the realized
+    figure on days with at least `min_labelled` labelled rows, the estimate elsewhere; and
+    which of the two the series holds ("realized", "estimated" or "realized and estimated")."""
+    values: dict[dt.date, float] = {}
+    used: set[str] = set()
+    for day, value, realized, labelled in zip(
+        steps["day"], steps["value"], steps["realized"], steps["labelled"], strict=True
+    ):
+        if realized is not None and not pd.isna(realized) and labelled >= min_labelled:
+            values[day] = float(realized)
+            used.add("realized")
+        elif value is not None and not pd.isna(value):
+            values[day] = float(value)
+            used.add("estimated")
+    source = " and ".join(s for s in ("realized", "estimated") if s in used) or "realized"
+    return pd.Series(values, dtype=float), source
+
+
+def performance_daily(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    kind: str | None,
+    current: Window,
+    reference: Window,
+    ranking: quality.Ranking | None = None,
+) -> tuple[Figure | None, pd.DataFrame | None]:
+    """The model's performance per day and the steps behind it: for a classifier or a
+    regressor, estimated (CBPE, DLE: metrics.estimation, fitted on the reference) with the
+    realized figure where at least MIN_LABELLED labelled rows back it; for a ranker, realized
+    only (nothing estimates a ranker yet)."""
+    if kind not in PERFORMANCE:
+        return None, None
+    name, higher = PERFORMANCE[kind]
+    if kind == "ranker":
+        steps = realized_daily(con, model, kind, current, ranking)
+        label = PERFORMANCE_LABELS[name].format(k=(ranking or quality.Ranking()).k)
+    else:
+        from metrics import estimation  # it fits models: imported when drift impact is asked
+
+        found = estimation.estimated(con, model, kind, current, reference)
+        steps = found.steps[found.steps["metric"] == name][STEP_COLUMNS].reset_index(drop=True)
+        label = PERFORMANCE_LABELS[name]
+    values, source = blend(steps)
+    return Figure(name, label, values, higher, source), steps
 
 
 def main_kpi(contract: Any, kpis: pd.DataFrame) -> str | None:
@@ -495,5 +550,9 @@ def drift_impact(
     kpis = kpis[kpis["model"] == model]
     kind = getattr(contract, "kind", None) or quality.model_kinds(con, model).get(model)
     ranking = getattr(contract, "ranking", None)
-    performance = realized_daily(con, model, kind, current, ranking)
-    return rank(line, performance, kpi_figure(contract, kpis), current)
+    performance, performance_steps = performance_daily(
+        con, model, kind, current, reference_window, ranking
+    )
+    found = rank(line, performance, kpi_figure(contract, kpis), current)
+    found.performance_steps = performance_steps
+    return found
