@@ -27,6 +27,7 @@ from metrics import (
     contracts,
     delivery,
     drift,
+    estimation,
     evidently_report,
     flow,
     models,
@@ -35,7 +36,6 @@ from metrics import (
     serving,
     sources,
 )
-from metrics import estimation
 from metrics.drift import impact, multivariate
 from metrics.filters import Filters
 
