@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ CONFIG_ENV = "TANDEM_CONFIG"
 # reports that must read the same on any day. Unset: the wall clock.
 NOW_ENV = "TANDEM_NOW"
 DEFAULT_CONFIG_NAME = "sources.toml"
+# The notes store (annotations, decisions, retro actions): a SQLite file beside the warehouse
+# unless `[notes] url` or `url_env` names another database.
+DEFAULT_NOTES_FILE = "tandem-notes.sqlite"
 # How often a source is expected to sync when its config does not say (`expected_every_hours`):
 # Data sources calls it stale once its last successful sync is older than this.
 DEFAULT_EXPECTED_EVERY_HOURS = 24.0
@@ -195,6 +199,71 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class NotesConfig:
+    """`[notes]`: where what people write (annotations, decisions, retro actions) is kept.
+
+    `url` is a SQLAlchemy URL without a password; `url_env` names the environment variable that
+    holds a URL with one (a shared PostgreSQL). Neither: a SQLite file beside the warehouse.
+    `admins` may edit and delete anyone's annotations.
+    """
+
+    url: str | None = None
+    url_env: str | None = None
+    admins: tuple[str, ...] = ()
+
+    def resolve(self, warehouse_path: Path) -> Secret:
+        """The store's URL, kept a Secret: it may hold the password from `url_env`."""
+        if self.url_env:
+            value = os.environ.get(self.url_env)
+            if not value:
+                raise ConfigError(
+                    f"[notes] url_env names the environment variable {self.url_env}, "
+                    "which is not set"
+                )
+            return Secret(value)
+        if self.url:
+            return Secret(self.url)
+        return Secret(f"sqlite:///{warehouse_path.parent / DEFAULT_NOTES_FILE}")
+
+
+def _parse_notes(raw: Any, base_dir: Path, origin: str) -> NotesConfig:
+    if raw is None:
+        return NotesConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: [notes] must be a table")
+    unknown = sorted(set(raw) - {"url", "url_env", "admins"})
+    if unknown:
+        raise ConfigError(
+            f"{origin}: [notes] has unknown keys {', '.join(unknown)} (url, url_env, admins)"
+        )
+    url, url_env, admins = raw.get("url"), raw.get("url_env"), raw.get("admins", [])
+    if url is not None and url_env is not None:
+        raise ConfigError(f"{origin}: [notes] takes url or url_env, not both")
+    if url is not None:
+        if not isinstance(url, str) or "://" not in url:
+            raise ConfigError(
+                f"{origin}: [notes] url must be a SQLAlchemy URL like "
+                f"sqlite:///data/tandem-notes.sqlite, got {url!r}"
+            )
+        if urllib.parse.urlsplit(url).password:
+            raise ConfigError(
+                f"{origin}: [notes] url holds a password: put the whole URL in an environment "
+                "variable and name it in url_env"
+            )
+        # A relative SQLite path is read from the config file's folder, like every path here.
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url[len(prefix) :] and not url[len(prefix) :].startswith("/"):
+            path = url[len(prefix) :]
+            if path != ":memory:":
+                url = prefix + os.path.normpath(base_dir / os.path.expanduser(path))
+    if url_env is not None and (not isinstance(url_env, str) or not url_env.strip()):
+        raise ConfigError(f"{origin}: [notes] url_env must name an environment variable")
+    if not isinstance(admins, list) or not all(isinstance(a, str) and a.strip() for a in admins):
+        raise ConfigError(f"{origin}: [notes] admins must be a list of user names")
+    return NotesConfig(url=url, url_env=url_env, admins=tuple(a.strip() for a in admins))
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """One `[[sources]]` table: a name, a kind, and the options that kind reads."""
 
@@ -255,6 +324,12 @@ class Config:
     # `[privacy] min_people`: a team-level split (AI-assisted changes) is withheld where fewer
     # distinct change authors contributed to a group.
     min_people: int = 3
+    # `[notes]`: the store of annotations, decisions and retro actions.
+    notes: NotesConfig = field(default_factory=NotesConfig)
+
+    def notes_url(self) -> Secret:
+        """The notes store's SQLAlchemy URL (a Secret: it may hold a password)."""
+        return self.notes.resolve(self.warehouse)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -361,6 +436,7 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         webhook_env=alerts.get("webhook_env"),
         attribution_window_hours=None if window is None else float(window),
         min_people=min_people,
+        notes=_parse_notes(data.get("notes"), base_dir, origin),
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import settings
 import warehouse
-from metrics import activity, alerts, contracts, db, delivery, drift, flow, retro
+from metrics import activity, alerts, contracts, db, delivery, drift, flow, retro, writeback
 from metrics.drift import impact
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 
@@ -76,6 +76,8 @@ def report(
         }
         if detail:
             result["delivery"]["detail"] = delivery.detail(con, filters)
+        # What people wrote for this window and scope (the notes store; see metrics.writeback).
+        result.update(writeback.report_block(con, config, filters))
     return result
 
 

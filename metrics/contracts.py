@@ -2,7 +2,8 @@
 
 A contract is what data science, engineering and product agreed for a model: owner and team,
 latency budget (p50, p95 in ms), error-rate budget, business KPIs with target and guardrail,
-drift overrides, a retraining trigger and, for a ranker, how its lists are scored. `readings`
+drift overrides, a retraining trigger, budgets on the estimated performance (before labels
+arrive) and, for a ranker, how its lists are scored. `readings`
 turns the warehouse into one plain, JSON-ready reading per model with a green/amber/red status
 and the reasons in words.
 """
@@ -20,6 +21,7 @@ import pandas as pd
 
 from metrics import activity, drift, models, quality, serving
 from metrics.db import frame
+from metrics.drift import multivariate
 from metrics.filters import Filters
 from metrics.status import (
     Status,
@@ -32,6 +34,22 @@ from metrics.status import (
 from profiling.store import model_columns
 
 KINDS = quality.KINDS
+# The figures estimated before labels arrive, by model kind (metrics/estimation: CBPE for a
+# classifier, DLE for a regressor), and the side of a budget each must stay on.
+ESTIMATED = {
+    "classifier": ("accuracy", "precision", "recall", "f1", "roc_auc"),
+    "regressor": ("mae", "rmse"),
+}
+LOSSES = ("mae", "rmse")  # budgets on these are maximums; on the others, minimums
+ESTIMATED_LABELS = {
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "mae": "MAE",
+    "rmse": "RMSE",
+}
 
 
 class ContractError(ValueError):
@@ -64,6 +82,7 @@ class Contract:
     drift: dict[str, Any] = field(default_factory=dict)
     retraining: dict[str, Any] = field(default_factory=dict)
     ranking: quality.Ranking | None = None
+    estimated: dict[str, float] = field(default_factory=dict)
 
     def kpi(self, name: str) -> KpiTerms | None:
         return next((k for k in self.kpis if k.name == name), None)
@@ -123,6 +142,34 @@ def _ranking_terms(raw: Any, kind: str | None, where: str) -> quality.Ranking | 
     return quality.Ranking(k, column)
 
 
+def _estimated_terms(raw: Any, kind: str | None, where: str) -> dict[str, float]:
+    """`estimated = { accuracy = 0.80, mae = 12.0 }`, checked: metrics estimated for the
+    model's kind, a rate between 0 and 1, a loss above 0."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: estimated is a table like {{ accuracy = 0.80 }}")
+    known = [m for metrics in ESTIMATED.values() for m in metrics]
+    terms = {}
+    for metric, value in raw.items():
+        key = f"{where}: estimated.{metric}"
+        if metric not in known:
+            raise ContractError(f"{key} is not an estimated metric (one of {', '.join(known)})")
+        fits = [k for k, metrics in ESTIMATED.items() if metric in metrics]
+        if kind not in fits:
+            raise ContractError(
+                f'{key} applies to kind = "{fits[0]}" only'
+                + (f", and this model is a {kind}" if kind else "; set the model's kind")
+            )
+        budget = _number(value, key)
+        if metric in LOSSES and not budget > 0:
+            raise ContractError(f"{key} must be above 0, got {value!r}")
+        if metric not in LOSSES and not 0 < budget <= 1:
+            raise ContractError(f"{key} must be above 0 and at most 1, got {value!r}")
+        terms[str(metric)] = budget
+    return terms
+
+
 def _contract(model: str, raw: Any, origin: str) -> Contract:
     where = f"{origin}: model {model!r}"
     if not isinstance(raw, dict):
@@ -159,6 +206,7 @@ def _contract(model: str, raw: Any, origin: str) -> Contract:
         drift=_drift_terms(raw.get("drift", {}), where),
         retraining=dict(raw.get("retraining", {})),
         ranking=_ranking_terms(raw.get("ranking"), kind, where),
+        estimated=_estimated_terms(raw.get("estimated"), kind, where),
     )
 
 
@@ -368,6 +416,73 @@ def _serving_reasons(
     return reasons
 
 
+def labels_note(days: int, unlabelled_days: int) -> str:
+    """How far the labels have come over the window's days with rows, in words."""
+    if days == 0:
+        return "no rows in this window"
+    if unlabelled_days == 0:
+        return f"labels for all {days} days" if days > 1 else "labels for its one day"
+    if unlabelled_days == days:
+        return (
+            f"no labels yet for any of the {days} days"
+            if days > 1
+            else "no labels yet for its one day"
+        )
+    return f"no labels yet for {unlabelled_days} of the {days} days"
+
+
+def estimated_reasons(
+    budgets: dict[str, float],
+    estimated: dict[str, Any] | None,
+    estimation: dict[str, Any] | None,
+    note: str,
+) -> list[tuple[str, str]]:
+    """The budgets on estimated metrics against the window's estimates and their bands.
+
+    Args:
+        budgets: metric -> budget (a minimum; a maximum for the losses in `LOSSES`).
+        estimated: the model's `quality.estimated`, {metric: {value, lower, upper, realized}}
+            over the window (metrics/estimation), None when there is none.
+        estimation: the model's `quality.estimation`: `reason` when there is no estimate,
+            `calibration` with `trusted` and its `reason` when the estimates missed.
+        note: how far the labels have come (`labels_note`), said after each reason.
+
+    Returns:
+        (level, text) per budget not held: red when the whole band is on the wrong side of the
+        budget, amber when the estimate is but its band reaches the budget; grey when there is
+        no estimate or it is not trusted (the budget is then not checked).
+    """
+    reasons: list[tuple[str, str]] = []
+    estimated, estimation = estimated or {}, estimation or {}
+    calibration = estimation.get("calibration") or {}
+    for metric, budget in budgets.items():
+        name = ESTIMATED_LABELS[metric]
+        entry = estimated.get(metric) or {}
+        value, lower, upper = (_plain(entry.get(k)) for k in ("value", "lower", "upper"))
+        if value is not None and calibration.get("trusted") is False:
+            why = calibration.get("reason") or "the estimate is not trusted"
+            reasons.append(("grey", f"budget on estimated {name} not checked: {why}"))
+            continue
+        if value is None:
+            why = estimation.get("reason") or calibration.get("reason") or "no estimate"
+            reasons.append(("grey", f"budget on estimated {name} not checked: {why}"))
+            continue
+        is_loss = metric in LOSSES
+        wrong_side = value > budget if is_loss else value < budget
+        if not wrong_side:
+            continue
+        edge = lower if is_loss else upper
+        whole_band = edge is not None and (edge > budget if is_loss else edge < budget)
+        shown, limit = _apart(value, budget, 2)
+        text = f"estimated {name} {shown} is {'over' if is_loss else 'under'} its {limit} budget"
+        if whole_band:
+            reasons.append(("red", f"{text} ({note})"))
+        else:
+            band = "" if lower is None or upper is None else f" {lower:,.2f} to {upper:,.2f}"
+            reasons.append(("amber", f"{text}, but its band{band} reaches it ({note})"))
+    return reasons
+
+
 def _retraining(
     contract: Contract | None, kpis: dict[str, dict], last_release: Any, until: Any
 ) -> dict[str, Any]:
@@ -435,6 +550,14 @@ def readings(
             ["model", "released_at"]
         ].itertuples(index=False)
     )
+    label_days = (
+        {
+            r.model: (int(r.days), int(r.unlabelled_days))
+            for r in frame(con, "inference_label_days", **filters.params()).itertuples()
+        }
+        if any(c.estimated for c in contracts.values())
+        else {}
+    )
     kinds = {m: c.kind for m, c in contracts.items() if c.kind}
     rankings = {m: c.ranking for m, c in contracts.items() if c.ranking}
     qualities = quality.quality(con, filters, kinds, rankings=rankings)
@@ -463,6 +586,15 @@ def readings(
                     f"({', '.join(names)})",
                 )
             )
+        quality_reading = qualities.get(model, {})
+        if contract is not None and contract.estimated:
+            # quality's `estimated` and `estimation`: the window's estimate (metrics/estimation)
+            reasons += estimated_reasons(
+                contract.estimated,
+                quality_reading.get("estimated"),
+                quality_reading.get("estimation"),
+                labels_note(*label_days.get(model, (0, 0))),
+            )
         status = model_status(reasons, kpis, serving is not None and contract is not None)
         order = {"red": 0, "amber": 1, "grey": 2}
         result[model] = {
@@ -480,8 +612,9 @@ def readings(
             else {
                 "latency_ms": {"p50": contract.latency_p50_ms, "p95": contract.latency_p95_ms},
                 "error_rate": contract.error_rate_budget,
+                "estimated": dict(contract.estimated),
             },
-            "quality": qualities.get(model, {}),
+            "quality": quality_reading,
             "drift": drifted,
             "retraining": _retraining(contract, kpis, releases.get(model), filters.until),
             "status": status.level,
@@ -509,7 +642,15 @@ def _drift_reading(
     result = drift.model_drift(con, model, current, reference, thresholds, share)
     if not result.current["rows"]:
         return None
-    return {**result.as_json(), "tested": len(result.tested)}
+    # The relation between features, against the same reference, on a bounded daily sample.
+    related = multivariate.reconstruction_drift(
+        con,
+        model,
+        current,
+        (reference or drift.Reference()).resolve(con, model, current),
+        step_days=drift.timeline_bucket_days(current),
+    )
+    return {**result.as_json(), "tested": len(result.tested), "multivariate": related.as_json()}
 
 
 def breaches(readings_: dict[str, dict[str, Any]]) -> list[str]:
@@ -518,14 +659,16 @@ def breaches(readings_: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def warnings(readings_: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per missed target whose guardrail holds, and per guardrail broken earlier in
-    the window and recovered since (amber), model by model."""
+    """One line per missed target whose guardrail holds, per guardrail broken earlier in the
+    window and recovered since, and per estimate past its budget within its band (amber),
+    model by model."""
     return [
         f"{model}: {text}"
         for model, r in readings_.items()
         if r["status"] == "amber"
         for text in r["reasons"]
-        if text not in r["breaches"] and (" target" in text or "broke its guardrail" in text)
+        if text not in r["breaches"]
+        and (" target" in text or "broke its guardrail" in text or text.startswith("estimated "))
     ]
 
 

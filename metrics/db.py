@@ -58,4 +58,11 @@ def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-only connection to the warehouse, ready for the metric queries."""
     with warehouse.reading(path) as con:
+        found = warehouse.schema_version(con)
+        if found is None or found < warehouse.SCHEMA_VERSION:
+            raise warehouse.WarehouseError(
+                f"the warehouse {path} has schema version {found or 'unknown'}, older than "
+                f"this Tandem's {warehouse.SCHEMA_VERSION}: run `python -m connectors sync` to "
+                "upgrade it"
+            )
         yield prepare(con)

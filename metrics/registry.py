@@ -412,6 +412,9 @@ ENTRIES: tuple[Metric, ...] = (
     Metric("catalog", "Team and Model choices", activity.catalog, ("catalog",),
            "Teams and models", (SIDEBAR,), Call.WAREHOUSE),
     # Shown by the command line only (its JSON keys)
+    Metric("multivariate_drift", "models.<m>.drift.multivariate",
+           multivariate.reconstruction_drift, ("inference_daily_sample",),
+           "Multivariate drift", (REPORT,)),
     Metric("row_counts", "rows", activity.row_counts, ("row_counts",),
            "Rows per feed", (REPORT,)),
     Metric("activity_summary", "activity", activity.activity_summary, ("activity_summary",),

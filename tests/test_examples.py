@@ -15,6 +15,8 @@ def test_the_sample_config_loads_every_feed(tmp_path):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     config = settings.load(tmp_path / "examples" / "sources.toml")
     assert config.warehouse == tmp_path / "data" / "examples.duckdb"
+    # The notes store beside it, its relative path read from the config's folder.
+    assert config.notes_url().reveal() == f"sqlite:///{tmp_path / 'data' / 'examples-notes.sqlite'}"
     report = sync.run(config)
     assert report.ok, report.as_dict()
     assert {row["feed"] for row in report.as_dict()["sources"]} == set(FEEDS)

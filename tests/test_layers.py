@@ -2,6 +2,7 @@
 
     app.py -> pages/ -> metrics/ -> profiling/ -> warehouse
     app.py -> connectors/ -> {warehouse (through the one loader), profiling/}
+    metrics/ -> notes/ (the store of what people write, beside the warehouse)
     settings: the configuration module anyone may import
 
 Each .py file is parsed with `ast`, not imported, and every import counts wherever it sits
@@ -50,6 +51,9 @@ RULES = (
         frozenset({"profiling", "warehouse", "settings"}),
         never=frozenset({"streamlit"}),
     ),
+    # What people write (annotations, decisions, retro actions): its own database, below the
+    # metrics that read it beside the warehouse; it knows no metric and no page.
+    Rule("notes", frozenset({"notes", "settings"}), never=frozenset({"streamlit"})),
     Rule(
         "connectors",
         frozenset({"connectors", "profiling", "warehouse", "settings"}),
@@ -57,7 +61,7 @@ RULES = (
     ),
     Rule(
         "metrics",
-        frozenset({"metrics", "profiling", "warehouse", "settings"}),
+        frozenset({"metrics", "profiling", "notes", "warehouse", "settings"}),
         never=frozenset({"streamlit"}),
     ),
     Rule(
@@ -69,7 +73,7 @@ RULES = (
     # warehouse it is about to fill (warehouse.needs_upgrade) and hands the pages their filters.
     Rule("app", frozenset({"app", "pages", "metrics", "connectors", "settings", "warehouse"})),
 )
-ORDER = ("app", "pages", "connectors", "metrics", "profiling", "warehouse", "settings")
+ORDER = ("app", "pages", "connectors", "metrics", "notes", "profiling", "warehouse", "settings")
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,9 @@ def test_the_checks_see_imports_and_writes_at_any_depth(tmp_path):
         "metrics/drift.py": '"""insert into docs is fine."""\n\n'
         "class Reader:\n    def read(self):\n        import streamlit\n"
         "        return 'delete from t where x = 1'\n",
+        "notes/__init__.py": "",
+        "notes/store.py": "import settings\nimport sqlalchemy\n\n"
+        "def known():\n    from metrics import drift\n",
         "pages/__init__.py": "",
         "pages/page.py": "import pandas\nfrom metrics import drift\n\n"
         "if True:\n    import duckdb\n",
@@ -241,6 +248,7 @@ def test_the_checks_see_imports_and_writes_at_any_depth(tmp_path):
         "profiling": [],
         "connectors": ["connectors/sync.py:4 imports metrics"],
         "metrics": ["metrics/drift.py:5 imports streamlit"],
+        "notes": ["notes/store.py:5 imports metrics"],
         "pages": ["pages/page.py:5 imports duckdb"],
         "app": ["app.py:2 imports profiling"],
     }

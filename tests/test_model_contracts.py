@@ -175,7 +175,11 @@ def test_a_reading_carries_its_numbers(con):
     assert ctr["terms_from"] == {"target": "contract", "guardrail": "contract"}
     assert (ctr["days"], ctr["broken_days"], ctr["window"]) == (2, 0, "last 7 days to 8 Nov")
     assert reading["badge"] == "GREEN · last 7 days to 8 Nov"
-    assert reading["budgets"] == {"latency_ms": {"p50": 30.0, "p95": 48.0}, "error_rate": 0.2}
+    assert reading["budgets"] == {
+        "latency_ms": {"p50": 30.0, "p95": 48.0},
+        "error_rate": 0.2,
+        "estimated": {},
+    }
 
 
 def test_a_model_without_a_contract_still_shows_everything(con):

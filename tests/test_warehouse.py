@@ -16,6 +16,7 @@ import pytest
 
 import warehouse
 from connectors.feeds import BOOKKEEPING_COLUMNS, FEEDS
+from metrics import db
 from tests.helpers.project import ROOT, python_process, subprocess_env
 
 # sql/schema.sql as version 1 shipped it: upgrades are tested from what old warehouses hold,
@@ -230,6 +231,12 @@ def test_a_version_1_warehouse_keeps_its_rows_and_gets_the_schema_of_a_new_one(t
     )
 
     assert warehouse.needs_upgrade(old)
+    # the metrics read no older warehouse: they say how to upgrade it, naming the file
+    with (
+        pytest.raises(warehouse.WarehouseError, match=r"schema version 1, older than .*sync"),
+        db.connect(old),
+    ):
+        pass
     with warehouse.writing(old):
         pass
     new = tmp_path / "new.duckdb"
@@ -343,6 +350,7 @@ import sys
 from pathlib import Path
 
 import warehouse
+from metrics import db
 
 with warehouse.writing(Path(sys.argv[1])) as con:
     for deployment_id in ("d2", "d3"):

@@ -1,0 +1,95 @@
+"""What people wrote beside the numbers, for one window and scope: the annotations, decisions
+and retro actions of the notes store, as `report --json` gives them.
+
+The store (notes/) knows no warehouse: what it checks a write against and which team a model
+belongs to come from here (`known`), read from the warehouse's catalog of (team, model) pairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlalchemy as sa
+
+import settings
+from metrics import actions, activity, formats, retro
+from metrics.filters import Filters
+from notes import store
+
+
+def known(con: duckdb.DuckDBPyConnection, figures: list[str] | tuple[str, ...] = ()) -> store.Known:
+    """The warehouse's (team, model) pairs and, for an action, the retro's figure keys
+    (metrics.actions.figure_keys of the retro it is made in)."""
+    return store.Known.of(_pairs(activity.catalog(con)), figures)
+
+
+def _pairs(frame: Any) -> list[tuple[str | None, str | None]]:
+    return [
+        (
+            None if formats.is_missing(team) else str(team),
+            None if formats.is_missing(model) else str(model),
+        )
+        for team, model in zip(frame["team"], frame["model"], strict=True)
+    ]
+
+
+def has_store(config: settings.Config) -> bool:
+    """False for the default SQLite file before anyone wrote a note: reading it would create it."""
+    url = sa.make_url(config.notes_url().reveal())
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return True
+    return Path(url.database).exists()
+
+
+def report_block(
+    con: duckdb.DuckDBPyConnection, config: settings.Config, filters: Filters
+) -> dict[str, list[dict[str, Any]]]:
+    """`annotations`, `decisions` and `actions` of the window and scope, for `report --json`.
+
+    Annotations overlap the window; decisions were decided in it (the model's, else the team's
+    models', else all); actions were open at some time in it, each with its figure now (the
+    retro of the 7 days ending with the window) and the two in words. The scope rule is
+    notes.store's: company notes show in every view, a team's in its models' views.
+    """
+    empty: dict[str, list[dict[str, Any]]] = {"annotations": [], "decisions": [], "actions": []}
+    if not has_store(config):
+        return empty
+    catalog = known(con)
+    team, model = filters.team, filters.model
+    with contextlib.closing(store.open(config.notes_url())) as notes:
+        found = notes.annotations(filters.since, filters.until, catalog, team, model)
+        decided = notes.decisions(catalog, model, team, filters.since.date(), filters.until.date())
+        made = notes.actions(filters.since, filters.until, catalog, team, model)
+    return {
+        "annotations": [a.as_dict() for a in found],
+        "decisions": [d.as_dict() for d in decided],
+        "actions": _with_figures(con, config, filters, made),
+    }
+
+
+def _with_figures(
+    con: duckdb.DuckDBPyConnection,
+    config: settings.Config,
+    filters: Filters,
+    made: list[store.Action],
+) -> list[dict[str, Any]]:
+    week = Filters(filters.until - dt.timedelta(days=7), filters.until)
+    built: dict[tuple[str | None, str | None], retro.Retro] = {}
+    out = []
+    for action in made:
+        row = action.as_dict()
+        if action.figure_key is not None:
+            scope = (action.team, action.model)
+            if scope not in built:
+                built[scope] = retro.build(
+                    con, week, action.team, action.model, config.workflow, retro.week_label(week)
+                )
+            now = actions.reading(built[scope], action.figure_key)
+            row["figure_now"] = {"week": week.as_dict(), "value": now.value, "label": now.label}
+            row["in_words"] = actions.in_words(action, now)
+        out.append(row)
+    return out
