@@ -479,6 +479,10 @@ def performance_daily(
 
         found = estimation.estimated(con, model, kind, current, reference)
         steps = found.steps[found.steps["metric"] == name][STEP_COLUMNS].reset_index(drop=True)
+        if steps[["value", "realized"]].isna().all().all():
+            # no estimate and no step read (e.g. its estimator is not installed): the realized
+            # figure per day from the quality queries still says something
+            steps = realized_daily(con, model, kind, current, ranking)
         label = PERFORMANCE_LABELS[name]
     values, source = blend(steps)
     return Figure(name, label, values, higher, source), steps
