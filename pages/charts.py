@@ -179,8 +179,10 @@ def add_band(
     name: str,
     row: int | None = None,
     col: int | None = None,
+    legend: bool = True,
 ) -> go.Figure:
-    """A band between `lower` and `upper` (light fill, no line), one legend entry `name`.
+    """A band between `lower` and `upper` (light fill, no line), one legend entry `name`
+    (none when `legend` is false: the same band drawn again on another row).
 
     Drawn as the upper edge followed by the lower one filled to it ("tonexty"), so a gap in
     the steps leaves a gap in the band instead of a fill across it.
@@ -204,6 +206,7 @@ def add_band(
         fill="tonexty",
         fillcolor=COLOURS["band"],
         name=name,
+        showlegend=legend,
         legendgroup=name,
         hoverinfo="skip",
         **where,

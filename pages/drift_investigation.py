@@ -403,15 +403,19 @@ def timeline_chart(
             tickformat=".2%" if unit in {"ratio", "%"} else None,
             row=rows["kpi"],
         )
-    fig.add_vrect(
-        x0=current.since,
-        x1=current.until,
-        fillcolor=COLOURS["week"],
-        opacity=0.15,
-        line_width=0,
-        annotation_text="current window",
-        annotation_position="top left",
-    )
+    for row in rows.values():
+        # shaded on every row, said once, on the top one
+        fig.add_vrect(
+            x0=current.since,
+            x1=current.until,
+            fillcolor=COLOURS["week"],
+            opacity=0.15,
+            line_width=0,
+            annotation_text="current window" if row == 1 else None,
+            annotation_position="top left",
+            row=row,
+            col=1,
+        )
     mark_events(fig, deployments, incidents)
     fig.update_layout(height=860, margin={"t": 20, "b": 10}, legend={"orientation": "h"})
     return fig

@@ -235,7 +235,15 @@ def estimate_chart(steps: pd.DataFrame, names: tuple[str, ...], window: str) -> 
     fig = subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.08)
     for row, name in enumerate(names, start=1):
         mine = steps[steps["metric"] == name]
-        add_band(fig, mine["day"], mine["lower"], mine["upper"], "band (3 standard errors)", row)
+        add_band(
+            fig,
+            mine["day"],
+            mine["lower"],
+            mine["upper"],
+            "band (3 standard errors)",
+            row,
+            legend=row == 1,
+        )
         fig.add_scatter(
             x=mine["day"],
             y=mine["value"],
