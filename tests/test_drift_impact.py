@@ -258,3 +258,22 @@ def test_the_main_kpi_is_the_retraining_kpi_else_the_first():
     assert list(chosen.values) == [5.0, 4.0]
     # Without a contract the feed's target and guardrail give the direction.
     assert impact.kpi_figure(None, kpis).higher_is_better is True
+
+
+def test_blend_takes_the_realized_figure_where_enough_labels_back_it():
+    steps = pd.DataFrame(
+        {
+            "day": DAYS[:4],
+            "value": [0.80, 0.82, None, 0.70],
+            "lower": [0.7, 0.7, None, 0.6],
+            "upper": [0.9, 0.9, None, 0.8],
+            "realized": [0.85, 0.60, None, None],
+            "labelled": [impact.MIN_LABELLED, impact.MIN_LABELLED - 1, 0, 0],
+        }
+    )
+    values, source = impact.blend(steps)
+    # Day 1: 30 labels, realized; day 2: 29, the estimate; day 3: nothing; day 4: the estimate.
+    assert values.to_dict() == {DAYS[0]: 0.85, DAYS[1]: 0.82, DAYS[3]: 0.70}
+    assert source == "realized and estimated"
+    only_estimates, source = impact.blend(steps.assign(realized=None))
+    assert list(only_estimates) == [0.80, 0.82, 0.70] and source == "estimated"

@@ -177,11 +177,27 @@ class Impact:
             "performance": self.performance.as_json() if self.performance else None,
             "kpi": self.kpi.as_json() if self.kpi else None,
             "ranking": [f.as_json() for f in self.ranking],
+            "performance_steps": None
+            if self.performance_steps is None
+            else [
+                {
+                    "day": row["day"].isoformat(),
+                    **{k: _plain(row[k]) for k in STEP_COLUMNS[1:]},
+                }
+                for row in self.performance_steps.to_dict("records")
+            ],
             "day_patterns": {
                 name: {"reference_days_drifted": past, "reference_days": days}
                 for name, (past, days) in self.day_patterns.items()
             },
         }
+
+
+def _plain(value: Any) -> Any:
+    # numpy scalars and NaN are not JSON; a missing figure is None
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 # --- The pure ranking --------------------------------------------------------------------------
