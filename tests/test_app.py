@@ -17,7 +17,7 @@ import settings
 from connectors.feeds import FEEDS
 from metrics import contracts, registry
 from metrics.status import BADGES
-from pages.charts import COLORWAY, kpi_name
+from pages.charts import COLORWAY, COLOURS, kpi_name
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
 APP = str(ROOT / "app.py")
@@ -990,3 +990,60 @@ def test_drift_page_leaves_day_patterns_out_of_drift_that_matters(demo_env):
     assert "day_of_week" not in set(ranked["Feature"])
     caption = next(c.value for c in at.caption if c.value.startswith("Spearman's ρ"))
     assert "Left out as day-to-day patterns" in caption and "day_of_week" in caption
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    """The Plotly spec of the chart drawn under `key`."""
+    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if key in c.proto.id)
+
+
+def test_model_overview_estimates_a_classifier_before_its_labels(demo_env):
+    """churn's last days have no labels yet: the chart still has an estimate with its band on
+    every day, the realized figure only where labels came, and the verdict in words."""
+    at = _open("pages/model_overview.py", model="churn")
+    assert not _problems(at)
+    shown = {m.label: m.value for m in at.metric}
+    for name in ("Estimated accuracy", "Estimated ROC AUC"):
+        assert 0 < float(shown[name]) <= 1, name
+    verdict = [m.value for m in at.markdown if "-badge[Estimates " in m.value]
+    assert len(verdict) == 1 and "labelled days" in verdict[0], verdict
+    spec = _chart(at, "overview-estimated")
+    traces = {t.get("name"): t for t in spec["data"]}
+    assert {"estimated Accuracy", "realized Accuracy", "estimated ROC AUC"} <= set(traces)
+    assert "28 days 23 Oct – 19 Nov 2026" in spec["layout"]["title"]["text"]
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Accuracy"
+    assert spec["layout"]["template"]["layout"]["colorway"][0] == COLORWAY[0]
+
+
+def test_model_overview_draws_no_estimate_for_a_ranker(demo_env):
+    at = _open("pages/model_overview.py", model="recommender")
+    assert not _problems(at)
+    assert not [m.label for m in at.metric if m.label.startswith("Estimated")]
+    assert not [c for c in at.get("plotly_chart") if "overview-estimated" in c.proto.id]
+
+
+def test_drift_timeline_gains_performance_and_reconstruction_error(demo_env):
+    """The recommender's session length jumps a thousandfold: the reconstruction error leaves
+    its band from the day of the shift, on its own axis; its NDCG@10 is drawn as realized."""
+    from connectors import demo_data
+
+    story = demo_data.story(DEMO_END)
+    at = _open("pages/drift_investigation.py")
+    assert not _problems(at)
+    spec = _chart(at, "drift-timeline")
+    traces = {t.get("name"): t for t in spec["data"]}
+    assert {"realized NDCG@10", "multivariate reconstruction error"} <= set(traces)
+    assert "estimated NDCG@10" not in traces  # nothing estimates a ranker
+    error = traces["multivariate reconstruction error"]
+    colours = error["marker"]["color"]
+    days = [dt.date.fromisoformat(str(d)[:10]) for d in error["x"]]
+    alerts = {day for day, colour in zip(days, colours, strict=True) if colour == COLOURS["alert"]}
+    assert min(alerts) == story["drift_start"], alerts
+    titles = {
+        v["title"]["text"]
+        for k, v in spec["layout"].items()
+        if k.startswith("yaxis") and "title" in v
+    }
+    assert {"reconstruction error", "NDCG@10"} <= titles
+    caption = next(c.value for c in at.caption if "Reconstruction error" in c.value)
+    assert "mean ± 3 standard deviations" in caption
