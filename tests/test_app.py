@@ -1023,8 +1023,8 @@ def test_model_overview_draws_no_estimate_for_a_ranker(demo_env):
 
 
 def test_drift_timeline_gains_performance_and_reconstruction_error(demo_env):
-    """The recommender's session length jumps a thousandfold: the reconstruction error leaves
-    its band from the day of the shift, on its own axis; its NDCG@10 is drawn as realized."""
+    """The recommender's session length jumps a thousandfold: the reconstruction error is out
+    of its band on every day from the shift, on its own axis; NDCG@10 is drawn as realized."""
     from connectors import demo_data
 
     story = demo_data.story(DEMO_END)
@@ -1038,7 +1038,9 @@ def test_drift_timeline_gains_performance_and_reconstruction_error(demo_env):
     colours = error["marker"]["color"]
     days = [dt.date.fromisoformat(str(d)[:10]) for d in error["x"]]
     alerts = {day for day, colour in zip(days, colours, strict=True) if colour == COLOURS["alert"]}
-    assert min(alerts) == story["drift_start"], alerts
+    # Every day from the shift on is outside the band (the days before it may wobble out too:
+    # the band is the reference days' own spread).
+    assert {d for d in days if d >= story["drift_start"]} <= alerts, alerts
     titles = {
         v["title"]["text"]
         for k, v in spec["layout"].items()
