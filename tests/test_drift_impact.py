@@ -277,3 +277,18 @@ def test_blend_takes_the_realized_figure_where_enough_labels_back_it():
     assert source == "realized and estimated"
     only_estimates, source = impact.blend(steps.assign(realized=None))
     assert list(only_estimates) == [0.80, 0.82, 0.70] and source == "estimated"
+
+
+def test_days_of_another_method_count_as_drifted_but_not_in_the_correlation():
+    # Day 3 is scored by chi-square (its reference was small that day): p 0.01 is drifted, yet
+    # a p-value is no distance, so the correlation reads the other 9 days.
+    line = timeline({"session_length_s": (WASSERSTEIN, SESSION)})
+    swapped = line["start"] == DAYS[2]
+    line.loc[swapped, ["method", "score", "threshold", "drifted"]] = [CHI_SQUARE, 0.01, 0.05, True]
+    result = impact.rank(line, None, figure("click_through_rate", KPI, True), WINDOW)
+    (top,) = result.ranking
+    assert top.first_drift == DAYS[2] and top.drifted_days == 7
+    kept = [i for i in range(10) if i != 2]
+    assert top.kpi.days == 9
+    expected = stats.spearmanr([SESSION[i] for i in kept], [KPI[i] for i in kept])[0]
+    assert top.kpi.rho == pytest.approx(expected)

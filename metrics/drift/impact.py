@@ -287,13 +287,14 @@ def rank(
     ranked, magnitudes = [], []
     for feature in drifting:
         mine = rows[rows["column"] == feature]
+        # past the threshold by its own day's method, whichever it was
+        drifted = mine[mine["drifted"].astype(bool)]
         usual = mine["method"].mode().iloc[0]
         mine = mine[mine["method"] == usual].sort_values("day")
         magnitude = pd.Series(
             [drift_magnitude(usual, s) for s in mine["score"]], index=list(mine["day"])
         )
         magnitudes.append(magnitude)
-        drifted = mine[mine["drifted"].astype(bool)]
         ranked.append(
             FeatureImpact(
                 feature=feature,
