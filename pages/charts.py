@@ -193,6 +193,7 @@ def add_band(
         y=upper,
         mode="lines",
         line={"width": 0, "color": COLOURS["band"]},
+        name=name,
         hoverinfo="skip",
         showlegend=False,
         legendgroup=name,
