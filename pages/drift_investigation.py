@@ -411,8 +411,11 @@ def timeline_chart(
             fillcolor=COLOURS["week"],
             opacity=0.15,
             line_width=0,
-            annotation_text="current window" if row == 1 else None,
-            annotation_position="top left",
+            **(
+                {"annotation_text": "current window", "annotation_position": "top left"}
+                if row == 1
+                else {}
+            ),
             row=row,
             col=1,
         )
