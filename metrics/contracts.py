@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, drift, models, quality, serving
+from metrics import activity, drift, estimation, models, quality, serving
 from metrics.db import frame
 from metrics.drift import multivariate
 from metrics.filters import Filters
@@ -586,7 +586,15 @@ def readings(
                     f"({', '.join(names)})",
                 )
             )
+        # estimated performance beside the realized, against the drift reading's reference
         quality_reading = qualities.get(model, {})
+        quality_reading = quality_reading | estimation.reading(
+            con,
+            model,
+            quality_reading.get("kind"),
+            drift.day_window(filters.since, filters.until),
+            reference,
+        )
         if contract is not None and contract.estimated:
             # quality's `estimated` and `estimation`: the window's estimate (metrics/estimation)
             reasons += estimated_reasons(

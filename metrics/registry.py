@@ -426,6 +426,10 @@ ENTRIES: tuple[Metric, ...] = (
            "Reopen rate", (REPORT,)),
     Metric("blocked_time", "flow.blocked_hours", flow.flow_summary, ("flow_summary",),
            "Blocked time", (REPORT,)),
+    Metric("estimated_quality", "models.<m>.quality.estimated", estimation.estimated,
+           ("inference_daily_sample",), "Estimated performance", (REPORT,)),
+    Metric("estimation_verdict", "models.<m>.quality.estimation", estimation.estimated,
+           ("inference_daily_sample",), "Estimated performance", (REPORT,)),
 )
 # fmt: on
 
