@@ -263,6 +263,88 @@ def _parse_notes(raw: Any, base_dir: Path, origin: str) -> NotesConfig:
     return NotesConfig(url=url, url_env=url_env, admins=tuple(a.strip() for a in admins))
 
 
+# `[digest]`: the keys it takes, and SMTP's usual port (587, submission, with STARTTLS).
+DIGEST_KEYS = ("webhook_env", "host", "port", "from", "to", "user_env", "password_env", "starttls")
+DEFAULT_SMTP_PORT = 587
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """`[digest]`: where `python -m metrics digest` sends the weekly digest.
+
+    `webhook_env` names the environment variable holding a Slack incoming-webhook URL (a
+    secret). Email goes over SMTP to `host`:`port` from `sender` to `to`, logging in with the
+    user and password held in the variables `user_env` and `password_env` when they are named,
+    after STARTTLS when `starttls` is true.
+    """
+
+    webhook_env: str | None = None
+    host: str | None = None
+    port: int = DEFAULT_SMTP_PORT
+    sender: str | None = None
+    to: tuple[str, ...] = ()
+    user_env: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+
+    def secret(self, key: str) -> Secret | None:
+        """The value of the variable named by `key` (webhook_env, user_env or password_env);
+        None when the key is not set; ConfigError naming the key when its variable is empty."""
+        variable = getattr(self, key)
+        if variable is None:
+            return None
+        value = os.environ.get(variable)
+        if not value:
+            raise ConfigError(
+                f"[digest] {key} names the environment variable {variable}, which is not set"
+            )
+        return Secret(value)
+
+
+def _parse_digest(raw: Any, origin: str) -> DigestConfig:
+    if raw is None:
+        return DigestConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: [digest] must be a table")
+    unknown = sorted(set(raw) - set(DIGEST_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: [digest] has unknown keys {', '.join(unknown)} ({', '.join(DIGEST_KEYS)})"
+        )
+    for key in ("webhook_env", "user_env", "password_env", "host", "from"):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{origin}: [digest] {key} must be a non-empty string, got {value!r}")
+    port = raw.get("port", DEFAULT_SMTP_PORT)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"{origin}: [digest] port must be a whole number 1-65535, got {port!r}")
+    to = raw.get("to", [])
+    if isinstance(to, str):
+        to = [to]
+    if not isinstance(to, list) or not all(isinstance(a, str) and "@" in a for a in to):
+        raise ConfigError(
+            f"{origin}: [digest] to must be an email address or a list of them, got {to!r}"
+        )
+    sender = raw.get("from")
+    if sender is not None and "@" not in sender:
+        raise ConfigError(f"{origin}: [digest] from must be an email address, got {sender!r}")
+    starttls = raw.get("starttls", False)
+    if not isinstance(starttls, bool):
+        raise ConfigError(f"{origin}: [digest] starttls must be true or false, got {starttls!r}")
+    if (raw.get("user_env") is None) != (raw.get("password_env") is None):
+        raise ConfigError(f"{origin}: [digest] takes user_env and password_env together")
+    return DigestConfig(
+        webhook_env=raw.get("webhook_env"),
+        host=raw.get("host"),
+        port=port,
+        sender=sender,
+        to=tuple(a.strip() for a in to),
+        user_env=raw.get("user_env"),
+        password_env=raw.get("password_env"),
+        starttls=starttls,
+    )
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """One `[[sources]]` table: a name, a kind, and the options that kind reads."""
@@ -326,6 +408,8 @@ class Config:
     min_people: int = 3
     # `[notes]`: the store of annotations, decisions and retro actions.
     notes: NotesConfig = field(default_factory=NotesConfig)
+    # `[digest]`: the weekly digest's webhook and email (python -m metrics digest).
+    digest: DigestConfig = field(default_factory=DigestConfig)
 
     def notes_url(self) -> Secret:
         """The notes store's SQLAlchemy URL (a Secret: it may hold a password)."""
@@ -437,6 +521,7 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         attribution_window_hours=None if window is None else float(window),
         min_people=min_people,
         notes=_parse_notes(data.get("notes"), base_dir, origin),
+        digest=_parse_digest(data.get("digest"), origin),
     )
 
 

@@ -4,6 +4,8 @@ report [--config] [--since] [--until] [--team] [--model] [--reference-since]
        [--reference-until] [--detail] --json
 retro  [--config] [--week 2026-W47] [--team] [--model] [--format md|html|json]
 check  [--config] [--models models.toml] [--since] [--until]
+digest [--config] [--week 2026-W47] [--team] [--model] --to file|webhook|email [--to ...]
+       [--out digest.html] [--dry-run]
 """
 
 from __future__ import annotations
@@ -16,7 +18,18 @@ from pathlib import Path
 
 import settings
 import warehouse
-from metrics import activity, alerts, contracts, db, delivery, drift, flow, retro, writeback
+from metrics import (
+    activity,
+    alerts,
+    contracts,
+    db,
+    delivery,
+    digest,
+    drift,
+    flow,
+    retro,
+    writeback,
+)
 from metrics.drift import impact
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 
@@ -208,11 +221,37 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd.add_argument(
         "--until", help="ISO date, excluded (default: the midnight after today, today included)"
     )
+    digest_cmd = commands.add_parser(
+        "digest", help="the week's retro, notes and charts to a file, a webhook or by email"
+    )
+    digest_cmd.add_argument("--config", help="TOML config ([digest] names webhook and SMTP)")
+    digest_cmd.add_argument(
+        "--week", help="ISO week like 2026-W47 (default: the last 7 days, today included)"
+    )
+    digest_cmd.add_argument("--team")
+    digest_cmd.add_argument("--model")
+    digest_cmd.add_argument(
+        "--to",
+        action="append",
+        required=True,
+        choices=digest.TARGETS,
+        help="where to send it; repeat for several (each one's outcome is printed)",
+    )
+    digest_cmd.add_argument(
+        "--out", help="the HTML file for --to file, the PDF beside it (default: digest-<week>.html)"
+    )
+    digest_cmd.add_argument(
+        "--dry-run", action="store_true", help="print what would be written or sent; send nothing"
+    )
     args = parser.parse_args(argv)
     try:
         config = settings.load(args.config)
         if args.command == "check":
             return check(config, args.models, args.since, args.until)
+        if args.command == "digest":
+            return digest.run(
+                config, args.week, args.team, args.model, args.to, args.out, args.dry_run
+            )
         if args.command == "retro":
             print(retro_text(config, args.week, args.team, args.format, args.model), end="")
             return 0

@@ -198,8 +198,9 @@ def estimated(
 
     records: list[dict[str, Any]] = []
     checks: dict[str, list[tuple[bool, float]]] = {name: [] for name in method.metrics}
+    within = _stepper(current_rows)
     for step in window_steps(current, step_days).values():
-        chunk = _within(current_rows, step)
+        chunk = within(step)
         records += _step_records(method, fitted, chunk, step, checks)
     whole = _step_records(method, fitted, current_rows, current, {})
     return Estimation(
@@ -217,10 +218,21 @@ def estimated(
     )
 
 
-def _within(rows: pd.DataFrame, window: Window) -> pd.DataFrame:
+def _stepper(rows: pd.DataFrame) -> Callable[[Window], pd.DataFrame]:
+    """Rows of one step at a time: the rows sorted by day once, each step a slice found by
+    binary search (comparing a column of date objects per step cost more than the estimate)."""
     if rows.empty:
-        return rows
-    return rows[(rows["day"] >= window.since) & (rows["day"] < window.until)]
+        return lambda _window: rows
+    ordered = rows.sort_values("day", kind="stable")
+    days = pd.to_datetime(ordered["day"]).to_numpy(dtype="datetime64[D]")
+
+    def within(window: Window) -> pd.DataFrame:
+        lo, hi = np.searchsorted(
+            days, [np.datetime64(window.since, "D"), np.datetime64(window.until, "D")]
+        )
+        return ordered.iloc[lo:hi]
+
+    return within
 
 
 def _step_records(
@@ -340,8 +352,9 @@ def _without(
         ]
 
     if method and step_days:
+        within = _stepper(rows)
         for step in window_steps(current, step_days).values():
-            records += realized_records(_within(rows, step), step)
+            records += realized_records(within(step), step)
     whole = (
         realized_records(rows, current)
         if method
