@@ -30,6 +30,7 @@ from metrics import (
     retro,
     writeback,
 )
+from metrics.drift import impact
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 
 CHECK_DAYS = 7
@@ -75,6 +76,8 @@ def report(
             con, filters, contracts.load(config.contracts), reference
         )
         _technical_counts(con, filters, result["models"])
+        if filters.model:
+            _drift_impact(con, filters, config, reference, result["models"])
         result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
             con, filters, config.min_people
         )
@@ -102,6 +105,17 @@ def _technical_counts(con, filters, models: dict) -> None:
         if reading.get("serving") is not None:
             reading["serving"]["errors"] = int(errors.get(model) or 0)
         reading["deployments"] = int(production.get(model, 0))
+
+
+def _drift_impact(con, filters, config, reference, models: dict) -> None:
+    """Add drift that matters (`drift.impact`) to the one model a report is scoped to: it
+    scores every day of the window, too slow to run for every model of every report."""
+    terms = contracts.load(config.contracts)
+    current = drift.day_window(filters.since, filters.until)
+    for model, reading in models.items():
+        if reading.get("drift") is not None:
+            found = impact.drift_impact(con, model, current, reference, terms.get(model))
+            reading["drift"]["impact"] = found.as_json()
 
 
 def check(

@@ -186,6 +186,15 @@ COLUMNS: dict[str, Column] = {
     "p50": Column("Median", kind="significant", width="small"),
     "p75": Column("p75", kind="significant", width="small"),
     "top_value": Column("Most common value"),
+    # drift that matters
+    "feature": Column("Feature", width="medium"),
+    "first_drift": Column("First drifted", kind="date", width="small"),
+    "drifted_days": Column("Days drifted", kind="count", width="small"),
+    "harm": Column("Harm", kind="score", width="small"),
+    "performance_rho": Column("Spearman ρ, performance", kind="score", width="small"),
+    "performance_days": Column("Days, performance", kind="count", width="small"),
+    "kpi_rho": Column("Spearman ρ, KPI", kind="score", width="small"),
+    "kpi_days": Column("Days, KPI", kind="count", width="small"),
     "top_value_share": Column("Most common value's share", "%", "share", "small"),
     # flags
     "is_failed": Column("Failed", kind="flag", width="small"),

@@ -36,7 +36,7 @@ from metrics import (
     serving,
     sources,
 )
-from metrics.drift import multivariate
+from metrics.drift import impact, multivariate
 from metrics.filters import Filters
 
 if TYPE_CHECKING:
@@ -135,6 +135,52 @@ def evidently(
     """Evidently's own report on samples of the same two windows."""
     result, reference_window = drift_verdicts(con, terms, model, current, reference)
     return evidently_report.build(con, model, result, current, reference_window)
+
+
+def drift_impact(
+    con: duckdb.DuckDBPyConnection,
+    terms: dict[str, contracts.Contract],
+    model: str,
+    current: drift.Window,
+    reference: drift.Reference,
+) -> impact.Impact:
+    """Drift that matters: the model's drifting features ranked against its performance and
+    main KPI per day (with its contract's thresholds, kind and KPIs)."""
+    return impact.drift_impact(con, model, current, reference, terms.get(model))
+
+
+def _kind(con: duckdb.DuckDBPyConnection, contract: Any, model: str) -> str | None:
+    # As the contract reading takes it: the contract's kind, else the one the rows leave no
+    # doubt about.
+    return (contract.kind if contract else None) or quality.model_kinds(con, model).get(model)
+
+
+def estimated_performance(
+    con: duckdb.DuckDBPyConnection,
+    terms: dict[str, contracts.Contract],
+    model: str,
+    current: drift.Window,
+    reference: drift.Reference,
+) -> estimation.Estimation:
+    """The model's estimated performance per day over the window, fitted on the reference
+    (resolved as the drift reading resolves it), the realized figure beside it."""
+    resolved = reference.resolve(con, model, current)
+    kind = _kind(con, terms.get(model), model)
+    return estimation.estimated(con, model, kind, current, resolved)
+
+
+def multivariate_timeline(
+    con: duckdb.DuckDBPyConnection,
+    terms: dict[str, contracts.Contract],
+    model: str,
+    current: drift.Window,
+    reference: drift.Reference,
+) -> multivariate.Multivariate:
+    """The reconstruction error per step of the window against the reference, in the steps
+    the report's drift reading uses."""
+    resolved = reference.resolve(con, model, current)
+    step = drift.timeline_bucket_days(current)
+    return multivariate.reconstruction_drift(con, model, current, resolved, step_days=step)
 
 
 def drift_distributions(
@@ -306,6 +352,20 @@ ENTRIES: tuple[Metric, ...] = (
            "Model quality (rankers)", (OVERVIEW,), read_from=("contract_readings",)),
     Metric("hit_rate_at_k", "Hit rate@{k}", quality.ranker_quality, ("quality_ranker",),
            "Model quality (rankers)", (OVERVIEW,), read_from=("contract_readings",)),
+    # Estimated performance: per day (Model overview's chart, the drift timeline's row) and
+    # over the window, as the reading (and `report --json`) carries it.
+    Metric("estimated_performance", "Estimated performance", estimation.estimated,
+           ("inference_daily_sample",), "Estimated performance", (OVERVIEW,), Call.DRIFT,
+           via=estimated_performance),
+    Metric("estimated_accuracy", "Estimated accuracy", estimation.estimated,
+           ("inference_daily_sample",), "Estimated performance", (OVERVIEW,),
+           read_from=("contract_readings",)),
+    Metric("estimated_roc_auc", "Estimated ROC AUC", estimation.estimated,
+           ("inference_daily_sample",), "Estimated performance", (OVERVIEW,),
+           read_from=("contract_readings",)),
+    Metric("estimated_mae", "Estimated MAE", estimation.estimated,
+           ("inference_daily_sample",), "Estimated performance", (OVERVIEW,),
+           read_from=("contract_readings",)),
     # Drift investigation
     Metric("model_versions", "Version", drift.versions, ("drift_versions",),
            "Model versions", (DRIFT,), Call.WAREHOUSE),
@@ -321,12 +381,20 @@ ENTRIES: tuple[Metric, ...] = (
            "Drift", (DRIFT,), read_from=("drift",)),
     Metric("current_rows", "Current", drift.model_drift, ("drift_parts_rows",),
            "Drift", (DRIFT,), read_from=("drift",)),
+    Metric("drift_impact", "Drift that matters", impact.drift_impact,
+           ("drift_parts_bins", "drift_parts_values", "drift_parts_rows", "kpi_daily",
+            "inference_daily_sample", "quality_classifier", "quality_regressor",
+            "quality_ranker"),
+           "Drift that matters", (DRIFT,), Call.DRIFT, via=drift_impact),
     Metric("drift_distributions", "{column}: reference and current", drift.distributions,
            ("drift_parts_bins", "drift_parts_values"),
            "Drift", (DRIFT,), Call.WAREHOUSE, via=drift_distributions),
     Metric("drift_timeline", "When it began", drift.timeline,
            ("drift_parts_bins", "drift_parts_values", "drift_parts_rows"),
            "Drift", (DRIFT,), Call.DRIFT, via=drift_timeline),
+    Metric("multivariate_timeline", "Multivariate drift", multivariate.reconstruction_drift,
+           ("inference_daily_sample",), "Multivariate drift", (DRIFT,), Call.DRIFT,
+           via=multivariate_timeline),
     Metric("evidently", "Evidently's own report", evidently_report.build, ("drift_sample",),
            "Drift", (DRIFT,), Call.DRIFT, via=evidently),
     Metric("drift_daily", "Daily figures of this column", drift.daily_figures,

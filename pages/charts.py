@@ -47,6 +47,10 @@ COLOURS = {
     "drift_threshold": "grey",
     "annotation": "#616161",  # what people wrote: a dashed line at a point, the ✎ label
     "annotation_range": "#bdbdbd",  # ... and a band over a range
+    "estimate": "#0068c9",  # estimated performance, and its band (lighter)
+    "band": "rgba(131, 201, 255, 0.35)",
+    "realized": "#1b3a6b",  # the realized figure, where labels have come
+    "alert": "#ef6c00",  # a step outside its band (amber: a warning, not a failure)
 }
 
 
@@ -166,4 +170,48 @@ def kpi_chart(
         fig.update_yaxes(tickformat=".2%")
     elif kpi["unit"]:
         fig.update_yaxes(title_text=kpi["unit"])
+    return fig
+
+
+def add_band(
+    fig: go.Figure,
+    x: Any,
+    lower: Any,
+    upper: Any,
+    name: str,
+    row: int | None = None,
+    col: int | None = None,
+    legend: bool = True,
+) -> go.Figure:
+    """A band between `lower` and `upper` (light fill, no line), one legend entry `name`
+    (none when `legend` is false: the same band drawn again on another row).
+
+    Drawn as the upper edge followed by the lower one filled to it ("tonexty"), so a gap in
+    the steps leaves a gap in the band instead of a fill across it.
+    """
+    where = {} if row is None else {"row": row, "col": col or 1}
+    fig.add_scatter(
+        x=x,
+        y=upper,
+        mode="lines",
+        line={"width": 0, "color": COLOURS["band"]},
+        name=name,
+        hoverinfo="skip",
+        showlegend=False,
+        legendgroup=name,
+        **where,
+    )
+    fig.add_scatter(
+        x=x,
+        y=lower,
+        mode="lines",
+        line={"width": 0, "color": COLOURS["band"]},
+        fill="tonexty",
+        fillcolor=COLOURS["band"],
+        name=name,
+        showlegend=legend,
+        legendgroup=name,
+        hoverinfo="skip",
+        **where,
+    )
     return fig

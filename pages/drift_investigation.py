@@ -16,7 +16,7 @@ import streamlit as st
 from metrics import drift, evidently_report
 from metrics.filters import Filters
 from metrics.registry import label
-from pages.charts import COLOURS, figure, kpi_name, mark_events, subplots
+from pages.charts import COLOURS, add_band, figure, kpi_name, mark_events, subplots
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
 from pages.tables import table
@@ -90,6 +90,55 @@ def controls(
         days = right.number_input("Its first days", 1, 90, 7, key="drift_version_days")
         return model, drift.Reference("version", None, version, int(days))
     return model, drift.Reference()
+
+
+def drift_that_matters(model: str, spec: drift.Reference, current: drift.Window):
+    """Which drifting features move with the model's performance and its main KPI, in a
+    sentence; the ranking behind it on request. Returns what it read (the timeline draws its
+    performance figure and KPI)."""
+    found = load("drift_impact", None, model, current, spec)
+    st.markdown(f"**{label('drift_impact')}.** {found.sentence}")
+    if not found.ranking:
+        return found
+    with st.expander(label("drift_impact")):
+        table(
+            found.table(),
+            [
+                "feature",
+                "harm",
+                "first_drift",
+                "drifted_days",
+                "kpi_rho",
+                "kpi_days",
+                "performance_rho",
+                "performance_days",
+            ],
+            f"drift_impact_{model}",
+            current,
+            caption=impact_caption(found),
+        )
+    return found
+
+
+def impact_caption(found) -> str:
+    """What the ranking's columns compare, in words."""
+    figures = [
+        f"KPI: {found.kpi.label} (per day)" if found.kpi else "no KPI",
+        f"performance: {found.performance.label} ({found.performance.source}, days with labels)"
+        if found.performance
+        else "no performance figure",
+    ]
+    patterns = (
+        " Left out as day-to-day patterns (past their threshold on most of the reference's own "
+        f"days): {', '.join(found.day_patterns)}."
+        if found.day_patterns
+        else ""
+    )
+    return (
+        f"Spearman's ρ of each feature's daily drift against {'; '.join(figures)}, over the "
+        f"days that have both (at least {found.min_days}). Harm: ρ signed so that positive means "
+        "the figure worsens as the drift grows; features rank by it." + patterns
+    )
 
 
 def cards(
@@ -217,12 +266,25 @@ def timeline_chart(
     kpis: pd.DataFrame,
     deployments: pd.DataFrame,
     incidents: pd.DataFrame,
+    performance: pd.DataFrame | None = None,
+    performance_name: str | None = None,
+    multivariate: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Per day or week: the share of features drifted, the column's score (each on its own
-    axis with its own threshold), the main KPI; the current window shaded, releases and
-    incidents marked."""
+    axis with its own threshold), the model's performance (estimated with its band, realized
+    where labels came), the multivariate reconstruction error with its band, the main KPI; the
+    current window shaded, releases and incidents marked.
+
+    `performance`: day, value, lower, upper, realized (one metric, `performance_name`);
+    `multivariate`: day, error, lower, upper, alert.
+    """
+    rows = {"share": 1, "column": 2, "performance": 3, "multivariate": 4, "kpi": 5}
     fig = subplots(
-        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.3, 0.4, 0.3]
+        rows=5,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.035,
+        row_heights=[0.17, 0.22, 0.21, 0.2, 0.2],
     )
     dataset = line[line["role"] == "dataset"]
     fig.add_scatter(
@@ -230,7 +292,7 @@ def timeline_chart(
         y=dataset["score"],
         name="features drifted",
         mode="lines+markers",
-        row=1,
+        row=rows["share"],
         col=1,
     )
     fig.add_hline(
@@ -239,10 +301,12 @@ def timeline_chart(
         line_color=COLOURS["drift_threshold"],
         annotation_text=f"dataset drift at {share_threshold:.0%}",
         annotation_position="top left",
-        row=1,
+        row=rows["share"],
         col=1,
     )
-    fig.update_yaxes(title_text="features drifted", range=[0, 1.05], tickformat=".0%", row=1)
+    fig.update_yaxes(
+        title_text="features drifted", range=[0, 1.05], tickformat=".0%", row=rows["share"]
+    )
     chosen = line[line["column"] == feature]
     if not chosen.empty:
         method, threshold = chosen["method"].iloc[-1], float(chosen["threshold"].iloc[-1])
@@ -251,7 +315,7 @@ def timeline_chart(
             y=chosen["score"],
             name=f"{feature}: {method}",
             mode="lines+markers",
-            row=2,
+            row=rows["column"],
             col=1,
         )
         verdict = "drifts below" if method not in drift.DISTANCE_METHOD_NAMES else "drifts at"
@@ -261,16 +325,75 @@ def timeline_chart(
             line_color=COLOURS["drift_threshold"],
             annotation_text=f"{verdict} {threshold:.3g}",
             annotation_position="top left",
-            row=2,
+            row=rows["column"],
             col=1,
         )
-        fig.update_yaxes(title_text=feature, rangemode="tozero", row=2)
+        fig.update_yaxes(title_text=feature, rangemode="tozero", row=rows["column"])
+    if performance is not None and not performance.empty:
+        name = performance_name or "performance"
+        if performance["value"].notna().any():
+            add_band(
+                fig,
+                performance["day"],
+                performance["lower"],
+                performance["upper"],
+                f"{name} band",
+                rows["performance"],
+            )
+            fig.add_scatter(
+                x=performance["day"],
+                y=performance["value"],
+                mode="lines",
+                name=f"estimated {name}",
+                line={"color": COLOURS["estimate"]},
+                row=rows["performance"],
+                col=1,
+            )
+        fig.add_scatter(
+            x=performance["day"],
+            y=performance["realized"],
+            mode="markers",
+            name=f"realized {name}",
+            marker={"color": COLOURS["realized"], "size": 5},
+            row=rows["performance"],
+            col=1,
+        )
+        fig.update_yaxes(title_text=name, row=rows["performance"])
+    if multivariate is not None and multivariate["error"].notna().any():
+        add_band(
+            fig,
+            multivariate["day"],
+            multivariate["lower"],
+            multivariate["upper"],
+            "reconstruction band (reference mean ± 3 sd)",
+            rows["multivariate"],
+        )
+        alert = multivariate["alert"].fillna(False).astype(bool)
+        fig.add_scatter(
+            x=multivariate["day"],
+            y=multivariate["error"],
+            mode="lines+markers",
+            name="multivariate reconstruction error",
+            line={"color": COLOURS["estimate"]},
+            marker={
+                "color": [COLOURS["alert"] if a else COLOURS["estimate"] for a in alert],
+                "size": 6,
+            },
+            row=rows["multivariate"],
+            col=1,
+        )
+        fig.update_yaxes(title_text="reconstruction error", row=rows["multivariate"])
     if not kpis.empty:
         main = kpis["kpi"].iloc[0]
         series = kpis[kpis["kpi"] == main]
         unit = series["unit"].iloc[0] if "unit" in series else None
         fig.add_scatter(
-            x=series["date"], y=series["value"], name=kpi_name(main), mode="lines", row=3, col=1
+            x=series["date"],
+            y=series["value"],
+            name=kpi_name(main),
+            mode="lines",
+            row=rows["kpi"],
+            col=1,
         )
         # in the KPI's unit, as the KPI check reads it: 4.90%, not 0.049
         fig.update_yaxes(
@@ -278,19 +401,26 @@ def timeline_chart(
             if unit in {"ratio", "%"} or not unit
             else f"{kpi_name(main)} ({unit})",
             tickformat=".2%" if unit in {"ratio", "%"} else None,
-            row=3,
+            row=rows["kpi"],
         )
-    fig.add_vrect(
-        x0=current.since,
-        x1=current.until,
-        fillcolor=COLOURS["week"],
-        opacity=0.15,
-        line_width=0,
-        annotation_text="current window",
-        annotation_position="top left",
-    )
+    for row in rows.values():
+        # shaded on every row, said once, on the top one
+        fig.add_vrect(
+            x0=current.since,
+            x1=current.until,
+            fillcolor=COLOURS["week"],
+            opacity=0.15,
+            line_width=0,
+            **(
+                {"annotation_text": "current window", "annotation_position": "top left"}
+                if row == 1
+                else {}
+            ),
+            row=row,
+            col=1,
+        )
     mark_events(fig, deployments, incidents)
-    fig.update_layout(height=560, margin={"t": 20, "b": 10}, legend={"orientation": "h"})
+    fig.update_layout(height=860, margin={"t": 20, "b": 10}, legend={"orientation": "h"})
     return fig
 
 
@@ -302,8 +432,10 @@ def figures(
     reference: drift.Window,
     current: drift.Window,
     feature: str,
+    found,
 ) -> None:
-    """The column's two distributions beside the drift timeline, when it began."""
+    """The column's two distributions beside the drift timeline, when it began; `found` is
+    drift that matters (its performance figure and main KPI go on the timeline)."""
     verdict = result.column(feature)
     left, right = st.columns(2)
     with left:
@@ -326,21 +458,31 @@ def figures(
             filters.team,
             model,
         )
+        kpis = load("kpi_daily", span)
+        if found.kpi is not None:
+            kpis = kpis[kpis["kpi"] == found.kpi.name]
+        related = load("multivariate_timeline", None, model, current, spec)
         fig = timeline_chart(
             line,
             feature,
             result.share_threshold,
             current,
-            load("kpi_daily", span),
+            kpis,
             load("deployments", span),
             load("incidents", span),
+            found.performance_steps,
+            found.performance.label if found.performance else None,
+            related.steps,
         )
         st.plotly_chart(fig, key="drift-timeline")
         unit = "day" if bucket == 1 else "week"
         st.caption(
             f"Each {unit} against the reference (estimates from the "
             "profiles). Green lines: production releases; red: failed or rolled back; dashed "
-            "purple: incidents opened."
+            "purple: incidents opened. "
+            + performance_words(found)
+            + " "
+            + multivariate_words(related, current)
         )
         began = drift.first_drift(line, feature, current.since)
         if began is not None:
@@ -358,6 +500,35 @@ def figures(
                 else f"**{feature}** was stable through the window ({current.since} to "
                 f"{current.until}): no {unit} past its threshold."
             )
+
+
+def performance_words(found) -> str:
+    """What the timeline's performance row shows, in words."""
+    figure = found.performance
+    if figure is None:
+        return "No performance figure: this model's kind is not known."
+    if figure.source == "realized":
+        return (
+            f"{figure.label} per day as realized on the labelled rows (nothing estimates it "
+            "before the labels)."
+            if figure.values.size
+            else f"No day has labels for {figure.label} yet, and nothing estimates it."
+        )
+    return (
+        f"{figure.label} per day, estimated before the labels (line, band of 3 standard "
+        "errors) with the realized figure (dots) where labels came."
+    )
+
+
+def multivariate_words(related, current: drift.Window) -> str:
+    """What the timeline's reconstruction error row shows, or why it is empty."""
+    if related.reason and related.window.get("error") is None:
+        return f"No multivariate drift: {related.reason}."
+    return (
+        "Reconstruction error: each day's rows rebuilt by a PCA fitted on the reference "
+        f"({related.components} components of {len(related.features)} features); the band is "
+        "the reference steps' mean ± 3 standard deviations; amber points fall outside it."
+    )
 
 
 def evidently_section(model: str, spec: drift.Reference, current: drift.Window) -> None:
@@ -412,13 +583,14 @@ def layout() -> None:
         )
         st.stop()
 
+    found = drift_that_matters(model, spec, current)
     cards(result, spec, reference, current)
     testable = columns_table(result, model, current)
     if not testable:
         st.info("No column has values on both sides.")
         st.stop()
     feature = st.selectbox("Column", testable, key="drift_feature")
-    figures(filters, model, spec, result, reference, current, feature)
+    figures(filters, model, spec, result, reference, current, feature, found)
     evidently_section(model, spec, current)
     with st.expander(label("drift_daily")):
         table(

@@ -10,12 +10,23 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics import drift
 from metrics import serving as serving_metrics
 from metrics.filters import Filters, describe
 from metrics.quality import METRICS as QUALITY_FIGURES
 from metrics.registry import label
 from metrics.status import BADGES
-from pages.charts import budget_line, figure, kpi_chart, kpi_name, mark_events, percent
+from pages.charts import (
+    COLOURS,
+    add_band,
+    budget_line,
+    figure,
+    kpi_chart,
+    kpi_name,
+    mark_events,
+    percent,
+    subplots,
+)
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
 from pages.tables import table
@@ -161,6 +172,107 @@ def quality_cards(quality: dict[str, Any]) -> None:
         )
 
 
+# The estimates Model overview draws, by kind (the others are in the report and on request).
+ESTIMATED_FIGURES = {"classifier": ("accuracy", "roc_auc"), "regressor": ("mae",)}
+
+
+def estimate_text(name: str, value: float | None) -> str:
+    """An estimate as its card shows it: MAE in the target's unit to 2 decimals, rates to 3."""
+    if value is None:
+        return "–"
+    return f"{value:,.2f}" if name in ("mae", "rmse") else f"{value:.3f}"
+
+
+def estimated_performance(scoped: Filters, reading: dict[str, Any] | None) -> None:
+    """Performance estimated before the labels come, per day with its band, the realized
+    figure beside it where labels exist, and whether the estimates held (the calibration)."""
+    quality = (reading or {}).get("quality") or {}
+    names = ESTIMATED_FIGURES.get(quality.get("kind"))
+    if not names or "estimation" not in quality:
+        return
+    st.write(f"**{label('estimated_performance')}**")
+    verdict = quality["estimation"]
+    if verdict.get("reason") and not any(
+        (quality["estimated"].get(n) or {}).get("value") is not None for n in names
+    ):
+        st.caption(verdict["reason"][:1].upper() + verdict["reason"][1:] + ".")
+        return
+    for column, name in zip(st.columns(len(names)), names, strict=True):
+        whole = quality["estimated"].get(name) or {}
+        column.metric(
+            label(f"estimated_{name}"),
+            estimate_text(name, whole.get("value")),
+            help=f"Band {estimate_text(name, whole.get('lower'))} to "
+            f"{estimate_text(name, whole.get('upper'))}; realized "
+            f"{estimate_text(name, whole.get('realized'))} on the labelled rows so far.",
+        )
+    calibration = verdict["calibration"]
+    st.markdown(calibration_words(calibration))
+    found = load("estimated_performance", None, scoped.model, *drift_windows(scoped))
+    fig = estimate_chart(found.steps, names, describe(scoped))
+    st.plotly_chart(fig, key="overview-estimated")
+
+
+def calibration_words(calibration: dict[str, Any]) -> str:
+    """The calibration verdict in words, with its badge."""
+    if calibration["trusted"]:
+        return (
+            f":{BADGES['green']}-badge[Estimates trusted] {calibration['basis'][:1].upper()}"
+            f"{calibration['basis'][1:]}: the realized figure stayed inside the band."
+        )
+    reason = calibration.get("reason") or "the estimates could not be checked"
+    return f":{BADGES['amber']}-badge[Estimates not trusted] {reason[:1].upper()}{reason[1:]}."
+
+
+def drift_windows(scoped: Filters) -> tuple[drift.Window, drift.Reference]:
+    """The window as whole UTC days and the default reference (the window before), as the
+    report's reading estimates them."""
+    return drift.day_window(scoped.since, scoped.until), drift.Reference()
+
+
+def estimate_chart(steps: pd.DataFrame, names: tuple[str, ...], window: str) -> go.Figure:
+    """Per day: each estimate with its band, the realized figure where labels came."""
+    fig = subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    for row, name in enumerate(names, start=1):
+        mine = steps[steps["metric"] == name]
+        add_band(
+            fig,
+            mine["day"],
+            mine["lower"],
+            mine["upper"],
+            "band (3 standard errors)",
+            row,
+            legend=row == 1,
+        )
+        fig.add_scatter(
+            x=mine["day"],
+            y=mine["value"],
+            mode="lines",
+            name=f"estimated {label(name)}",
+            line={"color": COLOURS["estimate"]},
+            row=row,
+            col=1,
+        )
+        fig.add_scatter(
+            x=mine["day"],
+            y=mine["realized"],
+            mode="markers",
+            name=f"realized {label(name)}",
+            marker={"color": COLOURS["realized"], "size": 6},
+            row=row,
+            col=1,
+        )
+        unit = " (target's unit)" if name in ("mae", "rmse") else ""
+        fig.update_yaxes(title_text=f"{label(name)}{unit}", row=row, col=1)
+    fig.update_layout(
+        height=170 + 150 * len(names),
+        margin={"t": 30, "b": 10},
+        title={"text": f"Per day, over {window}", "font": {"size": 13}},
+        legend={"orientation": "h", "x": 0, "y": -0.12},
+    )
+    return fig
+
+
 def serving_charts(
     scoped: Filters,
     serving: pd.DataFrame,
@@ -245,6 +357,7 @@ def technical_reading(
     )
     if reading is not None:
         serving_cards(reading)
+        estimated_performance(scoped, reading)
     serving_charts(scoped, serving, deployments, incidents, reading)
 
     st.write(f"**{label('serving_versions')}**")

@@ -13,10 +13,12 @@ with scoped as (
 ),
 
 final as (
-    select * exclude (pick, picked_id)
+    select *
     from scoped
     qualify row_number() over (partition by day order by pick, picked_id) <= $per_day
 )
 
-select * from final
-order by day
+-- In the picking order within a day too: a parallel scan returns rows in any order, and an
+-- estimator that splits its rows by position (DLE's held-out share) must see the same order.
+select * exclude (pick, picked_id) from final
+order by day, pick, picked_id

@@ -17,7 +17,7 @@ import settings
 from connectors.feeds import FEEDS
 from metrics import contracts, registry
 from metrics.status import BADGES
-from pages.charts import COLORWAY, kpi_name
+from pages.charts import COLORWAY, COLOURS, kpi_name
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
 APP = str(ROOT / "app.py")
@@ -41,6 +41,11 @@ def fresh_caches():
 
 def _problems(at: AppTest) -> list[str]:
     return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def _table(at: AppTest, header: str):
+    """The first table on the page with a column headed `header`, as its DataFrame."""
+    return next(d.value for d in at.dataframe if header in d.value.columns)
 
 
 def _open(page: str | None = None, **query) -> AppTest:
@@ -263,7 +268,7 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     assert at.selectbox(key="drift_model").value == "recommender"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Reference"].endswith("rows") and metrics["Current"].endswith("rows")
-    table = at.dataframe[0].value
+    table = _table(at, "Column")
     top = table.iloc[0]
     # The feature logged in ms since the drift began leads the table, drifted, by Wasserstein.
     assert top["Column"] == story["feature"] and top["Verdict"] == "drifted"
@@ -276,7 +281,7 @@ def test_drift_page_finds_the_demo_drift_and_when_it_began(demo_env):
     week = dt.date.fromisoformat(re.search(r"starting (\S+),", began[0]).group(1))
     assert story["drift_start"] - dt.timedelta(days=7) < week <= story["drift_start"]
     assert len(at.get("plotly_chart")) == 2
-    daily = at.dataframe[1].value
+    daily = _table(at, "Rows")
     rows = daily["Rows"].str.replace(",", "").astype(int)
     assert len(daily) >= 85 and (rows > 0).all()  # about 90 days, each with requests
 
@@ -289,7 +294,7 @@ def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_re
     at.radio(key="drift_reference").set_value("version").run()
     at.selectbox(key="drift_version").select(story["version_before_retrain"]).run()
     assert not _problems(at)
-    table = at.dataframe[0].value.set_index("Column")
+    table = _table(at, "Column").set_index("Column")
     assert table.loc[story["feature"], "Verdict"] == "drifted"
     at.toggle(key="drift_evidently").set_value(True).run(timeout=120)
     assert not _problems(at)
@@ -469,7 +474,7 @@ def test_drift_page_on_the_defaults_shows_the_demo_drift_from_its_first_day(demo
     assert reference.startswith(
         "Reference 2026-09-25 → 2026-10-23, current 2026-10-23 → 2026-11-20"
     )
-    table = at.dataframe[0].value.set_index("Column")
+    table = _table(at, "Column").set_index("Column")
     assert table.loc[story["feature"], "Verdict"] == "drifted"
     at.selectbox(key="drift_feature").select(story["feature"]).run()
     began = [m.value for m in at.markdown if "first drifted" in m.value]
@@ -483,7 +488,7 @@ def test_drift_page_says_a_column_that_never_drifted_was_stable(demo_env):
     at = _open("pages/drift_investigation.py", model="churn", window="28d")
     assert not _problems(at)
     sentences = []
-    table = at.dataframe[0].value
+    table = _table(at, "Column")
     features = table[table["Kind"] == "feature"]["Column"]
     assert set(table[table["Kind"] == "feature"]["Verdict"]) == {"stable"}
     for column in features:
@@ -955,3 +960,101 @@ def test_retro_shows_rework_beside_the_four_keys_and_the_rules(demo_env):
     # no [delivery] attribution_window_hours in the demo: the unbounded rule is said
     assert "Incident attribution: named deployment, else the model's latest" in notes
     assert "(no window)" in notes
+
+
+def test_drift_page_says_which_drift_matters_first(demo_env):
+    """The default window holds the demo's story: session_length_s is the one feature of the
+    recommender that drifts, from the day of the shift; its drift stays after the retrain
+    while click-through recovers, so over the 28 days it does not move with the KPI, and the
+    sentence says so with the figures behind it."""
+    from connectors import demo_data
+
+    story = demo_data.story(DEMO_END)
+    at = _open("pages/drift_investigation.py")
+    assert not _problems(at)
+    assert at.selectbox(key="drift_model").value == story["model"]
+    first = at.main.markdown[0].value  # at the top, before the cards
+    assert first.startswith(
+        f"**{registry.label('drift_impact')}.** {story['feature']} drifted from "
+        f"{story['drift_start']:%-d %b}, but no drifting feature moves with a drop in "
+        "click-through rate or a drop in NDCG@10: the closest, session_length_s against "
+        "click-through rate, has Spearman −"
+    ), first
+    ranked = _table(at, "Harm")
+    assert list(ranked["Feature"]) == [story["feature"]]
+    assert ranked.loc[0, "Days drifted"] == str((DEMO_END - story["drift_start"]).days + 1)
+    rho = re.search(r"Spearman −(\d\.\d\d) over (\d+) days", first)
+    # The table's 3 decimals round to the sentence's 2.
+    assert round(float(ranked.loc[0, "Spearman ρ, KPI"]), 2) == -float(rho.group(1))
+    assert ranked.loc[0, "Days, KPI"] == rho.group(2)
+
+
+def test_drift_page_leaves_day_patterns_out_of_drift_that_matters(demo_env):
+    """demand_forecast's day_of_week holds one value a day against a week of them in the
+    reference: past its threshold every day, in the reference too. It is named as a day
+    pattern, not ranked."""
+    at = _open("pages/drift_investigation.py", model="demand_forecast", window="28d")
+    assert not _problems(at)
+    ranked = _table(at, "Harm")
+    assert "day_of_week" not in set(ranked["Feature"])
+    caption = next(c.value for c in at.caption if c.value.startswith("Spearman's ρ"))
+    assert "Left out as day-to-day patterns" in caption and "day_of_week" in caption
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    """The Plotly spec of the chart drawn under `key`."""
+    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if key in c.proto.id)
+
+
+def test_model_overview_estimates_a_classifier_before_its_labels(demo_env):
+    """churn's last days have no labels yet: the chart still has an estimate with its band on
+    every day, the realized figure only where labels came, and the verdict in words."""
+    at = _open("pages/model_overview.py", model="churn")
+    assert not _problems(at)
+    shown = {m.label: m.value for m in at.metric}
+    for name in ("Estimated accuracy", "Estimated ROC AUC"):
+        assert 0 < float(shown[name]) <= 1, name
+    verdict = [m.value for m in at.markdown if "-badge[Estimates " in m.value]
+    assert len(verdict) == 1 and "labelled days" in verdict[0], verdict
+    spec = _chart(at, "overview-estimated")
+    traces = {t.get("name"): t for t in spec["data"]}
+    assert {"estimated Accuracy", "realized Accuracy", "estimated ROC AUC"} <= set(traces)
+    assert "28 days 23 Oct – 19 Nov 2026" in spec["layout"]["title"]["text"]
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Accuracy"
+    assert spec["layout"]["template"]["layout"]["colorway"][0] == COLORWAY[0]
+
+
+def test_model_overview_draws_no_estimate_for_a_ranker(demo_env):
+    at = _open("pages/model_overview.py", model="recommender")
+    assert not _problems(at)
+    assert not [m.label for m in at.metric if m.label.startswith("Estimated")]
+    assert not [c for c in at.get("plotly_chart") if "overview-estimated" in c.proto.id]
+
+
+def test_drift_timeline_gains_performance_and_reconstruction_error(demo_env):
+    """The recommender's session length jumps a thousandfold: the reconstruction error is out
+    of its band on every day from the shift, on its own axis; NDCG@10 is drawn as realized."""
+    from connectors import demo_data
+
+    story = demo_data.story(DEMO_END)
+    at = _open("pages/drift_investigation.py")
+    assert not _problems(at)
+    spec = _chart(at, "drift-timeline")
+    traces = {t.get("name"): t for t in spec["data"]}
+    assert {"realized NDCG@10", "multivariate reconstruction error"} <= set(traces)
+    assert "estimated NDCG@10" not in traces  # nothing estimates a ranker
+    error = traces["multivariate reconstruction error"]
+    colours = error["marker"]["color"]
+    days = [dt.date.fromisoformat(str(d)[:10]) for d in error["x"]]
+    alerts = {day for day, colour in zip(days, colours, strict=True) if colour == COLOURS["alert"]}
+    # Every day from the shift on is outside the band (the days before it may wobble out too:
+    # the band is the reference days' own spread).
+    assert {d for d in days if d >= story["drift_start"]} <= alerts, alerts
+    titles = {
+        v["title"]["text"]
+        for k, v in spec["layout"].items()
+        if k.startswith("yaxis") and "title" in v
+    }
+    assert {"reconstruction error", "NDCG@10"} <= titles
+    caption = next(c.value for c in at.caption if "Reconstruction error" in c.value)
+    assert "mean ± 3 standard deviations" in caption

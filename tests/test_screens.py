@@ -11,17 +11,20 @@ the growth team.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import settings
-from metrics import retro
+from metrics import formats, retro
 from metrics.__main__ import report, retro_text
 from metrics.contracts import kpi_sentence
 from metrics.registry import label
@@ -150,15 +153,16 @@ def screen(warehouse, monkeypatch):
 _reports: dict = {}
 
 
-def _report(project: Project, days: int, team: str | None) -> dict:
+def _report(project: Project, days: int, team: str | None, model: str | None = None) -> dict:
     """`python -m metrics report --json` (its function, in-process) for the pages' window of
-    `days`: the whole UTC days ending with the pinned clock's day, today included."""
-    key = (project.root, days, team)
+    `days`: the whole UTC days ending with the pinned clock's day, today included; with
+    `model`, `--model` (which adds drift that matters)."""
+    key = (project.root, days, team, model)
     if key not in _reports:
         since = DEMO_END - dt.timedelta(days=days - 1)
         until = DEMO_END + dt.timedelta(days=1)
         _reports[key] = report(
-            settings.load(project.config_path), since.isoformat(), until.isoformat(), team, None
+            settings.load(project.config_path), since.isoformat(), until.isoformat(), team, model
         )
     return _reports[key]
 
@@ -173,6 +177,37 @@ def _badge_lines(at: AppTest) -> list[str]:
 
 def _badge(reading: dict) -> str:
     return f":{BADGES[reading['status']]}-badge[{reading['badge']}]"
+
+
+def _traces(at: AppTest, key: str) -> dict[str, dict]:
+    """The named traces of the chart drawn under `key`, their y values as plain lists (Plotly
+    ships number arrays base64-encoded)."""
+    for chart in at.get("plotly_chart"):
+        if key not in chart.proto.id:
+            continue
+        spec = json.loads(chart.proto.spec)
+        out = {}
+        for trace in spec["data"]:
+            y = trace.get("y")
+            if isinstance(y, dict) and "bdata" in y:
+                y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist()
+            out[trace.get("name")] = {**trace, "y": list(y) if y is not None else []}
+        return out
+    raise AssertionError(f"no chart {key!r} on the page")
+
+
+def _same(shown: list, expected: list) -> bool:
+    """The same numbers, a missing one (None, NaN) where the other is missing."""
+    if len(shown) != len(expected):
+        return False
+    for a, b in zip(shown, expected, strict=True):
+        gone = [v is None or (isinstance(v, float) and math.isnan(v)) for v in (a, b)]
+        if any(gone):
+            if not all(gone):
+                return False
+        elif a != pytest.approx(b, rel=1e-9, abs=1e-12):
+            return False
+    return True
 
 
 # --- One test per page ----------------------------------------------------------------------
@@ -230,6 +265,33 @@ def test_drift_investigation(warehouse, screen, days, team):
     assert shown[label("drift_share")] == ("—" if share is None else f"{share:.0%}")
     assert shown[label("reference_rows")] == f"{drift['reference']['rows']:,} rows"
     assert shown[label("current_rows")] == f"{drift['current']['rows']:,} rows"
+    # Drift that matters: `report --json --model` carries it for the one model.
+    impact = _report(warehouse, days, team, model)["models"][model]["drift"]["impact"]
+    assert f"**{label('drift_impact')}.** {impact['sentence']}" in [m.value for m in at.markdown]
+    # The timeline's rows: the performance figure drift impact used, and the reconstruction
+    # error with its band, as the report has them.
+    traces = _traces(at, "drift-timeline")
+    steps = impact["performance_steps"] or []
+    if impact["performance"] is not None:
+        name = impact["performance"]["label"]
+        assert _same(traces[f"realized {name}"]["y"], [r["realized"] for r in steps])
+        if any(r["value"] is not None for r in steps):
+            assert _same(traces[f"estimated {name}"]["y"], [r["value"] for r in steps])
+    related = drift["multivariate"]
+    if related["error"] is not None:
+        shown_errors = traces["multivariate reconstruction error"]["y"]
+        assert _same(shown_errors, [r["error"] for r in related["steps"]])
+        band = traces["reconstruction band (reference mean ± 3 sd)"]["y"]
+        assert _same(band, [related["lower"]] * len(related["steps"]))
+    else:
+        assert "multivariate reconstruction error" not in traces
+    ranked = [d.value for d in at.dataframe if "Harm" in d.value.columns]
+    if impact["ranking"]:
+        (frame,) = ranked
+        assert list(frame["Feature"]) == [r["feature"] for r in impact["ranking"]]
+        assert list(frame["Harm"]) == [formats.number(r["score"], 3) for r in impact["ranking"]]
+    else:
+        assert not ranked
 
 
 @pytest.mark.parametrize(("days", "team"), CASES)
@@ -271,6 +333,31 @@ def test_model_overview(warehouse, screen, days, team):
         drift = reading["drift"]
         share = None if drift is None else drift["drift_share"]
         assert shown[label("drift_share")] == ("–" if share is None else f"{share:.0%}"), model
+        # Estimated performance over the window, and whether the estimates held.
+        estimated = reading["quality"].get("estimated") or {}
+        figures = {"classifier": ("accuracy", "roc_auc"), "regressor": ("mae",)}
+        names = figures.get(reading["quality"].get("kind"), ())
+        if any((estimated.get(n) or {}).get("value") is not None for n in names):
+            for name in names:
+                value = estimated[name]["value"]
+                text = (
+                    "–" if value is None else f"{value:,.2f}" if name == "mae" else f"{value:.3f}"
+                )
+                assert shown[label(f"estimated_{name}")] == text, (model, name)
+            calibration = reading["quality"]["estimation"]["calibration"]
+            said = [line for line in lines if "-badge[Estimates " in line]
+            if calibration["trusted"]:
+                basis = calibration["basis"]
+                expected = (
+                    f":green-badge[Estimates trusted] {basis[0].upper()}{basis[1:]}: the "
+                    "realized figure stayed inside the band."
+                )
+            else:
+                reason = calibration["reason"]
+                expected = f":orange-badge[Estimates not trusted] {reason[0].upper()}{reason[1:]}."
+            assert said == [expected], model
+        else:
+            assert not [n for n in names if label(f"estimated_{n}") in shown], model
 
 
 @pytest.mark.parametrize(("days", "team"), CASES)
