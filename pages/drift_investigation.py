@@ -16,6 +16,7 @@ import streamlit as st
 from metrics import drift, evidently_report
 from metrics.filters import Filters
 from metrics.registry import label
+from pages import notes
 from pages.charts import COLOURS, add_band, figure, kpi_name, mark_events, subplots
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
@@ -474,12 +475,13 @@ def figures(
             found.performance.label if found.performance else None,
             related.steps,
         )
+        notes.annotation_marks(fig, notes.annotations(span))
         st.plotly_chart(fig, key="drift-timeline")
         unit = "day" if bucket == 1 else "week"
         st.caption(
             f"Each {unit} against the reference (estimates from the "
             "profiles). Green lines: production releases; red: failed or rolled back; dashed "
-            "purple: incidents opened. "
+            "purple: incidents opened; ✎ dashed grey lines and grey bands: annotations. "
             + performance_words(found)
             + " "
             + multivariate_words(related, current)
@@ -612,6 +614,8 @@ def layout() -> None:
             caption="From the daily profiles; quartiles are interpolated within the profile bins.",
             empty="No daily profile of this column in the window.",
         )
+    scoped = Filters(*current.instants(), filters.team, model)
+    notes.annotations_section(notes.annotations(scoped), scoped, "drift-notes")
 
 
 layout()

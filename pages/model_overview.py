@@ -16,6 +16,7 @@ from metrics.filters import Filters, describe
 from metrics.quality import METRICS as QUALITY_FIGURES
 from metrics.registry import label
 from metrics.status import BADGES
+from pages import notes
 from pages.charts import (
     COLOURS,
     add_band,
@@ -72,6 +73,7 @@ def business_reading(
         st.markdown(f":{BADGES[kpi['status']]}-badge[{kpi['badge']}] {kpi['reason']}")
         series = daily[daily["kpi"] == name]
         fig = kpi_chart(kpi, series, deployments, incidents, height=220)
+        notes.annotation_marks(fig, notes.annotations(scoped))
         st.plotly_chart(fig, key=f"overview-kpi-{name}")
 
 
@@ -210,6 +212,7 @@ def estimated_performance(scoped: Filters, reading: dict[str, Any] | None) -> No
     st.markdown(calibration_words(calibration))
     found = load("estimated_performance", None, scoped.model, *drift_windows(scoped))
     fig = estimate_chart(found.steps, names, describe(scoped))
+    notes.annotation_marks(fig, notes.annotations(scoped))
     st.plotly_chart(fig, key="overview-estimated")
 
 
@@ -295,7 +298,8 @@ def serving_charts(
     window = describe(scoped)
     st.caption(
         f"Latency per day, in ms, over {window}; dotted lines are the contract's budgets, "
-        "vertical lines releases and incidents. p99 is hidden: click it in the legend."
+        "vertical lines releases and incidents, ✎ grey marks annotations. p99 is hidden: click "
+        "it in the legend."
     )
     fig = figure()
     for column, name in (
@@ -315,6 +319,7 @@ def serving_charts(
         if budget is not None:
             budget_line(fig, budget, f"{name} budget {budget:g} ms")
     mark_events(fig, deployments, incidents)
+    notes.annotation_marks(fig, notes.annotations(scoped))
     fig.update_layout(
         height=240,
         margin={"t": 30, "b": 10},
@@ -333,6 +338,7 @@ def serving_charts(
         yaxis_tickformat=".1%",
         yaxis_title="error rate",
     )
+    notes.annotation_marks(fig, notes.annotations(scoped))
     st.plotly_chart(fig, key="overview-errors")
 
 
@@ -424,6 +430,8 @@ def layout() -> None:
         business_reading(scoped, reading, deployments, incidents)
     with technical:
         technical_reading(scoped, reading, deployments, incidents)
+    notes.annotations_section(notes.annotations(scoped), scoped, "overview-notes")
+    notes.decision_log(scoped.model, "overview-decisions")
 
 
 layout()
