@@ -532,10 +532,15 @@ def readings(
     filters: Filters,
     contracts: dict[str, Contract],
     reference: drift.Reference | None = None,
+    deep: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Each model in scope over the window: its KPIs (value, previous window, target,
     guardrail, status), serving health, quality, drift against `reference` (default: the
     window before), and its contract status with the reasons. Dataset drift is amber.
+
+    `deep=False` leaves out what no status depends on and costs the most: the multivariate
+    drift, and the estimated performance of models whose contract sets no budget on it (the
+    statuses are the same either way; pages that show only statuses read it so).
 
     Green: every KPI on target and every budget held. Amber: a target missed while its
     guardrail holds. Red: a guardrail or a budget broken. Grey: nothing could be checked.
@@ -576,7 +581,7 @@ def readings(
             }
         )
         reasons += _serving_reasons(serving, contract)
-        drifted = _drift_reading(con, model, filters, contract, reference)
+        drifted = _drift_reading(con, model, filters, contract, reference, deep)
         if drifted and drifted["dataset_drift"]:
             names = [c for c, v in drifted["columns"].items() if v["drifted"]]
             reasons.append(
@@ -588,13 +593,15 @@ def readings(
             )
         # estimated performance beside the realized, against the drift reading's reference
         quality_reading = qualities.get(model, {})
-        quality_reading = quality_reading | estimation.reading(
-            con,
-            model,
-            quality_reading.get("kind"),
-            drift.day_window(filters.since, filters.until),
-            reference,
-        )
+        budgeted = contract is not None and bool(contract.estimated)
+        if deep or budgeted:
+            quality_reading = quality_reading | estimation.reading(
+                con,
+                model,
+                quality_reading.get("kind"),
+                drift.day_window(filters.since, filters.until),
+                reference,
+            )
         if contract is not None and contract.estimated:
             # quality's `estimated` and `estimation`: the window's estimate (metrics/estimation)
             reasons += estimated_reasons(
@@ -641,8 +648,10 @@ def _drift_reading(
     filters: Filters,
     contract: Contract | None,
     reference: drift.Reference | None,
+    deep: bool = True,
 ) -> dict[str, Any] | None:
-    """The model's drift over the window (whole days), or None without inference features."""
+    """The model's drift over the window (whole days), or None without inference features;
+    with the multivariate drift when `deep`."""
     if not any(c.role == "feature" for c in model_columns(con, model)):
         return None
     thresholds, share = drift.contract_terms(contract)
@@ -650,6 +659,8 @@ def _drift_reading(
     result = drift.model_drift(con, model, current, reference, thresholds, share)
     if not result.current["rows"]:
         return None
+    if not deep:
+        return {**result.as_json(), "tested": len(result.tested)}
     # The relation between features, against the same reference, on a bounded daily sample.
     related = multivariate.reconstruction_drift(
         con,

@@ -194,6 +194,14 @@ def drift_distributions(
     return drift.distributions(con, model, column, {"reference": reference, "current": current})
 
 
+def contract_status(
+    con: duckdb.DuckDBPyConnection, filters: Filters, terms: dict[str, contracts.Contract]
+) -> Any:
+    """The contract readings without what no status depends on (the multivariate drift, the
+    estimates no budget reads): the same statuses, for pages that show only those."""
+    return contracts.readings(con, filters, terms, deep=False)
+
+
 def ranker_quality(
     con: duckdb.DuckDBPyConnection, filters: Filters, terms: dict[str, contracts.Contract]
 ) -> Any:
@@ -286,7 +294,10 @@ ENTRIES: tuple[Metric, ...] = (
     # KPI check and Model overview: contracts, KPIs, serving
     Metric("contract_readings", "Contract status", contracts.readings,
            ("serving_window", "kpi_window", "kpi_daily"),
-           "Contract status", (KPI_CHECK, OVERVIEW), Call.CONTRACTS),
+           "Contract status", (OVERVIEW,), Call.CONTRACTS),
+    Metric("contract_status", "Contract status", contracts.readings,
+           ("serving_window", "kpi_window", "kpi_daily"),
+           "Contract status", (KPI_CHECK, DRIFT), Call.CONTRACTS, via=contract_status),
     Metric("retraining", "Retraining is due", contracts.readings, ("last_production_release",),
            "Retraining trigger", (OVERVIEW,), read_from=("contract_readings",)),
     Metric("kpi_daily", "KPI per day", models.kpi_daily, ("kpi_daily",),

@@ -35,7 +35,7 @@ def opening_model(filters: Filters, choices: list[str]) -> int:
     one (then it is the only choice)."""
     if len(choices) < 2:
         return 0
-    readings = load("contract_readings", Filters(filters.since, filters.until, filters.team, None))
+    readings = load("contract_status", Filters(filters.since, filters.until, filters.team, None))
     ranked = drift.most_drifted_first(
         {
             model: (

@@ -76,7 +76,7 @@ def kpi_line(name: str, kpi: dict[str, Any]) -> str:
 def sections(filters: Filters) -> None:
     """One section per model with KPIs: each KPI's status over the window, its sentence and
     chart, its segments, its releases."""
-    readings = load("contract_readings", filters)
+    readings = load("contract_status", filters)
     daily = load("kpi_daily", filters)
     deployments = load("deployments", filters)
     incidents = load("incidents", filters)

@@ -421,3 +421,32 @@ def test_a_contract_without_estimated_budgets_reads_as_before(con):
     readings = contracts.readings(con, WINDOW, {"r": Contract(model="r", kind="regressor")})
     assert not any("estimated" in text for text in readings["r"]["reasons"])
     assert readings["r"]["budgets"]["estimated"] == {}
+
+
+def test_a_status_only_reading_skips_the_estimates_no_budget_reads(con, monkeypatch):
+    # KPI check and the drift page read `deep=False`: an estimate is computed only for a
+    # model whose contract budgets it, and every status and reason stays the same.
+    asked = []
+    package = importlib.import_module("metrics.estimation")
+    real = package.reading
+
+    def counted(con, model, *args, **kwargs):
+        asked.append(model)
+        return real(con, model, *args, **kwargs)
+
+    monkeypatch.setattr(package, "reading", counted)
+    terms = {
+        "r": Contract(model="r", kind="regressor", estimated={"mae": 12.0}),
+        "c": Contract(model="c", kind="classifier"),
+    }
+    deep = contracts.readings(con, WINDOW, terms)
+    assert sorted(set(asked)) == ["c", "r"]
+    asked.clear()
+    shallow = contracts.readings(con, WINDOW, terms, deep=False)
+    assert asked == ["r"]
+    assert "estimated" in shallow["r"]["quality"] and "estimated" not in shallow["c"]["quality"]
+    for model in terms:
+        assert shallow[model]["status"] == deep[model]["status"]
+        assert shallow[model]["reasons"] == deep[model]["reasons"]
+        if deep[model]["drift"]:
+            assert "multivariate" not in shallow[model]["drift"]
