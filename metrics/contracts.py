@@ -22,6 +22,7 @@ import pandas as pd
 from metrics import activity, drift, estimation, models, quality, serving
 from metrics.db import frame
 from metrics.drift import multivariate
+from metrics.estimation import METRIC_WORDS
 from metrics.filters import Filters
 from metrics.status import (
     Status,
@@ -41,15 +42,6 @@ ESTIMATED = {
     "regressor": ("mae", "rmse"),
 }
 LOSSES = ("mae", "rmse")  # budgets on these are maximums; on the others, minimums
-ESTIMATED_LABELS = {
-    "accuracy": "accuracy",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "mae": "MAE",
-    "rmse": "RMSE",
-}
 
 
 class ContractError(ValueError):
@@ -456,7 +448,7 @@ def estimated_reasons(
     estimated, estimation = estimated or {}, estimation or {}
     calibration = estimation.get("calibration") or {}
     for metric, budget in budgets.items():
-        name = ESTIMATED_LABELS[metric]
+        name = METRIC_WORDS[metric]
         entry = estimated.get(metric) or {}
         value, lower, upper = (_plain(entry.get(k)) for k in ("value", "lower", "upper"))
         if value is not None and calibration.get("trusted") is False:
