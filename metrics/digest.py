@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import html
 import json
+import os
 import re
 import shutil
 import smtplib
@@ -630,6 +631,8 @@ def run(
     (failures on stderr, by name); 1 if any failed, else 0."""
     digest = build(config, week, team, model)
     path = Path(out) if out else default_out(digest.label)
+    if out and (path.is_dir() or out.endswith(("/", os.sep))):
+        path = path / default_out(digest.label)  # a folder: the week's file in it
     failed = False
     with _workdir() as workdir:
         outputs = Outputs(digest, workdir)

@@ -548,3 +548,16 @@ def test_an_unknown_team_or_model_is_refused_in_one_line(
     assert main(["digest", "--config", str(config), "--model", "nope", "--to", "webhook"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tandem: --model: 'nope' is not a model the warehouse knows (churn, ")
+
+
+def test_an_out_folder_gets_the_weeks_file_in_it(demo_project, notes_file, tmp_path, capsys):
+    config = _config(demo_project, notes_file, tmp_path)
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    code, printed, errors = _run(capsys, config, "--to", "file", "--out", str(folder), "--dry-run")
+    assert (code, errors) == (0, "")
+    page = folder / "digest-2026-W47.html"
+    assert printed == (
+        f"digest: file: would write {page} and {page.with_suffix('.pdf')} "
+        "(dry run: nothing written)\n"
+    )
