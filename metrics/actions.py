@@ -64,8 +64,9 @@ def reading(built: retro.Retro, key: str) -> Reading:
 def in_words(action: Action, now: Reading) -> str | None:
     """The action's figure when it was made and now, in one sentence; None without a figure.
 
-    Both values show in one scale (hours in days from 48 h, by the value when made), and the
-    move is judged on the shown numbers against the direction wanted.
+    Both values show in one scale, the one the retro's card shows now (hours in days from 48 h,
+    by the value now; by the value when made if there is none now), and the move is judged on
+    the shown numbers against the direction wanted.
     """
     if action.figure_key is None:
         return None
@@ -75,7 +76,8 @@ def in_words(action: Action, now: Reading) -> str | None:
     if before is None:
         shown = retro.format_value(after, now.unit)
         return f"{now.label} had no figure when the action was made; now {shown}."
-    scale = "days" if now.unit == "hours" and before >= 48 else "h"
+    basis = before if after is None else after
+    scale = "days" if now.unit == "hours" and basis >= 48 else "h"
     was = retro.format_value(before, now.unit, scale)
     if after is None:
         return f"{now.label} was {was} when the action was made; no figure now."
