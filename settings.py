@@ -345,6 +345,104 @@ def _parse_digest(raw: Any, origin: str) -> DigestConfig:
     )
 
 
+# `[access]`: the keys it takes, and those of each `[[access.teams]]` table.
+ACCESS_KEYS = ("allow", "admins", "teams")
+TEAM_ACCESS_KEYS = ("team", "members", "viewers")
+GROUP_PREFIX = "group:"
+
+
+@dataclass(frozen=True)
+class TeamAccess:
+    """One `[[access.teams]]` table: a team, who works in it and who only reads its results.
+
+    Each entry of `members` and `viewers` is an email glob (`*@example.com`) or `group:NAME`,
+    a value of the sign-in's groups claim.
+    """
+
+    team: str
+    members: tuple[str, ...] = ()
+    viewers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """`[access]`: who may sign in (`allow`), who sees everything (`admins`), and each team's
+    members and viewers. Not configured (no `[access]` table): the open mode, everyone local
+    sees every team (metrics/access.py LOCAL)."""
+
+    allow: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    teams: tuple[TeamAccess, ...] = ()
+    configured: bool = False
+
+
+def _access_patterns(raw: Any, where: str, what: str) -> tuple[str, ...]:
+    """A list of email globs or group:NAME entries; ConfigError naming `where` otherwise."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where} must be a list of {what}, got {raw!r}")
+    patterns = []
+    for item in raw:
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"{where} must be a list of {what}, got the entry {item!r}")
+        item = item.strip()
+        if item.startswith(GROUP_PREFIX):
+            if not item[len(GROUP_PREFIX) :].strip():
+                raise ConfigError(f"{where}: {item!r} names no group (group:NAME)")
+            item = GROUP_PREFIX + item[len(GROUP_PREFIX) :].strip()
+        elif "@" not in item:
+            raise ConfigError(
+                f"{where}: {item!r} is neither an email glob (it has no @) nor group:NAME"
+            )
+        patterns.append(item)
+    return tuple(patterns)
+
+
+def _parse_access(raw: Any, origin: str) -> AccessConfig:
+    if raw is None:
+        return AccessConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: [access] must be a table")
+    unknown = sorted(set(raw) - set(ACCESS_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: [access] has unknown keys {', '.join(unknown)} ({', '.join(ACCESS_KEYS)})"
+        )
+    globs = "email globs (or group:NAME)"
+    if "allow" not in raw:
+        raise ConfigError(f"{origin}: [access] needs allow, the email globs of who may sign in")
+    allow = _access_patterns(raw["allow"], f"{origin}: [access] allow", globs)
+    if not allow:
+        raise ConfigError(f"{origin}: [access] allow is empty: nobody could sign in")
+    admins = _access_patterns(raw.get("admins", []), f"{origin}: [access] admins", globs)
+    raw_teams = raw.get("teams", [])
+    if not isinstance(raw_teams, list):
+        raise ConfigError(f"{origin}: [access] teams must be an array of tables ([[access.teams]])")
+    teams: list[TeamAccess] = []
+    for index, item in enumerate(raw_teams):
+        where = f"{origin}: [[access.teams]] #{index + 1}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: expected a table")
+        name = item.get("team")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where} needs a team")
+        where = f"{origin}: [[access.teams]] {name.strip()!r}"
+        unknown = sorted(set(item) - set(TEAM_ACCESS_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{where} has unknown keys {', '.join(unknown)} ({', '.join(TEAM_ACCESS_KEYS)})"
+            )
+        if any(t.team == name.strip() for t in teams):
+            raise ConfigError(f"{where}: the team is listed twice in [[access.teams]]")
+        teams.append(
+            TeamAccess(
+                team=name.strip(),
+                members=_access_patterns(item.get("members", []), f"{where} members", globs),
+                viewers=_access_patterns(item.get("viewers", []), f"{where} viewers", globs),
+            )
+        )
+    return AccessConfig(allow=allow, admins=admins, teams=tuple(teams), configured=True)
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """One `[[sources]]` table: a name, a kind, and the options that kind reads."""
@@ -410,6 +508,8 @@ class Config:
     notes: NotesConfig = field(default_factory=NotesConfig)
     # `[digest]`: the weekly digest's webhook and email (python -m metrics digest).
     digest: DigestConfig = field(default_factory=DigestConfig)
+    # `[access]`: who may sign in and which teams each person sees (default: not configured).
+    access: AccessConfig = field(default_factory=AccessConfig)
 
     def notes_url(self) -> Secret:
         """The notes store's SQLAlchemy URL (a Secret: it may hold a password)."""
@@ -522,6 +622,7 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         min_people=min_people,
         notes=_parse_notes(data.get("notes"), base_dir, origin),
         digest=_parse_digest(data.get("digest"), origin),
+        access=_parse_access(data.get("access"), origin),
     )
 
 
