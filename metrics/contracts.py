@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, drift, estimation, models, quality, serving
+from metrics import access, activity, drift, estimation, models, quality, serving
 from metrics.db import frame
 from metrics.drift import multivariate
 from metrics.estimation import METRIC_WORDS
@@ -240,6 +240,10 @@ def _in_scope(
     names |= {m for m, c in contracts.items() if not filters.team or c.team == filters.team}
     if filters.model:
         names &= {filters.model}
+    # On a connection restricted to a person's teams, their models only (the contracts name all).
+    visible = access.visible_models(con)
+    if visible is not None:
+        names &= visible
     return sorted(names)
 
 

@@ -16,7 +16,7 @@ import duckdb
 
 import settings
 import warehouse
-from metrics import db
+from metrics import access, contracts, db
 
 
 def config() -> settings.Config:
@@ -35,8 +35,29 @@ def warehouse_version(path: Path) -> tuple[int, int, int] | None:
 
 
 @contextlib.contextmanager
-def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def reading(
+    path: Path, scope: access.Scope | None = None, contracts_path: Path | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-only connection with the metric macros: never held open, so it
-    never locks out a sync (which writes a copy and swaps it in; see warehouse.py)."""
+    never locks out a sync (which writes a copy and swaps it in; see warehouse.py).
+
+    With a `scope`, the connection reads only what it sees (access.restrict): its teams' rows
+    and their models', a model's teams read from the warehouse and from the contracts at
+    `contracts_path`.
+    """
     with db.connect(path) as con:
+        if scope is not None and not scope.admin:
+            access.restrict(con, scope, _contract_pairs(contracts_path))
         yield con
+
+
+def _contract_pairs(contracts_path: Path | None) -> frozenset[access.Pair]:
+    return access.contract_pairs(contracts.load(contracts_path))
+
+
+def catalog_pairs(path: Path, contracts_path: Path | None = None) -> frozenset[access.Pair]:
+    """Every (team, model) pair, unscoped: the warehouse's (sql/catalog.sql) and the
+    contracts' at `contracts_path`; what access.check tells a model's teams by."""
+    with db.connect(path) as con:
+        found = access.warehouse_pairs(con)
+    return found | _contract_pairs(contracts_path)
