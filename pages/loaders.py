@@ -1,8 +1,9 @@
 """Cached loaders: every number a page shows, by its name in metrics.registry.
 
 One `load(name, filters, *extra)` for all of them. Its cache key holds the warehouse's version,
-so a sync shows up without a restart, and each load opens a short-lived read-only connection:
-the app never holds the warehouse open (a sync writes a copy and swaps it in).
+so a sync shows up without a restart, and the scope of the person signed in (scope()), so no one
+is ever served another's numbers; each load opens a short-lived read-only connection restricted
+to that scope: the app never holds the warehouse open (a sync writes a copy and swaps it in).
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from typing import Any
 
 import streamlit as st
 
-from metrics import registry, session
+from metrics import access, registry, session
 from metrics.filters import Filters
 
 TTL_SECONDS = 3600
+# Where app.py keeps the signed-in person's access.Scope; without one, the open mode (LOCAL).
+SCOPE_KEY = "scope"
+# Entries that take the model as their first extra argument rather than in the filters.
+MODEL_FIRST = frozenset({"model_versions", "drift_distributions", "drift_daily"})
 
 
 @st.cache_resource
@@ -28,17 +33,49 @@ def warehouse_path() -> Path:
     return config().warehouse
 
 
+def scope() -> access.Scope:
+    """The scope of the person signed in (st.session_state["scope"]), else access.LOCAL."""
+    found = st.session_state.get(SCOPE_KEY)
+    return found if isinstance(found, access.Scope) else access.LOCAL
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=64)
+def _pairs(path: str, version: tuple | None) -> frozenset:
+    # `version` is unused here: it is in the arguments so that it is in the cache key.
+    return session.catalog_pairs(Path(path), config().contracts)
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=512)
 def _load(
-    name: str, path: str, version: tuple | None, filters: Filters | None, extra: tuple
+    name: str,
+    path: str,
+    version: tuple | None,
+    scope_key: str,
+    filters: Filters | None,
+    extra: tuple,
+    _scope: access.Scope,
 ) -> Any:
-    # `version` is unused here: it is in the arguments so that it is in the cache key.
-    with session.reading(Path(path)) as con:
+    # `version` and `scope_key` are unused here: they are in the arguments so that they are in
+    # the cache key (`_scope`, left out of it, is what scope_key names).
+    with session.reading(Path(path), _scope, config().contracts) as con:
         return registry.run(name, con, filters, config(), *extra)
+
+
+def _named_model(name: str, extra: tuple) -> str | None:
+    """The model an entry takes apart from the filters (the drift readings), if any."""
+    metric = registry.METRICS[name]
+    takes_model = metric.call is registry.Call.DRIFT or name in MODEL_FIRST
+    return extra[0] if takes_model and extra and isinstance(extra[0], str) else None
 
 
 def load(name: str, filters: Filters | None = None, *extra: Any) -> Any:
     """The registry entry `name` for `filters` (and the page's `extra` arguments), from the
-    cache while the warehouse is unchanged."""
+    cache while the warehouse is unchanged; access.NotInScope ("not in your teams") before
+    anything is computed when they name a team or a model outside the signed-in scope."""
     path = warehouse_path()
-    return _load(name, str(path), session.warehouse_version(path), filters, tuple(extra))
+    version = session.warehouse_version(path)
+    current = scope()
+    if not current.admin:
+        model = _named_model(name, tuple(extra))
+        access.check(filters, current, _pairs(str(path), version), model)
+    return _load(name, str(path), version, current.key(), filters, tuple(extra), current)
