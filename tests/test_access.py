@@ -3,9 +3,11 @@ enforcement on a real synced demo warehouse (scoped views, "not in your teams", 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -266,6 +268,36 @@ def test_two_teams_count_each_item_once_and_less_than_everything(demo_project):
         < len(_run(demo_project, LOCAL, "delivery_incidents", month))
     )
     assert set(two["incident_id"]) == set(one[0]["incident_id"]) | set(one[1]["incident_id"])
+
+
+# Entries that take a model, a source or a column of the page's choosing after the filters:
+# refused by the loader for another team's model (test below), not run here.
+TAKES_A_CHOICE = {"model_versions", "drift_distributions", "drift_daily", "quarantine_rows"}
+
+
+def test_no_entry_names_another_teams_team_or_models(demo_project):
+    """Every registry entry a page loads, on a member of growth's connection with no team
+    chosen: not one names risk or forecasting, or any of their models."""
+    config = _config(demo_project)
+    others = {"risk", "forecasting", "churn", "fraud", "demand_forecast", "pricing"}
+    leak = re.compile(r"\b(" + "|".join(sorted(others)) + r")\b")
+    extras = {"retro": (None,), "source_freshness": (settings.now(),)}
+    ran = []
+    for metric in registry.ENTRIES:
+        if metric.call in (None, registry.Call.DRIFT) or metric.name in TAKES_A_CHOICE:
+            continue
+        with session.reading(demo_project.warehouse, GROWTH, config.contracts) as con:
+            found = registry.run(
+                metric.name, con, last_days(28), config, *extras.get(metric.name, ())
+            )
+        text = found.to_csv() if isinstance(found, pd.DataFrame) else repr(found)
+        assert not leak.findall(text), metric.name
+        ran.append(metric.name)
+    assert {"retro", "contract_status", "delivery_by_model", "catalog"} <= set(ran)
+    # The same entries unscoped do name them: the scan would see a leak.
+    with session.reading(demo_project.warehouse) as con:
+        text = registry.run("delivery_by_model", con, last_days(28), config).to_csv()
+    assert set(leak.findall(text)) >= {"churn", "pricing"}
 
 
 def test_another_teams_model_or_team_is_not_in_scope(demo_project):
