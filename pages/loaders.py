@@ -17,7 +17,7 @@ from metrics import access, registry, session
 from metrics.filters import Filters
 
 TTL_SECONDS = 3600
-# Where app.py keeps the signed-in person's access.Scope; without one, the open mode (LOCAL).
+# Where app.py keeps the signed-in person's access.Scope (see scope()).
 SCOPE_KEY = "scope"
 # Entries that take the model as their first extra argument rather than in the filters.
 MODEL_FIRST = frozenset({"model_versions", "drift_distributions", "drift_daily"})
@@ -34,9 +34,15 @@ def warehouse_path() -> Path:
 
 
 def scope() -> access.Scope:
-    """The scope of the person signed in (st.session_state["scope"]), else access.LOCAL."""
+    """The scope of the person signed in (st.session_state["scope"]); without one, access.LOCAL
+    when `[access]` is not configured (the open mode), else access.NotAllowed: with `[access]`,
+    nothing is shown to someone not signed in."""
     found = st.session_state.get(SCOPE_KEY)
-    return found if isinstance(found, access.Scope) else access.LOCAL
+    if isinstance(found, access.Scope):
+        return found
+    if config().access.configured:
+        raise access.NotAllowed("not signed in")
+    return access.LOCAL
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=64)

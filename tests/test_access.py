@@ -415,3 +415,31 @@ def test_the_loader_scopes_by_the_session(demo_env, fresh_caches):
         "churn: not in your teams",
         "fraud: not in your teams",
     ]
+
+
+def _unsigned_app() -> None:
+    import streamlit as st
+
+    from metrics import access
+    from pages import loaders
+
+    try:
+        loaders.load("catalog")
+    except access.NotAllowed as refused:
+        st.write(f"refused: {refused}")
+
+
+def test_with_access_configured_nobody_signed_in_sees_nothing(
+    demo_project, tmp_path, monkeypatch, fresh_caches
+):
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[warehouse]\npath = "{demo_project.warehouse}"\n\n'
+        '[[sources]]\nname = "demo"\nkind = "demo"\n\n'
+        '[access]\nallow = ["*@example.com"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TANDEM_CONFIG", str(config))
+    at = AppTest.from_function(_unsigned_app, default_timeout=60).run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == ["refused: not signed in"]
