@@ -7,7 +7,8 @@ import streamlit as st
 import settings
 import warehouse
 from connectors import sync
-from pages import filters, loaders, notes
+from metrics import access
+from pages import filters, loaders, notes, signin
 
 # Each page with the shared filters it honours: the sidebar offers only those, so every filter
 # shown changes what the page shows. The retro picks its own week; sources are not filtered.
@@ -27,6 +28,15 @@ PAGES = {
     ): filters.SHARED,
     st.Page("pages/data_sources.py", title="Data sources", icon=":material/database:"): (),
 }
+# What a viewer (a business owner) may open: the figures, not the rows behind them.
+VIEWER_PAGES = ("Weekly retrospective", "KPI check", "Model overview")
+
+
+def pages_for(scope: access.Scope) -> list[st.Page]:
+    """The pages the scope may open: a viewer's three, everyone else's five."""
+    if scope.role == "viewer":
+        return [page for page in PAGES if page.title in VIEWER_PAGES]
+    return list(PAGES)
 
 
 class _StatusProgress(sync.Progress):
@@ -82,8 +92,13 @@ def ensure_warehouse() -> bool:
 
 
 st.set_page_config(page_title="Tandem", page_icon=":material/join_inner:", layout="wide")
-page = st.navigation(list(PAGES))
-if ensure_warehouse():
-    st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
-    notes.sidebar_author()
-    page.run()
+scope = signin.gate()
+if scope is not None:
+    page = st.navigation(pages_for(scope))
+    if ensure_warehouse():
+        try:
+            st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
+            notes.sidebar_author()
+            page.run()
+        except access.NotInScope as refused:
+            signin.not_in_scope(refused)

@@ -639,11 +639,18 @@ def default_config(base_dir: Path | None = None) -> Config:
     )
 
 
-def load(path: str | os.PathLike[str] | None = None) -> Config:
-    """The configuration at `path`, else $TANDEM_CONFIG, else ./sources.toml, else the default."""
-    chosen = path or os.environ.get(CONFIG_ENV)
+def chosen_config() -> str | None:
+    """The file `load()` reads without a path: $TANDEM_CONFIG, else ./sources.toml if there is
+    one; None for the embedded default."""
+    chosen = os.environ.get(CONFIG_ENV)
     if not chosen and Path(DEFAULT_CONFIG_NAME).exists():
         chosen = DEFAULT_CONFIG_NAME
+    return chosen or None
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """The configuration at `path`, else $TANDEM_CONFIG, else ./sources.toml, else the default."""
+    chosen = path or chosen_config()
     if not chosen:
         return default_config()
     config_path = Path(chosen).expanduser()

@@ -60,6 +60,18 @@ UNSCOPED_TABLES = frozenset({"sync_runs", "source_state", "tandem_meta"})
 HIDDEN_VIEW = "scope_hidden"
 
 
+# Columns that make a table a list of single items (a change, a ticket, an incident, a
+# deployment, a request, a quarantined row): what a viewer is not shown (Scope.sees_rows).
+ITEM_COLUMNS = frozenset(
+    {"change_id", "ticket_id", "incident_id", "deployment_id", "request_id", "row_number", "raw"}
+)
+
+
+def lists_items(columns: Iterable[str]) -> bool:
+    """Whether a table of these columns lists single items rather than figures."""
+    return not ITEM_COLUMNS.isdisjoint(columns)
+
+
 class NotAllowed(Exception):
     """The person may not sign in (no `allow` glob matches, or they are in no team)."""
 
@@ -139,6 +151,11 @@ class Scope:
         if team is not None:
             return team in self.member_teams
         return bool(self.member_teams) and not self.viewer_teams
+
+    @property
+    def signed_in(self) -> bool:
+        """False for the open mode's LOCAL scope (nobody signed in)."""
+        return self != LOCAL
 
     def key(self) -> str:
         """A cache key: the same for two people who see the same teams the same way."""

@@ -101,6 +101,12 @@ COLUMNS: dict[str, Column] = {
     "reason": Column("Reason", width="large"),
     "raw": Column("Raw row", width="large"),
     "origin": Column("Origin", width="medium"),
+    # the access log
+    "at": Column("When", kind="timestamp", width="medium"),
+    "who": Column("Who", width="medium"),
+    "event": Column("Event", kind="words"),
+    "scope": Column("Scope", width="medium"),
+    "detail": Column("What", width="large"),
     "row_key": Column("Key", width="medium"),
     "outcome": Column("Outcome"),
     "kpi": Column("KPI", kind="words", width="medium"),

@@ -24,6 +24,19 @@ def config() -> settings.Config:
     return settings.load()
 
 
+def config_stamp() -> tuple | None:
+    """What changes when the configuration file is edited (its path, size and mtime), for a
+    cache of the configuration; None for the embedded default."""
+    chosen = settings.chosen_config()
+    if chosen is None:
+        return None
+    try:
+        stat = Path(chosen).expanduser().stat()
+    except OSError:
+        return (chosen,)
+    return (str(Path(chosen).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
 def now() -> dt.datetime:
     """The current instant in UTC (settings.now(): $TANDEM_NOW when set)."""
     return settings.now()

@@ -16,7 +16,7 @@ import duckdb
 import sqlalchemy as sa
 
 import settings
-from metrics import actions, activity, formats, retro, session
+from metrics import access, actions, activity, formats, retro, session
 from metrics.filters import Filters
 from notes import store
 
@@ -106,10 +106,15 @@ Action = store.Action
 TEXT_LIMIT = store.TEXT_LIMIT
 
 
-def actor(config: settings.Config) -> store.Actor:
-    """Who writes from this app: the OS user (no sign-in), an admin when `[notes] admins`
+def actor(
+    config: settings.Config, signed_in: str | None = None, admin: bool = False
+) -> store.Actor:
+    """Who writes from this app: the signed-in person (an admin when Tandem's `[access]` or
+    `[notes] admins` says so), else the OS user (no sign-in), an admin when `[notes] admins`
     names them."""
-    return store.local_actor(config.notes.admins)
+    if signed_in is None:
+        return store.local_actor(config.notes.admins)
+    return store.Actor(signed_in, admin or signed_in in set(config.notes.admins))
 
 
 def open_store(config: settings.Config) -> store.Store:
@@ -117,7 +122,28 @@ def open_store(config: settings.Config) -> store.Store:
     return store.open(config.notes_url())
 
 
-def known_at(path: Path, figures: list[str] | tuple[str, ...] = ()) -> store.Known:
-    """`known` from a short-lived read-only connection to the warehouse at `path`."""
-    with session.reading(path) as con:
-        return known(con, figures)
+def known_at(
+    path: Path,
+    figures: list[str] | tuple[str, ...] = (),
+    scope: access.Scope | None = None,
+    contracts_path: Path | None = None,
+) -> store.Known:
+    """`known` from a short-lived read-only connection to the warehouse at `path`, as `scope`
+    sees it (a signed-in person's teams and models only, and notes read to match)."""
+    with session.reading(path, scope, contracts_path) as con:
+        pairs = _pairs(activity.catalog(con))
+    return store.Known.of(pairs, figures, restricted=scope is not None and not scope.admin)
+
+
+def log_access(config: settings.Config, who: str, event: str, scope: str, detail: str = "") -> None:
+    """One line of the access log (sign-in, refusal, download) in the notes store."""
+    with open_store(config) as notes:
+        notes.log_access(who, event, scope, detail)
+
+
+def access_log(config: settings.Config, limit: int = 500) -> list[store.AccessEntry]:
+    """The access log's latest `limit` lines, newest first (nothing before anyone signed in)."""
+    if not has_store(config):
+        return []
+    with open_store(config) as notes:
+        return notes.access_log(limit)

@@ -77,3 +77,21 @@ actions = sa.Table(
     sa.Column("closed_by", sa.String(NAME_LENGTH)),
     sa.Index("ix_actions_created_at", "created_at"),
 )
+
+# Who looked at what: sign-ins, refusals and downloads (metrics.access_log writes them). Read by
+# admins only, on Data sources.
+access_log = sa.Table(
+    "access_log",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # The signed-in email, or "local" in open mode.
+    sa.Column("who", sa.String(NAME_LENGTH), nullable=False),
+    # sign_in, refused, not_in_scope, download.
+    sa.Column("event", sa.String(20), nullable=False),
+    # The scope in words ("member of growth"), or why the sign-in was refused.
+    sa.Column("scope", sa.String(NAME_LENGTH * 2), nullable=False),
+    # What: a page, a file name, the team or model asked for.
+    sa.Column("detail", sa.String(NAME_LENGTH * 2), nullable=False),
+    sa.Index("ix_access_log_at", "at"),
+)

@@ -36,7 +36,7 @@ from notes import schema
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest schema revision this Tandem writes (notes/migrations/versions/).
-HEAD = "0001"
+HEAD = "0002"
 
 # Longest texts, in characters (counted after trimming surrounding blanks).
 TEXT_LIMIT = 2_000  # an annotation, an action, an action's outcome
@@ -87,12 +87,18 @@ class Known:
 
     pairs: frozenset[tuple[str | None, str | None]]
     figures: frozenset[str] = frozenset()
+    # True when `pairs` are a signed-in person's teams and models only (metrics.access): then
+    # "everything" means the company's records and those of the known teams and models.
+    restricted: bool = False
 
     @classmethod
     def of(
-        cls, pairs: Iterable[tuple[str | None, str | None]], figures: Iterable[str] = ()
+        cls,
+        pairs: Iterable[tuple[str | None, str | None]],
+        figures: Iterable[str] = (),
+        restricted: bool = False,
     ) -> Known:
-        return cls(frozenset((t, m) for t, m in pairs), frozenset(figures))
+        return cls(frozenset((t, m) for t, m in pairs), frozenset(figures), restricted)
 
     @property
     def teams(self) -> frozenset[str]:
@@ -163,6 +169,21 @@ class Decision(_Record):
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "links": list(self.links)}
+
+
+# What the access log records.
+ACCESS_EVENTS = ("sign_in", "refused", "not_in_scope", "download")
+
+
+@dataclass(frozen=True)
+class AccessEntry(_Record):
+    """One line of the access log: who, when, what happened, in which scope, on what."""
+
+    at: dt.datetime
+    who: str
+    event: str
+    scope: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -495,6 +516,8 @@ class Store:
             query = query.where(d.c.model == model)
         elif team is not None:
             query = query.where(d.c.model.in_(sorted(known.models_of(team))))
+        elif known.restricted:
+            query = query.where(d.c.model.in_(sorted(known.models)))
         if since is not None:
             query = query.where(d.c.decided_on >= _day(since, "since"))
         if until is not None:
@@ -613,6 +636,44 @@ class Store:
             raise NotesError(f"action_id: there is no action {action_id}")
         return _to_action(row)
 
+    # --- the access log ---------------------------------------------------------------------
+
+    def log_access(self, who: str, event: str, scope: str, detail: str = "") -> None:
+        """Record one sign-in, refusal or download (`event` one of ACCESS_EVENTS)."""
+        if event not in ACCESS_EVENTS:
+            raise NotesError(f"event: {event!r} is not one of {', '.join(ACCESS_EVENTS)}")
+        row = {
+            "at": settings.now(),
+            "who": _clip(who, NAME_LIMIT),
+            "event": event,
+            "scope": _clip(scope, 2 * NAME_LIMIT),
+            "detail": _clip(detail, 2 * NAME_LIMIT),
+        }
+        with self._writing() as con:
+            con.execute(sa.insert(schema.access_log), row)
+
+    def access_log(self, limit: int = 500) -> list[AccessEntry]:
+        """The latest `limit` entries, newest first."""
+        t = schema.access_log
+        query = sa.select(t).order_by(t.c.at.desc(), t.c.entry_id.desc()).limit(limit)
+        with self._reading() as con:
+            return [
+                AccessEntry(
+                    at=_read_instant(row["at"]),
+                    who=row["who"],
+                    event=row["event"],
+                    scope=row["scope"],
+                    detail=row["detail"],
+                )
+                for row in con.execute(query).mappings()
+            ]
+
+
+def _clip(value: str, limit: int) -> str:
+    """A log field cut to its column (a log line is never refused for its length)."""
+    value = str(value or "")
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
 
 def _author(actor: Actor) -> str:
     return _text(actor.name, "author", NAME_LIMIT)
@@ -714,9 +775,15 @@ def _figure(
 
 def _in_view(table: sa.Table, known: Known, team: str | None, model: str | None) -> Any:
     """The rows that show in the view of `team` and `model` (the module's rule)."""
-    if team is None and model is None:
-        return sa.true()
     company = sa.and_(table.c.team.is_(None), table.c.model.is_(None))
+    if team is None and model is None:
+        if not known.restricted:
+            return sa.true()
+        return sa.or_(
+            company,
+            table.c.team.in_(sorted(known.teams)),
+            table.c.model.in_(sorted(known.models)),
+        )
     if model is not None:
         teams = {team} if team is not None else known.teams_of(model)
         return sa.or_(

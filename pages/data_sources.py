@@ -13,8 +13,9 @@ from metrics.formats import is_missing, timestamp
 from metrics.registry import label
 from metrics.sources import LEVELS
 from metrics.status import BADGES
+from pages import signin
 from pages.filters import current_filters
-from pages.loaders import load
+from pages.loaders import load, load_access_log
 from pages.tables import table
 
 
@@ -60,12 +61,32 @@ def quarantine() -> None:
     table(reasons, ["source", "feed", "reason", "row_count"], "quarantine_reasons")
     sources = sorted(reasons["source"].unique())
     chosen = st.selectbox(label("quarantine_rows"), sources, key="quarantine_source")
+    admin = signin.current().admin
+    shown = ["row_key", "feed", "reason", "origin", "row_number", "quarantined_at"]
     table(
         load("quarantine_rows", None, chosen),
-        ["row_key", "feed", "reason", "origin", "row_number", "raw", "quarantined_at"],
+        [*shown[:5], "raw", shown[5]] if admin else shown,
         f"quarantine_rows_{chosen}",
-        caption="The newest 500.",
+        caption="The newest 500."
+        + ("" if admin else " What each row said is shown to admins only."),
         empty=f"No row of {chosen} is quarantined.",
+    )
+
+
+def access_log() -> None:
+    """Admins: who signed in, who was refused, what was downloaded, and in which scope."""
+    st.subheader("Access log")
+    entries = load_access_log()
+    if not entries:
+        st.info("Nobody has signed in yet (in open mode nothing is logged but downloads).")
+        return
+    table(
+        pd.DataFrame([entry.as_dict() for entry in entries]).assign(
+            at=lambda f: pd.to_datetime(f["at"], utc=True)
+        ),
+        ["at", "who", "event", "scope", "detail"],
+        "access_log",
+        caption="The newest 500 entries.",
     )
 
 
@@ -82,6 +103,8 @@ def layout() -> None:
     for _, fresh in freshness.iterrows():
         source_box(fresh, status[status["source"] == fresh["source"]])
     quarantine()
+    if signin.current().admin:
+        access_log()
 
 
 layout()

@@ -16,7 +16,7 @@ import streamlit as st
 from metrics import drift, evidently_report
 from metrics.filters import Filters
 from metrics.registry import label
-from pages import notes
+from pages import notes, signin
 from pages.charts import COLOURS, add_band, figure, kpi_name, mark_events, subplots
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
@@ -554,6 +554,7 @@ def evidently_section(model: str, spec: drift.Reference, current: drift.Window) 
         file_name=f"evidently-{model}-{current.since}-{current.until}.html",
         mime="text/html",
         key="drift_evidently_download",
+        on_click=signin.logged_download(f"evidently-{model}.html"),
     )
     # Evidently's own report, generated here from the warehouse (never user-supplied HTML),
     # as wide as the page and scaled down to it when the page is narrower than its layout.

@@ -13,7 +13,9 @@ from collections.abc import Collection
 
 import streamlit as st
 
+from metrics import access
 from metrics.filters import DEFAULT_WINDOW_DAYS, Filters, last_days
+from pages import signin
 from pages.loaders import load
 
 WINDOWS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
@@ -37,10 +39,12 @@ def sidebar_filters(honoured: Collection[str] = SHARED) -> Filters:
     window_key = params.get("window", DEFAULT_WINDOW)
     window_key = window_key if window_key in WINDOWS else DEFAULT_WINDOW
     team = params.get("team", ALL)
+    _refuse_outside_scope(team, teams)
     team = team if team in teams else ALL
     scoped = catalog if team == ALL else catalog[catalog["team"] == team]
     model_choices = sorted(m for m in scoped["model"].dropna().unique())
     model = params.get("model", ALL)
+    _refuse_outside_scope(model, catalog["model"].dropna().unique())
     model = model if model in model_choices else ALL
     with st.sidebar:
         if "window" in honoured:
@@ -82,6 +86,13 @@ def sidebar_filters(honoured: Collection[str] = SHARED) -> Filters:
         team=None if team == ALL or "team" not in honoured else team,
         model=None if model == ALL or "model" not in honoured else model,
     )
+
+
+def _refuse_outside_scope(chosen: str, visible: Collection[str]) -> None:
+    """A signed-in person's link naming a team or model they do not see is refused, not
+    quietly widened to "All" (which would hide that the link was for someone else)."""
+    if chosen != ALL and chosen not in set(visible) and not signin.current().admin:
+        raise access.NotInScope()
 
 
 def current_filters() -> Filters:

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from metrics import access, registry, session
+from metrics import access, registry, session, writeback
 from metrics.filters import Filters
 
 TTL_SECONDS = 3600
@@ -23,10 +23,16 @@ SCOPE_KEY = "scope"
 MODEL_FIRST = frozenset({"model_versions", "drift_distributions", "drift_daily"})
 
 
-@st.cache_resource
-def config() -> Any:
-    """The configuration, read once per server (tests clear it with st.cache_resource.clear)."""
+@st.cache_resource(max_entries=4)
+def _config(stamp: tuple | None) -> Any:
+    # `stamp` is unused here: it is in the arguments so that an edited file is read again.
     return session.config()
+
+
+def config() -> Any:
+    """The configuration, read again when its file changes: `[access]` edits (someone removed)
+    apply on the next click, without a restart (tests clear it with st.cache_resource.clear)."""
+    return _config(session.config_stamp())
 
 
 def warehouse_path() -> Path:
@@ -85,3 +91,10 @@ def load(name: str, filters: Filters | None = None, *extra: Any) -> Any:
         model = _named_model(name, tuple(extra))
         access.check(filters, current, _pairs(str(path), version), model)
     return _load(name, str(path), version, current.key(), filters, tuple(extra), current)
+
+
+def load_access_log() -> list:
+    """The access log's newest entries (admins only; never cached: it is written as people go)."""
+    if not scope().admin:
+        raise access.NotInScope("the access log")
+    return writeback.access_log(config())

@@ -20,6 +20,7 @@ import streamlit as st
 
 from metrics import session, writeback
 from metrics.filters import Filters
+from pages import signin
 from pages.charts import COLOURS
 from pages.loaders import TTL_SECONDS, config, warehouse_path
 
@@ -37,12 +38,18 @@ def inert(text: str) -> str:
 
 
 def actor() -> Any:
+    """Who writes: the signed-in person (an admin of the notes when an admin of Tandem), else
+    the OS user."""
+    scope = signin.current()
+    if scope.signed_in:
+        return writeback.actor(config(), scope.who, scope.admin)
     return writeback.actor(config())
 
 
 def sidebar_author() -> None:
-    """The sidebar line that says who the notes are written as."""
-    st.sidebar.caption(f"Notes are written as **{inert(actor().name)}** (no sign-in)")
+    """The sidebar line that says who the notes are written as (signed in: the sign-in's)."""
+    if not signin.current().signed_in:
+        st.sidebar.caption(f"Notes are written as **{inert(actor().name)}** (no sign-in)")
 
 
 @contextlib.contextmanager
@@ -60,16 +67,17 @@ def store() -> Iterator[Any]:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=64)
-def _known(path: str, version: tuple | None, figures: tuple[str, ...]) -> Any:
+def _known(path: str, version: tuple | None, figures: tuple[str, ...], scope: Any) -> Any:
     # `version` is unused here: it is in the arguments so that a sync shows up.
-    return writeback.known_at(warehouse_path(), figures)
+    return writeback.known_at(warehouse_path(), figures, scope, config().contracts)
 
 
 def known(figures: Sequence[str] = ()) -> Any:
-    """The warehouse's teams and models (and the retro's figure keys) a write is checked
-    against, cached while the warehouse is unchanged."""
+    """The teams and models (and the retro's figure keys) a write is checked against and a
+    read is limited to: the warehouse's, as the signed-in person's scope shows them, cached
+    while the warehouse is unchanged."""
     path = warehouse_path()
-    return _known(str(path), session.warehouse_version(path), tuple(figures))
+    return _known(str(path), session.warehouse_version(path), tuple(figures), signin.current())
 
 
 def read(what: Callable[[Any], list[Any]]) -> list[Any]:

@@ -13,10 +13,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from metrics import access, formats
 from metrics import columns as column_specs
-from metrics import formats
+from pages import signin
 
 DOWNLOAD_LABEL = "Download CSV"
+# What a viewer sees in place of a table that lists single changes, tickets or incidents.
+ROWS_WITHHELD = (
+    "The rows behind these figures (single changes, tickets, incidents) are for the team's "
+    "members; as a viewer you see the figures."
+)
 
 
 def download_name(key: str, window: Any = None) -> str:
@@ -50,6 +56,9 @@ def table(
     if frame is None or frame.empty:
         st.info(empty)
         return
+    if access.lists_items(columns) and not signin.sees_rows():
+        st.caption(ROWS_WITHHELD)
+        return
     chosen = column_specs.specs(frame, columns)
     shown = column_specs.display(frame, list(chosen))
     config = {
@@ -76,5 +85,5 @@ def table(
         mime="text/csv",
         key=f"download_{key}",
         help=f"The raw values of these rows as {name}",
-        on_click="ignore",
+        on_click=signin.logged_download(name),
     )

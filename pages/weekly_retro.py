@@ -18,7 +18,7 @@ from metrics.filters import Filters, describe
 from metrics.registry import label
 from metrics.retro import Retro
 from metrics.status import DORA_LEVEL_COLOURS
-from pages import notes
+from pages import notes, signin
 from pages.charts import COLOURS, figure
 from pages.filters import current_filters
 from pages.loaders import load
@@ -101,12 +101,14 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
         retro_metrics.to_markdown(retro, written["annotations"], written["actions"]),
         file_name="retro.md",
         mime="text/markdown",
+        on_click=signin.logged_download("retro.md"),
     )
     right.download_button(
         "Download the summary (HTML)",
         retro_metrics.to_html(retro, written["annotations"], written["actions"]),
         file_name="retro.html",
         mime="text/html",
+        on_click=signin.logged_download("retro.html"),
     )
 
 

@@ -112,6 +112,55 @@ def test_annotations_overlapping_a_window_show_by_the_scope_rule(notes):
     }
 
 
+def test_a_signed_in_persons_everything_is_the_company_and_their_teams_and_models(notes):
+    add = notes.add_annotation
+    company = add(ANN, KNOWN, "Holiday freeze", at=utc(2026, 11, 10, 12))
+    ranking = add(ANN, KNOWN, "Re-org", at=utc(2026, 11, 11), team="ranking")
+    ranker = add(ANN, KNOWN, "New features", at=utc(2026, 11, 12), model="search-ranker")
+    add(BOB, KNOWN, "On-call swap", at=utc(2026, 11, 13), team="fraud")
+    add(BOB, KNOWN, "Threshold", at=utc(2026, 11, 14), model="fraud-detector")
+    for actor, model in ((ANN, "search-ranker"), (BOB, "fraud-detector")):
+        notes.add_decision(
+            actor, KNOWN, model=model, title="T", decision="D", owner="o", decided_on="2026-11-12"
+        )
+    # What a member of ranking is given: the warehouse's pairs seen through their scope.
+    mine = Known.of([("ranking", "search-ranker"), ("ranking", "recs")], restricted=True)
+
+    found = notes.annotations(utc(2026, 11, 1), utc(2026, 11, 20), mine)
+    assert [a.annotation_id for a in found] == [
+        company.annotation_id,
+        ranking.annotation_id,
+        ranker.annotation_id,
+    ]
+    assert [d.model for d in notes.decisions(mine)] == ["search-ranker"]
+    # Unrestricted (an admin, open mode): everything, as before.
+    assert len(notes.annotations(utc(2026, 11, 1), utc(2026, 11, 20), KNOWN)) == 5
+    assert len(notes.decisions(KNOWN)) == 2
+    # And a member cannot write for a team they do not see.
+    with pytest.raises(NotesError, match="team"):
+        add(ANN, mine, "Not mine", at=utc(2026, 11, 15), team="fraud")
+
+
+def test_the_access_log_keeps_who_what_and_scope_newest_first(notes, monkeypatch):
+    at(monkeypatch, "2026-11-19T09:00:00Z")
+    notes.log_access("alice@example.com", "sign_in", "member of growth")
+    at(monkeypatch, "2026-11-19T09:05:00Z")
+    notes.log_access("alice@example.com", "download", "member of growth", "retro.md")
+    notes.log_access("eve@other.com", "refused", "not in allow", "x" * 1000)
+    entries = notes.access_log()
+    assert [(e.who, e.event, e.scope) for e in entries] == [
+        ("eve@other.com", "refused", "not in allow"),
+        ("alice@example.com", "download", "member of growth"),
+        ("alice@example.com", "sign_in", "member of growth"),
+    ]
+    assert entries[1].detail == "retro.md" and entries[2].at == utc(2026, 11, 19, 9)
+    # A long detail is cut to its column, never refused (a log line must not fail a download).
+    assert len(entries[0].detail) == 2 * schema.NAME_LENGTH and entries[0].detail.endswith("…")
+    assert [e.event for e in notes.access_log(limit=1)] == ["refused"]
+    with pytest.raises(NotesError, match="event"):
+        notes.log_access("alice@example.com", "peek", "member of growth")
+
+
 def test_only_the_author_or_an_admin_edits_or_deletes_an_annotation(notes, monkeypatch):
     note = notes.add_annotation(ANN, KNOWN, "  Freeze  ", at=utc(2026, 11, 10), team="ranking")
     assert note.text == "Freeze"
