@@ -8,8 +8,10 @@ behind a window and its filters; `withhold` decides. `[privacy] min_people` is k
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
+import pandas as pd
 
 from metrics.db import rows
 from metrics.filters import Filters
@@ -73,3 +75,15 @@ def blank(values: dict, keys: tuple[str, ...], why: Withheld | None) -> dict:
                 out[key] = None
     out["withheld"] = why.reason if why else None
     return out
+
+
+def rows_note(frame: Any, column: str) -> str | None:
+    """The sentence under a table with one row per team or model (`column`) saying which rows
+    are withheld and why ("Hidden for risk: fewer than 3 people — hidden."); None if none is."""
+    if not isinstance(frame, pd.DataFrame) or "withheld" not in frame.columns:
+        return None
+    hidden = frame[frame["withheld"].notna()]
+    if hidden.empty:
+        return None
+    names = ", ".join(str(v) for v in hidden[column])
+    return f"Hidden for {names}: {hidden['withheld'].iloc[0]}."
