@@ -536,10 +536,11 @@ def _loaded_as(metric: Metric) -> str:
 
 
 def table() -> str:
-    """The Markdown table of every entry, by where it is shown: on screen as → function → SQL."""
+    """The Markdown table of every entry, by where it is shown: on screen as → function → SQL,
+    and the people basis it is withheld on (metrics.privacy)."""
     lines = [
-        "| Where | On screen as | Loaded as | Function | SQL (in `sql/`) | Definition |",
-        "|---|---|---|---|---|---|",
+        "| Where | On screen as | Loaded as | Function | SQL (in `sql/`) | People | Definition |",
+        "|---|---|---|---|---|---|---|",
     ]
     for where in (*PAGES, SIDEBAR, REPORT):
         for metric in ENTRIES:
@@ -548,8 +549,9 @@ def table() -> str:
             function = f"`{metric.function.__module__}.{metric.function.__name__}`"
             sql = ", ".join(f"`{name}.sql`" for name in metric.sql) or f"none: {metric.no_sql}"
             shown = f"`{metric.label}`" if where == REPORT else metric.label
+            people = metric.people or ""
             lines.append(
-                f"| {where} | {shown} | {_loaded_as(metric)} | {function} | {sql} "
+                f"| {where} | {shown} | {_loaded_as(metric)} | {function} | {sql} | {people} "
                 f"| [{metric.section}](#{_anchor(metric.section)}) |"
             )
     return "\n".join(lines)
