@@ -63,13 +63,6 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
     for start in range(0, len(retro.figures), 3):
         for column, shown in zip(st.columns(3), retro.figures[start : start + 3], strict=False):
             change = shown.change
-            if shown.withheld:
-                column.metric(
-                    shown.label,
-                    retro_metrics.HIDDEN,
-                    help=f"{shown.withheld[0].upper()}{shown.withheld[1:]}: [privacy] min_people.",
-                )
-                continue
             column.metric(
                 shown.label,
                 shown.shown("this_week"),
@@ -77,9 +70,13 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
                 delta_color=retro_metrics.VERDICT_COLOURS[change.verdict],
                 delta_arrow=ARROWS[change.direction],
                 delta_description=f"vs {change.basis}" if change.compared else None,
-                help=f"This week {shown.shown('this_week')}; {change.basis} "
-                f"{shown.shown('last_week')}; 4 weeks {shown.shown('four_weeks')}. "
-                f"{GOOD_WORDS[shown.good]}",
+                help=(
+                    f"{shown.withheld[0].upper()}{shown.withheld[1:]} ([privacy] min_people)."
+                    if shown.withheld
+                    else f"This week {shown.shown('this_week')}; {change.basis} "
+                    f"{shown.shown('last_week')}; 4 weeks {shown.shown('four_weeks')}. "
+                    f"{GOOD_WORDS[shown.good]}"
+                ),
             )
             if shown.level:
                 column.badge(
