@@ -52,6 +52,7 @@ def table(
     """Show `frame`'s `columns` (in that order) for people, with a CSV download of them.
 
     Args:
+        frame: the rows; a privacy.Withheld (the rows behind a withheld figure) shows why.
         columns: the frame's column names to show, key columns first; names the frame lacks
             are skipped.
         key: names the table: its widget keys and its CSV file (delivery_changes →
