@@ -27,6 +27,7 @@ from metrics import (
     digest,
     drift,
     flow,
+    privacy,
     retro,
     writeback,
 )
@@ -34,6 +35,33 @@ from metrics.drift import impact
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 
 CHECK_DAYS = 7
+
+# The report's figures built from people (metrics.privacy): null, with `withheld` beside them,
+# where fewer than `[privacy] min_people` people are behind the window.
+DELIVERY_FIGURES = (
+    "deployments",
+    "deployment_days",
+    "deployments_per_week",
+    "lead_time_hours",
+    "change_failure_rate",
+    "failed_deployments",
+    "deployments_attempted",
+    "recovery_time_hours",
+    "rework_rate",
+    "rework_deployments",
+    "unattributed_incidents",
+    "levels",
+)
+FLOW_FIGURES = (
+    "throughput",
+    "cycle_time_hours",
+    "wip",
+    "flow_efficiency",
+    "handoff_wait_hours",
+    "work_mix",
+    "reopen_rate",
+    "blocked_hours",
+)
 
 
 def report(
@@ -64,13 +92,18 @@ def report(
         )
     with db.connect(config.warehouse) as con:
         delivery.use_attribution_window(con, config.attribution_window_hours)
+        hidden = privacy.withheld(con, filters, config.min_people)
         result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
             "filters": {"team": filters.team, "model": filters.model},
             "rows": activity.row_counts(con),
             "activity": activity.activity_summary(con, filters),
-            "delivery": delivery.summary(con, filters),
-            "flow": flow.flow_summary(con, filters, config.workflow),
+            "delivery": privacy.blank(
+                delivery.summary(con, filters), DELIVERY_FIGURES, hidden["authors"]
+            ),
+            "flow": privacy.blank(
+                flow.flow_summary(con, filters, config.workflow), FLOW_FIGURES, hidden["assignees"]
+            ),
         }
         result["models"] = contracts.readings(
             con, filters, contracts.load(config.contracts), reference
@@ -85,10 +118,16 @@ def report(
         before = filters.previous()
         result["delivery"]["previous"] = {
             "window": {"since": before.since.isoformat(), "until": before.until.isoformat()},
-            **delivery.summary(con, before),
+            **privacy.blank(
+                delivery.summary(con, before),
+                DELIVERY_FIGURES,
+                privacy.withheld(con, before, config.min_people)["authors"],
+            ),
         }
         if detail:
-            result["delivery"]["detail"] = delivery.detail(con, filters)
+            # The rows behind withheld figures are withheld with them.
+            rows_shown = hidden["authors"] is None
+            result["delivery"]["detail"] = delivery.detail(con, filters) if rows_shown else None
         # What people wrote for this window and scope (the notes store; see metrics.writeback).
         result.update(writeback.report_block(con, config, filters))
     return result
@@ -167,7 +206,7 @@ def retro_text(
     label = week.upper() if week else retro.week_label(window_)
     with db.connect(config.warehouse) as con:
         delivery.use_attribution_window(con, config.attribution_window_hours)
-        built = retro.build(con, window_, team, model, config.workflow, label)
+        built = retro.build(con, window_, team, model, config.workflow, label, config.min_people)
     if fmt == "json":
         return json.dumps(retro.to_dict(built), indent=2, ensure_ascii=False) + "\n"
     return retro.to_html(built) if fmt == "html" else retro.to_markdown(built)

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from metrics import privacy
 from metrics.db import frame
 from metrics.filters import Filters
 from metrics.status import deployment_frequency_level, dora_level
@@ -127,19 +128,22 @@ def _reasons(row: Any) -> list[str]:
 
 
 def by_ai_assisted(
-    con: duckdb.DuckDBPyConnection, filters: Filters, min_people: int = 3
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    min_people: int = privacy.DEFAULT_MIN_PEOPLE,
 ) -> list[dict[str, Any]]:
     """Lead time, change failure rate and rework rate per team split by changes.ai_assisted
     (true, false, unknown), never per person. A group whose changes have fewer than
-    `min_people` distinct authors keeps only its team, group and the reason it is withheld."""
+    `min_people` distinct authors keeps only its team, group and the reason it is withheld
+    (metrics.privacy; a group whose changes name no author is withheld too: its people are
+    unknown, and a split this small is where one person shows)."""
     rows = []
     for r in frame(con, "delivery_by_ai_assisted", **filters.params()).itertuples():
         people = int(r.people or 0)
         row: dict[str, Any] = {"team": r.team, "ai_assisted": r.ai_assisted}
-        if people < min_people:
-            row["withheld"] = (
-                f"fewer than {min_people} people contributed ([privacy] min_people = {min_people})"
-            )
+        why = privacy.withhold(max(people, 1), min_people)
+        if why is not None:
+            row["withheld"] = why.reason
         else:
             row.update(
                 {
@@ -281,9 +285,15 @@ def detail(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, list[d
 
 
 def by_group(
-    con: duckdb.DuckDBPyConnection, filters: Filters, column: str, values: list[str]
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    column: str,
+    values: list[str],
+    min_people: int = privacy.DEFAULT_MIN_PEOPLE,
 ) -> pd.DataFrame:
-    """The headline delivery figures per team or per model (`column`), one row per value."""
+    """The headline delivery figures per team or per model (`column`), one row per value; a
+    row whose deployments carry changes of fewer than `min_people` authors keeps only its name
+    and `withheld` (the reason; None on the rows shown)."""
     rows = []
     for value in values:
         scoped = Filters(
@@ -292,10 +302,15 @@ def by_group(
             value if column == "team" else filters.team,
             value if column == "model" else filters.model,
         )
+        why = privacy.withheld(con, scoped, min_people)["authors"]
+        if why is not None:
+            rows.append({column: value, "withheld": why.reason})
+            continue
         s = summary(con, scoped)
         rows.append(
             {
                 column: value,
+                "withheld": None,
                 "deployments": s["deployments"],
                 "deployments_per_week": s["deployments_per_week"],
                 "lead_time_median_hours": s["lead_time_hours"]["median"],
@@ -309,19 +324,29 @@ def by_group(
     return pd.DataFrame(rows)
 
 
-def by_team(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """The headline delivery figures for each team that deploys to production."""
+def by_team(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    min_people: int = privacy.DEFAULT_MIN_PEOPLE,
+) -> pd.DataFrame:
+    """The headline delivery figures for each team that deploys to production (see by_group
+    for the rows withheld)."""
     teams = [
         t
         for (t,) in con.execute(
             "select distinct team from production_deployments() where team is not null order by 1"
         ).fetchall()
     ]
-    return by_group(con, filters, "team", teams)
+    return by_group(con, filters, "team", teams, min_people)
 
 
-def by_model(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """The headline delivery figures for each model in production (of the team, if one)."""
+def by_model(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    min_people: int = privacy.DEFAULT_MIN_PEOPLE,
+) -> pd.DataFrame:
+    """The headline delivery figures for each model in production (of the team, if one; see
+    by_group for the rows withheld)."""
     models = [
         m
         for (m,) in con.execute(
@@ -330,4 +355,4 @@ def by_model(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
             {"team": filters.team},
         ).fetchall()
     ]
-    return by_group(con, filters, "model", models)
+    return by_group(con, filters, "model", models, min_people)

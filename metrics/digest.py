@@ -42,7 +42,7 @@ import plotly.graph_objects as go
 from markdown_it import MarkdownIt
 
 import settings
-from metrics import db, delivery, formats, retro, writeback
+from metrics import db, delivery, formats, privacy, retro, writeback
 from metrics.filters import Filters
 from notes import store
 
@@ -130,10 +130,13 @@ def build(config: settings.Config, week: str | None, team: str | None, model: st
     with db.connect(config.warehouse) as con:
         _check_scope(writeback.known(con), team, model)
         delivery.use_attribution_window(con, config.attribution_window_hours)
-        built = retro.build(con, window, team, model, config.workflow, label)
+        built = retro.build(con, window, team, model, config.workflow, label, config.min_people)
         written = writeback.report_block(con, config, built.week)
         month = Filters(built.week.until - 4 * retro.WEEK, built.week.until, team, model)
         deployments = delivery.deployments(con, month)
+        if privacy.withheld(con, month, config.min_people)["authors"] is not None:
+            # The deployments behind withheld figures are not charted either.
+            deployments = deployments.iloc[0:0]
         incidents = delivery.incidents(con, month)
     since, until = built.week.since, built.week.until
     return Digest(

@@ -31,6 +31,7 @@ from metrics import (
     evidently_report,
     flow,
     models,
+    privacy,
     quality,
     retro,
     serving,
@@ -63,7 +64,8 @@ class Call(enum.Enum):
     FILTERS = ("filters",)
     WORKFLOW = ("filters", "workflow")
     CONTRACTS = ("filters", "contracts")
-    RETRO = ("filters", "team", "model", "workflow")
+    PEOPLE = ("filters", "min_people")  # a table with one row per team or model, each withheld
+    RETRO = ("filters", "team", "model", "workflow", "min_people")
     DRIFT = ("contracts",)  # a model, the current window and a reference follow
     SOURCES = ("sources",)  # the configured sources and their intervals; the instant follows
 
@@ -76,7 +78,10 @@ class Metric:
     JSON for the command line); `via` is the adapter the loader calls when the function's own
     arguments are not the plain ones a cache can key on; `no_sql` says why `sql` is empty.
     Labels may hold one placeholder (`{model}`, `{kpi}`, `{column}`, `{source}`, `{k}`) that
-    the page fills from the data.
+    the page fills from the data. `people` is the entry's people basis (metrics.privacy:
+    "authors" or "assignees"): `run` gives a privacy.Withheld instead of the figure when fewer
+    than `[privacy] min_people` people are behind the filters; None for figures about models,
+    serving and data, never withheld (METRICS.md, "Minimum group size", says why per figure).
     """
 
     name: str
@@ -89,6 +94,20 @@ class Metric:
     read_from: tuple[str, ...] = ()
     via: Callable[..., Any] | None = None
     no_sql: str = ""
+    people: str | None = None
+
+
+def retro_build(
+    con: duckdb.DuckDBPyConnection,
+    week: Filters,
+    team: str | None,
+    model: str | None,
+    workflow: Any,
+    min_people: int,
+    label: str,
+) -> retro.Retro:
+    """The weekly retrospective, its figures withheld below `min_people` people."""
+    return retro.build(con, week, team, model, workflow, label, min_people)
 
 
 # -- adapters: the drift functions take windows of days and a contract's terms -------------------
@@ -231,66 +250,73 @@ def ranker_quality(
 # fmt: off
 ENTRIES: tuple[Metric, ...] = (
     # Weekly retrospective
-    Metric("retro", "Weekly retrospective", retro.build, (),
-           "Weekly retrospective", (RETRO,), Call.RETRO,
-           no_sql="it compares the figures below, each computed with its own SQL"),
+    Metric("retro", "Weekly retrospective", retro.build, ("privacy_people",),
+           "Weekly retrospective", (RETRO,), Call.RETRO, via=retro_build),
     Metric("deployment_frequency", retro.LABELS["deployment_frequency"],
            delivery.deployment_frequency, ("delivery_frequency",), "Deployment frequency",
-           (RETRO,), read_from=("retro",)),
+           (RETRO,), read_from=("retro",), people=retro.PEOPLE["deployments"]),
     Metric("lead_time", retro.LABELS["lead_time"], delivery.lead_time, ("delivery_lead_time",),
-           "Lead time for changes", (RETRO,), read_from=("retro",)),
+           "Lead time for changes", (RETRO,), read_from=("retro",),
+           people=retro.PEOPLE["lead_time"]),
     Metric("change_failure", retro.LABELS["change_failure"], delivery.change_failure,
-           ("delivery_change_failure",), "Change failure rate", (RETRO,), read_from=("retro",)),
+           ("delivery_change_failure",), "Change failure rate", (RETRO,), read_from=("retro",),
+           people=retro.PEOPLE["change_failure_rate"]),
     Metric("recovery_time", retro.LABELS["recovery_time"], delivery.recovery_time,
            ("delivery_recoveries",),
-           "Failed deployment recovery time", (RETRO,), read_from=("retro",)),
+           "Failed deployment recovery time", (RETRO,), read_from=("retro",),
+           people=retro.PEOPLE["recovery_time"]),
     Metric("rework_rate", retro.LABELS["rework_rate"], delivery.rework, ("delivery_rework",),
-           "Deployment rework rate", (RETRO,), read_from=("retro",)),
+           "Deployment rework rate", (RETRO,), read_from=("retro",),
+           people=retro.PEOPLE["rework_rate"]),
     Metric("rework_deployments", "Rework deployments", delivery.rework_deployments,
-           ("delivery_rework_deployments",), "Deployment rework rate", (RETRO,), Call.FILTERS),
+           ("delivery_rework_deployments",), "Deployment rework rate", (RETRO,), Call.FILTERS,
+           people="authors"),
     Metric("incidents_opened", retro.LABELS["incidents_opened"], activity.activity_summary,
            ("activity_summary",),
-           "Activity summary", (RETRO,), read_from=("retro",)),
+           "Activity summary", (RETRO,), read_from=("retro",), people=retro.PEOPLE["incidents"]),
     Metric("throughput", retro.LABELS["throughput"], flow.flow_summary, ("flow_summary",),
-           "Throughput", (RETRO,), read_from=("retro",)),
+           "Throughput", (RETRO,), read_from=("retro",), people=retro.PEOPLE["throughput"]),
     Metric("cycle_time", retro.LABELS["cycle_time"], flow.flow_summary, ("flow_summary",),
-           "Cycle time", (RETRO,), read_from=("retro",)),
+           "Cycle time", (RETRO,), read_from=("retro",), people=retro.PEOPLE["cycle_time"]),
     Metric("wip", retro.LABELS["wip"], flow.aging_wip, ("flow_aging_wip",),
-           "Work in progress", (RETRO,), read_from=("retro",)),
+           "Work in progress", (RETRO,), read_from=("retro",), people=retro.PEOPLE["wip"]),
     Metric("flow_efficiency", retro.LABELS["flow_efficiency"], flow.flow_summary, ("flow_summary",),
-           "Flow efficiency", (RETRO,), read_from=("retro",)),
+           "Flow efficiency", (RETRO,), read_from=("retro",),
+           people=retro.PEOPLE["flow_efficiency"]),
     Metric("highlights", "Highlights", retro.build, (),
            "Weekly retrospective", (RETRO,), read_from=("retro",),
            no_sql="the figures above against their 4-week level, in words"),
     Metric("work_mix_groups", "Work mix against its target", flow.work_mix_groups,
-           ("flow_work_mix",), "Work mix", (RETRO,), read_from=("retro",)),
+           ("flow_work_mix",), "Work mix", (RETRO,), read_from=("retro",), people="assignees"),
     Metric("handoffs", "Where work waited", flow.handoff_waits, ("flow_handoff_waits",),
-           "Hand-off waits", (RETRO,), read_from=("retro",)),
+           "Hand-off waits", (RETRO,), read_from=("retro",), people="assignees"),
     Metric("experiments", "Experiments decided", flow.experiments, ("flow_experiments",),
            "Experiments decided", (RETRO,), read_from=("retro",)),
     Metric("delivery_deployments", "Production deployments", delivery.deployments,
-           ("delivery_deployments",), "Unattributed incidents", (RETRO,), Call.FILTERS),
+           ("delivery_deployments",), "Unattributed incidents", (RETRO,), Call.FILTERS,
+           people="authors"),
     Metric("delivery_incidents", "Incidents this week", delivery.incidents, ("delivery_incidents",),
            "Unattributed incidents", (RETRO,), Call.FILTERS),
     Metric("delivery_changes", "Changes shipped", delivery.changes, ("delivery_changes",),
-           "Unattributed incidents", (RETRO,), Call.FILTERS),
+           "Unattributed incidents", (RETRO,), Call.FILTERS, people="authors"),
     Metric("shipped_lead_times", "Lead time for changes", delivery.shipped_lead_times,
-           ("delivery_changes",), "Lead time for changes", (RETRO,), Call.FILTERS),
-    Metric("delivery_by_team", "Delivery per team", delivery.by_team, (),
-           "Delivery per team and per model", (RETRO,), Call.FILTERS,
-           no_sql="runs delivery.summary once per team (its SQL is on the four DORA figures)"),
-    Metric("delivery_by_model", "Delivery per model", delivery.by_model, (),
-           "Delivery per team and per model", (RETRO,), Call.FILTERS,
-           no_sql="runs delivery.summary once per model (its SQL is on the four DORA figures)"),
+           ("delivery_changes",), "Lead time for changes", (RETRO,), Call.FILTERS,
+           people="authors"),
+    Metric("delivery_by_team", "Delivery per team", delivery.by_team, ("privacy_people",),
+           "Delivery per team and per model", (RETRO,), Call.PEOPLE, people="authors"),
+    Metric("delivery_by_model", "Delivery per model", delivery.by_model, ("privacy_people",),
+           "Delivery per team and per model", (RETRO,), Call.PEOPLE, people="authors"),
     Metric("finished_tickets", "Cycle time of finished work", flow.finished_tickets,
-           ("flow_finished_tickets",), "Cycle time", (RETRO,), Call.WORKFLOW),
+           ("flow_finished_tickets",), "Cycle time", (RETRO,), Call.WORKFLOW, people="assignees"),
     Metric("flow_summary", "Flow summary", flow.flow_summary,
            ("flow_summary", "flow_handoff_waits", "flow_work_mix", "flow_aging_wip"),
-           "Flow summary", (RETRO,), Call.WORKFLOW),
+           "Flow summary", (RETRO,), Call.WORKFLOW, people="assignees"),
     Metric("aging_wip", "Aging work in progress", flow.aging_wip, ("flow_aging_wip",),
-           "Work in progress", (RETRO,), Call.WORKFLOW),
+           "Work in progress", (RETRO,), Call.WORKFLOW,
+           people="assignees"),
     Metric("status_split", "Cycle time by status", flow.status_split, ("flow_status_split",),
-           "Cycle time by status", (RETRO,), Call.WORKFLOW),
+           "Cycle time by status", (RETRO,), Call.WORKFLOW,
+           people="assignees"),
     # KPI check and Model overview: contracts, KPIs, serving
     Metric("contract_readings", "Contract status", contracts.readings,
            ("serving_window", "kpi_window", "kpi_daily"),
@@ -477,7 +503,13 @@ def run(
         "workflow": lambda: config.workflow,
         "contracts": lambda: contracts.load(config.contracts),
         "sources": lambda: sources.expectations(config),
+        "min_people": lambda: config.min_people,
     }
+    if metric.people and filters is not None:
+        # The figure (or the rows behind one) of fewer than k people is not computed at all.
+        why = privacy.withheld(con, filters, config.min_people)[metric.people]
+        if why is not None:
+            return why
     arguments = [supply[argument]() for argument in metric.call.value]
     return (metric.via or metric.function)(con, *arguments, *extra)
 
@@ -504,10 +536,11 @@ def _loaded_as(metric: Metric) -> str:
 
 
 def table() -> str:
-    """The Markdown table of every entry, by where it is shown: on screen as → function → SQL."""
+    """The Markdown table of every entry, by where it is shown: on screen as → function → SQL,
+    and the people basis it is withheld on (metrics.privacy)."""
     lines = [
-        "| Where | On screen as | Loaded as | Function | SQL (in `sql/`) | Definition |",
-        "|---|---|---|---|---|---|",
+        "| Where | On screen as | Loaded as | Function | SQL (in `sql/`) | People | Definition |",
+        "|---|---|---|---|---|---|---|",
     ]
     for where in (*PAGES, SIDEBAR, REPORT):
         for metric in ENTRIES:
@@ -516,8 +549,9 @@ def table() -> str:
             function = f"`{metric.function.__module__}.{metric.function.__name__}`"
             sql = ", ".join(f"`{name}.sql`" for name in metric.sql) or f"none: {metric.no_sql}"
             shown = f"`{metric.label}`" if where == REPORT else metric.label
+            people = metric.people or ""
             lines.append(
-                f"| {where} | {shown} | {_loaded_as(metric)} | {function} | {sql} "
+                f"| {where} | {shown} | {_loaded_as(metric)} | {function} | {sql} | {people} "
                 f"| [{metric.section}](#{_anchor(metric.section)}) |"
             )
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import activity, delivery, flow, formats
+from metrics import activity, delivery, flow, formats, privacy
 from metrics.filters import Filters, describe, last_days
 from settings import Workflow
 
@@ -35,6 +35,25 @@ GOOD_DIRECTION: dict[str, str | None] = {
     "wip": None,
     "flow_efficiency": "higher",
 }
+
+# The people behind each retro figure (metrics.privacy; the registry's entries read their
+# `people` from here): a figure of fewer than `[privacy] min_people` people is withheld in that
+# window. Incidents are counted per model in production, not per person's work: never withheld.
+PEOPLE: dict[str, str | None] = {
+    "deployments": "authors",
+    "lead_time": "authors",
+    "change_failure_rate": "authors",
+    "recovery_time": "authors",
+    "rework_rate": "authors",
+    "incidents": None,
+    "throughput": "assignees",
+    "cycle_time": "assignees",
+    "wip": "assignees",
+    "flow_efficiency": "assignees",
+}
+
+# What a withheld figure shows in place of its value.
+HIDDEN = "Hidden"
 
 # What the levels are, and the figure that has none, as the page and the exports say it.
 LEVELS_NOTE = (
@@ -110,6 +129,14 @@ class Figure:
     last_week: float | None
     four_weeks: float | None
     level: str | None = None
+    # The windows (this_week, last_week, four_weeks) withheld, with why; their values are None.
+    hidden: dict[str, privacy.Withheld] = field(default_factory=dict)
+
+    @property
+    def withheld(self) -> str | None:
+        """Why this week's figure is not shown (None when it is)."""
+        why = self.hidden.get("this_week")
+        return why.reason if why else None
 
     @property
     def good(self) -> str | None:
@@ -129,11 +156,15 @@ class Figure:
 
     def shown(self, which: str) -> str:
         """One of this_week, last_week or four_weeks, as the page shows it."""
+        if which in self.hidden:
+            return HIDDEN
         return format_value(getattr(self, which), self.unit, self.scale)
 
     @property
     def change(self) -> Change:
         """The change from last week, as shown; see Change."""
+        if "this_week" in self.hidden or "last_week" in self.hidden:
+            return Change(BASIS, None, _change_unit(self.scale), None, None, "hidden")
         if _missing(self.this_week) or _missing(self.last_week):
             missing = (
                 "no figure either week"
@@ -174,6 +205,8 @@ class Figure:
             "shown": {w: self.shown(w) for w in ("this_week", "last_week", "four_weeks")},
             "change": self.change.as_dict(),
             "level": self.level,
+            "withheld": self.withheld,
+            "withheld_windows": {which: why.reason for which, why in self.hidden.items()},
         }
 
 
@@ -228,15 +261,26 @@ class Retro:
     extras: dict[str, Any] = field(default_factory=dict)
     # The incident attribution rule in force (metrics.delivery.attribution_rule).
     attribution: dict[str, Any] = field(default_factory=dict)
+    # This week's people bases withheld (metrics.privacy), with why: "assignees" hides the
+    # work mix and hand-off waits too, "authors" the rows behind the delivery figures.
+    withheld: dict[str, privacy.Withheld] = field(default_factory=dict)
 
     @property
     def notes(self) -> list[str]:
         """What the levels are, the figure without one, and the attribution rule, in words."""
         rule = self.attribution.get("rule")
-        return [LEVELS_NOTE, REWORK_NOTE] + ([f"Incident attribution: {rule}."] if rule else [])
+        notes = [LEVELS_NOTE, REWORK_NOTE] + ([f"Incident attribution: {rule}."] if rule else [])
+        hidden = {why for f in self.figures for why in f.hidden.values()}
+        return notes + sorted(why.note for why in hidden)
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)
+
+    def hidden_text(self, basis: str) -> str | None:
+        """What stands in for a section built on `basis` ("authors", "assignees") when this
+        week's is withheld ("Hidden: fewer than 3 people — hidden."); None when shown."""
+        why = self.withheld.get(basis)
+        return f"{HIDDEN}: {why.reason}." if why else None
 
 
 def iso_week(text: str) -> Filters:
@@ -294,15 +338,31 @@ LABELS = {
 }
 
 
-def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) -> list[Figure]:
+def _figures(
+    con: duckdb.DuckDBPyConnection,
+    week: Filters,
+    workflow: Workflow,
+    min_people: int = privacy.DEFAULT_MIN_PEOPLE,
+) -> list[Figure]:
     last = week.previous()
     month = Filters(week.until - 4 * WEEK, week.until, week.team, week.model)
     readings = {}
+    withheld = {}
     for name, window in (("this", week), ("last", last), ("month", month)):
         d = delivery.summary(con, window)
         f = flow.flow_summary(con, window, workflow)
         a = activity.activity_summary(con, window)
         readings[name] = (d, f, a)
+        withheld[name] = privacy.withheld(con, window, min_people)
+    windows = {"this": "this_week", "last": "last_week", "month": "four_weeks"}
+
+    def hidden(key):
+        basis = PEOPLE[key]
+        return {
+            windows[name]: why
+            for name, found in withheld.items()
+            if basis and (why := found[basis]) is not None
+        }
 
     def pick(getter, name, average=False):
         value = getter(*readings[name])
@@ -394,15 +454,20 @@ def _figures(con: duckdb.DuckDBPyConnection, week: Filters, workflow: Workflow) 
     ]
     figures = []
     for key, label, unit, getter, average, level in specs:
+        gone = hidden(key)
+        values = {
+            "this_week": pick(getter, "this"),
+            "last_week": pick(getter, "last"),
+            "four_weeks": pick(getter, "month", average),
+        }
         figures.append(
             Figure(
                 key=key,
                 label=label,
                 unit=unit,
-                this_week=pick(getter, "this"),
-                last_week=pick(getter, "last"),
-                four_weeks=pick(getter, "month", average),
-                level=level(readings["this"][0]) if level else None,
+                **{which: None if which in gone else v for which, v in values.items()},
+                level=level(readings["this"][0]) if level and "this_week" not in gone else None,
+                hidden=gone,
             )
         )
     return figures
@@ -449,11 +514,19 @@ def build(
     model: str | None,
     workflow: Workflow,
     label: str,
+    min_people: int = privacy.DEFAULT_MIN_PEOPLE,
 ) -> Retro:
-    """The retro for `week` (any 7-day window), for one team or model or everything."""
+    """The retro for `week` (any 7-day window), for one team or model or everything; each
+    figure withheld in a window where fewer than `min_people` people are behind it."""
     week = _scoped(week, team, model)
-    figures = _figures(con, week, workflow)
+    figures = _figures(con, week, workflow, min_people)
     summary = flow.flow_summary(con, week, workflow)
+    mix = flow.work_mix_groups(con, week, workflow)
+    withheld = {
+        basis: why
+        for basis, why in privacy.withheld(con, week, min_people).items()
+        if why is not None
+    }
     return Retro(
         week=week,
         label=label,
@@ -461,10 +534,11 @@ def build(
         highlights=_highlights(figures),
         incidents=delivery.incidents(con, week),
         experiments=flow.experiments(con, week, workflow),
-        work_mix=flow.work_mix_groups(con, week, workflow),
-        handoffs=summary["handoff_wait_hours"],
+        work_mix=mix.iloc[0:0] if "assignees" in withheld else mix,
+        handoffs={} if "assignees" in withheld else summary["handoff_wait_hours"],
         has_history=flow.has_history(con, week),
         attribution=delivery.attribution_rule(con),
+        withheld=withheld,
     )
 
 
@@ -533,6 +607,7 @@ def to_dict(retro: Retro) -> dict[str, Any]:
         "highlights": retro.highlights,
         "has_history": retro.has_history,
         "attribution": retro.attribution,
+        "withheld": {basis: why.reason for basis, why in retro.withheld.items()},
         "notes": retro.notes,
     }
 
@@ -612,14 +687,18 @@ def to_markdown(
             f"{r.title or 'untitled'}: {state}"
         )
     lines += ["", "## Where work waited", ""]
-    if not retro.handoffs:
+    flow_hidden = retro.hidden_text("assignees")
+    if flow_hidden:
+        lines.append(flow_hidden)
+    elif not retro.handoffs:
         lines.append("No hand-off between roles this week.")
     for name, wait in retro.handoffs.items():
         lines.append(
             f"- {formats.handoff(name)}: {wait['count']} hand-offs, median wait "
             f"{format_value(wait['median'], 'hours')}"
         )
-    lines += ["", "## Work mix", "", "| Group | Share | Target |", "|---|---|---|"]
+    lines += ["", "## Work mix", ""]
+    lines += [flow_hidden] if flow_hidden else ["| Group | Share | Target |", "|---|---|---|"]
     for r in retro.work_mix.itertuples():
         lines.append(
             f"| {r.group} | {format_value(r.share, 'share')} | {format_value(r.target, 'share')} |"
@@ -655,19 +734,20 @@ def to_html(
         )
         or "<li>None this week.</li>"
     )
+    flow_hidden = retro.hidden_text("assignees")
     waits = (
         "".join(
             f"<li>{e(formats.handoff(name))}: {w['count']} hand-offs, median wait "
             f"{e(format_value(w['median'], 'hours'))}</li>"
             for name, w in retro.handoffs.items()
         )
-        or "<li>No hand-off between roles this week.</li>"
+        or f"<li>{e(flow_hidden or 'No hand-off between roles this week.')}</li>"
     )
     mix = "".join(
         f"<tr><td>{e(r.group)}</td><td>{e(format_value(r.share, 'share'))}</td>"
         f"<td>{e(format_value(r.target, 'share'))}</td></tr>"
         for r in retro.work_mix.itertuples()
-    )
+    ) or (f'<tr><td colspan="3">{e(flow_hidden)}</td></tr>' if flow_hidden else "")
     experiments = (
         "".join(
             f"<li>{e(str(r.ticket_id))} {e(str(r.title or ''))}: {e(str(r.outcome))}</li>"

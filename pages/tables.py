@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from metrics import access, formats
+from metrics import access, formats, privacy
 from metrics import columns as column_specs
 from pages import signin
 
@@ -32,8 +32,16 @@ def download_name(key: str, window: Any = None) -> str:
     return formats.csv_name(key, window.since, window.until)
 
 
+def withheld(value: Any) -> bool:
+    """Whether `value` (a registry entry's result) is withheld; if so, say why in its place."""
+    if isinstance(value, privacy.Withheld):
+        st.caption(f"Hidden: {value.reason}.")
+        return True
+    return False
+
+
 def table(
-    frame: pd.DataFrame | None,
+    frame: pd.DataFrame | privacy.Withheld | None,
     columns: Sequence[str],
     key: str,
     window: Any = None,
@@ -44,6 +52,7 @@ def table(
     """Show `frame`'s `columns` (in that order) for people, with a CSV download of them.
 
     Args:
+        frame: the rows; a privacy.Withheld (the rows behind a withheld figure) shows why.
         columns: the frame's column names to show, key columns first; names the frame lacks
             are skipped.
         key: names the table: its widget keys and its CSV file (delivery_changes →
@@ -53,6 +62,8 @@ def table(
         empty: the sentence shown instead of an empty table, saying why it is empty.
         pinned: how many of the first columns stay in view when the table scrolls sideways.
     """
+    if withheld(frame):
+        return
     if frame is None or frame.empty:
         st.info(empty)
         return

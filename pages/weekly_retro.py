@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics import actions as retro_actions
-from metrics import formats, session
+from metrics import formats, privacy, session
 from metrics import retro as retro_metrics
 from metrics.filters import Filters, describe
 from metrics.registry import label
@@ -22,7 +22,7 @@ from pages import notes, signin
 from pages.charts import COLOURS, figure
 from pages.filters import current_filters
 from pages.loaders import load
-from pages.tables import table
+from pages.tables import table, withheld
 
 ROLLING = "The last 7 days"
 
@@ -70,9 +70,13 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
                 delta_color=retro_metrics.VERDICT_COLOURS[change.verdict],
                 delta_arrow=ARROWS[change.direction],
                 delta_description=f"vs {change.basis}" if change.compared else None,
-                help=f"This week {shown.shown('this_week')}; {change.basis} "
-                f"{shown.shown('last_week')}; 4 weeks {shown.shown('four_weeks')}. "
-                f"{GOOD_WORDS[shown.good]}",
+                help=(
+                    f"{shown.withheld[0].upper()}{shown.withheld[1:]} ([privacy] min_people)."
+                    if shown.withheld
+                    else f"This week {shown.shown('this_week')}; {change.basis} "
+                    f"{shown.shown('last_week')}; 4 weeks {shown.shown('four_weeks')}. "
+                    f"{GOOD_WORDS[shown.good]}"
+                ),
             )
             if shown.level:
                 column.badge(
@@ -118,10 +122,16 @@ def timeline(week: Filters, month: Filters, marks: list) -> go.Figure:
     deployments = load("delivery_deployments", month)
     incidents = load("delivery_incidents", month)
     fig = figure()
-    for failed, colour, name in (
-        (False, COLOURS["success"], "deployment"),
-        (True, COLOURS["failure"], "change failure"),
-    ):
+    # Deployments withheld (metrics.privacy): the incidents alone.
+    shown = (
+        ()
+        if isinstance(deployments, privacy.Withheld)
+        else (
+            (False, COLOURS["success"], "deployment"),
+            (True, COLOURS["failure"], "change failure"),
+        )
+    )
+    for failed, colour, name in shown:
         rows = deployments[deployments["is_change_failure"] == failed]
         fig.add_scatter(
             x=rows["finished_at"],
@@ -155,21 +165,15 @@ def delivery(week: Filters, month: Filters, marks: list) -> None:
         "Dots: deployments (green), change failures (red); crosses: incidents. "
         f"{notes.POINT_LABEL} dashed grey lines and grey bands: annotations (hover for the text)."
     )
+    withheld(load("delivery_deployments", month))
     notes.annotations_section(marks, month, "retro-notes")
 
     left, right = st.columns(2)
     with left:
         st.subheader(label("shipped_lead_times"))
         shipped = load("shipped_lead_times", month)
-        fig = figure(go.Histogram(x=shipped["lead_time_hours"] / 24, nbinsx=30))
-        fig.update_layout(
-            height=260, margin={"t": 10, "b": 10}, xaxis_title="days", yaxis_title="changes"
-        )
-        st.plotly_chart(fig, key="retro-lead-time")
-        st.caption(
-            "First commit to the successful production deployment that shipped it, for the "
-            "changes shipped in the last four weeks."
-        )
+        if not withheld(shipped):
+            lead_time_chart(shipped)
     with right:
         st.subheader(label("delivery_incidents"))
         table(
@@ -188,48 +192,71 @@ def delivery(week: Filters, month: Filters, marks: list) -> None:
         )
 
 
+def lead_time_chart(shipped) -> None:
+    """The lead times of the changes shipped in the last four weeks, in days."""
+    fig = figure(go.Histogram(x=shipped["lead_time_hours"] / 24, nbinsx=30))
+    fig.update_layout(
+        height=260, margin={"t": 10, "b": 10}, xaxis_title="days", yaxis_title="changes"
+    )
+    st.plotly_chart(fig, key="retro-lead-time")
+    st.caption(
+        "First commit to the successful production deployment that shipped it, for the "
+        "changes shipped in the last four weeks."
+    )
+
+
+def cycle_time_chart(finished, summary: dict, marks: list) -> None:
+    """The cycle time of each ticket finished in the last four weeks, its median and p85."""
+    timed = finished[finished["cycle_time_hours"].notna()]
+    fig = figure(
+        go.Scatter(
+            x=timed["finished_at"],
+            y=timed["cycle_time_hours"] / 24,
+            mode="markers",
+            text=timed["ticket_id"],
+            name="ticket",
+        )
+    )
+    for name, value in summary["cycle_time_hours"].items():
+        if value is not None:
+            fig.add_hline(y=value / 24, line_dash="dot", annotation_text=name)
+    notes.annotation_marks(fig, marks)
+    fig.update_layout(height=280, margin={"t": 10, "b": 10}, yaxis_title="days")
+    st.plotly_chart(fig, key="retro-cycle-time")
+    st.caption(
+        "First move into an active status to done, pauses included; a ticket moved back "
+        "keeps its first start. Dotted lines: median and 85th percentile."
+    )
+
+
 def flow(retro: Retro, week: Filters, month: Filters, marks: list) -> None:
     """Cycle time, aging work, the work mix, where work waited and the experiments decided."""
     left, right = st.columns(2)
     with left:
         st.subheader(label("finished_tickets"))
         finished = load("finished_tickets", month)
-        summary = load("flow_summary", month)
-        timed = finished[finished["cycle_time_hours"].notna()]
-        fig = figure(
-            go.Scatter(
-                x=timed["finished_at"],
-                y=timed["cycle_time_hours"] / 24,
-                mode="markers",
-                text=timed["ticket_id"],
-                name="ticket",
-            )
-        )
-        for name, value in summary["cycle_time_hours"].items():
-            if value is not None:
-                fig.add_hline(y=value / 24, line_dash="dot", annotation_text=name)
-        notes.annotation_marks(fig, marks)
-        fig.update_layout(height=280, margin={"t": 10, "b": 10}, yaxis_title="days")
-        st.plotly_chart(fig, key="retro-cycle-time")
-        st.caption(
-            "First move into an active status to done, pauses included; a ticket moved back "
-            "keeps its first start. Dotted lines: median and 85th percentile."
-        )
+        if not withheld(finished):
+            cycle_time_chart(finished, load("flow_summary", month), marks)
     with right:
         st.subheader(label("aging_wip"))
-        table(
-            load("aging_wip", week).head(15),
-            ["ticket_id", "title", "status", "age_days", "days_in_status", "model", "role"],
-            "aging_wip",
-            week,
-            caption="The 15 oldest tickets in progress.",
-            empty="Nothing in progress.",
-        )
+        wip = load("aging_wip", week)
+        if not withheld(wip):
+            table(
+                wip.head(15),
+                ["ticket_id", "title", "status", "age_days", "days_in_status", "model", "role"],
+                "aging_wip",
+                week,
+                caption="The 15 oldest tickets in progress.",
+                empty="Nothing in progress.",
+            )
 
+    flow_hidden = retro.hidden_text("assignees")
     left, right = st.columns(2)
     with left:
         st.subheader(label("work_mix_groups"))
         mix = retro.work_mix
+        if flow_hidden:
+            st.caption(flow_hidden)
         fig = figure()
         fig.add_bar(x=mix["group"], y=mix["share"], name="this week")
         fig.add_bar(x=mix["group"], y=mix["target"], name="target")
@@ -240,10 +267,13 @@ def flow(retro: Retro, week: Filters, month: Filters, marks: list) -> None:
             barmode="group",
             legend={"orientation": "h"},
         )
-        st.plotly_chart(fig, key="retro-mix")
+        if not flow_hidden:
+            st.plotly_chart(fig, key="retro-mix")
     with right:
         st.subheader(label("handoffs"))
-        if not retro.handoffs:
+        if flow_hidden:
+            st.caption(flow_hidden)
+        elif not retro.handoffs:
             st.write("No hand-off between roles this week.")
         for name, wait in retro.handoffs.items():
             st.markdown(
@@ -282,8 +312,15 @@ def rows(week: Filters, month: Filters) -> None:
             "recovery_median_hours",
             "unattributed_incidents",
         ]
-        table(load("delivery_by_team", month), ["team", *by], "delivery_by_team", month)
-        table(load("delivery_by_model", month), ["model", *by], "delivery_by_model", month)
+        for column in ("team", "model"):
+            rows_ = load(f"delivery_by_{column}", month)
+            table(
+                rows_,
+                [column, *by],
+                f"delivery_by_{column}",
+                month,
+                caption=privacy.rows_note(rows_, column),
+            )
 
     with st.expander("The rows behind the numbers"):
         st.caption(

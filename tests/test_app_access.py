@@ -160,11 +160,15 @@ def test_a_link_to_another_team_or_its_model_shows_no_number(company):
 def test_a_member_of_two_teams_sees_both_each_item_once(company):
     at = _open("carol@example.com", groups=["growth-ds", "risk-ds"])
     assert _team_choices(at) == ["All", "growth", "risk"]
-    both = int(_figures(at)["Deployments"])
-    growth = int(_figures(_open("alice@example.com"))["Deployments"])
-    risk = int(_figures(_open("bob@example.com"))["Deployments"])
-    assert both == growth + risk
-    admin = int(_figures(_open("ops@example.com"))["Deployments"])
+    # Tickets finished: risk's deployments this week carry one author's changes, withheld
+    # (metrics.privacy); its tickets have six assignees.
+    figure = "Tickets finished"
+    both = int(_figures(at)[figure])
+    growth = int(_figures(_open("alice@example.com"))[figure])
+    risk = int(_figures(_open("bob@example.com"))[figure])
+    assert both == growth + risk and growth > 0 and risk > 0
+    assert _figures(_open("bob@example.com"))["Deployments"] == "Hidden"
+    admin = int(_figures(_open("ops@example.com"))[figure])
     assert both < admin
 
 

@@ -452,7 +452,7 @@ def ai_con(tmp_path_factory):
 
 
 def test_ai_assisted_split_per_team_withholds_small_groups(ai_con):
-    withheld = "fewer than 3 people contributed ([privacy] min_people = 3)"
+    withheld = "fewer than 3 people — hidden"
     assert delivery.by_ai_assisted(ai_con, WINDOW) == [
         # dan and erin: 2 people
         {"team": "a", "ai_assisted": "false", "withheld": withheld},

@@ -433,7 +433,10 @@ def test_report_json(demo_env):
         "levels",
         "by_ai_assisted",
         "previous",
+        "withheld",
     }
+    # every team together: well over 3 authors and assignees, nothing withheld
+    assert report["delivery"]["withheld"] is None and report["flow"]["withheld"] is None
     assert set(report["flow"]) >= {
         "throughput",
         "cycle_time_hours",

@@ -472,11 +472,13 @@ def test_the_json_honours_the_team_and_the_model(demo_env):
     assert model["week"]["model"] == "fraud" and everything["week"]["model"] is None
     week = retro.rolling_week()
     ((count,),) = demo_env.query(
-        "select count(*) from deployments where environment = 'production' and "
-        "status = 'success' and model = 'fraud' and finished_at >= $since and "
-        "finished_at < $until",
+        "select count(*) from incidents where model = 'fraud' and opened_at >= $since and "
+        "opened_at < $until",
         {"since": week.since, "until": week.until},
     )
-    shown = {f["key"]: f["this_week"] for f in model["figures"]}
-    assert shown["deployments"] == count
+    shown = {f["key"]: f for f in model["figures"]}
+    assert shown["incidents"]["this_week"] == count == 1
+    # fraud's one deployment of the week carries changes of fewer than 3 authors: withheld
+    assert shown["deployments"]["this_week"] is None
+    assert shown["deployments"]["withheld"] == "fewer than 3 people — hidden"
     assert model["figures"] != everything["figures"]
