@@ -319,7 +319,7 @@ def run(
     sources = [config.source(name) for name in only] if only else list(config.sources)
     identities, notices = identities_for(config)
     for notice in notices:
-        log.warning(notice)
+        log.info(notice)
     sync_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     results: list[SourceResult] = []
     with warehouse.writing(config.warehouse) as con:
@@ -327,7 +327,7 @@ def run(
         settled = settle_identity_mode(con, identities, sources, {s.name for s in config.sources})
         con.commit()
         for notice in settled:
-            log.warning(notice)
+            log.info(notice)
         notices += settled
         for source in sources:
             results.append(_sync_source(con, config, source, sync_id, progress, identities))
