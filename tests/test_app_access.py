@@ -174,7 +174,9 @@ def test_a_viewer_sees_figures_not_rows_on_three_pages(company):
     assert int(_figures(at)["Deployments"]) >= 0
     assert ROWS_WITHHELD in [c.value for c in at.caption]
     # The retro's summary tables (per team, per model) stay; no table lists single items.
-    items = {column_specs.COLUMNS[c].label for c in access.ITEM_COLUMNS if c in column_specs.COLUMNS}
+    items = {
+        column_specs.COLUMNS[c].label for c in access.ITEM_COLUMNS if c in column_specs.COLUMNS
+    }
     assert at.dataframe and all(items.isdisjoint(d.value.columns) for d in at.dataframe)
     member = _open("alice@example.com")
     assert any(not items.isdisjoint(d.value.columns) for d in member.dataframe)
