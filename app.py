@@ -84,6 +84,8 @@ def ensure_warehouse() -> bool:
             box.update(label="The first sync failed", state="error")
             st.error(str(error))
             return False
+        for notice in report.notices:
+            st.info(notice)
         for source in report.sources:
             if not source.ok:
                 st.warning(source.error)

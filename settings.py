@@ -27,6 +27,9 @@ DEFAULT_CONFIG_NAME = "sources.toml"
 # The notes store (annotations, decisions, retro actions): a SQLite file beside the warehouse
 # unless `[notes] url` or `url_env` names another database.
 DEFAULT_NOTES_FILE = "tandem-notes.sqlite"
+# The privacy key (pseudonyms of people) when `[privacy] key_env` names no variable: a file
+# beside the config, or beside the warehouse for the embedded default, readable by its owner only.
+DEFAULT_PRIVACY_KEY_FILE = "tandem-privacy.key"
 # How often a source is expected to sync when its config does not say (`expected_every_hours`):
 # Data sources calls it stale once its last successful sync is older than this.
 DEFAULT_EXPECTED_EVERY_HOURS = 24.0
@@ -443,6 +446,132 @@ def _parse_access(raw: Any, origin: str) -> AccessConfig:
     return AccessConfig(allow=allow, admins=admins, teams=tuple(teams), configured=True)
 
 
+# `[privacy]`: the keys it takes, and those of each `[[privacy.people]]` table.
+PRIVACY_KEYS = ("min_people", "key_env", "show_names", "people")
+PERSON_KEYS = ("name", "email", "github", "jira", "teams")
+# The order a person's aliases are tried for their canonical identity (the HMAC's input).
+ALIAS_KINDS = ("email", "github", "jira")
+
+
+@dataclass(frozen=True)
+class Person:
+    """One `[[privacy.people]]` table: a person's name, their aliases in each tool, their teams.
+
+    Every alias (an email, a GitHub login, a Jira account id) stands for the same person, who
+    counts once across tools and gets one pseudonym: that of `canonical`, the first of email,
+    github and jira the table gives (lower case).
+    """
+
+    name: str
+    email: str | None = None
+    github: str | None = None
+    jira: str | None = None
+    teams: tuple[str, ...] = ()
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(a for a in (self.email, self.github, self.jira) if a)
+
+    @property
+    def canonical(self) -> str:
+        return self.aliases[0].lower()
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """`[privacy]`: how people show in the warehouse, and how few make a group too small.
+
+    People (change authors, ticket and transition assignees) are stored as pseudonyms,
+    `person-` + 10 hex characters of an HMAC-SHA256 of their identity under a key kept out of
+    the config: in the environment variable `key_env` names, else in `key_file` (made on the
+    first sync, mode 0600). `show_names = true` keeps names instead. `people` joins one person's
+    aliases across tools.
+    """
+
+    min_people: int = 3
+    key_env: str | None = None
+    show_names: bool = False
+    people: tuple[Person, ...] = ()
+    key_file: Path = Path(DEFAULT_PRIVACY_KEY_FILE)
+
+
+def _parse_privacy(raw: Any, key_file: Path, origin: str) -> PrivacyConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: [privacy] must be a table")
+    unknown = sorted(set(raw) - set(PRIVACY_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: [privacy] has unknown keys {', '.join(unknown)} ({', '.join(PRIVACY_KEYS)})"
+        )
+    min_people = raw.get("min_people", 3)
+    if isinstance(min_people, bool) or not isinstance(min_people, int) or min_people < 1:
+        raise ConfigError(
+            f"{origin}: [privacy] min_people must be a whole number of at least 1, "
+            f"got {min_people!r}"
+        )
+    key_env = raw.get("key_env")
+    if key_env is not None and (not isinstance(key_env, str) or not key_env.strip()):
+        # The value is a variable's name, never a key: saying what it is does no harm.
+        raise ConfigError(
+            f"{origin}: [privacy] key_env must name an environment variable, "
+            f'like "TANDEM_PRIVACY_KEY", got {key_env!r}'
+        )
+    show_names = raw.get("show_names", False)
+    if not isinstance(show_names, bool):
+        raise ConfigError(
+            f"{origin}: [privacy] show_names must be true or false, got {show_names!r}"
+        )
+    raw_people = raw.get("people", [])
+    if not isinstance(raw_people, list):
+        raise ConfigError(
+            f"{origin}: [privacy] people must be an array of tables ([[privacy.people]])"
+        )
+    people: list[Person] = []
+    owner: dict[str, str] = {}  # alias (lower case) -> the name of the person it belongs to
+    for index, item in enumerate(raw_people):
+        where = f"{origin}: [[privacy.people]] #{index + 1}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: expected a table")
+        unknown = sorted(set(item) - set(PERSON_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{where} has unknown keys {', '.join(unknown)} ({', '.join(PERSON_KEYS)})"
+            )
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where} needs a name")
+        where = f"{origin}: [[privacy.people]] {name.strip()!r}"
+        aliases: dict[str, str] = {}
+        for kind in ALIAS_KINDS:
+            value = item.get(kind)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where} {kind} must be a non-empty string")
+            aliases[kind] = value.strip()
+        if not aliases:
+            raise ConfigError(f"{where} needs at least one of email, github, jira")
+        for kind, alias in aliases.items():
+            other = owner.get(alias.lower())
+            if other is not None:
+                raise ConfigError(
+                    f"{where} {kind}: the alias is already {other!r}'s; "
+                    "an alias belongs to one person"
+                )
+            owner[alias.lower()] = name.strip()
+        teams = item.get("teams", [])
+        if not isinstance(teams, list) or not all(isinstance(t, str) and t.strip() for t in teams):
+            raise ConfigError(f"{where} teams must be a list of team names")
+        people.append(Person(name=name.strip(), teams=tuple(t.strip() for t in teams), **aliases))
+    return PrivacyConfig(
+        min_people=min_people,
+        key_env=key_env.strip() if key_env else None,
+        show_names=show_names,
+        people=tuple(people),
+        key_file=key_file,
+    )
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """One `[[sources]]` table: a name, a kind, and the options that kind reads."""
@@ -501,15 +630,20 @@ class Config:
     # its model's latest successful production deployment only within this many hours before it
     # opened. None (unset): no window, the fallback always applies.
     attribution_window_hours: float | None = None
-    # `[privacy] min_people`: a team-level split (AI-assisted changes) is withheld where fewer
-    # distinct change authors contributed to a group.
-    min_people: int = 3
+    # `[privacy]`: pseudonyms of people, their aliases, and the smallest group shown.
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     # `[notes]`: the store of annotations, decisions and retro actions.
     notes: NotesConfig = field(default_factory=NotesConfig)
     # `[digest]`: the weekly digest's webhook and email (python -m metrics digest).
     digest: DigestConfig = field(default_factory=DigestConfig)
     # `[access]`: who may sign in and which teams each person sees (default: not configured).
     access: AccessConfig = field(default_factory=AccessConfig)
+
+    @property
+    def min_people(self) -> int:
+        """`[privacy] min_people`: a team-level split (AI-assisted changes) is withheld where
+        fewer distinct change authors contributed to a group."""
+        return self.privacy.min_people
 
     def notes_url(self) -> Secret:
         """The notes store's SQLAlchemy URL (a Secret: it may hold a password)."""
@@ -560,8 +694,14 @@ def _parse_source(raw: Any, index: int, base_dir: Path, origin: str) -> SourceCo
     )
 
 
-def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
-    """Turn a parsed TOML document into a Config; raise ConfigError naming what is wrong."""
+def parse(
+    data: dict[str, Any], base_dir: Path, origin: str, key_file: Path | None = None
+) -> Config:
+    """Turn a parsed TOML document into a Config; raise ConfigError naming what is wrong.
+
+    `key_file` is where the privacy key is kept when `[privacy] key_env` names no variable
+    (default: beside the config, in `base_dir`).
+    """
     warehouse = data.get("warehouse", {})
     if not isinstance(warehouse, dict):
         raise ConfigError(f"{origin}: [warehouse] must be a table")
@@ -593,9 +733,8 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         demo = any(source.kind == "demo" for source in sources)
         contracts = PROJECT_DIR / DEFAULT_CONTRACTS if demo else None
     delivery_table = data.get("delivery", {})
-    privacy = data.get("privacy", {})
-    if not isinstance(delivery_table, dict) or not isinstance(privacy, dict):
-        raise ConfigError(f"{origin}: [delivery] and [privacy] must be tables")
+    if not isinstance(delivery_table, dict):
+        raise ConfigError(f"{origin}: [delivery] must be a table")
     window = delivery_table.get("attribution_window_hours")
     if window is not None and (
         isinstance(window, bool) or not isinstance(window, int | float) or window <= 0
@@ -604,12 +743,9 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
             f"{origin}: [delivery] attribution_window_hours must be a positive number of hours "
             f"(72 for three days), got {window!r}"
         )
-    min_people = privacy.get("min_people", 3)
-    if isinstance(min_people, bool) or not isinstance(min_people, int) or min_people < 1:
-        raise ConfigError(
-            f"{origin}: [privacy] min_people must be a whole number of at least 1, "
-            f"got {min_people!r}"
-        )
+    privacy = _parse_privacy(
+        data.get("privacy", {}), key_file or base_dir / DEFAULT_PRIVACY_KEY_FILE, origin
+    )
     return Config(
         warehouse=path,
         sources=sources,
@@ -619,7 +755,7 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
         contracts=contracts,
         webhook_env=alerts.get("webhook_env"),
         attribution_window_hours=None if window is None else float(window),
-        min_people=min_people,
+        privacy=privacy,
         notes=_parse_notes(data.get("notes"), base_dir, origin),
         digest=_parse_digest(data.get("digest"), origin),
         access=_parse_access(data.get("access"), origin),
@@ -629,13 +765,16 @@ def parse(data: dict[str, Any], base_dir: Path, origin: str) -> Config:
 def default_config(base_dir: Path | None = None) -> Config:
     """The embedded default: the demo source, warehouse at data/tandem.duckdb, and the demo
     models' contracts (the models.toml shipped beside this file)."""
+    base_dir = base_dir or Path.cwd()
     return parse(
         {
             "sources": [{"name": "demo", "kind": "demo"}],
             "contracts": {"path": str(PROJECT_DIR / DEFAULT_CONTRACTS)},
         },
-        base_dir or Path.cwd(),
+        base_dir,
         "embedded default",
+        # No config file to sit beside: the key goes beside the warehouse.
+        key_file=base_dir / DEFAULT_WAREHOUSE.parent / DEFAULT_PRIVACY_KEY_FILE,
     )
 
 

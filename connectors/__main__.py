@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     except (settings.ConfigError, warehouse.WarehouseError) as error:
         print(f"tandem: {error}", file=sys.stderr)
         return 2
+    for notice in report.notices:  # one line each: a key file made, people read again
+        print(f"tandem: {notice}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -31,6 +31,8 @@ class Column:
     allowed: tuple[str, ...] = ()
     non_negative: bool = False
     default: str | None = None
+    # A person (an author, an assignee): pseudonymised at ingest (connectors/identity.py).
+    identity: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -55,6 +57,11 @@ class Feed:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def identity_columns(self) -> tuple[str, ...]:
+        """The columns that name a person, stored as pseudonyms unless names are shown."""
+        return tuple(c.name for c in self.columns if c.identity)
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -99,7 +106,7 @@ FEEDS: dict[str, Feed] = {
                 Column("deployment_id"),
                 Column("first_commit_at", "timestamp", required=True),
                 Column("merged_at", "timestamp"),
-                Column("author"),
+                Column("author", identity=True),
                 Column("title"),
                 # the incident this change fixes, as the source names it (not checked against
                 # the incidents feed: it may name one from another tool)
@@ -170,7 +177,7 @@ FEEDS: dict[str, Feed] = {
                 Column("work_category", allowed=WORK_CATEGORIES),
                 Column("team"),
                 Column("model"),
-                Column("assignee"),
+                Column("assignee", identity=True),
                 Column("role"),
                 Column("created_at", "timestamp", required=True),
                 Column("resolved_at", "timestamp"),
@@ -192,7 +199,7 @@ FEEDS: dict[str, Feed] = {
                 Column("at", "timestamp", required=True),
                 Column("from_status"),
                 Column("to_status", required=True),
-                Column("assignee"),
+                Column("assignee", identity=True),
                 Column("role"),
             ),
         ),
@@ -212,6 +219,11 @@ def parse_instant(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def identity_feeds() -> dict[str, tuple[str, ...]]:
+    """Each feed that names people, with its identity columns."""
+    return {f.name: f.identity_columns for f in FEEDS.values() if f.identity_columns}
 
 
 def column_names(name: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@
     # teams = { "Growth" = "growth" }       # component (or label) -> team
     # models = { "Churn" = "churn" }        # component (or label) -> model
     # category_label_prefix = "category:"   # label "category:research" -> work category
-    # roles = { "Ana Lima" = "data_science" }  # assignee display name -> role
+    # roles = { "Ana Lima" = "data_science" }  # assignee display name (or account id) -> role
     # incident_type = "Incident"            # issue type(s) that are incidents, not tickets
     # deployment_field = "Deployment ID"    # incidents: field naming the deployment...
     # deployment_label_prefix = "deploy:"   # ...or a label "deploy:<deployment_id>"
@@ -36,7 +36,10 @@ v3) are not requested. The endpoints are Jira Cloud's: a Data Center server has 
 Work categories come from the issue type through the config's `[work_categories]` (or from a
 category label); severities are priority names, renamed with `values.severity` if needed.
 A transition's assignee is the one at the time: assignee changes in the changelog are replayed
-in time order (before the first change, its `fromString`; with no change, the current one).
+in time order (before the first change, its `from`; with no change, the current one).
+An assignee is their `accountId`, stable where display names change and are shared; a display
+name only where Jira gives no account id. Roles are read from the display name (or the account
+id) here, before the loader pseudonymises the assignee (connectors/identity.py).
 
 Incremental: the latest `updated` seen is kept in the sync state, and the next sync adds
 `AND updated >= "yyyy/MM/dd HH:mm"` to the JQL. JQL dates have minute precision and are read
@@ -113,7 +116,8 @@ class IssueRules:
     """How one source's issues get a team, a model, a work category and roles (from options).
 
     Read once per source: labels and components match names case-insensitively and values are
-    kept as written (connectors/labels.py); roles match the assignee's display name as written.
+    kept as written (connectors/labels.py); roles match the assignee's display name as written,
+    or their account id.
     """
 
     team: LabelRule = field(default_factory=LabelRule)
@@ -161,7 +165,10 @@ class IssueRules:
     def is_incident(self, issue_type: str | None) -> bool:
         return issue_type is not None and issue_type.strip().casefold() in self.incident_types
 
-    def role(self, assignee: str | None) -> str | None:
+    def role(self, assignee: str | None, display_name: str | None = None) -> str | None:
+        """The role of a person named by `display_name`, else by their id `assignee`."""
+        if display_name and display_name in self.roles:
+            return self.roles[display_name]
         return self.roles.get(assignee) if assignee else None
 
     def team_of(self, labels: list[str], components: list[str]) -> str | None:
@@ -196,6 +203,14 @@ def _name(value: Any, key: str = "name") -> str | None:
     if isinstance(value, dict):
         return json_text(value.get(key))
     return json_text(value)
+
+
+def _person(value: Any) -> tuple[str | None, str | None]:
+    """(identity, display name) of a user field: the identity is the stable accountId, the
+    display name where Jira gives no account id."""
+    display = _name(value, "displayName")
+    account = _name(value, "accountId") if isinstance(value, dict) else None
+    return account or display, display
 
 
 def _strings(value: Any, key: str = "name") -> list[str]:
@@ -258,15 +273,17 @@ def transitions(issue: Mapping[str, Any], rules: IssueRules) -> list[dict]:
     fields = issue.get("fields") or {}
     histories = _histories(issue)
     changes = [item for h in histories for item in _items(h, "assignee")]
-    assignee = (
-        json_text(changes[0].get("fromString"))
-        if changes
-        else _name(fields.get("assignee"), "displayName")
-    )
+    if changes:
+        first = changes[0]
+        display = json_text(first.get("fromString"))
+        assignee = json_text(first.get("from")) or display
+    else:
+        assignee, display = _person(fields.get("assignee"))
     rows = []
     for history in histories:
         for change in _items(history, "assignee"):
-            assignee = json_text(change.get("toString"))
+            display = json_text(change.get("toString"))
+            assignee = json_text(change.get("to")) or display
         for change in _items(history, "status"):
             rows.append(
                 {
@@ -275,7 +292,7 @@ def transitions(issue: Mapping[str, Any], rules: IssueRules) -> list[dict]:
                     "from_status": json_text(change.get("fromString")),
                     "to_status": json_text(change.get("toString")),
                     "assignee": assignee,
-                    "role": rules.role(assignee),
+                    "role": rules.role(assignee, display),
                 }
             )
     return rows
@@ -550,7 +567,7 @@ class JiraConnector(Connector):
             fields = issue.get("fields") or {}
             labels = _strings(fields.get("labels"))
             components = _strings(fields.get("components"))
-            assignee = _name(fields.get("assignee"), "displayName")
+            assignee, display = _person(fields.get("assignee"))
             rows.append(
                 {
                     "ticket_id": json_text(issue.get("key")),
@@ -560,7 +577,7 @@ class JiraConnector(Connector):
                     "team": self.rules.team_of(labels, components),
                     "model": self.rules.model_of(labels, components),
                     "assignee": assignee,
-                    "role": self.rules.role(assignee),
+                    "role": self.rules.role(assignee, display),
                     "created_at": json_text(fields.get("created")),
                     "resolved_at": json_text(fields.get("resolutiondate")),
                     "status": _name(fields.get("status")),

@@ -220,7 +220,10 @@ class JiraCsvConnector(Connector):
                 "severity": value("Priority"),
                 "deployment_id": value(*self.deployment) or self.rules.deployment_of(labels),
             }
-        assignee = value("Assignee")
+        # The account id where the export has it ("Assignee Id", all fields), as the REST
+        # connector stores it; else the display name. Roles read the display name first.
+        display = value("Assignee")
+        assignee = value("Assignee Id") or display
         sprints = values("Sprint")
         return {
             "ticket_id": value(KEY_COLUMN),
@@ -230,7 +233,7 @@ class JiraCsvConnector(Connector):
             "team": self.rules.team_of(labels, components),
             "model": self.rules.model_of(labels, components),
             "assignee": assignee,
-            "role": self.rules.role(assignee),
+            "role": self.rules.role(assignee, display),
             "created_at": self._instant(value("Created")),
             "resolved_at": self._instant(value("Resolved")),
             "status": value("Status"),

@@ -28,6 +28,12 @@ origins read in one sync (two files), stay two rows. In one batch, a good row of
 over a bad one: the bad row is counted as quarantined in the sync's stats but leaves no
 quarantine row beside the loaded K.
 
+People (the feed columns marked `identity`: change authors, assignees) are stored as what the
+sync's `Identities` makes of them (connectors/identity.py): pseudonyms unless names are shown.
+The raw record of a quarantined row holds the same pseudonym in those source columns; a raw
+record the loader cannot read column by column (a connector's reject, a CSV line with too many
+fields) of a feed that names people is withheld, kept only as a keyed digest of its content.
+
 Identifiers (column names from files and config) are quoted, never values: every value from a
 source or a config is bound as a parameter.
 """
@@ -41,8 +47,10 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from connectors.feeds import BOOKKEEPING_COLUMNS, Column, Feed, feed
+from connectors.identity import Identities
 from settings import SourceConfig
 from warehouse import quote
 
@@ -177,11 +185,17 @@ class Loader:
         source: SourceConfig,
         sync_id: str,
         work_categories: dict[str, str] | None = None,
+        identities: Identities | None = None,
     ):
         self.con = con
         self.source = source
         self.sync_id = sync_id
         self.work_categories = work_categories or {}
+        # None: identities are stored as the source gives them (a Loader used on its own);
+        # a sync always passes the configured ones.
+        self.identities = identities
+        self._identity_fn: str | None = None
+        self._withhold_fn: str | None = None
         # What this sync sighted, kept until finish() settles the quarantine (see there):
         # (feed, origin) read, bad rows sighted, and good rows' keys that quarantine holds.
         suffix = uuid.uuid4().hex[:8]
@@ -278,6 +292,59 @@ class Loader:
         if frame_name:
             self.con.unregister(frame_name)
 
+    # -- people ---------------------------------------------------------------------------------
+
+    def _identity_function(self) -> str:
+        """The SQL function, registered on the connection, that maps an identity for storage."""
+        if self._identity_fn is None:
+            assert self.identities is not None
+            identities = self.identities
+            name = f"__identity_{uuid.uuid4().hex[:8]}"
+
+            def mapped(values: pa.Array) -> pa.Array:
+                return pa.array(identities.many(values.to_pylist()), type=pa.string())
+
+            self.con.create_function(
+                name, mapped, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False
+            )
+            self._identity_fn = name
+        return self._identity_fn
+
+    def _withholds(self, spec: Feed) -> bool:
+        """Whether raw records of this feed that are not read column by column are withheld:
+        the feed names people and they are stored as pseudonyms."""
+        return (
+            bool(spec.identity_columns)
+            and self.identities is not None
+            and not self.identities.show_names
+        )
+
+    def _withheld(self, spec: Feed, raw: str) -> str:
+        """A raw record as quarantine keeps it: withheld (a keyed digest) when it may name
+        people that the warehouse stores as pseudonyms."""
+        if not self._withholds(spec):
+            return raw
+        assert self.identities is not None
+        return self.identities.withhold(raw)
+
+    def _withhold_function(self) -> str:
+        if self._withhold_fn is None:
+            assert self.identities is not None
+            identities = self.identities
+            name = f"__withhold_{uuid.uuid4().hex[:8]}"
+
+            def withheld(values: pa.Array) -> pa.Array:
+                return pa.array(
+                    [None if v is None else identities.withhold(v) for v in values.to_pylist()],
+                    type=pa.string(),
+                )
+
+            self.con.create_function(
+                name, withheld, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False
+            )
+            self._withhold_fn = name
+        return self._withhold_fn
+
     # -- planning -------------------------------------------------------------------------------
 
     def _describe(self, relation: str, params: dict[str, Any], origin: str) -> dict[str, str]:
@@ -346,6 +413,7 @@ class Loader:
         used: set[str] = set()
         exprs: dict[str, str] = {}  # canonical or feature name -> typed SQL over the source row
         checks: list[str] = []
+        identity_sources: set[str] = set()
         fmt = self.source.option("timestamp_format")
         for column in spec.columns:
             src = self._source_column(column.name, raw_types)
@@ -353,6 +421,10 @@ class Loader:
                 used.add(src)
             raw = self._raw_expr(column, src, raw_types, params)
             expr, column_checks = self._typed_expr(spec, column, raw, src, raw_types, fmt, params)
+            if column.identity and self.identities is not None:
+                expr = f"{self._identity_function()}({expr})"
+                if src is not None:
+                    identity_sources.add(src)
             exprs[column.name] = expr
             checks.extend(column_checks)
         features = self._features(spec, raw_types, used, batch.type_hints)
@@ -403,7 +475,12 @@ class Loader:
         # packed only for rows with a reason (packing every row costs more than reading a file).
         typed = [
             *(["src.__row"] if "__row" in raw_types else []),
-            *(f"src.{quote(c)} as __raw_{i}" for i, c in enumerate(raw_names)),
+            *(
+                f"{self._identity_function()}(cast(src.{quote(c)} as varchar)) as __raw_{i}"
+                if c in identity_sources
+                else f"src.{quote(c)} as __raw_{i}"
+                for i, c in enumerate(raw_names)
+            ),
             *(f"{e} as {quote(n)}" for n, e in exprs.items()),
             f"{column_reason} as __column_reason",
         ]
@@ -841,7 +918,9 @@ class Loader:
                 {
                     "row_number": pd.array([r.row_number for r in batch.rejects], dtype="Int64"),
                     "row_key": pd.array([r.key for r in batch.rejects], dtype="string"),
-                    "raw": pd.array([r.raw for r in batch.rejects], dtype="string"),
+                    "raw": pd.array(
+                        [self._withheld(spec, r.raw) for r in batch.rejects], dtype="string"
+                    ),
                     "reason": pd.array([r.reason for r in batch.rejects], dtype="string"),
                 }
             )
@@ -856,9 +935,13 @@ class Loader:
                 con.unregister("__rejects")
         if batch.rejects_sql:
             # Its columns: (row_number, raw, reason).
+            raw = "r.raw"
+            if self._withholds(spec):
+                raw = f"{self._withhold_function()}(cast(r.raw as varchar))"
             con.execute(
                 "insert into __fresh (origin, row_number, raw, reason) "
-                f"select $origin, * from ({batch.rejects_sql})",
+                f"select $origin, r.row_number, {raw}, r.reason "
+                f"from ({batch.rejects_sql}) r(row_number, raw, reason)",
                 {**batch.rejects_params, "origin": batch.origin},
             )
         fresh = con.execute("select count(*) from __fresh").fetchone()[0]

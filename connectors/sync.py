@@ -3,12 +3,21 @@
 All sources load into one copy of the warehouse that is swapped in at the end (warehouse.py),
 each source in its own transaction: a source that fails is rolled back and recorded, and the
 others still land.
+
+People are stored as the `[privacy]` config says (connectors/identity.py): the sync resolves
+the key first (making the key file on a first sync, which it reports in `notices`), and
+records the identity mode and the key's fingerprint in `tandem_meta`. When either differs from
+what the warehouse recorded, every row of the feeds that name people is deleted with the
+quarantine rows of those feeds, and their sources' sync state with it, so the sync reads them
+again whole: a pseudonym cannot be turned back into a name, and the warehouse never mixes two
+ways of naming people. That needs every such source in the sync (no `--source` subset).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 
@@ -16,9 +25,17 @@ import duckdb
 
 import warehouse
 from connectors import registry
+from connectors.feeds import identity_feeds
+from connectors.identity import Identities, load_key
 from connectors.loader import Batch, Loader, LoadStats, SourceError
 from profiling import store as profile_store
 from settings import Config, ConfigError, SourceConfig
+from warehouse import quote
+
+log = logging.getLogger("tandem.sync")
+# tandem_meta keys: how people are stored (names or pseudonyms), and the key's fingerprint.
+IDENTITY_MODE_KEY = "identity_mode"
+IDENTITY_KEY_FINGERPRINT = "identity_key_fingerprint"
 
 
 class Progress:
@@ -57,6 +74,8 @@ class SyncReport:
     sources: list[SourceResult]
     # Model-days whose drift profiles this sync computed.
     profiled_days: int = 0
+    # One line each for whoever runs the sync: a key file made, identities read again.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +113,7 @@ class SyncReport:
             "ok": self.ok,
             "sources": rows,
             "profiled_days": self.profiled_days,
+            "notices": list(self.notices),
         }
 
 
@@ -107,6 +127,7 @@ def _sync_source(
     source: SourceConfig,
     sync_id: str,
     progress: Progress,
+    identities: Identities,
 ) -> SourceResult:
     result = SourceResult(source.name, source.kind)
     started = _now()
@@ -114,7 +135,7 @@ def _sync_source(
     try:
         connector = registry.create(source, read_state(con, source.name))
         progress.source_started(source.name, connector.estimate())
-        loader = Loader(con, source, sync_id, config.work_categories)
+        loader = Loader(con, source, sync_id, config.work_categories, identities)
         for batch in connector.batches():
             stats = loader.load(batch)
             result.feeds.setdefault(batch.feed, LoadStats()).add(stats)
@@ -187,20 +208,132 @@ def _record(
     )
 
 
+def identities_for(config: Config) -> tuple[Identities, list[str]]:
+    """How this config stores people, and the notices resolving its key gave (a file made).
+
+    ConfigError naming the variable (never its value) when `key_env` names an empty one.
+    """
+    if config.privacy.show_names:
+        return Identities(config.privacy, None), []
+    resolved = load_key(config.privacy)
+    notices = [resolved.notice] if resolved.notice else []
+    return Identities(config.privacy, resolved.key), notices
+
+
+def recorded_identity_mode(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """(mode, key fingerprint) as the warehouse recorded them; None when it recorded none."""
+    rows = dict(
+        con.execute(
+            "select key, value from tandem_meta where key in ($mode, $fingerprint)",
+            {"mode": IDENTITY_MODE_KEY, "fingerprint": IDENTITY_KEY_FINGERPRINT},
+        ).fetchall()
+    )
+    if IDENTITY_MODE_KEY not in rows:
+        return None
+    return rows[IDENTITY_MODE_KEY], rows.get(IDENTITY_KEY_FINGERPRINT) or ""
+
+
+def _sources_naming_people(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The sources with rows, or quarantined rows, in a feed that names people."""
+    feeds = identity_feeds()
+    found: set[str] = set()
+    for name in feeds:
+        found.update(
+            s for (s,) in con.execute(f"select distinct source from {quote(name)}").fetchall()
+        )
+    found.update(
+        s
+        for (s,) in con.execute(
+            "select distinct source from quarantine where feed in (select unnest($feeds))",
+            {"feeds": list(feeds)},
+        ).fetchall()
+    )
+    return found
+
+
+def settle_identity_mode(
+    con: duckdb.DuckDBPyConnection,
+    identities: Identities,
+    syncing: list[SourceConfig],
+    configured: set[str],
+) -> list[str]:
+    """Record how people are stored; when it changed, clear what was stored the other way.
+
+    Returns the notices to give (the sources read again). A warehouse that recorded no mode
+    but holds people was written before pseudonyms: its people are names.
+    """
+    current = (identities.mode, identities.fingerprint or "")
+    recorded = recorded_identity_mode(con)
+    holders = _sources_naming_people(con)
+    if recorded is None and holders:
+        recorded = ("names", "")
+    notices: list[str] = []
+    if recorded is not None and recorded != current and holders:
+        # A configured source left out of this sync would keep people the old way; one no
+        # longer configured loses its people (nothing would ever read them again).
+        syncing_names = {s.name for s in syncing}
+        skipped = sorted(h for h in holders & configured if h not in syncing_names)
+        if skipped:
+            raise ConfigError(
+                "[privacy] changed how people are stored (show_names or the key): sync every "
+                "source at once, without --source, so none keeps the old way "
+                f"({', '.join(skipped)})"
+            )
+        for name in identity_feeds():
+            con.execute(f"delete from {quote(name)}")
+        con.execute(
+            "delete from quarantine where feed in (select unnest($feeds))",
+            {"feeds": list(identity_feeds())},
+        )
+        con.execute(
+            "delete from source_state where source in (select unnest($sources))",
+            {"sources": sorted(holders)},
+        )
+        notices.append(
+            f"[privacy] changed how people are stored ({recorded[0]} -> {current[0]}"
+            + (", a new key" if recorded[0] == current[0] else "")
+            + "): read again the people of "
+            + ", ".join(sorted(holders))
+        )
+    con.execute(
+        "delete from tandem_meta where key in ($mode, $fingerprint)",
+        {"mode": IDENTITY_MODE_KEY, "fingerprint": IDENTITY_KEY_FINGERPRINT},
+    )
+    con.execute(
+        "insert into tandem_meta values ($mode, $mode_value), ($fingerprint, $fingerprint_value)",
+        {
+            "mode": IDENTITY_MODE_KEY,
+            "mode_value": current[0],
+            "fingerprint": IDENTITY_KEY_FINGERPRINT,
+            "fingerprint_value": current[1],
+        },
+    )
+    return notices
+
+
 def run(
     config: Config, only: list[str] | None = None, progress: Progress | None = None
 ) -> SyncReport:
     """Sync the configured sources (or the ones named in `only`) into the warehouse."""
     progress = progress or Progress()
     sources = [config.source(name) for name in only] if only else list(config.sources)
+    identities, notices = identities_for(config)
+    for notice in notices:
+        log.info(notice)
     sync_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     results: list[SourceResult] = []
     with warehouse.writing(config.warehouse) as con:
+        con.begin()
+        settled = settle_identity_mode(con, identities, sources, {s.name for s in config.sources})
+        con.commit()
+        for notice in settled:
+            log.info(notice)
+        notices += settled
         for source in sources:
-            results.append(_sync_source(con, config, source, sync_id, progress))
+            results.append(_sync_source(con, config, source, sync_id, progress, identities))
         # Drift profiles of the days whose inference rows changed (none on a repeat sync).
         con.begin()
         profiled = profile_store.refresh(con, progress.profiling)
         con.commit()
     remote = sum(result.profiled_days for result in results)
-    return SyncReport(sync_id, results, profiled + remote)
+    return SyncReport(sync_id, results, profiled + remote, notices)

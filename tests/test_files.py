@@ -29,6 +29,11 @@ EXPECTED_TICKETS = [
 ]
 
 
+# A bad line of a feed that names people keeps its raw text only where names are shown; under
+# pseudonyms it is withheld (tests/test_privacy.py). The tests of raw lines show names.
+SHOW_NAMES = "[privacy]\nshow_names = true"
+
+
 def _tickets_in(project):
     return project.query(
         "select ticket_id, work_category, strftime(created_at, '%Y-%m-%d %H:%M:%S+00'), status, "
@@ -36,9 +41,10 @@ def _tickets_in(project):
     )
 
 
-def _source(project, path, fmt=""):
+def _source(project, path, fmt="", privacy=""):
     project.configure(
         f"""
+        {privacy}
         [[sources]]
         name = "tickets"
         kind = "files"
@@ -90,7 +96,7 @@ def test_a_csv_line_that_cannot_be_split_is_quarantined_with_its_line(project):
         "exports/tickets.csv",
         TICKETS_CSV.rstrip() + "\n    T-4,too,many,fields,a,b,c,2026-10-01,,Done,1,x,EXTRA\n",
     )
-    _source(project, "exports/tickets.csv")
+    _source(project, "exports/tickets.csv", privacy=SHOW_NAMES)
     report = project.sync()
     stats = report.as_dict()["sources"][0]
     assert (stats["read"], stats["loaded"], stats["quarantined"]) == (4, 3, 1)
@@ -117,7 +123,7 @@ T-10,Story,2026-10-10,Done
 
 def test_a_line_with_too_many_fields_is_one_quarantine_row(project):
     project.file("exports/tickets.csv", TEN_LINES)
-    _source(project, "exports/tickets.csv")
+    _source(project, "exports/tickets.csv", privacy=SHOW_NAMES)
     stats = project.sync().as_dict()["sources"][0]
     # DuckDB reports T-2's line twice and T-4's three times (once per extra field).
     assert (stats["read"], stats["loaded"], stats["duplicates"], stats["quarantined"]) == (
@@ -159,7 +165,7 @@ def test_a_malformed_json_line_is_quarantined_alone(project):
     target = _csv_to(project, "jsonl")
     with target.open("a") as handle:
         handle.write("{not json\n")
-    _source(project, "exports/*.jsonl")
+    _source(project, "exports/*.jsonl", privacy=SHOW_NAMES)
     report = project.sync()
     stats = report.as_dict()["sources"][0]
     assert (stats["read"], stats["loaded"], stats["quarantined"]) == (4, 3, 1)
@@ -235,8 +241,11 @@ def test_cli_json_summary_and_a_bad_source_does_not_stop_the_others(project):
         }
     ]
     lines = result.stderr.strip().splitlines()
+    key_file = project.root / "tandem-privacy.key"
     assert lines == [
-        f"tandem: source 'broken': no file matches {project.root / 'exports/missing/*.csv'}"
+        f"tandem: created the privacy key file {key_file} (mode 0600): people are stored as "
+        "pseudonyms made with it; keep it, or pseudonyms change",
+        f"tandem: source 'broken': no file matches {project.root / 'exports/missing/*.csv'}",
     ]
     assert project.query("select count(*) from tickets")[0][0] == 3
     assert project.query("select source, status from sync_runs order by source") == [

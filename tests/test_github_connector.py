@@ -53,6 +53,7 @@ from connectors.github import (
 from connectors.loader import Reject
 from settings import SourceConfig
 from tests.helpers.contracts.github import recorded, serve, source_toml
+from tests.helpers.project import PRIVACY_KEY, PRIVACY_KEY_ENV, PRIVACY_TOML, person
 from tests.replay import Answer, ReplayServer
 
 TOKEN = "ghp_N0tARealT0kenButSecretAnyway"
@@ -80,9 +81,12 @@ def counts(report) -> dict[str, tuple[int, int, int, int]]:
 
 def test_first_sync_maps_deployments_changes_and_incidents(project, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv(PRIVACY_KEY_ENV, PRIVACY_KEY)
     with ReplayServer() as server:
         serve(server, "first_sync")
-        project.configure(source_toml(server, token_env="GITHUB_TOKEN", team="ranking"))
+        project.configure(
+            PRIVACY_TOML + source_toml(server, token_env="GITHUB_TOKEN", team="ranking")
+        )
         report = project.sync()
     assert report.ok, report.as_dict()
     assert counts(report) == {
@@ -106,15 +110,15 @@ def test_first_sync_maps_deployments_changes_and_incidents(project, monkeypatch)
     assert project.query(
         "select change_id, deployment_id, first_commit_at, merged_at, author, title "
         "from changes order by change_id"
-    ) == [
+    ) == [  # authors (GitHub logins ada, bo, cy) stored as their pseudonyms
         ("octo/shop#1", "octo/shop/deployments/104", at("2026-03-01T09:00:00"),
-         at("2026-03-02T12:00:00"), "ada", "Cache feature lookups"),
+         at("2026-03-02T12:00:00"), person("ada"), "Cache feature lookups"),
         ("octo/shop#2", "octo/shop/deployments/104", at("2026-03-02T08:00:00"),
-         at("2026-03-02T15:00:00"), "bo", "Retrain on February data"),
+         at("2026-03-02T15:00:00"), person("bo"), "Retrain on February data"),
         ("octo/shop#3", "octo/shop/deployments/104", at("2026-03-02T18:45:00"),
-         at("2026-03-03T11:00:00"), "cy", "Tighten latency budget"),
-        ("octo/shop#4", None, at("2026-03-03T13:00:00"), at("2026-03-03T14:00:00"), "ada",
-         "Log prediction scores"),
+         at("2026-03-03T11:00:00"), person("cy"), "Tighten latency budget"),
+        ("octo/shop#4", None, at("2026-03-03T13:00:00"), at("2026-03-03T14:00:00"),
+         person("ada"), "Log prediction scores"),
     ]  # fmt: skip
     assert project.query(
         "select incident_id, model, team, opened_at, resolved_at, severity, deployment_id, title "

@@ -36,14 +36,22 @@ from metrics import db, flow
 from metrics.filters import Filters
 from settings import SourceConfig, Workflow
 from tests.helpers.contracts.jira import CHANGELOG, SEARCH, recorded, serve
+from tests.helpers.project import PRIVACY_KEY, PRIVACY_KEY_ENV, PRIVACY_TOML, person
 from tests.replay import Answer, ReplayServer
 
 TOKEN = "ATATT3xFfGF0-s3cr3t-t0ken"
 EMAIL = "ml-bot@yourcompany.com"
 TOKEN_ENV = "TANDEM_TEST_JIRA_TOKEN"
 BASIC = base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
+# Assignees are stored as the pseudonyms of their account ids (not their display names); roles
+# are still read from the display names in `roles`.
+ANA = person("712020:1d0e3c6a-ana")
+BRUNO = person("712020:8f2b9c1d-bruno")
+CHEN = person("712020:3a7c5e2f-chen")
 
-SOURCE = """
+SOURCE = (
+    PRIVACY_TOML
+    + """
 [[sources]]
 name = "jira"
 kind = "jira"
@@ -59,11 +67,13 @@ deployment_field = "Deployment ID"
 page_size = 3
 {extra}
 """
+)
 
 
 @pytest.fixture
 def token(monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv(PRIVACY_KEY_ENV, PRIVACY_KEY)
 
 
 @pytest.fixture
@@ -120,7 +130,7 @@ def test_the_search_pages_on_the_token_with_resolved_fields_and_whole_changelogs
             "development",
             "growth",
             "churn",
-            "Ana Lima",
+            ANA,
             "data_science",
             "11-02 08:00",
             "11-06 16:30",
@@ -136,7 +146,7 @@ def test_the_search_pages_on_the_token_with_resolved_fields_and_whole_changelogs
             "development",
             "growth",
             "churn",
-            "Bruno Costa",
+            BRUNO,
             "engineering",
             "11-02 10:00",
             "11-06 15:00",
@@ -152,7 +162,7 @@ def test_the_search_pages_on_the_token_with_resolved_fields_and_whole_changelogs
             "research",
             "search",
             "ranker",
-            "Chen Wei",
+            CHEN,
             "data_science",
             "11-06 16:00",
             None,
@@ -193,26 +203,26 @@ def test_a_transition_carries_the_assignee_at_the_time(jira):
         'role from ticket_transitions order by ticket_id, "at"'
     )
     assert rows == [
-        ("ML-1", "11-03 08:00", "To Do", "In Progress", "Ana Lima", "data_science"),
-        ("ML-1", "11-05 10:00", "In Progress", "In Review", "Ana Lima", "data_science"),
-        ("ML-1", "11-06 16:30", "In Review", "Done", "Ana Lima", "data_science"),
+        ("ML-1", "11-03 08:00", "To Do", "In Progress", ANA, "data_science"),
+        ("ML-1", "11-05 10:00", "In Progress", "In Review", ANA, "data_science"),
+        ("ML-1", "11-06 16:30", "In Review", "Done", ANA, "data_science"),
         # Before the reassignment: Ana Lima (the change's fromString), not the current Bruno.
-        ("ML-2", "11-03 10:00", "To Do", "In Progress", "Ana Lima", "data_science"),
-        ("ML-2", "11-04 16:00", "In Progress", "Ready for Engineering", "Ana Lima", "data_science"),
+        ("ML-2", "11-03 10:00", "To Do", "In Progress", ANA, "data_science"),
+        ("ML-2", "11-04 16:00", "In Progress", "Ready for Engineering", ANA, "data_science"),
         (
             "ML-2",
             "11-05 09:30",
             "Ready for Engineering",
             "In Progress",
-            "Bruno Costa",
+            BRUNO,
             "engineering",
         ),
-        ("ML-2", "11-06 11:00", "In Progress", "In Review", "Bruno Costa", "engineering"),
-        ("ML-2", "11-06 15:00", "In Review", "Done", "Bruno Costa", "engineering"),
+        ("ML-2", "11-06 11:00", "In Progress", "In Review", BRUNO, "engineering"),
+        ("ML-2", "11-06 15:00", "In Review", "Done", BRUNO, "engineering"),
         # Three status changes among five histories, three of them only in the changelog pages.
-        ("ML-3", "11-09 09:00", "To Do", "In Progress", "Chen Wei", "data_science"),
-        ("ML-3", "11-11 12:00", "In Progress", "Blocked", "Chen Wei", "data_science"),
-        ("ML-3", "11-12 08:00", "Blocked", "In Progress", "Chen Wei", "data_science"),
+        ("ML-3", "11-09 09:00", "To Do", "In Progress", CHEN, "data_science"),
+        ("ML-3", "11-11 12:00", "In Progress", "Blocked", CHEN, "data_science"),
+        ("ML-3", "11-12 08:00", "Blocked", "In Progress", CHEN, "data_science"),
     ]
 
 
@@ -305,13 +315,13 @@ def test_a_second_sync_asks_only_for_what_changed(jira):
     assert stats(report, "tickets") == (2, 1, 1, 0)
     assert stats(report, "ticket_transitions") == (4, 1, 3, 0)
     assert project.query("select status, assignee, team from tickets where ticket_id = 'ML-4'") == [
-        ("In Progress", "Bruno Costa", "growth")
+        ("In Progress", BRUNO, "growth")
     ]
     # Assigned at 09:00 from nobody, moved at 09:05: the mover is the assignee at the time.
     assert project.query(
         "select strftime(\"at\", '%H:%M'), to_status, assignee from ticket_transitions "
         "where ticket_id = 'ML-4'"
-    ) == [("09:05", "In Progress", "Bruno Costa")]
+    ) == [("09:05", "In Progress", BRUNO)]
     assert project.query("select count(*) from tickets") == [(4,)]
     [(state,)] = project.query("select state from source_state")
     assert json.loads(state) == {
@@ -371,6 +381,7 @@ def test_a_rejected_token_fails_in_one_line_naming_the_variable(project, token):
 
 def test_a_missing_token_variable_is_named(project, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setenv(PRIVACY_KEY_ENV, PRIVACY_KEY)
     project.configure(SOURCE.format(url="http://127.0.0.1:9", extra=""))
     report = project.sync()
     assert report.as_dict()["sources"][0]["error"] == (

@@ -4,6 +4,8 @@ with its sources.toml and warehouse, and subprocesses run against this checkout.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import os
 import subprocess
 import sys
@@ -22,6 +24,19 @@ ROOT = Path(__file__).resolve().parents[2]
 # A Thursday whose last 7 days hold all four DORA figures, recovery time included.
 DEMO_END = dt.date(2026, 11, 19)
 PINNED_NOW = "2026-11-19T23:00:00+00:00"
+
+
+# The privacy key of tests that check pseudonyms: `[privacy] key_env` names this variable.
+PRIVACY_KEY_ENV = "TANDEM_TEST_PRIVACY_KEY"
+PRIVACY_KEY = "correct horse battery staple"
+PRIVACY_TOML = f'[privacy]\nkey_env = "{PRIVACY_KEY_ENV}"\n'
+
+
+def person(identity: str, key: str = PRIVACY_KEY) -> str:
+    """The pseudonym of an identity as a test expects it, computed here with hmac (not with
+    connectors.identity): person- and 10 hex characters of HMAC-SHA256(key, lower case)."""
+    digest = hmac.new(key.encode(), identity.strip().lower().encode(), hashlib.sha256)
+    return "person-" + digest.hexdigest()[:10]
 
 
 def write(path: Path, text: str) -> Path:
