@@ -136,7 +136,7 @@ class People:
 
 
 @pytest.fixture(scope="module")
-def people(browser, app):
+def people(app, browser):
     people = People(browser, app)
     yield people
     for page in people.pages.values():
@@ -170,7 +170,9 @@ def _cards(page) -> dict[str, str]:
 def _team_choices(page) -> list[str]:
     page.locator(".st-key-filter_team button[aria-haspopup='listbox']").click()
     page.wait_for_selector("[role='listbox'] [role='option']")
-    choices = [t.strip() for t in page.locator("[role='listbox'] [role='option']").all_inner_texts()]
+    choices = [
+        t.strip() for t in page.locator("[role='listbox'] [role='option']").all_inner_texts()
+    ]
     page.keyboard.press("Escape")
     return choices
 
@@ -287,9 +289,7 @@ def test_a_viewer_sees_three_pages_and_figures_without_rows(people, config):
 
 def test_a_stranger_signs_in_at_the_provider_and_is_refused_by_tandem(people):
     page = people.page(MALLORY)
-    assert _errors(page) == [
-        "Not allowed: mallory@evil.test is not allowed to sign in to Tandem."
-    ]
+    assert _errors(page) == ["Not allowed: mallory@evil.test is not allowed to sign in to Tandem."]
     assert not _cards(page) and not _sidebar_pages(page)
     assert page.get_by_role("button", name="Sign out").count() == 1
 
