@@ -121,7 +121,6 @@ def app_server(port: int, config: Path, secrets: Path, log: Path) -> Iterator[st
 def settle(page, title: str | None = None, timeout: float = 60) -> None:
     """Wait until Streamlit has finished this run: `title` (or any title, or an alert) shown,
     no run going, and the main block unchanged for half a second."""
-    wanted = "h1" if title is None else None
     if title is not None:
         page.wait_for_function(
             "(t) => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === t)",
@@ -129,7 +128,7 @@ def settle(page, title: str | None = None, timeout: float = 60) -> None:
             timeout=timeout * 1000,
         )
     else:
-        page.wait_for_selector(f"{wanted}, [data-testid='stAlert']", timeout=timeout * 1000)
+        page.wait_for_selector("h1, [data-testid='stAlert']", timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
