@@ -18,7 +18,7 @@ if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
 
 # Fixtures every test module may take as arguments, without importing them; the `slow` marker.
-pytest_plugins = ["tests.plugins.postgres", "tests.plugins.slow"]
+pytest_plugins = ["tests.plugins.postgres", "tests.plugins.slow", "tests.plugins.oidc"]
 
 
 @pytest.fixture(scope="session", autouse=True)
