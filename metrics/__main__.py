@@ -18,20 +18,11 @@ from pathlib import Path
 
 import settings
 import warehouse
-from metrics import (
-    activity,
-    alerts,
-    contracts,
-    db,
-    delivery,
-    digest,
-    drift,
-    flow,
-    retro,
-    writeback,
-)
-from metrics.drift import impact
+from metrics import activity, contracts, db, delivery, drift, flow
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
+
+# Each command imports what only it uses (digest: Plotly and Markdown; the notes store:
+# SQLAlchemy and Alembic), so that a report starts in a fraction of a second.
 
 CHECK_DAYS = 7
 
@@ -51,6 +42,8 @@ def report(
     Drift compares the window with the one before it, or with [reference_since,
     reference_until) when both are given.
     """
+    from metrics import writeback
+
     filters = window(since, until, team, model)
     reference = None
     if reference_since or reference_until:
@@ -110,6 +103,8 @@ def _technical_counts(con, filters, models: dict) -> None:
 def _drift_impact(con, filters, config, reference, models: dict) -> None:
     """Add drift that matters (`drift.impact`) to the one model a report is scoped to: it
     scores every day of the window, too slow to run for every model of every report."""
+    from metrics.drift import impact
+
     terms = contracts.load(config.contracts)
     current = drift.day_window(filters.since, filters.until)
     for model, reading in models.items():
@@ -147,6 +142,8 @@ def check(
         f"({describe(filters)}): {len(found)} breach{'es' if len(found) != 1 else ''}"
     )
     if found and config.webhook_env:
+        from metrics import alerts
+
         problem = alerts.post_breaches(config.webhook_env, found, filters)
         if problem:
             print(f"tandem: {problem}", file=sys.stderr)
@@ -163,6 +160,8 @@ def retro_text(
     """The retro of an ISO week (default: the last 7 days, today included) as Markdown, HTML
     or JSON (the figures, their changes against last week and the highlights, as the page shows
     them). Like the page, it takes a team and a model, and picks its own week."""
+    from metrics import retro
+
     window_ = retro.iso_week(week) if week else retro.rolling_week()
     label = week.upper() if week else retro.week_label(window_)
     with db.connect(config.warehouse) as con:
@@ -234,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         "--to",
         action="append",
         required=True,
-        choices=digest.TARGETS,
+        metavar="{file,webhook,email}",
         help="where to send it; repeat for several (each one's outcome is printed)",
     )
     digest_cmd.add_argument(
@@ -244,6 +243,15 @@ def main(argv: list[str] | None = None) -> int:
         "--dry-run", action="store_true", help="print what would be written or sent; send nothing"
     )
     args = parser.parse_args(argv)
+    if args.command == "digest":
+        from metrics import digest
+
+        unknown = [to for to in args.to if to not in digest.TARGETS]
+        if unknown:
+            choices = ", ".join(repr(t) for t in digest.TARGETS)
+            digest_cmd.error(
+                f"argument --to: invalid choice: {unknown[0]!r} (choose from {choices})"
+            )
     try:
         config = settings.load(args.config)
         if args.command == "check":
