@@ -130,18 +130,32 @@ def jensen_shannon(reference: dict, current: dict) -> float:
 
 
 def wasserstein_raw(reference: np.ndarray, current: np.ndarray) -> float:
-    """scipy.stats.wasserstein_distance of two samples (no weights), the same operations: the
-    pooled sorted values, each side's empirical CDF between them, the area between the CDFs."""
+    """scipy.stats.wasserstein_distance of two samples (no weights), to the last bit: the area
+    between the two empirical CDFs over the pooled sorted values.
+
+    scipy finds each side's CDF at every pooled value by binary search (two searchsorted over
+    2 million values for 1 million a side); here the sides are sorted, merged by a stable sort
+    of the two runs, and each side's count at a value read off a running count at the end of
+    the value's run of ties: the same counts, so the same CDFs, in a third of the time.
+    """
     u = np.sort(np.asarray(reference, dtype=float))
     v = np.sort(np.asarray(current, dtype=float))
-    if not len(u) or not len(v):
+    n, m = len(u), len(v)
+    if not n or not m:
         raise ValueError("Distribution can't be empty.")
     pooled = np.concatenate((u, v))
-    pooled.sort(kind="mergesort")
+    order = np.argsort(pooled, kind="stable")  # two sorted runs: a merge
+    pooled = pooled[order]
+    u_count = np.cumsum(order < n)  # reference values among the first i + 1 pooled
+    last = np.empty(n + m, dtype=bool)  # the last of each run of equal values
+    last[-1] = True
+    np.not_equal(pooled[1:], pooled[:-1], out=last[:-1])
+    ends = np.flatnonzero(last)
+    run = np.repeat(np.arange(len(ends)), np.diff(ends, prepend=-1))
+    u_at = u_count[ends][run]  # = u.searchsorted(pooled, "right")
+    v_at = (ends + 1 - u_count[ends])[run]
     deltas = np.diff(pooled)
-    u_cdf = u.searchsorted(pooled[:-1], "right") / u.size
-    v_cdf = v.searchsorted(pooled[:-1], "right") / v.size
-    return float(np.vecdot(np.abs(u_cdf - v_cdf), deltas))
+    return float(np.vecdot(np.abs(u_at[:-1] / n - v_at[:-1] / m), deltas))
 
 
 def chi_square_p(reference: dict, current: dict) -> float:
