@@ -18,7 +18,7 @@ from pathlib import Path
 
 import settings
 import warehouse
-from metrics import activity, contracts, db, delivery, drift, flow
+from metrics import activity, contracts, db, delivery, drift, flow, samples
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 
 # Each command imports what only it uses (digest: Plotly and Markdown; the notes store:
@@ -55,7 +55,8 @@ def report(
                 dt.date.fromisoformat(reference_since), dt.date.fromisoformat(reference_until)
             ),
         )
-    with db.connect(config.warehouse) as con:
+    # The quality reading and drift impact estimate the same performance: one read of its rows.
+    with db.connect(config.warehouse) as con, samples.remembered():
         delivery.use_attribution_window(con, config.attribution_window_hours)
         result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
