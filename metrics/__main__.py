@@ -1,7 +1,7 @@
 """`python -m metrics`: Tandem's numbers without the UI.
 
 report [--config] [--since] [--until] [--team] [--model] [--reference-since]
-       [--reference-until] [--detail] --json
+       [--reference-until] [--detail] [--sections rows,activity,...] --json
 retro  [--config] [--week 2026-W47] [--team] [--model] [--format md|html|json]
 check  [--config] [--models models.toml] [--since] [--until]
 digest [--config] [--week 2026-W47] [--team] [--model] --to file|webhook|email [--to ...]
@@ -25,6 +25,10 @@ from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 # SQLAlchemy and Alembic), so that a report starts in a fraction of a second.
 
 CHECK_DAYS = 7
+# What a report can hold; `--sections` computes only those named. `drift` alone is each
+# model's univariate drift without the rest of its reading (what DataDriftPreset computes).
+SECTIONS = ("rows", "activity", "delivery", "flow", "models", "drift", "notes")
+FULL_REPORT = ("rows", "activity", "delivery", "flow", "models", "notes")
 
 
 def report(
@@ -36,14 +40,20 @@ def report(
     detail: bool = False,
     reference_since: str | None = None,
     reference_until: str | None = None,
+    sections: list[str] | tuple[str, ...] | None = None,
 ) -> dict:
     """The headline numbers for one window, as plain JSON-ready values.
 
     Drift compares the window with the one before it, or with [reference_since,
-    reference_until) when both are given.
+    reference_until) when both are given. `sections` (default FULL_REPORT) names the parts
+    computed (SECTIONS); `drift` gives `models.<m>.drift` alone, `models` the whole reading.
     """
-    from metrics import writeback
-
+    asked = set(FULL_REPORT if sections is None else sections)
+    if asked - set(SECTIONS):
+        raise ValueError(
+            f"unknown report section {sorted(asked - set(SECTIONS))[0]!r}: "
+            f"choose among {', '.join(SECTIONS)}"
+        )
     filters = window(since, until, team, model)
     reference = None
     if reference_since or reference_until:
@@ -61,31 +71,61 @@ def report(
         result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
             "filters": {"team": filters.team, "model": filters.model},
-            "rows": activity.row_counts(con),
-            "activity": activity.activity_summary(con, filters),
-            "delivery": delivery.summary(con, filters),
-            "flow": flow.flow_summary(con, filters, config.workflow),
         }
-        result["models"] = contracts.readings(
-            con, filters, contracts.load(config.contracts), reference
-        )
-        _technical_counts(con, filters, result["models"])
-        if filters.model:
-            _drift_impact(con, filters, config, reference, result["models"])
-        result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
-            con, filters, config.min_people
-        )
-        # The same delivery figures for the window of the same length just before, for a trend.
-        before = filters.previous()
-        result["delivery"]["previous"] = {
-            "window": {"since": before.since.isoformat(), "until": before.until.isoformat()},
-            **delivery.summary(con, before),
-        }
-        if detail:
-            result["delivery"]["detail"] = delivery.detail(con, filters)
-        # What people wrote for this window and scope (the notes store; see metrics.writeback).
-        result.update(writeback.report_block(con, config, filters))
+        if "rows" in asked:
+            result["rows"] = activity.row_counts(con)
+        if "activity" in asked:
+            result["activity"] = activity.activity_summary(con, filters)
+        if "delivery" in asked:
+            result["delivery"] = delivery.summary(con, filters)
+        if "flow" in asked:
+            result["flow"] = flow.flow_summary(con, filters, config.workflow)
+        if "models" in asked:
+            result["models"] = contracts.readings(
+                con, filters, contracts.load(config.contracts), reference
+            )
+            _technical_counts(con, filters, result["models"])
+            if filters.model:
+                _drift_impact(con, filters, config, reference, result["models"])
+        elif "drift" in asked:
+            result["models"] = _drift_only(con, filters, config, reference)
+        if "delivery" in asked:
+            result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
+                con, filters, config.min_people
+            )
+            # The same delivery figures for the window of the same length just before.
+            before = filters.previous()
+            result["delivery"]["previous"] = {
+                "window": {"since": before.since.isoformat(), "until": before.until.isoformat()},
+                **delivery.summary(con, before),
+            }
+            if detail:
+                result["delivery"]["detail"] = delivery.detail(con, filters)
+        if "notes" in asked:
+            from metrics import writeback
+
+            # What people wrote for this window and scope (the notes store; metrics.writeback).
+            result.update(writeback.report_block(con, config, filters))
     return result
+
+
+def _drift_only(con, filters, config, reference) -> dict:
+    """Each model in scope with its univariate drift only (`--sections drift`): None without
+    features or rows, as in the whole reading; no multivariate drift, quality or KPIs."""
+    from profiling.store import model_columns
+
+    terms = contracts.load(config.contracts)
+    current = drift.day_window(filters.since, filters.until)
+    models = {}
+    for model in contracts._in_scope(con, filters, terms):
+        models[model] = {"drift": None}
+        if not any(c.role == "feature" for c in model_columns(con, model)):
+            continue
+        thresholds, share = drift.contract_terms(terms.get(model))
+        found = drift.model_drift(con, model, current, reference, thresholds, share)
+        if found.current["rows"]:
+            models[model]["drift"] = {**found.as_json(), "tested": len(found.tested)}
+    return models
 
 
 def _technical_counts(con, filters, models: dict) -> None:
@@ -196,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--reference-since", help="drift reference start, ISO date, included")
     cmd.add_argument("--reference-until", help="drift reference end, ISO date, excluded")
     cmd.add_argument("--detail", action="store_true", help="add the rows behind the numbers")
+    cmd.add_argument(
+        "--sections",
+        help=f"compute only these, comma-separated: {', '.join(SECTIONS)} (default: all but "
+        "drift; drift alone is each model's univariate drift, without the rest of its reading)",
+    )
     cmd.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
     retro_cmd = commands.add_parser(
         "retro", help="the weekly retrospective as Markdown, HTML or JSON"
@@ -273,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             args.detail,
             args.reference_since,
             args.reference_until,
+            args.sections.split(",") if args.sections else None,
         )
     except (
         settings.ConfigError,
