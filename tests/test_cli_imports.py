@@ -206,3 +206,29 @@ def test_the_reconstruction_is_scikit_learns():
         scaled = scaler.transform(matrix)
         theirs = np.linalg.norm(scaled - pca.inverse_transform(pca.transform(scaled)), axis=1)
         assert multivariate.errors(fitted, rows) == pytest.approx(theirs, abs=1e-9)
+
+
+def test_sections_compute_only_what_is_asked(unlabelled):
+    import settings
+    from metrics.__main__ import report
+
+    config = settings.load(unlabelled.config_path)
+    args = (config, "2026-03-11", "2026-03-21", None, "scorer")
+    whole = report(*args)
+    only_drift = report(*args, sections=["drift"])
+    assert set(only_drift) == {"window", "filters", "models"}
+    assert set(only_drift["models"]) == {"scorer"}
+    # the same univariate reading as the whole report's, without what only the whole one adds
+    expected = {
+        k: v
+        for k, v in whole["models"]["scorer"]["drift"].items()
+        if k not in ("multivariate", "impact")
+    }
+    assert only_drift["models"]["scorer"] == {"drift": expected}
+    assert expected["current"]["rows"] == 10 * 400 and expected["columns"]["amount"]["drifted"]
+    rows = report(*args, sections=["rows", "flow"])
+    assert set(rows) == {"window", "filters", "rows", "flow"}
+    assert rows["rows"] == whole["rows"] and rows["flow"] == whole["flow"]
+    assert report(*args, sections=["models"])["models"] == whole["models"]
+    with pytest.raises(ValueError, match="unknown report section 'drfit'"):
+        report(*args, sections=["drfit"])
