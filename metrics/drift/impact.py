@@ -465,6 +465,16 @@ def _day_filters(day: dt.date, model: str) -> Filters:
     return Filters(start, start + dt.timedelta(days=1), None, model)
 
 
+def _quality(
+    con: duckdb.DuckDBPyConnection, kind: str, scoped: Filters, ranking: quality.Ranking
+) -> pd.DataFrame:
+    if kind == "classifier":
+        return quality.classifier_quality(con, scoped, by_version=False)
+    if kind == "regressor":
+        return quality.regressor_quality(con, scoped, by_version=False)
+    return quality.ranker_quality(con, scoped, ranking, by_version=False)
+
+
 def realized_daily(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -477,15 +487,17 @@ def realized_daily(
     lower, upper, realized, labelled."""
     name, _ = PERFORMANCE[kind]
     ranking = ranking or quality.Ranking()
+    days = steps(window).values()
+    # A window without one labelled row has no realized figure on any day: one query says so
+    # instead of one per day.
+    since, until = window.instants()
+    whole = _quality(con, kind, Filters(since, until, None, model), ranking)
+    if whole.empty or not int(whole["labelled"].iloc[0]):
+        nothing = {"value": None, "lower": None, "upper": None, "realized": None, "labelled": 0}
+        return pd.DataFrame([{"day": d.since, **nothing} for d in days], columns=STEP_COLUMNS)
     rows = []
-    for day in steps(window).values():
-        scoped = _day_filters(day.since, model)
-        if kind == "classifier":
-            found = quality.classifier_quality(con, scoped, by_version=False)
-        elif kind == "regressor":
-            found = quality.regressor_quality(con, scoped, by_version=False)
-        else:
-            found = quality.ranker_quality(con, scoped, ranking, by_version=False)
+    for day in days:
+        found = _quality(con, kind, _day_filters(day.since, model), ranking)
         value = None if found.empty else found[name].iloc[0]
         rows.append(
             {
