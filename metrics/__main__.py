@@ -1,7 +1,7 @@
 """`python -m metrics`: Tandem's numbers without the UI.
 
 report [--config] [--since] [--until] [--team] [--model] [--reference-since]
-       [--reference-until] [--detail] --json
+       [--reference-until] [--detail] [--sections rows,activity,...] --json
 retro  [--config] [--week 2026-W47] [--team] [--model] [--format md|html|json]
 check  [--config] [--models models.toml] [--since] [--until]
 digest [--config] [--week 2026-W47] [--team] [--model] --to file|webhook|email [--to ...]
@@ -18,23 +18,17 @@ from pathlib import Path
 
 import settings
 import warehouse
-from metrics import (
-    activity,
-    alerts,
-    contracts,
-    db,
-    delivery,
-    digest,
-    drift,
-    flow,
-    privacy,
-    retro,
-    writeback,
-)
-from metrics.drift import impact
+from metrics import activity, contracts, db, delivery, drift, flow, privacy, samples
 from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
 
+# Each command imports what only it uses (digest: Plotly and Markdown; the notes store:
+# SQLAlchemy and Alembic), so that a report starts in a fraction of a second.
+
 CHECK_DAYS = 7
+# What a report can hold; `--sections` computes only those named. `drift` alone is each
+# model's univariate drift without the rest of its reading (what DataDriftPreset computes).
+SECTIONS = ("rows", "activity", "delivery", "flow", "models", "drift", "notes")
+FULL_REPORT = ("rows", "activity", "delivery", "flow", "models", "notes")
 
 # The report's figures built from people (metrics.privacy): null, with `withheld` beside them,
 # where fewer than `[privacy] min_people` people are behind the window.
@@ -73,12 +67,20 @@ def report(
     detail: bool = False,
     reference_since: str | None = None,
     reference_until: str | None = None,
+    sections: list[str] | tuple[str, ...] | None = None,
 ) -> dict:
     """The headline numbers for one window, as plain JSON-ready values.
 
     Drift compares the window with the one before it, or with [reference_since,
-    reference_until) when both are given.
+    reference_until) when both are given. `sections` (default FULL_REPORT) names the parts
+    computed (SECTIONS); `drift` gives `models.<m>.drift` alone, `models` the whole reading.
     """
+    asked = set(FULL_REPORT if sections is None else sections)
+    if asked - set(SECTIONS):
+        raise ValueError(
+            f"unknown report section {sorted(asked - set(SECTIONS))[0]!r}: "
+            f"choose among {', '.join(SECTIONS)}"
+        )
     filters = window(since, until, team, model)
     reference = None
     if reference_since or reference_until:
@@ -90,47 +92,78 @@ def report(
                 dt.date.fromisoformat(reference_since), dt.date.fromisoformat(reference_until)
             ),
         )
-    with db.connect(config.warehouse) as con:
+    # The quality reading and drift impact estimate the same performance: one read of its rows.
+    with db.connect(config.warehouse) as con, samples.remembered():
         delivery.use_attribution_window(con, config.attribution_window_hours)
         hidden = privacy.withheld(con, filters, config.min_people)
         result = {
             "window": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
             "filters": {"team": filters.team, "model": filters.model},
-            "rows": activity.row_counts(con),
-            "activity": activity.activity_summary(con, filters),
-            "delivery": privacy.blank(
+        }
+        if "rows" in asked:
+            result["rows"] = activity.row_counts(con)
+        if "activity" in asked:
+            result["activity"] = activity.activity_summary(con, filters)
+        if "delivery" in asked:
+            result["delivery"] = privacy.blank(
                 delivery.summary(con, filters), DELIVERY_FIGURES, hidden["authors"]
-            ),
-            "flow": privacy.blank(
+            )
+        if "flow" in asked:
+            result["flow"] = privacy.blank(
                 flow.flow_summary(con, filters, config.workflow), FLOW_FIGURES, hidden["assignees"]
-            ),
-        }
-        result["models"] = contracts.readings(
-            con, filters, contracts.load(config.contracts), reference
-        )
-        _technical_counts(con, filters, result["models"])
-        if filters.model:
-            _drift_impact(con, filters, config, reference, result["models"])
-        result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
-            con, filters, config.min_people
-        )
-        # The same delivery figures for the window of the same length just before, for a trend.
-        before = filters.previous()
-        result["delivery"]["previous"] = {
-            "window": {"since": before.since.isoformat(), "until": before.until.isoformat()},
-            **privacy.blank(
-                delivery.summary(con, before),
-                DELIVERY_FIGURES,
-                privacy.withheld(con, before, config.min_people)["authors"],
-            ),
-        }
-        if detail:
-            # The rows behind withheld figures are withheld with them.
-            rows_shown = hidden["authors"] is None
-            result["delivery"]["detail"] = delivery.detail(con, filters) if rows_shown else None
-        # What people wrote for this window and scope (the notes store; see metrics.writeback).
-        result.update(writeback.report_block(con, config, filters))
+            )
+        if "models" in asked:
+            result["models"] = contracts.readings(
+                con, filters, contracts.load(config.contracts), reference
+            )
+            _technical_counts(con, filters, result["models"])
+            if filters.model:
+                _drift_impact(con, filters, config, reference, result["models"])
+        elif "drift" in asked:
+            result["models"] = _drift_only(con, filters, config, reference)
+        if "delivery" in asked:
+            result["delivery"]["by_ai_assisted"] = delivery.by_ai_assisted(
+                con, filters, config.min_people
+            )
+            # The same delivery figures for the window of the same length just before.
+            before = filters.previous()
+            result["delivery"]["previous"] = {
+                "window": {"since": before.since.isoformat(), "until": before.until.isoformat()},
+                **privacy.blank(
+                    delivery.summary(con, before),
+                    DELIVERY_FIGURES,
+                    privacy.withheld(con, before, config.min_people)["authors"],
+                ),
+            }
+            if detail:
+                # The rows behind withheld figures are withheld with them.
+                rows_shown = hidden["authors"] is None
+                result["delivery"]["detail"] = delivery.detail(con, filters) if rows_shown else None
+        if "notes" in asked:
+            from metrics import writeback
+
+            # What people wrote for this window and scope (the notes store; metrics.writeback).
+            result.update(writeback.report_block(con, config, filters))
     return result
+
+
+def _drift_only(con, filters, config, reference) -> dict:
+    """Each model in scope with its univariate drift only (`--sections drift`): None without
+    features or rows, as in the whole reading; no multivariate drift, quality or KPIs."""
+    from profiling.store import model_columns
+
+    terms = contracts.load(config.contracts)
+    current = drift.day_window(filters.since, filters.until)
+    models = {}
+    for model in contracts._in_scope(con, filters, terms):
+        models[model] = {"drift": None}
+        if not any(c.role == "feature" for c in model_columns(con, model)):
+            continue
+        thresholds, share = drift.contract_terms(terms.get(model))
+        found = drift.model_drift(con, model, current, reference, thresholds, share)
+        if found.current["rows"]:
+            models[model]["drift"] = {**found.as_json(), "tested": len(found.tested)}
+    return models
 
 
 def _technical_counts(con, filters, models: dict) -> None:
@@ -149,6 +182,8 @@ def _technical_counts(con, filters, models: dict) -> None:
 def _drift_impact(con, filters, config, reference, models: dict) -> None:
     """Add drift that matters (`drift.impact`) to the one model a report is scoped to: it
     scores every day of the window, too slow to run for every model of every report."""
+    from metrics.drift import impact
+
     terms = contracts.load(config.contracts)
     current = drift.day_window(filters.since, filters.until)
     for model, reading in models.items():
@@ -186,6 +221,8 @@ def check(
         f"({describe(filters)}): {len(found)} breach{'es' if len(found) != 1 else ''}"
     )
     if found and config.webhook_env:
+        from metrics import alerts
+
         problem = alerts.post_breaches(config.webhook_env, found, filters)
         if problem:
             print(f"tandem: {problem}", file=sys.stderr)
@@ -202,6 +239,8 @@ def retro_text(
     """The retro of an ISO week (default: the last 7 days, today included) as Markdown, HTML
     or JSON (the figures, their changes against last week and the highlights, as the page shows
     them). Like the page, it takes a team and a model, and picks its own week."""
+    from metrics import retro
+
     window_ = retro.iso_week(week) if week else retro.rolling_week()
     label = week.upper() if week else retro.week_label(window_)
     with db.connect(config.warehouse) as con:
@@ -235,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--reference-since", help="drift reference start, ISO date, included")
     cmd.add_argument("--reference-until", help="drift reference end, ISO date, excluded")
     cmd.add_argument("--detail", action="store_true", help="add the rows behind the numbers")
+    cmd.add_argument(
+        "--sections",
+        help=f"compute only these, comma-separated: {', '.join(SECTIONS)} (default: all but "
+        "drift; drift alone is each model's univariate drift, without the rest of its reading)",
+    )
     cmd.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
     retro_cmd = commands.add_parser(
         "retro", help="the weekly retrospective as Markdown, HTML or JSON"
@@ -273,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "--to",
         action="append",
         required=True,
-        choices=digest.TARGETS,
+        metavar="{file,webhook,email}",
         help="where to send it; repeat for several (each one's outcome is printed)",
     )
     digest_cmd.add_argument(
@@ -283,6 +327,15 @@ def main(argv: list[str] | None = None) -> int:
         "--dry-run", action="store_true", help="print what would be written or sent; send nothing"
     )
     args = parser.parse_args(argv)
+    if args.command == "digest":
+        from metrics import digest
+
+        unknown = [to for to in args.to if to not in digest.TARGETS]
+        if unknown:
+            choices = ", ".join(repr(t) for t in digest.TARGETS)
+            digest_cmd.error(
+                f"argument --to: invalid choice: {unknown[0]!r} (choose from {choices})"
+            )
     try:
         config = settings.load(args.config)
         if args.command == "check":
@@ -303,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             args.detail,
             args.reference_since,
             args.reference_until,
+            args.sections.split(",") if args.sections else None,
         )
     except (
         settings.ConfigError,

@@ -3,12 +3,16 @@
 The estimators and the multivariate drift need rows, not profiles; reading every row of a busy
 model for 90 days would not stay within a page's time. A day gives at most `per_day` rows,
 picked by a hash of the request id, so the same day always gives the same rows.
+
+Within `remembered()`, a sample asked for twice on the same connection is read once: a
+model's report estimates its performance for the quality reading and again for drift impact.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -18,6 +22,21 @@ from metrics.db import frame
 # Rows per day read when the caller does not say: enough for a daily mean's sampling error to
 # be small beside the effects looked for, few enough that 90 days stay well under a second.
 PER_DAY = 5_000
+
+# (connection id, model, since, until, columns, per_day) -> rows, while `remembered` is open.
+_remembered: dict[tuple, pd.DataFrame] | None = None
+
+
+@contextlib.contextmanager
+def remembered() -> Iterator[None]:
+    """Read each distinct sample once inside the block (one connection's, one warehouse state:
+    a read-only connection sees no write). The memory goes with the block."""
+    global _remembered
+    outer, _remembered = _remembered, {} if _remembered is None else _remembered
+    try:
+        yield
+    finally:
+        _remembered = outer
 
 
 def daily_sample(
@@ -35,6 +54,9 @@ def daily_sample(
     """
     if per_day < 1:
         raise ValueError(f"per_day must be at least 1, got {per_day}")
+    key = (id(con), model, _instant(since), _instant(until), tuple(columns), int(per_day))
+    if _remembered is not None and key in _remembered:
+        return _remembered[key].copy()
     rows = frame(
         con,
         "inference_daily_sample",
@@ -45,6 +67,8 @@ def daily_sample(
         per_day=int(per_day),
     )
     rows["day"] = pd.to_datetime(rows["day"]).dt.date
+    if _remembered is not None:
+        _remembered[key] = rows.copy()
     return rows
 
 

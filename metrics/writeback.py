@@ -3,6 +3,9 @@ and retro actions of the notes store, as `report --json` gives them.
 
 The store (notes/) knows no warehouse: what it checks a write against and which team a model
 belongs to come from here (`known`), read from the warehouse's catalog of (team, model) pairs.
+
+The store (SQLAlchemy, Alembic) is imported when a note is read or written, not with this
+module: `report --json` imports it, and most warehouses have no notes to read.
 """
 
 from __future__ import annotations
@@ -10,20 +13,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import sqlalchemy as sa
 
 import settings
-from metrics import access, actions, activity, formats, retro, session
+from metrics import access, activity, formats, retro, session
 from metrics.filters import Filters
-from notes import store
+
+if TYPE_CHECKING:
+    from notes import store
 
 
 def known(con: duckdb.DuckDBPyConnection, figures: list[str] | tuple[str, ...] = ()) -> store.Known:
     """The warehouse's (team, model) pairs and, for an action, the retro's figure keys
     (metrics.actions.figure_keys of the retro it is made in)."""
+    from notes import store
+
     return store.Known.of(_pairs(activity.catalog(con)), figures)
 
 
@@ -39,6 +45,10 @@ def _pairs(frame: Any) -> list[tuple[str | None, str | None]]:
 
 def has_store(config: settings.Config) -> bool:
     """False for the default SQLite file before anyone wrote a note: reading it would create it."""
+    if not (config.notes.url or config.notes.url_env):  # the default file beside the warehouse
+        return (Path(config.warehouse).parent / settings.DEFAULT_NOTES_FILE).exists()
+    import sqlalchemy as sa
+
     url = sa.make_url(config.notes_url().reveal())
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return True
@@ -60,6 +70,8 @@ def report_block(
         return empty
     catalog = known(con)
     team, model = filters.team, filters.model
+    from notes import store
+
     with contextlib.closing(store.open(config.notes_url())) as notes:
         found = notes.annotations(filters.since, filters.until, catalog, team, model)
         decided = notes.decisions(catalog, model, team, filters.since.date(), filters.until.date())
@@ -88,6 +100,8 @@ def _with_figures(
                 built[scope] = retro.build(
                     con, week, action.team, action.model, config.workflow, retro.week_label(week)
                 )
+            from metrics import actions
+
             now = actions.reading(built[scope], action.figure_key)
             row["figure_now"] = {"week": week.as_dict(), "value": now.value, "label": now.label}
             row["in_words"] = actions.in_words(action, now)
@@ -97,13 +111,19 @@ def _with_figures(
 
 # --- for the pages (which import metrics, never notes/) -------------------------------------
 
-NotesError = store.NotesError
 # `[notes] url_env` naming a variable that is not set: the pages say so and go on.
 ConfigError = settings.ConfigError
-Annotation = store.Annotation
-Decision = store.Decision
-Action = store.Action
-TEXT_LIMIT = store.TEXT_LIMIT
+# The store's own names, given as this module's (NotesError, Annotation, Decision, Action,
+# TEXT_LIMIT) when first asked for.
+_FROM_STORE = ("NotesError", "Annotation", "Decision", "Action", "TEXT_LIMIT")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_STORE:
+        from notes import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def actor(
@@ -112,6 +132,8 @@ def actor(
     """Who writes from this app: the signed-in person (an admin when Tandem's `[access]` or
     `[notes] admins` says so), else the OS user (no sign-in), an admin when `[notes] admins`
     names them."""
+    from notes import store
+
     if signed_in is None:
         return store.local_actor(config.notes.admins)
     return store.Actor(signed_in, admin or signed_in in set(config.notes.admins))
@@ -119,6 +141,8 @@ def actor(
 
 def open_store(config: settings.Config) -> store.Store:
     """The notes store of the configuration, its schema upgraded (NotesUnavailable if not)."""
+    from notes import store
+
     return store.open(config.notes_url())
 
 
@@ -132,6 +156,8 @@ def known_at(
     sees it (a signed-in person's teams and models only, and notes read to match)."""
     with session.reading(path, scope, contracts_path) as con:
         pairs = _pairs(activity.catalog(con))
+    from notes import store
+
     return store.Known.of(pairs, figures, restricted=scope is not None and not scope.admin)
 
 

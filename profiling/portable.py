@@ -5,81 +5,93 @@ the engine that holds a source's data (Spark, PostgreSQL, Trino, ...). They are 
 portable subset of DuckDB's SQL and transpiled with sqlglot in strict mode. sqlglot alone lets
 many constructs through unchanged to engines that do not have them (`isfinite` to Spark,
 `GROUP BY ALL` to PostgreSQL 15, `approx_quantile` to PostgreSQL), so every query is first
-checked against `ALLOWED`, an explicit list of the expression kinds the subset holds: anything
+checked against `allowed()`, an explicit list of the expression kinds the subset holds: anything
 else raises `NotPortable` at transpile time, whichever engine the query is for.
 
 Values never travel as bind parameters (some engines do not bind `:x` or `$x`): they are
 inlined as literals built by sqlglot (strings escaped by its literal builder, numbers formatted
 here), and identifiers are quoted.
+
+sqlglot is imported where a query is built or checked, not with the module: the command line's
+report imports the profiling package and never transpiles.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import sqlglot
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 READ = "duckdb"
 # The placeholder table a template's `{relation}` becomes until the real relation is put in.
 _RELATION = "__tandem_relation__"
 
+
 # What the portable subset holds: plain selects, CTEs, UNION ALL, inner joins on conditions,
 # explicit GROUP BY, CASE, casts, arithmetic, comparisons and a few aggregates that every
 # target engine has with the same meaning.
-ALLOWED: tuple[type[exp.Expression], ...] = (
-    exp.Select,
-    exp.From,
-    exp.Join,
-    exp.Where,
-    exp.Group,
-    exp.With,
-    exp.CTE,
-    exp.Union,
-    exp.Subquery,
-    exp.Table,
-    exp.TableAlias,
-    exp.Alias,
-    exp.Column,
-    exp.Identifier,
-    exp.Star,
-    exp.Literal,
-    exp.Null,
-    exp.Boolean,
-    exp.Cast,
-    exp.DataType,
-    exp.Case,
-    exp.Paren,
-    exp.Neg,
-    exp.Add,
-    exp.Sub,
-    exp.Mul,
-    exp.Div,
-    exp.EQ,
-    exp.NEQ,
-    exp.GT,
-    exp.GTE,
-    exp.LT,
-    exp.LTE,
-    exp.Is,
-    exp.In,
-    exp.And,
-    exp.Or,
-    exp.Not,
-    exp.Count,
-    exp.Sum,
-    exp.Min,
-    exp.Max,
-    exp.Avg,
-    exp.VariancePop,
-    exp.Floor,
-    exp.Ln,
-    exp.Least,
-    exp.Nullif,
-    exp.Coalesce,
-)
+@functools.cache
+def allowed() -> tuple[type[exp.Expression], ...]:
+    """The expression kinds of the portable subset."""
+    from sqlglot import exp
+
+    return (
+        exp.Select,
+        exp.From,
+        exp.Join,
+        exp.Where,
+        exp.Group,
+        exp.With,
+        exp.CTE,
+        exp.Union,
+        exp.Subquery,
+        exp.Table,
+        exp.TableAlias,
+        exp.Alias,
+        exp.Column,
+        exp.Identifier,
+        exp.Star,
+        exp.Literal,
+        exp.Null,
+        exp.Boolean,
+        exp.Cast,
+        exp.DataType,
+        exp.Case,
+        exp.Paren,
+        exp.Neg,
+        exp.Add,
+        exp.Sub,
+        exp.Mul,
+        exp.Div,
+        exp.EQ,
+        exp.NEQ,
+        exp.GT,
+        exp.GTE,
+        exp.LT,
+        exp.LTE,
+        exp.Is,
+        exp.In,
+        exp.And,
+        exp.Or,
+        exp.Not,
+        exp.Count,
+        exp.Sum,
+        exp.Min,
+        exp.Max,
+        exp.Avg,
+        exp.VariancePop,
+        exp.Floor,
+        exp.Ln,
+        exp.Least,
+        exp.Nullif,
+        exp.Coalesce,
+    )
+
 
 # sqlglot's dialect for each SQLAlchemy dialect name a `sql` source may use.
 SQLALCHEMY_DIALECTS = {
@@ -121,11 +133,15 @@ class NotPortable(ValueError):
 
 def identifier(name: str) -> str:
     """A quoted identifier in the templates' dialect (DuckDB)."""
+    from sqlglot import exp
+
     return exp.to_identifier(str(name), quoted=True).sql(READ)
 
 
 def string(value: str) -> str:
     """A string literal, escaped by sqlglot's literal builder."""
+    from sqlglot import exp
+
     return exp.Literal.string(str(value)).sql(READ)
 
 
@@ -133,6 +149,8 @@ def number(value: int | float) -> str:
     """A number literal. Floats go through their shortest round-trip text, cast from a string
     (every engine parses that to the same double; a decimal literal may be converted with a
     rounding error on some engines)."""
+    from sqlglot import exp
+
     if isinstance(value, bool):
         raise TypeError("a boolean is not a number literal")
     if isinstance(value, int):
@@ -144,11 +162,15 @@ def number(value: int | float) -> str:
 
 
 def date(value: dt.date) -> str:
+    from sqlglot import exp
+
     return exp.cast(exp.Literal.string(value.isoformat()), "date").sql(READ)
 
 
 def instant(value: dt.datetime) -> str:
     """A UTC instant (naive values are read as UTC)."""
+    from sqlglot import exp
+
     value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
     return exp.cast(exp.Literal.string(text), "timestamp").sql(READ)
@@ -156,12 +178,14 @@ def instant(value: dt.datetime) -> str:
 
 def check(tree: exp.Expression) -> None:
     """Raise NotPortable for any construct outside the portable subset."""
+    from sqlglot import exp
+
     for node in tree.walk():
         if isinstance(node, exp.Table) and node.name == _RELATION:
             continue
         # A CASE's WHEN ... THEN is an If node; a bare IF() is DuckDB's and not portable.
         when_then = isinstance(node, exp.If) and isinstance(node.parent, exp.Case)
-        if not isinstance(node, ALLOWED) and not when_then:
+        if not isinstance(node, allowed()) and not when_then:
             raise NotPortable(
                 f"{type(node).__name__} is not in the portable SQL subset: {node.sql(READ)!r}"
             )
@@ -174,6 +198,9 @@ def check(tree: exp.Expression) -> None:
 
 
 def _relation(relation: str | exp.Expression) -> exp.Expression:
+    import sqlglot
+    from sqlglot import exp
+
     if isinstance(relation, exp.Expression):
         return relation.copy()
     found = sqlglot.parse_one(f"select * from {relation}", read=READ).find(exp.From).this
@@ -186,6 +213,9 @@ def render(text: str, dialect: str, relation: str | exp.Expression | None = None
     `relation` (DuckDB SQL text or a sqlglot expression) is put in after the check: it is what
     the query reads, and may be the engine's own (a DuckDB union by name, a Spark view).
     """
+    import sqlglot
+    from sqlglot import exp
+
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     try:
         tree = sqlglot.parse_one(body.replace("{relation}", _RELATION), read=READ)

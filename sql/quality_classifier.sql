@@ -28,17 +28,50 @@ classified as (
     from scoped
 ),
 
-ranked as (
+-- Only rows with both a label and a score are ranked: grouped by score first, so the ranks
+-- come from a sort of the distinct scores instead of every row of the window.
+score_counts as (
     select
-        *,
-        -- tied scores share the mean of the ranks they span (Mann-Whitney), as sklearn does
-        rank() over (partition by model, model_version, is_ranked order by score)
-            + (count(*) over (partition by model, model_version, is_ranked, score) - 1) / 2
-            as score_rank
+        model,
+        model_version,
+        score,
+        count(*) as tied,
+        count(*) filter (where label = 1) as positives
     from classified
+    where is_ranked
+    group by model, model_version, score
 ),
 
-tallied as (
+score_ranks as (
+    select
+        model,
+        model_version,
+        tied,
+        positives,
+        -- tied scores share the mean of the ranks they span (Mann-Whitney), as sklearn does:
+        -- the rows below, plus the middle of the tie's own ranks
+        coalesce(
+            sum(tied) over (
+                partition by model, model_version order by score
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) + (tied + 1) / 2 as score_rank
+    from score_counts
+),
+
+rank_sums as (
+    select
+        model,
+        model_version,
+        cast(sum(positives) as bigint) as ranked_positives,
+        cast(sum(tied - positives) as bigint) as ranked_negatives,
+        sum(positives * score_rank) filter (where positives > 0) as positive_rank_sum
+    from score_ranks
+    group by model, model_version
+),
+
+counted as (
     select
         model,
         model_version,
@@ -48,12 +81,21 @@ tallied as (
         count(*) filter (where predicted_class = label) as correct,
         count(*) filter (where predicted_class = 1 and label = 1) as true_positives,
         count(*) filter (where predicted_class = 1 and label is not null) as predicted_positives,
-        count(*) filter (where label = 1 and predicted_class is not null) as actual_positives,
-        count(*) filter (where is_ranked and label = 1) as ranked_positives,
-        count(*) filter (where is_ranked and label <> 1) as ranked_negatives,
-        sum(score_rank) filter (where is_ranked and label = 1) as positive_rank_sum
-    from ranked
+        count(*) filter (where label = 1 and predicted_class is not null) as actual_positives
+    from classified
     group by model, model_version
+),
+
+tallied as (
+    select
+        counted.*,
+        coalesce(rank_sums.ranked_positives, 0) as ranked_positives,
+        coalesce(rank_sums.ranked_negatives, 0) as ranked_negatives,
+        rank_sums.positive_rank_sum
+    from counted
+    left join rank_sums
+        on counted.model = rank_sums.model
+        and counted.model_version is not distinct from rank_sums.model_version
 ),
 
 final as (

@@ -3,9 +3,10 @@ the model's daily performance and its main KPI over a window.
 
 NannyML's correlation ranker, with the business KPI beside the model's performance: for each
 feature that drifted on at least one day of the window, the Spearman rank correlation between
-its daily drift and each daily figure (scipy.stats.spearmanr). Spearman only reads ranks, so a
-p-value method (K-S, chi-square, Z: smaller is more drift) is read as -p, a distance as it is;
-a day whose method differs from the feature's usual one is left out (its scale is another).
+its daily drift and each daily figure (`spearman`, as scipy.stats.spearmanr computes it).
+Spearman only reads ranks, so a p-value method (K-S, chi-square, Z: smaller is more drift) is
+read as -p, a distance as it is; a day whose method differs from the feature's usual one is
+left out (its scale is another).
 
 Harm: the correlation signed so that it is positive when the figure gets *worse* as the drift
 grows (the correlation itself when lower is better, its opposite when higher is better, its
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from metrics import models, quality
@@ -221,6 +223,53 @@ def harm(rho: float | None, higher_is_better: bool | None) -> float | None:
     return -rho if higher_is_better else rho
 
 
+def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Spearman's rho and its two-sided p-value, as scipy.stats.spearmanr computes them: the
+    Pearson correlation of average ranks, and Student's t with n - 2 degrees of freedom. The t
+    tail uses the closed form for whole degrees of freedom (Abramowitz & Stegun 26.7.3-4):
+    scipy.stats takes a second to import, longer than the report's whole drift."""
+    ranked = np.vstack([pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()])
+    rho = float(np.corrcoef(ranked)[1, 0])
+    dof = len(x) - 2
+    spread = (rho + 1.0) * (1.0 - rho)
+    t = math.copysign(math.inf, rho) if spread == 0 else rho * math.sqrt(max(dof / spread, 0.0))
+    return rho, _student_two_sided(abs(t), dof)
+
+
+def _student_two_sided(t: float, dof: int) -> float:
+    """P(|T| >= t) for Student's t with a whole number `dof` >= 1 of degrees of freedom.
+
+    With theta = atan(t / sqrt(dof)) and c = cos(theta)^2, P(|T| < t) is a finite series in c
+    (A&S 26.7.3-4); a small tail is the rest of the infinite one instead, summed term by term,
+    so that it keeps its relative precision (1 minus a number close to 1 would not).
+    """
+    if math.isnan(t):
+        return math.nan
+    if math.isinf(t):
+        return 0.0
+    theta = math.atan2(t, math.sqrt(dof))
+    c = math.cos(theta) ** 2
+    odd = dof % 2 == 1
+    # odd: term k is (2.4...2k)/(1.3...(2k+1)) c^k; even: (1.3...(2k-1))/(2.4...2k) c^k
+    first_tail = (dof - 1) // 2 if odd else dof // 2
+    term, head = 1.0, 0.0
+    for k in range(first_tail):
+        head += term
+        term *= ((2 * k + 2) / (2 * k + 3) if odd else (2 * k + 1) / (2 * k + 2)) * c
+    scale = 2 / math.pi * math.sin(theta) * math.cos(theta) if odd else math.sin(theta)
+    inside = scale * head + (2 / math.pi * theta if odd else 0.0)
+    if 1.0 - inside > 0.1:
+        return 1.0 - inside
+    tail, k = 0.0, first_tail
+    while term > 1e-17 * tail or tail == 0.0:
+        tail += term
+        term *= ((2 * k + 2) / (2 * k + 3) if odd else (2 * k + 1) / (2 * k + 2)) * c
+        k += 1
+        if term == 0.0:
+            break
+    return scale * tail
+
+
 def correlate(
     drift: pd.Series, figure: Figure | None, min_days: int = MIN_DAYS
 ) -> Correlation | None:
@@ -228,16 +277,13 @@ def correlate(
     have; None without the figure or with fewer than `min_days` such days."""
     if figure is None:
         return None
-    from scipy import stats  # only when a ranking is asked for: the CLI imports this module
-
     paired = pd.concat([drift.rename("drift"), figure.values.rename("figure")], axis=1).dropna()
     days = len(paired)
     if days < min_days:
         return None
     if paired["drift"].nunique() < 2 or paired["figure"].nunique() < 2:
         return Correlation(None, None, days, None)
-    result = stats.spearmanr(paired["drift"].to_numpy(), paired["figure"].to_numpy())
-    rho, p = float(result.statistic), float(result.pvalue)
+    rho, p = spearman(paired["drift"].to_numpy(), paired["figure"].to_numpy())
     if math.isnan(rho):
         return Correlation(None, None, days, None)
     return Correlation(rho, p, days, harm(rho, figure.higher_is_better))
@@ -419,6 +465,16 @@ def _day_filters(day: dt.date, model: str) -> Filters:
     return Filters(start, start + dt.timedelta(days=1), None, model)
 
 
+def _quality(
+    con: duckdb.DuckDBPyConnection, kind: str, scoped: Filters, ranking: quality.Ranking
+) -> pd.DataFrame:
+    if kind == "classifier":
+        return quality.classifier_quality(con, scoped, by_version=False)
+    if kind == "regressor":
+        return quality.regressor_quality(con, scoped, by_version=False)
+    return quality.ranker_quality(con, scoped, ranking, by_version=False)
+
+
 def realized_daily(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -431,15 +487,17 @@ def realized_daily(
     lower, upper, realized, labelled."""
     name, _ = PERFORMANCE[kind]
     ranking = ranking or quality.Ranking()
+    days = steps(window).values()
+    # A window without one labelled row has no realized figure on any day: one query says so
+    # instead of one per day.
+    since, until = window.instants()
+    whole = _quality(con, kind, Filters(since, until, None, model), ranking)
+    if whole.empty or not int(whole["labelled"].iloc[0]):
+        nothing = {"value": None, "lower": None, "upper": None, "realized": None, "labelled": 0}
+        return pd.DataFrame([{"day": d.since, **nothing} for d in days], columns=STEP_COLUMNS)
     rows = []
-    for day in steps(window).values():
-        scoped = _day_filters(day.since, model)
-        if kind == "classifier":
-            found = quality.classifier_quality(con, scoped, by_version=False)
-        elif kind == "regressor":
-            found = quality.regressor_quality(con, scoped, by_version=False)
-        else:
-            found = quality.ranker_quality(con, scoped, ranking, by_version=False)
+    for day in days:
+        found = _quality(con, kind, _day_filters(day.since, model), ranking)
         value = None if found.empty else found[name].iloc[0]
         rows.append(
             {

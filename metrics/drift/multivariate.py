@@ -24,8 +24,10 @@ data_reconstruction/calculator.py):
    step alerts when its error lies outside. The whole window's figure is the mean error over
    all its sampled rows, held against the same band.
 
-scikit-learn is imported inside `fit` only: the report's command line imports this module and
-must stay quick to start.
+The scaler and the PCA are scikit-learn's StandardScaler and PCA(svd_solver="full") written
+out in numpy (population std with a constant column scaled by 1; an SVD of the centred rows,
+variances S²/(n-1), the fewest leading components whose cumulative share exceeds the kept
+variance): importing scikit-learn took longer than the report's whole drift.
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ class Reconstructor:
     means: dict[str, float]
     modes: dict[str, Any]
     shares: dict[str, dict[Any, float]]
-    scaler: Any  # sklearn StandardScaler
-    pca: Any  # sklearn PCA
+    centre: np.ndarray  # the reference's column means
+    scale: np.ndarray  # the reference's population std per column, 1 for a constant column
+    mean: np.ndarray  # the scaled reference's column means (the PCA's centre)
+    kept: np.ndarray  # the kept principal axes, one row each
 
     @property
     def columns(self) -> list[str]:
@@ -74,7 +78,28 @@ class Reconstructor:
 
     @property
     def components(self) -> int:
-        return int(self.pca.n_components_)
+        return len(self.kept)
+
+
+def _scaling(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """StandardScaler's mean and scale: population std, 1 for a column whose variance is within
+    the two-pass algorithm's rounding error of 0 (scikit-learn's _is_constant_feature)."""
+    centre = matrix.mean(axis=0)
+    var = matrix.var(axis=0)
+    n, eps = len(matrix), np.finfo(np.float64).eps
+    constant = var <= n * eps * var + (n * centre * eps) ** 2
+    return centre, np.where(constant, 1.0, np.sqrt(var))
+
+
+def _principal_axes(scaled: np.ndarray, variance: float) -> tuple[np.ndarray, np.ndarray]:
+    """PCA(n_components=variance, svd_solver="full")'s mean and kept components."""
+    mean = scaled.mean(axis=0)
+    _, singular, axes = np.linalg.svd(scaled - mean, full_matrices=False)
+    explained = singular**2 / (len(scaled) - 1)
+    total = explained.sum()
+    ratio = explained / total if total > 0 else np.zeros_like(explained)
+    kept = int(np.searchsorted(np.cumsum(ratio), variance, side="right")) + 1
+    return mean, axes[: min(kept, len(axes))]
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
@@ -104,9 +129,6 @@ def fit(
     Raises:
         Unfit: fewer than two columns with values, fewer than two rows, or no column varies.
     """
-    from sklearn.decomposition import PCA
-    from sklearn.preprocessing import StandardScaler
-
     means: dict[str, float] = {}
     for column in numeric:
         values = _numbers(reference[column])
@@ -131,9 +153,11 @@ def fit(
     matrix = _encoded(reference, kept_numeric, kept_categorical, means, modes, shares)
     if len(matrix) < 2 or not (matrix.std(axis=0) > 0).any():
         raise Unfit(f"the reference's {len(matrix)} row(s) do not vary: no relation to learn")
-    scaler = StandardScaler().fit(matrix)
-    pca = PCA(n_components=variance, svd_solver="full").fit(scaler.transform(matrix))
-    return Reconstructor(kept_numeric, kept_categorical, means, modes, shares, scaler, pca)
+    centre, scale = _scaling(matrix)
+    mean, kept = _principal_axes((matrix - centre) / scale, variance)
+    return Reconstructor(
+        kept_numeric, kept_categorical, means, modes, shares, centre, scale, mean, kept
+    )
 
 
 def _encoded(
@@ -163,10 +187,10 @@ def errors(fitted: Reconstructor, rows: pd.DataFrame) -> np.ndarray:
     matrix = _encoded(
         rows, fitted.numeric, fitted.categorical, fitted.means, fitted.modes, fitted.shares
     )
-    centred = fitted.scaler.transform(matrix) - fitted.pca.mean_
+    centred = (matrix - fitted.centre) / fitted.scale - fitted.mean
     # PCA's transform then inverse_transform (no whitening) is the projection onto the kept
     # components: one small matrix product instead of two large ones.
-    kept = fitted.pca.components_
+    kept = fitted.kept
     return np.linalg.norm(centred - centred @ (kept.T @ kept), axis=1)
 
 

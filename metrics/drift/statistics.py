@@ -4,13 +4,19 @@ Chi-square, the z-test and Jensen-Shannon read exact value counts. The Wasserste
 bounded from the fixed bins (each bin knows its count, min and max on each side, so between
 bins both CDFs are known exactly and inside a bin only between its cumulative shares): an
 estimate, a lower and an upper bound. KS from bins is an estimate, for the timeline only.
+
+Jensen-Shannon and the raw Wasserstein distance repeat scipy's own operations in numpy (the
+same sorts, sums and libm logarithms, so the same float to the last bit: tests compare them):
+importing scipy.stats costs more than a report's drift. The p-values import scipy where they
+are computed; they only apply to references of 1000 values or fewer.
 """
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
-from scipy import stats
-from scipy.spatial import distance
 
 from metrics.drift.sides import Bins, Side
 
@@ -91,12 +97,70 @@ def _shares(reference: dict, current: dict) -> tuple[list, np.ndarray, np.ndarra
     return keys, ref, cur
 
 
+def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """scipy.special.rel_entr elementwise, its branches included: x log(x / y) (through log1p
+    near 1), 0 where x is 0, inf where y is 0."""
+    out = np.empty(len(x))
+    for i, (a, b) in enumerate(zip(x.tolist(), y.tolist(), strict=True)):
+        if a > 0 and b > 0:
+            ratio = a / b
+            if 0.5 < ratio < 2:
+                out[i] = a * math.log1p((a - b) / b)
+            elif sys.float_info.min < ratio < math.inf:
+                out[i] = a * math.log(ratio)
+            else:  # the ratio under- or overflows
+                out[i] = a * (math.log(a) - math.log(b))
+        else:
+            out[i] = 0.0 if a == 0 and b >= 0 else math.inf
+    return out
+
+
+def _jensenshannon(p: np.ndarray, q: np.ndarray) -> float:
+    """scipy.spatial.distance.jensenshannon(p, q) with the natural log, the same operations."""
+    p = p / np.sum(p)
+    q = q / np.sum(q)
+    m = (p + q) / 2.0
+    js = np.sum(_rel_entr(p, m)) + np.sum(_rel_entr(q, m))
+    return float(np.sqrt(js / 2.0))
+
+
 def jensen_shannon(reference: dict, current: dict) -> float:
     _, ref, cur = _shares(reference, current)
-    return float(distance.jensenshannon(ref / ref.sum(), cur / cur.sum()))
+    return _jensenshannon(ref / ref.sum(), cur / cur.sum())
+
+
+def wasserstein_raw(reference: np.ndarray, current: np.ndarray) -> float:
+    """scipy.stats.wasserstein_distance of two samples (no weights), to the last bit: the area
+    between the two empirical CDFs over the pooled sorted values.
+
+    scipy finds each side's CDF at every pooled value by binary search (two searchsorted over
+    2 million values for 1 million a side); here the sides are sorted, merged by a stable sort
+    of the two runs, and each side's count at a value read off a running count at the end of
+    the value's run of ties: the same counts, so the same CDFs, in a third of the time.
+    """
+    u = np.sort(np.asarray(reference, dtype=float))
+    v = np.sort(np.asarray(current, dtype=float))
+    n, m = len(u), len(v)
+    if not n or not m:
+        raise ValueError("Distribution can't be empty.")
+    pooled = np.concatenate((u, v))
+    order = np.argsort(pooled, kind="stable")  # two sorted runs: a merge
+    pooled = pooled[order]
+    u_count = np.cumsum(order < n)  # reference values among the first i + 1 pooled
+    last = np.empty(n + m, dtype=bool)  # the last of each run of equal values
+    last[-1] = True
+    np.not_equal(pooled[1:], pooled[:-1], out=last[:-1])
+    ends = np.flatnonzero(last)
+    run = np.repeat(np.arange(len(ends)), np.diff(ends, prepend=-1))
+    u_at = u_count[ends][run]  # = u.searchsorted(pooled, "right")
+    v_at = (ends + 1 - u_count[ends])[run]
+    deltas = np.diff(pooled)
+    return float(np.vecdot(np.abs(u_at[:-1] / n - v_at[:-1] / m), deltas))
 
 
 def chi_square_p(reference: dict, current: dict) -> float:
+    from scipy import stats  # small references only; see the module's docstring
+
     _, ref, cur = _shares(reference, current)
     expected = ref * (cur.sum() / ref.sum())
     return float(stats.chisquare(cur, expected)[1])
@@ -106,6 +170,8 @@ def z_test_p(reference: dict, current: dict) -> float:
     """Evidently's two-proportion z-test: the share of the first value (sorted) on each side."""
     if len(reference) == 1 and len(current) == 1 and set(reference) == set(current):
         return 1.0
+    from scipy import stats  # small references only; see the module's docstring
+
     keys, ref, cur = _shares(reference, current)
     n1, n2 = ref.sum(), cur.sum()
     p1, p2 = (n1 - ref[0]) / n1, (n2 - cur[0]) / n2

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from metrics.drift.sides import Side
 from metrics.drift.statistics import (
@@ -23,6 +22,7 @@ from metrics.drift.statistics import (
     ks_from_bins,
     value_counts,
     wasserstein_from_bins,
+    wasserstein_raw,
     z_test_p,
 )
 from profiling.queries import ProfiledColumn
@@ -159,6 +159,8 @@ class _NeedsRaw(Exception):
 
 
 def _score(result, method, reference, current, raw, counts) -> ColumnDrift:
+    if method == "ks":
+        from scipy import stats  # KS applies to references of 1000 values or fewer only
     if method == "ks" and raw is None:
         # No raw values (the timeline): an estimate from the bins, asymptotic p-value.
         d = ks_from_bins(reference, current)
@@ -182,7 +184,7 @@ def _score(result, method, reference, current, raw, counts) -> ColumnDrift:
         if raw is not None and low / norm < result.threshold <= high / norm * (1 + 1e-9):
             ref_values, cur_values = raw("reference"), raw("current")
             norm = max(float(np.std(ref_values)), 0.001)
-            result.score = float(stats.wasserstein_distance(ref_values, cur_values)) / norm
+            result.score = wasserstein_raw(ref_values, cur_values) / norm
             result.settled = "raw"
         elif low / norm < result.threshold <= high / norm * (1 + 1e-9):
             result.settled = "estimate"
