@@ -63,7 +63,18 @@ HIDDEN_VIEW = "scope_hidden"
 # Columns that make a table a list of single items (a change, a ticket, an incident, a
 # deployment, a request, a quarantined row): what a viewer is not shown (Scope.sees_rows).
 ITEM_COLUMNS = frozenset(
-    {"change_id", "ticket_id", "incident_id", "deployment_id", "request_id", "row_number", "raw"}
+    {
+        "change_id",
+        "ticket_id",
+        "incident_id",
+        "deployment_id",
+        "attributed_deployment_id",
+        "request_id",
+        "row_number",
+        "raw",
+        # A title names one change, ticket or incident: a table with titles lists items.
+        "title",
+    }
 )
 
 

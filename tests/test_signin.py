@@ -250,12 +250,6 @@ def test_a_member_of_two_teams_by_email_and_by_group_sees_both_once(people, conf
     assert _cards(page) == risk
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gate bug: the retro's incidents table (pages/weekly_retro.py, key "
-    "incidents_this_week) shows no incident_id column, so metrics.access.lists_items misses "
-    "that it lists single incidents, and a viewer sees their titles and can download them",
-)
 def test_a_viewer_gets_no_list_of_single_incidents(people):
     assert "incidents_this_week" in _downloads(people.at(ALICE))
     page = people.at(CFO)
