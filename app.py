@@ -95,7 +95,11 @@ def ensure_warehouse() -> bool:
 
 st.set_page_config(page_title="Tandem", page_icon=":material/join_inner:", layout="wide")
 scope = signin.gate()
-if scope is not None:
+if scope is None:
+    # Refused or signed out: no page links either (a person removed from [access] while
+    # signed in would otherwise keep the previous run's list in the sidebar).
+    st.navigation(list(PAGES), position="hidden")
+else:
     page = st.navigation(pages_for(scope))
     if ensure_warehouse():
         try:
