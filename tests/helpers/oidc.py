@@ -151,7 +151,7 @@ def sign_in(page, url: str, email: str) -> None:
     and wait until Tandem has drawn the page it came back to."""
     page.goto(url)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector("input[name='login']", timeout=30_000)
+    page.wait_for_selector("input[name='login']", timeout=90_000)
     page.fill("input[name='login']", email)
     page.fill("input[name='password']", PASSWORD)
     page.locator("button[type='submit']").click()
