@@ -336,6 +336,8 @@ NOTES_HEADINGS = {
     "Decision log",
     "Log a decision",
     "✎ Add an annotation",
+    # Who signed in, was refused or downloaded (the notes store's access log, issue 14).
+    "Access log",
 }
 
 
