@@ -98,7 +98,13 @@ def _with_figures(
             scope = (action.team, action.model)
             if scope not in built:
                 built[scope] = retro.build(
-                    con, week, action.team, action.model, config.workflow, retro.week_label(week)
+                    con,
+                    week,
+                    action.team,
+                    action.model,
+                    config.workflow,
+                    retro.week_label(week),
+                    min_people=config.min_people,
                 )
             from metrics import actions
 
