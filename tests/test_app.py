@@ -887,7 +887,7 @@ def _two_tables():
 
 
 def test_an_empty_table_says_why_instead_of_an_empty_grid():
-    at = AppTest.from_function(_two_tables).run()
+    at = AppTest.from_function(_two_tables, default_timeout=60).run()
     assert not _problems(at)
     assert [i.value for i in at.info] == ["None."]
     assert len(at.dataframe) == 1  # only the table with rows
