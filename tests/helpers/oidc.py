@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from tests.helpers.project import ROOT, subprocess_env
 from tests.plugins.oidc import OidcProvider
 
@@ -149,9 +151,17 @@ def settle(page, title: str | None = None, timeout: float = 60) -> None:
 def sign_in(page, url: str, email: str) -> None:
     """Open Tandem at `url`, press "Sign in", sign in on the provider's login page as `email`,
     and wait until Tandem has drawn the page it came back to."""
-    page.goto(url)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector("input[name='login']", timeout=90_000)
+    for attempt in range(3):
+        # A fresh server's first click can be lost while its session starts: press again, as a
+        # person would, after reloading.
+        page.goto(url)
+        page.get_by_role("button", name="Sign in").click()
+        try:
+            page.wait_for_selector("input[name='login']", timeout=40_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     page.fill("input[name='login']", email)
     page.fill("input[name='password']", PASSWORD)
     page.locator("button[type='submit']").click()
