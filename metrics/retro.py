@@ -131,6 +131,9 @@ class Figure:
     level: str | None = None
     # The windows (this_week, last_week, four_weeks) withheld, with why; their values are None.
     hidden: dict[str, privacy.Withheld] = field(default_factory=dict)
+    # What this week's figure counts, in words ("4 of 6 production deployments ..."), so a rate
+    # reads against its own denominator, not against the count on the card beside it.
+    detail: str | None = None
 
     @property
     def withheld(self) -> str | None:
@@ -207,6 +210,7 @@ class Figure:
             "level": self.level,
             "withheld": self.withheld,
             "withheld_windows": {which: why.reason for which, why in self.hidden.items()},
+            "detail": self.detail,
         }
 
 
@@ -468,9 +472,29 @@ def _figures(
                 **{which: None if which in gone else v for which, v in values.items()},
                 level=level(readings["this"][0]) if level and "this_week" not in gone else None,
                 hidden=gone,
+                detail=None if "this_week" in gone else _detail(key, readings["this"][0]),
             )
         )
     return figures
+
+
+def _detail(key: str, d: dict[str, Any]) -> str | None:
+    """What this week's delivery figure counts, in words (None for the other figures)."""
+    if key == "deployments":
+        return "successful production deployments"
+    if key == "change_failure_rate" and d["deployments_attempted"]:
+        attempted = d["deployments_attempted"]
+        text = (
+            f"{d['failed_deployments']} of {attempted} production deployments failed, "
+            "were rolled back or caused an incident"
+        )
+        unsuccessful = attempted - d["deployments"]
+        if unsuccessful:
+            text += f"; the {attempted} include {unsuccessful} that did not succeed"
+        return text
+    if key == "rework_rate" and d["deployments"]:
+        return f"{d['rework_deployments']} of {d['deployments']} successful production deployments"
+    return None
 
 
 def _highlights(figures: list[Figure], limit: int = 2) -> list[str]:
@@ -577,6 +601,11 @@ def _table_rows(retro: Retro) -> list[list[str]]:
     ]
 
 
+def _detail_lines(retro: Retro) -> list[str]:
+    """What this week's rates count, one sentence per figure that has it (as under the cards)."""
+    return [f"{f.label} this week: {f.detail}." for f in retro.figures if f.detail]
+
+
 HEADER = [
     "",
     "This week",
@@ -666,7 +695,7 @@ def to_markdown(
     lines += [f"- {h}" for h in retro.highlights]
     lines += ["", "## Figures", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in _table_rows(retro)]
-    lines += [""] + [f"_{note}_" for note in retro.notes]
+    lines += [""] + [f"_{line}_" for line in _detail_lines(retro) + retro.notes]
     if not retro.has_history:
         lines += [
             "",
@@ -755,7 +784,7 @@ def to_html(
         )
         or "<li>None this week.</li>"
     )
-    notes = "".join(f"<p><em>{e(note)}</em></p>" for note in retro.notes)
+    notes = "".join(f"<p><em>{e(note)}</em></p>" for note in _detail_lines(retro) + retro.notes)
     written = ""
     if annotations is not None or actions is not None:
         # _written_lines escapes what people wrote; the lines are Markdown list items.

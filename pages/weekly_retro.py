@@ -78,6 +78,8 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
                     f"{GOOD_WORDS[shown.good]}"
                 ),
             )
+            if shown.detail:
+                column.caption(shown.detail)
             if shown.level:
                 column.badge(
                     f"DORA 2023 bands: {shown.level}", color=DORA_LEVEL_COLOURS[shown.level]

@@ -398,6 +398,14 @@ def test_two_hand_worked_weeks(two_weeks):
         for f in shown["figures"]
     }
     assert got == HAND_WORKED
+    # A rate says what it counts, so 67% does not read as a share of the 2 deployments beside it.
+    details = {f["key"]: f["detail"] for f in shown["figures"] if f["detail"]}
+    assert details == {
+        "deployments": "successful production deployments",
+        "change_failure_rate": "2 of 3 production deployments failed, were rolled back or "
+        "caused an incident; the 3 include 1 that did not succeed",
+        "rework_rate": "1 of 2 successful production deployments",
+    }
     # Levels are named for what they are; the rework rate has none; the rule in force is said.
     assert {f["key"]: f["level"] for f in shown["figures"]}["rework_rate"] is None
     assert shown["attribution"]["window_hours"] is None
@@ -408,6 +416,7 @@ def test_two_hand_worked_weeks(two_weeks):
     # 4 weeks: d6 of the five successes d1, d2, d3, d4, d6
     assert "| Deployment rework rate | 50% | 0% | 20% | +50 pts (worse) |  |" in markdown
     assert "_Incident attribution: named deployment, else the model's latest" in markdown
+    assert "_Change failure rate this week: 2 of 3 production deployments failed" in markdown
     assert "<th>DORA level (2023 bands)</th>" in retro.to_html(built)
     # The 4-week figure: counts as the weekly average (5 deployments, 5 tickets / 4 = 1.25,
     # shown to one decimal, half to even), medians over the 28 days.

@@ -189,7 +189,11 @@ def test_the_markdown_export_hides_team_a(two_teams):
     assert _cells(b, "Lead time (median)")[1] == "15.0 h"
     assert _cells(b, "Change failure rate")[1] == "33%"
     assert "Hidden" not in b
+    assert "Change failure rate this week: 1 of 3 production deployments" in b
     assert retro.to_dict(built["a"])["figures"][0]["withheld"] == HIDDEN
+    # The counts behind a hidden rate are hidden with it.
+    assert not any(f["detail"] for f in retro.to_dict(built["a"])["figures"])
+    assert "this week: " not in a
 
 
 def test_per_team_rows_are_withheld_one_by_one(two_teams):
