@@ -1,8 +1,8 @@
 -- Up to $per_day ok inference rows of one model per UTC day in [$since, $until), the columns in
 -- $columns only, with the day they fell on: the bounded rows the estimators and the
--- multivariate drift read. Rows are picked by a hash of their id, so the same days always give
--- the same sample, however often it is asked for.
-with scoped as (
+-- multivariate drift read. Rows are picked by a hash of their id (the $per_day smallest hashes
+-- of the day), so the same days always give the same sample, however often it is asked for.
+with scoped as materialized (
     select
         -- the UTC day from the instant's microseconds: the same date as
         -- cast(timezone('UTC', ts) as date), without a time zone lookup per row (5x faster)
@@ -14,21 +14,44 @@ with scoped as (
     where model = $model and ts >= $since and ts < $until and status = 'ok'
 ),
 
--- The $per_day-th smallest hash of each day (a top-n aggregate, no sort of the day's rows): a
--- row above it is never picked, so only the rows at or below it are ordered.
-cutoffs as (
+-- Hashes are uniform over the 64-bit range, so a day of n rows has its $per_day smallest below
+-- about $per_day / n of it. The bound keeps that share plus four standard deviations (and 16
+-- rows), so nearly every day keeps at least $per_day rows with one pass and no sort of the day.
+bounds as (
     select
         day,
-        list_max(min(pick, $per_day)) as cutoff
+        count(*) as day_rows,
+        least(
+            1.0,
+            ($per_day + 4 * sqrt($per_day) + 16) / count(*)
+        ) * 18446744073709551615.0 as bound
     from scoped
     group by day
 ),
 
-candidates as (
+kept as (
     select scoped.*
     from scoped
-    inner join cutoffs on scoped.day = cutoffs.day
-    where scoped.pick <= cutoffs.cutoff
+    inner join bounds on scoped.day = bounds.day
+    where bounds.bound >= 18446744073709551615.0 or scoped.pick <= cast(bounds.bound as ubigint)
+),
+
+-- A day the bound left short of min($per_day, its rows) (a few in a million) keeps all its
+-- rows instead: the pick is exact either way.
+short as (
+    select bounds.day
+    from bounds
+    left join (select day, count(*) as n from kept group by day) as counted
+        on bounds.day = counted.day
+    where coalesce(counted.n, 0) < least($per_day, bounds.day_rows)
+),
+
+candidates as (
+    select * from kept
+    where day not in (select day from short)
+    union all by name
+    select scoped.* from scoped
+    where scoped.day in (select day from short)
 ),
 
 final as (

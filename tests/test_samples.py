@@ -71,3 +71,50 @@ def test_a_day_gives_at_most_per_day_rows_and_the_same_ones_every_time(con):
 def test_per_day_below_one_is_refused(con):
     with pytest.raises(ValueError, match="per_day must be at least 1"):
         daily_sample(con, "m", dt.date(2026, 11, 1), dt.date(2026, 11, 3), ["tenure"], 0)
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory):
+    """Two busy days of one model: 3,300 and 1,200 rows, every 15th an error (3,080 and 1,120 ok)."""
+    path = tmp_path_factory.mktemp("busy") / "w.duckdb"
+    n = 4_500
+    rows = pd.DataFrame(
+        {
+            "request_id": [f"q{i}" for i in range(n)],
+            "ts": pd.Timestamp("2026-11-01", tz="UTC")
+            + pd.to_timedelta(
+                [(i % 3_000) * 20 if i < 3_300 else 86_400 + i for i in range(n)], "s"
+            ),
+            "model": "m",
+            "status": ["error" if i % 15 == 0 else "ok" for i in range(n)],
+            "tenure": [float(i) for i in range(n)],
+        }
+    )
+    with warehouse.writing(path) as write:
+        Loader(write, settings.SourceConfig(name="fixture", kind="test"), "s1").load(
+            Batch("inference", "fixture", frame=rows)
+        )
+    connection = db.prepare(warehouse.connect_read(path))
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("per_day", [1, 2, 50, 1_000, 2_999, 5_000])
+def test_a_busy_day_keeps_exactly_the_per_day_smallest_hashes(busy, per_day):
+    # The plain rule, by sorting every ok row of each day: the bounded pick must equal it.
+    expected = busy.execute(
+        """
+        select cast(ts as date) as day, tenure from inference
+        where model = 'm' and status = 'ok'
+        qualify row_number() over (
+            partition by cast(ts as date) order by hash(request_id), request_id
+        ) <= $n
+        order by day, hash(request_id), request_id
+        """,
+        {"n": per_day},
+    ).df()
+    got = daily_sample(busy, "m", dt.date(2026, 11, 1), dt.date(2026, 11, 3), ["tenure"], per_day)
+    assert got["tenure"].tolist() == expected["tenure"].tolist()
+    sizes = got.groupby("day").size().to_dict()
+    ok_rows = {dt.date(2026, 11, 1): 3_080, dt.date(2026, 11, 2): 1_120}
+    assert sizes == {day: min(per_day, rows) for day, rows in ok_rows.items()}
