@@ -176,6 +176,14 @@ class Scope:
         viewers = ",".join(sorted(self.viewer_teams))
         return f"member:{members};viewer:{viewers}"
 
+    @property
+    def everything(self) -> str:
+        """What no team chosen covers, in words: "all teams", or "your teams: growth, risk"."""
+        teams = self.teams
+        if teams is None:
+            return "all teams"
+        return ("your team: " if len(teams) == 1 else "your teams: ") + ", ".join(sorted(teams))
+
     def describe(self) -> str:
         """In words: "admin: every team", "member of growth, risk; viewer of forecasting"."""
         if self.admin:

@@ -675,19 +675,27 @@ def _written_lines(annotations: list[dict[str, Any]], actions: list[dict[str, An
     return lines
 
 
+def _span(retro: Retro, everything: str) -> str:
+    """The week's days and whose figures they are: "Mon 16 Nov 2026 to Sun 22 Nov 2026 (UTC),
+    risk."; `everything` when no team or model is chosen."""
+    scope = " · ".join(x for x in (retro.week.team, retro.week.model) if x) or everything
+    last_day = retro.week.until - dt.timedelta(seconds=1)
+    return f"{retro.week.since:%a %d %b %Y} to {last_day:%a %d %b %Y} (UTC), {scope}."
+
+
 def to_markdown(
     retro: Retro,
     annotations: list[dict[str, Any]] | None = None,
     actions: list[dict[str, Any]] | None = None,
+    everything: str = "all teams",
 ) -> str:
     """The retro as Markdown, for the retro notes; with the week's annotations and retro
-    actions (as `report --json` gives them) when the caller read them."""
-    scope = " · ".join(x for x in (retro.week.team, retro.week.model) if x) or "all teams"
-    last_day = retro.week.until - dt.timedelta(seconds=1)
+    actions (as `report --json` gives them) when the caller read them. `everything` says what
+    no team chosen covers for the reader (access.Scope.everything)."""
     lines = [
         f"# Retro: {retro.label}",
         "",
-        f"{retro.week.since:%a %d %b %Y} to {last_day:%a %d %b %Y} (UTC), {scope}.",
+        _span(retro, everything),
         "",
         "## Highlights",
         "",
@@ -746,10 +754,12 @@ def to_html(
     retro: Retro,
     annotations: list[dict[str, Any]] | None = None,
     actions: list[dict[str, Any]] | None = None,
+    everything: str = "all teams",
 ) -> str:
     """The retro as a standalone HTML page (escaped), for mail or a wiki; with the week's
     annotations and retro actions when given (see to_markdown)."""
     e = html.escape
+    span = _span(retro, everything)
     rows = "".join(
         "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _table_rows(retro)
     )
@@ -799,6 +809,7 @@ def to_html(
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}</style></head><body>
 <h1>Retro: {e(retro.label)}</h1>
+<p>{e(span)}</p>
 <h2>Highlights</h2><ul>{highlights}</ul>
 <h2>Figures</h2><table><tr>{head}</tr>{rows}</table>
 {notes}

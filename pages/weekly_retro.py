@@ -18,7 +18,7 @@ from metrics.filters import Filters, describe
 from metrics.registry import label
 from metrics.retro import Retro
 from metrics.status import DORA_LEVEL_COLOURS
-from pages import notes, signin
+from pages import loaders, notes, signin
 from pages.charts import COLOURS, figure
 from pages.filters import current_filters
 from pages.loaders import load
@@ -104,14 +104,18 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
     left, right = st.columns(2)
     left.download_button(
         "Download the summary (Markdown)",
-        retro_metrics.to_markdown(retro, written["annotations"], written["actions"]),
+        retro_metrics.to_markdown(
+            retro, written["annotations"], written["actions"], loaders.scope().everything
+        ),
         file_name="retro.md",
         mime="text/markdown",
         on_click=signin.logged_download("retro.md"),
     )
     right.download_button(
         "Download the summary (HTML)",
-        retro_metrics.to_html(retro, written["annotations"], written["actions"]),
+        retro_metrics.to_html(
+            retro, written["annotations"], written["actions"], loaders.scope().everything
+        ),
         file_name="retro.html",
         mime="text/html",
         on_click=signin.logged_download("retro.html"),
@@ -531,7 +535,7 @@ def layout() -> None:
     filters = current_filters()
     st.title("Weekly retrospective")
     week, month, name = controls(filters)
-    scope = " · ".join(x for x in (filters.team, filters.model) if x) or "all teams"
+    scope = " · ".join(x for x in (filters.team, filters.model) if x) or loaders.scope().everything
     days = describe(week)
     shown = days[0].upper() + days[1:] if name == days else f"{name}: {days}"
     st.caption(

@@ -56,6 +56,7 @@ def test_without_access_everyone_is_the_local_admin():
     assert config.access == settings.AccessConfig() and not config.access.configured
     assert access.resolve(config.access, _user("anyone@elsewhere.org")) == LOCAL
     assert LOCAL.admin and LOCAL.teams is None and LOCAL.describe() == "admin: every team"
+    assert LOCAL.everything == "all teams"
 
 
 def test_who_may_sign_in_and_what_they_see():
@@ -92,6 +93,8 @@ def test_who_may_sign_in_and_what_they_see():
     assert (bob.member_teams, bob.viewer_teams) == ({"forecasting"}, {"risk"})
     assert bob.role == "member" and bob.describe() == "member of forecasting; viewer of risk"
     assert bob.key() == "member:forecasting;viewer:risk"
+    # What "All" covers, in the retro's heading and its downloads.
+    assert (glob.everything, alice.everything) == ("your team: risk", "your teams: growth, risk")
 
 
 def test_member_and_viewer_of_one_team_is_its_member():

@@ -140,6 +140,13 @@ def test_a_member_sees_their_team_as_all_and_its_figures(company):
     assert not at.exception and not at.error
     assert _team_choices(at) == ["All", "growth"]
     assert "Signed in as **alice@example.com** · member of growth" in _sidebar_text(at)
+    # The week's heading says whose "All" it is, not "all teams".
+    heading = at.caption[0].value
+    assert heading.endswith(
+        ", your team: growth. Changes are against last week; the 4-week "
+        "figure is the weekly average for counts and the 28-day value for medians and rates."
+    )
+    assert "all teams" not in heading
     # Their "All" is the growth team's figures, as an admin sees them for team growth.
     admin = _open("ops@example.com", team="growth")
     assert _figures(at) == _figures(admin)

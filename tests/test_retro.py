@@ -418,6 +418,11 @@ def test_two_hand_worked_weeks(two_weeks):
     assert "_Incident attribution: named deployment, else the model's latest" in markdown
     assert "_Change failure rate this week: 2 of 3 production deployments failed" in markdown
     assert "<th>DORA level (2023 bands)</th>" in retro.to_html(built)
+    # Whose figures: every team's, or for a signed-in member the teams they see.
+    assert "Mon 16 Nov 2026 to Sun 22 Nov 2026 (UTC), all teams." in markdown
+    mine = "(UTC), your teams: a, b."
+    assert mine in retro.to_markdown(built, everything="your teams: a, b")
+    assert mine in retro.to_html(built, everything="your teams: a, b")
     # The 4-week figure: counts as the weekly average (5 deployments, 5 tickets / 4 = 1.25,
     # shown to one decimal, half to even), medians over the 28 days.
     four = {f["key"]: f["shown"]["four_weeks"] for f in shown["figures"]}
