@@ -1,17 +1,27 @@
 """Page render time at the design's reference scale, against its 1-second target.
 
-    python bench/pages.py [--inference-rows 20000000] [--keep DIR]
+    python bench/pages.py [--rows 20000000] [--keep DIR] [--json OUT] [--baseline FILE]
 
 Builds a warehouse of 1 year, 12 models, 20 million inference rows, 20k deployments, 50k
 tickets (generated in DuckDB, written as Parquet, loaded by a real `connectors sync`), then
 renders every page through app.py with Streamlit's AppTest: cold (caches cleared) and warm
-(the same view again), and prints each time with its ratio to the 1 s target.
+(the same view again), and prints each time with its ratio to the 1 s target, and the peak
+resident memory (RSS) of the process after the sync and after the pages.
+
+Growth with rows: `--json OUT` keeps the figures; a later run at another scale with
+`--baseline OUT` prints each figure's ratio to it. Pages read the drift and serving profiles,
+not the rows, so they should not grow with rows:
+
+    python bench/pages.py --rows 20000000 --json /tmp/pages-20m.json
+    python bench/pages.py --rows 100000000 --baseline /tmp/pages-20m.json   # not in CI
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -129,15 +139,22 @@ def build(folder: Path, inference_rows: int) -> Path:
     if not report.ok:
         raise SystemExit(report.as_dict())
     print(f"synced the warehouse in {time.perf_counter() - start:.1f} s", flush=True)
+    print(f"peak RSS through the sync {_peak_rss_mb():,.0f} MB", flush=True)
     return config_path
 
 
-def render(config_path: Path) -> None:
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def render(config_path: Path) -> dict[str, tuple[float, float]]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     os.environ["TANDEM_CONFIG"] = str(config_path)
     print(f"\n{'page':32} {'cold s':>7} {'warm s':>7} {'warm / 1 s target':>18}")
+    times = {}
     for page in PAGES:
         st.cache_data.clear()
         st.cache_resource.clear()
@@ -154,28 +171,46 @@ def render(config_path: Path) -> None:
         at.run()
         warm = time.perf_counter() - start
         problems = [e.value for e in at.exception]
+        times[page] = (cold, warm)
         print(
             f"{page:32} {cold:7.2f} {warm:7.2f} {warm / TARGET_SECONDS:18.2f}"
             + (f"  ERROR {problems}" if problems else ""),
             flush=True,
         )
+    print(f"peak RSS through the pages {_peak_rss_mb():,.0f} MB", flush=True)
+    return times
+
+
+def _growth(times: dict[str, tuple[float, float]], baseline_path: Path, rows: int) -> None:
+    """Each page's cold and warm time against the same page in an earlier run's --json."""
+    base = json.loads(baseline_path.read_text())
+    print(f"\ngrowth from {base['rows']:,} to {rows:,} rows ({rows / base['rows']:.1f}x rows)")
+    print(f"{'page':32} {'cold x':>7} {'warm x':>7}")
+    for page, (cold, warm) in times.items():
+        before = base["pages"].get(page)
+        if before:
+            print(f"{page:32} {cold / before[0]:7.2f} {warm / before[1]:7.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--inference-rows", type=int, default=20_000_000)
+    parser.add_argument("--rows", "--inference-rows", type=int, default=20_000_000)
     parser.add_argument("--keep", help="build in this folder and keep it")
+    parser.add_argument("--json", help="write the page times here (for a later --baseline)")
+    parser.add_argument("--baseline", help="an earlier run's --json: print the growth")
     args = parser.parse_args()
-    if args.keep:
-        folder = Path(args.keep)
+    with tempfile.TemporaryDirectory(prefix="tandem-pages-") as tmp:
+        folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         config = folder / "sources.toml"
-        if not config.exists():
-            config = build(folder, args.inference_rows)
-        render(config)
-        return
-    with tempfile.TemporaryDirectory(prefix="tandem-pages-") as tmp:
-        render(build(Path(tmp), args.inference_rows))
+        if not (args.keep and config.exists()):
+            config = build(folder, args.rows)
+        times = render(config)
+    if args.json:
+        figures = {"rows": args.rows, "pages": times, "peak_rss_mb": _peak_rss_mb()}
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    if args.baseline:
+        _growth(times, Path(args.baseline), args.rows)
 
 
 if __name__ == "__main__":
