@@ -19,7 +19,7 @@ from pathlib import Path
 import settings
 import warehouse
 from metrics import activity, contracts, db, delivery, drift, flow, privacy, samples
-from metrics.filters import DEFAULT_WINDOW_DAYS, describe, window
+from metrics.filters import DEFAULT_WINDOW_DAYS, Filters, describe, window
 
 # Each command imports what only it uses (digest: Plotly and Markdown; the notes store:
 # SQLAlchemy and Alembic), so that a report starts in a fraction of a second.
@@ -46,6 +46,8 @@ DELIVERY_FIGURES = (
     "unattributed_incidents",
     "levels",
 )
+# The activity counts that are delivery figures (the authors' basis).
+ACTIVITY_DELIVERY = ("deployments", "successful_deployments", "failed_deployments")
 FLOW_FIGURES = (
     "throughput",
     "cycle_time_hours",
@@ -103,7 +105,16 @@ def report(
         if "rows" in asked:
             result["rows"] = activity.row_counts(con)
         if "activity" in asked:
-            result["activity"] = activity.activity_summary(con, filters)
+            # Its deployment counts are delivery figures, its tickets finished a flow figure:
+            # withheld as those are (a count hidden on the retro is not readable here).
+            counts = privacy.blank(
+                activity.activity_summary(con, filters), ACTIVITY_DELIVERY, hidden["authors"]
+            )
+            why_flow = hidden["assignees"]
+            result["activity"] = {
+                **privacy.blank(counts, ("tickets_finished",), why_flow),
+                "withheld": counts["withheld"] or (why_flow.reason if why_flow else None),
+            }
         if "delivery" in asked:
             result["delivery"] = privacy.blank(
                 delivery.summary(con, filters), DELIVERY_FIGURES, hidden["authors"]
@@ -116,7 +127,7 @@ def report(
             result["models"] = contracts.readings(
                 con, filters, contracts.load(config.contracts), reference
             )
-            _technical_counts(con, filters, result["models"])
+            _technical_counts(con, filters, result["models"], config.min_people)
             if filters.model:
                 _drift_impact(con, filters, config, reference, result["models"])
         elif "drift" in asked:
@@ -166,7 +177,7 @@ def _drift_only(con, filters, config, reference) -> dict:
     return models
 
 
-def _technical_counts(con, filters, models: dict) -> None:
+def _technical_counts(con, filters, models: dict, min_people: int) -> None:
     """Add what Model overview counts beside a reading: each model's failed requests
     (`serving.errors`) and production deployments (`deployments`) in the window."""
     served = contracts.serving_window(con, filters)
@@ -176,7 +187,12 @@ def _technical_counts(con, filters, models: dict) -> None:
     for model, reading in models.items():
         if reading.get("serving") is not None:
             reading["serving"]["errors"] = int(errors.get(model) or 0)
-        reading["deployments"] = int(production.get(model, 0))
+        # A delivery count: withheld when fewer than min_people authors are behind the model's
+        # deployments in the window, as on Model overview.
+        one = Filters(filters.since, filters.until, filters.team, model)
+        why = privacy.withheld(con, one, min_people)["authors"]
+        reading["deployments"] = None if why else int(production.get(model, 0))
+        reading["deployments_withheld"] = why.reason if why else None
 
 
 def _drift_impact(con, filters, config, reference, models: dict) -> None:

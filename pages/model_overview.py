@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from metrics import drift
+from metrics import drift, privacy
 from metrics import serving as serving_metrics
 from metrics.filters import Filters, describe
 from metrics.quality import METRICS as QUALITY_FIGURES
@@ -30,7 +30,7 @@ from pages.charts import (
 )
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
-from pages.tables import table
+from pages.tables import rows_or_none, table, withheld_reason
 
 
 def controls(filters: Filters, choices: list[str]) -> Filters:
@@ -54,7 +54,7 @@ def status_line(reading: dict[str, Any] | None) -> None:
 def business_reading(
     scoped: Filters,
     reading: dict[str, Any] | None,
-    deployments: pd.DataFrame,
+    deployments: pd.DataFrame | None,
     incidents: pd.DataFrame,
 ) -> None:
     """Each KPI over the window against its contract, with its status and daily chart."""
@@ -279,7 +279,7 @@ def estimate_chart(steps: pd.DataFrame, names: tuple[str, ...], window: str) -> 
 def serving_charts(
     scoped: Filters,
     serving: pd.DataFrame,
-    deployments: pd.DataFrame,
+    deployments: pd.DataFrame | None,
     incidents: pd.DataFrame,
     reading: dict[str, Any] | None = None,
 ) -> None:
@@ -345,7 +345,7 @@ def serving_charts(
 def technical_reading(
     scoped: Filters,
     reading: dict[str, Any] | None,
-    deployments: pd.DataFrame,
+    deployments: pd.DataFrame | privacy.Withheld,
     incidents: pd.DataFrame,
 ) -> None:
     """Traffic, latency, errors, drift and quality; per version; incidents and deployments."""
@@ -356,15 +356,18 @@ def technical_reading(
     a, b, c = st.columns(3)
     a.metric(label("requests"), f"{requests:,}")
     b.metric(label("errors"), f"{errors:,}")
+    hidden = withheld_reason(deployments)
     c.metric(
         label("deployments"),
-        f"{int(deployments['is_production'].sum()):,}",
-        help="Production deployments that finished in the window.",
+        "Hidden" if hidden else f"{int(deployments['is_production'].sum()):,}",
+        help=f"{hidden[0].upper()}{hidden[1:]} ([privacy] min_people)."
+        if hidden
+        else "Production deployments that finished in the window.",
     )
     if reading is not None:
         serving_cards(reading)
         estimated_performance(scoped, reading)
-    serving_charts(scoped, serving, deployments, incidents, reading)
+    serving_charts(scoped, serving, rows_or_none(deployments), incidents, reading)
 
     st.write(f"**{label('serving_versions')}**")
     versions = load("serving_versions", scoped)
@@ -427,7 +430,7 @@ def layout() -> None:
     status_line(reading)
     business, technical = st.columns(2, gap="large")
     with business:
-        business_reading(scoped, reading, deployments, incidents)
+        business_reading(scoped, reading, rows_or_none(deployments), incidents)
     with technical:
         technical_reading(scoped, reading, deployments, incidents)
     notes.annotations_section(notes.annotations(scoped), scoped, "overview-notes")

@@ -322,7 +322,11 @@ def test_model_overview(warehouse, screen, days, team):
         served = reading["serving"]
         assert shown[label("requests")] == f"{served['requests']:,}", model
         assert shown[label("errors")] == f"{served['errors']:,}", model
-        assert shown[label("deployments")] == f"{reading['deployments']:,}", model
+        deployments = reading["deployments"]
+        # Withheld below [privacy] min_people authors: "Hidden" on screen, null in the JSON.
+        expected = "Hidden" if deployments is None else f"{deployments:,}"
+        assert shown[label("deployments")] == expected, model
+        assert (deployments is None) == (reading["deployments_withheld"] is not None), model
         for name in ("p50", "p95"):
             value = served["latency_ms"][name]
             assert shown[label(f"latency_{name}")] == (

@@ -113,17 +113,7 @@ def test_the_people_behind_each_team(two_teams):
 
 
 def _report(project: Project, *args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "metrics", "report", "--config", str(project.config_path)]
-        + ["--since", "2026-11-13", "--until", "2026-11-20", "--json", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=subprocess_env(),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["delivery"]
+    return _whole_report(project, *args)["delivery"]
 
 
 def test_report_json_withholds_team_a_and_shows_team_b_and_all(two_teams):
@@ -240,3 +230,55 @@ def test_the_retro_page_shows_hidden_for_team_a(two_teams, monkeypatch):
     cards = {m.label: m.value for m in at.metric}
     assert (cards["Deployments"], cards["Lead time (median)"]) == ("2", "15.0 h")
     assert cards["Change failure rate"] == "33%"
+
+
+def _whole_report(project: Project, *args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics", "report", "--config", str(project.config_path)]
+        + ["--since", "2026-11-13", "--until", "2026-11-20", "--json", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_no_other_count_gives_a_withheld_figure_away(two_teams, monkeypatch):
+    a = _whole_report(two_teams, "--team", "a")
+    # Team a's 2 production deployments, hidden on the retro, are not counted elsewhere either.
+    assert a["activity"]["withheld"] == HIDDEN
+    for key in ("deployments", "successful_deployments", "failed_deployments"):
+        assert a["activity"][key] is None, key
+    assert a["activity"]["incidents_opened"] == 0  # no people behind it: shown
+    assert a["models"]["ma"]["deployments"] is None
+    assert a["models"]["ma"]["deployments_withheld"] == HIDDEN
+
+    b = _whole_report(two_teams, "--team", "b")
+    # db1, db2 succeeded, db3 failed: 3 production deployments of 3 authors
+    activity = b["activity"]
+    assert activity["withheld"] is None
+    assert (activity["deployments"], activity["successful_deployments"]) == (3, 2)
+    assert activity["failed_deployments"] == 1
+    assert b["models"]["mb"]["deployments"] == 3
+    assert b["models"]["mb"]["deployments_withheld"] is None
+
+    # Model overview of ma: the count says Hidden and no deployment is listed.
+    monkeypatch.setenv("TANDEM_CONFIG", str(two_teams.config_path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"team": "a", "model": "ma"})
+    at.run()
+    at.switch_page("pages/model_overview.py").run()
+    assert not [e.value for e in at.exception] + [e.value for e in at.error]
+    cards = {m.label: m for m in at.metric}
+    assert cards["Deployments"].value == "Hidden"
+    assert cards["Deployments"].proto.help.startswith("Fewer than 3 people — hidden")
+    assert not any("da1" in d.value.to_string() for d in at.dataframe)
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"team": "b", "model": "mb"})
+    at.run()
+    at.switch_page("pages/model_overview.py").run()
+    assert {m.label: m.value for m in at.metric}["Deployments"] == "3"
