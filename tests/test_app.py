@@ -535,21 +535,9 @@ LAST_7_DAYS = "the 7 days 13 – 19 Nov 2026 (UTC)"
 
 
 def _cli(*args: str) -> str:
-    import subprocess
-    import sys
+    from tests.helpers.project import cli
 
-    from tests.helpers.project import subprocess_env
-
-    result = subprocess.run(
-        [sys.executable, "-m", "metrics", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=subprocess_env(),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return cli("metrics", *args)
 
 
 def _markdown_cell(markdown: str, label: str) -> str:

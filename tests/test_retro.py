@@ -16,7 +16,7 @@ import warehouse
 from metrics import db, delivery, flow, retro
 from metrics.retro import Figure, format_value
 from settings import Workflow
-from tests.helpers.project import ROOT, subprocess_env
+from tests.helpers.project import ROOT, cli, subprocess_env
 
 
 def _cells(markdown: str, label: str) -> list[str]:
@@ -444,16 +444,7 @@ def test_two_hand_worked_weeks(two_weeks):
 
 
 def _json_cli(*args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "metrics", "retro", "--format", "json", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=subprocess_env(),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json.loads(cli("metrics", "retro", "--format", "json", *args))
 
 
 def test_the_cli_prints_the_retro_as_json(demo_env, last_week):

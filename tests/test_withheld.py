@@ -4,8 +4,6 @@ retro page, in its Markdown export and in `report --json`; figures of k people o
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import streamlit as st
@@ -14,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 import settings
 from metrics import db, privacy, registry, retro
 from metrics.filters import Filters
-from tests.helpers.project import ROOT, Project, subprocess_env
+from tests.helpers.project import ROOT, Project, cli
 
 APP = str(ROOT / "app.py")
 HIDDEN = "fewer than 3 people — hidden"
@@ -233,17 +231,9 @@ def test_the_retro_page_shows_hidden_for_team_a(two_teams, monkeypatch):
 
 
 def _whole_report(project: Project, *args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "metrics", "report", "--config", str(project.config_path)]
-        + ["--since", "2026-11-13", "--until", "2026-11-20", "--json", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=subprocess_env(),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    config = ("--config", str(project.config_path))
+    window = ("--since", "2026-11-13", "--until", "2026-11-20")
+    return json.loads(cli("metrics", "report", *config, *window, "--json", *args))
 
 
 def test_no_other_count_gives_a_withheld_figure_away(two_teams, monkeypatch):

@@ -82,6 +82,21 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def cli(module: str, *args: str) -> str:
+    """`python -m module args...` run in the repo as a user runs it; its standard output. The
+    test fails, showing the standard error, when it exits non-zero."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def python_process(code: str, *args: str) -> subprocess.Popen:
     """`python -c code args...` in the repo, with pipes for stdin, stdout and stderr (text)."""
     return subprocess.Popen(
