@@ -335,8 +335,11 @@ ENTRIES: tuple[Metric, ...] = (
     Metric("release_impact", "What each {model} release did to its KPIs", business.release_impact,
            ("kpi_release_impact",), "KPI before and after a release", (KPI_CHECK,), Call.FILTERS),
     Metric("deployments", "Deployments", activity.deployments, ("deployments_in_window",),
-           "Deployments", (KPI_CHECK, DRIFT, OVERVIEW), Call.FILTERS,
-           people=retro.PEOPLE["deployments"]),
+           "Deployments", (OVERVIEW,), Call.FILTERS, people=retro.PEOPLE["deployments"]),
+    # The same rows as marks on the charts' time axis: a model's history (when it changed), read
+    # beside its drift and KPIs, not a count of anyone's work, so never withheld.
+    Metric("release_marks", "Releases", activity.deployments, ("deployments_in_window",),
+           "Deployments", (KPI_CHECK, DRIFT, OVERVIEW), Call.FILTERS),
     Metric("incidents", "Incidents", activity.incidents, ("incidents_in_window",),
            "Incidents", (KPI_CHECK, DRIFT, OVERVIEW), Call.FILTERS),
     Metric("serving_daily", "Serving health per day", models.serving_daily,

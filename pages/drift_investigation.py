@@ -20,7 +20,7 @@ from pages import notes, signin
 from pages.charts import COLOURS, add_band, figure, kpi_name, mark_events, subplots
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
-from pages.tables import rows_or_none, table
+from pages.tables import table
 
 REFERENCES = {
     "previous": "The window before (same length)",
@@ -265,7 +265,7 @@ def timeline_chart(
     share_threshold: float,
     current: drift.Window,
     kpis: pd.DataFrame,
-    deployments: pd.DataFrame | None,
+    deployments: pd.DataFrame,
     incidents: pd.DataFrame,
     performance: pd.DataFrame | None = None,
     performance_name: str | None = None,
@@ -469,7 +469,7 @@ def figures(
             result.share_threshold,
             current,
             kpis,
-            rows_or_none(load("deployments", span)),
+            load("release_marks", span),
             load("incidents", span),
             found.performance_steps,
             found.performance.label if found.performance else None,

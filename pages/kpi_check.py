@@ -19,7 +19,7 @@ from pages import notes
 from pages.charts import kpi_chart
 from pages.filters import current_filters
 from pages.loaders import load
-from pages.tables import rows_or_none, table
+from pages.tables import table
 
 VERDICTS = {
     "up": "went up",
@@ -78,8 +78,7 @@ def sections(filters: Filters) -> None:
     chart, its segments, its releases."""
     readings = load("contract_status", filters)
     daily = load("kpi_daily", filters)
-    # Withheld (metrics.privacy): no release marks, as on the retro.
-    deployments = rows_or_none(load("deployments", filters))
+    deployments = load("release_marks", filters)
     incidents = load("incidents", filters)
     impact = load("release_impact", filters)
     segments = load("kpi_segments", filters)
@@ -107,7 +106,7 @@ def sections(filters: Filters) -> None:
             fig = kpi_chart(
                 kpi,
                 series,
-                None if deployments is None else deployments[deployments["model"] == model],
+                deployments[deployments["model"] == model],
                 incidents[incidents["model"] == model],
             )
             notes.annotation_marks(fig, marks)

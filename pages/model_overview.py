@@ -30,7 +30,7 @@ from pages.charts import (
 )
 from pages.filters import current_filters, models_in_scope
 from pages.loaders import load
-from pages.tables import rows_or_none, table, withheld_reason
+from pages.tables import table, withheld_reason
 
 
 def controls(filters: Filters, choices: list[str]) -> Filters:
@@ -54,7 +54,7 @@ def status_line(reading: dict[str, Any] | None) -> None:
 def business_reading(
     scoped: Filters,
     reading: dict[str, Any] | None,
-    deployments: pd.DataFrame | None,
+    deployments: pd.DataFrame,
     incidents: pd.DataFrame,
 ) -> None:
     """Each KPI over the window against its contract, with its status and daily chart."""
@@ -279,7 +279,7 @@ def estimate_chart(steps: pd.DataFrame, names: tuple[str, ...], window: str) -> 
 def serving_charts(
     scoped: Filters,
     serving: pd.DataFrame,
-    deployments: pd.DataFrame | None,
+    deployments: pd.DataFrame,
     incidents: pd.DataFrame,
     reading: dict[str, Any] | None = None,
 ) -> None:
@@ -346,6 +346,7 @@ def technical_reading(
     scoped: Filters,
     reading: dict[str, Any] | None,
     deployments: pd.DataFrame | privacy.Withheld,
+    marks: pd.DataFrame,
     incidents: pd.DataFrame,
 ) -> None:
     """Traffic, latency, errors, drift and quality; per version; incidents and deployments."""
@@ -367,7 +368,7 @@ def technical_reading(
     if reading is not None:
         serving_cards(reading)
         estimated_performance(scoped, reading)
-    serving_charts(scoped, serving, rows_or_none(deployments), incidents, reading)
+    serving_charts(scoped, serving, marks, incidents, reading)
 
     st.write(f"**{label('serving_versions')}**")
     versions = load("serving_versions", scoped)
@@ -425,14 +426,15 @@ def layout() -> None:
         st.stop()
     scoped = controls(filters, choices)
     reading = load("contract_readings", scoped).get(scoped.model)
-    deployments = load("deployments", scoped)
+    deployments = load("deployments", scoped)  # the count and list: withheld below k authors
+    marks = load("release_marks", scoped)  # the same rows marked on the charts
     incidents = load("incidents", scoped)
     status_line(reading)
     business, technical = st.columns(2, gap="large")
     with business:
-        business_reading(scoped, reading, rows_or_none(deployments), incidents)
+        business_reading(scoped, reading, marks, incidents)
     with technical:
-        technical_reading(scoped, reading, deployments, incidents)
+        technical_reading(scoped, reading, deployments, marks, incidents)
     notes.annotations_section(notes.annotations(scoped), scoped, "overview-notes")
     notes.decision_log(scoped.model, "overview-decisions")
 

@@ -45,11 +45,6 @@ def withheld_reason(value: Any) -> str | None:
     return value.reason if isinstance(value, privacy.Withheld) else None
 
 
-def rows_or_none(value: Any) -> pd.DataFrame | None:
-    """A registry entry's rows, or None when they are withheld (charts then mark nothing)."""
-    return None if isinstance(value, privacy.Withheld) else value
-
-
 def table(
     frame: pd.DataFrame | privacy.Withheld | None,
     columns: Sequence[str],
