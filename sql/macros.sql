@@ -139,16 +139,23 @@ create or replace temp macro incident_attribution() as table
 -- incident, for changes that name no incident themselves. Stored by the sync
 -- (attribution_change_fixes); sql/attribution_stored_macros.sql reads them back.
 create or replace temp macro change_fixes() as table
-    with final as (
-        select changes.change_id, min(tickets.incident_id) as incident_id
+    -- a title that names a ticket contains its id: that plain search first, so the pattern
+    -- (compiled per pair) runs on those pairs alone, not on every change and linked ticket
+    with candidates as materialized (
+        select changes.change_id, changes.title, tickets.ticket_id, tickets.incident_id
         from changes
         join tickets
             on tickets.incident_id is not null
-            and regexp_matches(
-                changes.title,
-                '(^|[^A-Za-z0-9-])' || regexp_escape(tickets.ticket_id) || '($|[^A-Za-z0-9])'
-            )
-        group by changes.change_id
+            and contains(changes.title, tickets.ticket_id)
+    ),
+
+    final as (
+        select change_id, min(incident_id) as incident_id
+        from candidates
+        where regexp_matches(
+            title, '(^|[^A-Za-z0-9-])' || regexp_escape(ticket_id) || '($|[^A-Za-z0-9])'
+        )
+        group by change_id
     )
 
     select * from final;
