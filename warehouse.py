@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # version -> migration file under sql/migrations/, applied in order to older warehouses.
 MIGRATIONS: dict[int, str] = {
     2: "002_drift_profiles.sql",
@@ -31,6 +31,7 @@ MIGRATIONS: dict[int, str] = {
     5: "005_quarantine_key.sql",
     6: "006_rework_columns.sql",
     7: "007_ticket_incident.sql",
+    8: "008_delivery_attribution.sql",
 }
 
 

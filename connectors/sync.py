@@ -28,6 +28,7 @@ from connectors import registry
 from connectors.feeds import identity_feeds
 from connectors.identity import Identities, load_key
 from connectors.loader import Batch, Loader, LoadStats, SourceError
+from profiling import delivery_store
 from profiling import store as profile_store
 from settings import Config, ConfigError, SourceConfig
 from warehouse import quote
@@ -334,6 +335,8 @@ def run(
         # Drift profiles of the days whose inference rows changed (none on a repeat sync).
         con.begin()
         profiled = profile_store.refresh(con, progress.profiling)
+        # Which deployment each change and incident belongs to, when those rows changed.
+        delivery_store.refresh(con)
         con.commit()
     remote = sum(result.profiled_days for result in results)
     return SyncReport(sync_id, results, profiled + remote, notices)

@@ -53,6 +53,11 @@ SCOPED_TABLES: dict[str, str] = {
     "drift_profile_days": "scope_by_model",
     "serving_profile_bins": "scope_by_model",
     "quarantine": "scope_raw_hidden",
+    # The attribution the sync stored for the whole warehouse: a scoped connection computes it
+    # from its own views instead (restrict), so a team's figures are what its rows alone give.
+    "attribution_incidents": "scope_hidden",
+    "attribution_change_fixes": "scope_hidden",
+    "attribution_change_shipping": "scope_hidden",
 }
 # Tables that hold no team's data: every scope reads them whole.
 UNSCOPED_TABLES = frozenset({"sync_runs", "source_state", "tandem_meta"})
@@ -291,7 +296,8 @@ def restrict(
     warehouse, or in `extra_pairs`: the contracts' teams), then shadows every table holding team
     data with a temp view of the same name filtered to them (SCOPED_TABLES); quarantined rows
     keep their reasons but lose their raw content; a table in no list reads as empty. Views
-    shadow tables for plain names and for the macros made before (metrics/db.py prepare).
+    shadow tables for plain names and for the macros made before (metrics/db.py prepare); the
+    attribution macros are made again to compute over the views, not read the stored rows.
     """
     if scope.admin:
         return con
@@ -307,6 +313,9 @@ def restrict(
     for table in ordered:
         rule = SCOPED_TABLES.get(table, HIDDEN_VIEW)
         con.execute(db.sql(rule).format(view=warehouse.quote(table), base=_base(database, table)))
+    # The macros again, computing the attribution over the scoped views rather than reading
+    # what the sync stored for every team.
+    db.prepare(con, stored=False)
     return con
 
 

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 import warehouse
+from profiling import delivery_store
 
 # The SQL files are the warehouse's, read the same way by the profiles below the metrics.
 SQL_DIR = warehouse.SQL_DIR
@@ -45,18 +46,44 @@ def rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[tuple
 
 
 MACRO_FILES = ("macros", "flow_macros")
+# Whether the stored attribution is current, per warehouse file and version (warehouse.version):
+# a sync that swaps a new file in changes the version, so it is checked once per version.
+_stored_current: dict[tuple[str, tuple[int, int, int] | None], bool] = {}
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Create the shared table macros (sql/macros.sql, sql/flow_macros.sql) on a connection."""
+def prepare(
+    con: duckdb.DuckDBPyConnection, stored: bool | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Create the shared table macros (sql/macros.sql, sql/flow_macros.sql) on a connection.
+
+    Args:
+        stored: whether the attribution steps read the rows the sync stored
+            (profiling/delivery_store.py) rather than computing them; None: when those rows are
+            current for what the connection reads. Either way the macros give the same rows.
+    """
     for name in MACRO_FILES:
         con.execute(sql(name))
+    if stored is None:
+        stored = delivery_store.is_current(con)
+    if stored:
+        con.execute(sql("attribution_stored_macros"))
     return con
+
+
+def _stored_is_current(
+    path: Path, version: tuple[int, int, int] | None, con: duckdb.DuckDBPyConnection
+) -> bool:
+    key = (str(path), version)
+    if key not in _stored_current:
+        _stored_current[key] = delivery_store.is_current(con)
+    return _stored_current[key]
 
 
 @contextlib.contextmanager
 def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-only connection to the warehouse, ready for the metric queries."""
+    # The version before opening: a sync swapping a file in meanwhile gives a newer one.
+    version = warehouse.version(path)
     with warehouse.reading(path) as con:
         found = warehouse.schema_version(con)
         if found is None or found < warehouse.SCHEMA_VERSION:
@@ -65,4 +92,4 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                 f"this Tandem's {warehouse.SCHEMA_VERSION}: run `python -m connectors sync` to "
                 "upgrade it"
             )
-        yield prepare(con)
+        yield prepare(con, _stored_is_current(path, version, con))

@@ -199,8 +199,16 @@ def cycle_time(con: duckdb.DuckDBPyConnection, filters: Filters, workflow: Workf
     }
 
 
-def flow_summary(con: duckdb.DuckDBPyConnection, filters: Filters, workflow: Workflow) -> dict:
+def flow_summary(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    workflow: Workflow,
+    wip: int | None = None,
+) -> dict:
     """The headline flow figures for one window, JSON-ready (plain numbers, None for no value).
+
+    `wip`: the work in progress at `filters.until` when the caller already has it (WIP depends
+    on the window's end alone, not on its start), else read here.
 
     Returns {"throughput", "cycle_time_hours": {"median", "p85"}, "wip", "flow_efficiency",
     "handoff_wait_hours": {"<from>-><to>": {"median", "count"}}, "work_mix": {category: share},
@@ -216,7 +224,7 @@ def flow_summary(con: duckdb.DuckDBPyConnection, filters: Filters, workflow: Wor
             "median": _number(row["cycle_time_median_hours"]),
             "p85": _number(row["cycle_time_p85_hours"]),
         },
-        "wip": len(aging_wip(con, filters, workflow)),
+        "wip": len(aging_wip(con, filters, workflow)) if wip is None else wip,
         "flow_efficiency": _number(row["flow_efficiency"]),
         "handoff_wait_hours": {
             str(wait.handoff): {

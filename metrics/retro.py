@@ -342,22 +342,32 @@ LABELS = {
 }
 
 
-def _figures(
+def _readings(
     con: duckdb.DuckDBPyConnection,
     week: Filters,
     workflow: Workflow,
     min_people: int = privacy.DEFAULT_MIN_PEOPLE,
-) -> list[Figure]:
+) -> tuple[dict[str, tuple[dict, dict, dict]], dict[str, dict]]:
+    """Per window (this week, last week, the four weeks to it): the delivery, flow and activity
+    summaries, and what is withheld; each computed once, for the figures and the rest."""
     last = week.previous()
     month = Filters(week.until - 4 * WEEK, week.until, week.team, week.model)
     readings = {}
     withheld = {}
     for name, window in (("this", week), ("last", last), ("month", month)):
         d = delivery.summary(con, window)
-        f = flow.flow_summary(con, window, workflow)
+        # The four weeks end when this week does: the same work in progress at the end.
+        wip = readings["this"][1]["wip"] if name == "month" else None
+        f = flow.flow_summary(con, window, workflow, wip=wip)
         a = activity.activity_summary(con, window)
         readings[name] = (d, f, a)
         withheld[name] = privacy.withheld(con, window, min_people)
+    return readings, withheld
+
+
+def _figures(
+    readings: dict[str, tuple[dict, dict, dict]], withheld: dict[str, dict]
+) -> list[Figure]:
     windows = {"this": "this_week", "last": "last_week", "month": "four_weeks"}
 
     def hidden(key):
@@ -543,14 +553,11 @@ def build(
     """The retro for `week` (any 7-day window), for one team or model or everything; each
     figure withheld in a window where fewer than `min_people` people are behind it."""
     week = _scoped(week, team, model)
-    figures = _figures(con, week, workflow, min_people)
-    summary = flow.flow_summary(con, week, workflow)
+    readings, withheld_in = _readings(con, week, workflow, min_people)
+    figures = _figures(readings, withheld_in)
+    summary = readings["this"][1]
     mix = flow.work_mix_groups(con, week, workflow)
-    withheld = {
-        basis: why
-        for basis, why in privacy.withheld(con, week, min_people).items()
-        if why is not None
-    }
+    withheld = {basis: why for basis, why in withheld_in["this"].items() if why is not None}
     return Retro(
         week=week,
         label=label,

@@ -66,6 +66,29 @@ create or replace temp macro production_deployments() as table
 
     select * from final;
 
+-- One row per incident (per copy of it), all time: the latest successful production deployment
+-- of the same model that finished at or before it opened, and when it finished (null when there
+-- is none), whatever the attribution window. The sync stores these rows (attribution_incidents,
+-- profiling/delivery_store.py); sql/attribution_stored_macros.sql reads them back.
+create or replace temp macro incident_previous_deployments() as table
+    with successes as (
+        select deployment_id, model, finished_at
+        from production_deployments()
+        where status = 'success'
+    ),
+
+    final as (
+        select
+            incidents.incident_id,
+            successes.deployment_id as previous_deployment_id,
+            successes.finished_at as previous_finished_at
+        from incidents
+        asof left join successes
+            on incidents.model = successes.model and incidents.opened_at >= successes.finished_at
+    )
+
+    select * from final;
+
 -- One row per incident, all time, with the deployment it belongs to: the one it names (if that
 -- deployment is known), else the latest successful production deployment of the same model that
 -- finished at or before it opened; null when there is none (an unattributed incident).
@@ -73,13 +96,7 @@ create or replace temp macro production_deployments() as table
 -- metrics/delivery.py use_attribution_window), that fallback applies only when the deployment
 -- finished at most that many hours before the incident opened (exactly the window counts).
 create or replace temp macro incident_attribution() as table
-    with successes as (
-        select deployment_id, model, finished_at
-        from production_deployments()
-        where status = 'success'
-    ),
-
-    named as (
+    with named as (
         select incidents.*, known.deployment_id as known_deployment_id
         from incidents
         left join (select distinct deployment_id from deployments) as known
@@ -87,13 +104,7 @@ create or replace temp macro incident_attribution() as table
     ),
 
     latest_before as (
-        select
-            named.incident_id,
-            successes.deployment_id as previous_deployment_id,
-            successes.finished_at as previous_finished_at
-        from named
-        asof left join successes
-            on named.model = successes.model and named.opened_at >= successes.finished_at
+        select * from incident_previous_deployments()
     ),
 
     final as (
@@ -124,6 +135,56 @@ create or replace temp macro incident_attribution() as table
 
     select * from final;
 
+-- One row per change whose title names a ticket linked to an incident (as Jira links them): that
+-- incident, for changes that name no incident themselves. Stored by the sync
+-- (attribution_change_fixes); sql/attribution_stored_macros.sql reads them back.
+create or replace temp macro change_fixes() as table
+    -- a title that names a ticket contains its id: that plain search first, so the pattern
+    -- (compiled per pair) runs on those pairs alone, not on every change and linked ticket
+    with candidates as materialized (
+        select changes.change_id, changes.title, tickets.ticket_id, tickets.incident_id
+        from changes
+        join tickets
+            on tickets.incident_id is not null
+            and contains(changes.title, tickets.ticket_id)
+    ),
+
+    final as (
+        select change_id, min(incident_id) as incident_id
+        from candidates
+        where regexp_matches(
+            title, '(^|[^A-Za-z0-9-])' || regexp_escape(ticket_id) || '($|[^A-Za-z0-9])'
+        )
+        group by change_id
+    )
+
+    select * from final;
+
+-- One row per change (per copy of it and of the deployment it names): the next successful
+-- production deployment of the named deployment's model that finished after the named one (null
+-- when there is none). Stored by the sync (attribution_change_shipping).
+create or replace temp macro change_next_deployments() as table
+    with successes as (
+        select deployment_id, model, finished_at
+        from production_deployments()
+        where status = 'success'
+    ),
+
+    named as (
+        select changes.change_id, deployments.model, deployments.finished_at as named_finished_at
+        from changes
+        left join deployments using (deployment_id)
+    ),
+
+    final as (
+        select named.change_id, successes.deployment_id as next_deployment_id
+        from named
+        asof left join successes
+            on named.model = successes.model and named.named_finished_at < successes.finished_at
+    )
+
+    select * from final;
+
 -- One row per change, all time, with the production deployment that shipped it: the one it
 -- names if that one succeeded in production, else the next successful production deployment of
 -- the same model that finished after the named one. Lead time = that deployment's finish minus
@@ -135,18 +196,10 @@ create or replace temp macro change_shipping() as table
         where status = 'success'
     ),
 
-    -- the incident a change fixes through the ticket its title names (a ticket linked to an
-    -- incident, as Jira links them), for changes that name no incident themselves
+    -- the incident a change fixes through the ticket its title names, for changes that name
+    -- no incident themselves
     linked as (
-        select changes.change_id, min(tickets.incident_id) as incident_id
-        from changes
-        join tickets
-            on tickets.incident_id is not null
-            and regexp_matches(
-                changes.title,
-                '(^|[^A-Za-z0-9-])' || regexp_escape(tickets.ticket_id) || '($|[^A-Za-z0-9])'
-            )
-        group by changes.change_id
+        select * from change_fixes()
     ),
 
     named as (
@@ -159,8 +212,6 @@ create or replace temp macro change_shipping() as table
             coalesce(nullif(trim(changes.incident_id), ''), linked.incident_id) as incident_id,
             changes.ai_assisted,
             changes.deployment_id as named_deployment_id,
-            deployments.model,
-            deployments.finished_at as named_finished_at,
             deployments.status = 'success'
                 and lower(deployments.environment) = 'production' as named_shipped
         from changes
@@ -169,10 +220,7 @@ create or replace temp macro change_shipping() as table
     ),
 
     next_success as (
-        select named.change_id, successes.deployment_id as next_deployment_id
-        from named
-        asof left join successes
-            on named.model = successes.model and named.named_finished_at < successes.finished_at
+        select * from change_next_deployments()
     ),
 
     shipped as (

@@ -139,6 +139,15 @@ MIGRATION_ADDS = {
         "changes": ["incident_id VARCHAR", "ai_assisted BOOLEAN"],
     },
     7: {"tickets": ["incident_id VARCHAR"]},
+    8: {
+        "attribution_change_fixes": ["change_id VARCHAR", "incident_id VARCHAR"],
+        "attribution_change_shipping": ["change_id VARCHAR", "next_deployment_id VARCHAR"],
+        "attribution_incidents": [
+            "incident_id VARCHAR",
+            "previous_deployment_id VARCHAR",
+            "previous_finished_at TIMESTAMP WITH TIME ZONE",
+        ],
+    },
 }
 
 
