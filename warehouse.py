@@ -163,7 +163,8 @@ def _shadow_glob(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _sync_lock(path: Path, wait_seconds: float) -> Iterator[None]:
+def sync_lock(path: Path, wait_seconds: float = 600.0) -> Iterator[None]:
+    """Hold the sync lock: one sync at a time (pass `locked=True` to `writing` inside it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(_lock_path(path), "a+") as handle:
         deadline = time.monotonic() + wait_seconds
@@ -192,13 +193,17 @@ def _fsync(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def writing(path: Path, wait_seconds: float = 600.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def writing(
+    path: Path, wait_seconds: float = 600.0, locked: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a copy of the warehouse, swapped in if the block succeeds.
 
     If the block raises, or the process dies inside it, the live warehouse is left untouched.
+    `locked`: the caller already holds `sync_lock`.
     """
     path = Path(path)
-    with _sync_lock(path, wait_seconds):
+    lock = contextlib.nullcontext() if locked else sync_lock(path, wait_seconds)
+    with lock:
         # Copies left by a sync that was killed: nobody else can be writing them (we hold the lock).
         for stray in path.parent.glob(_shadow_glob(path)):
             if stray.is_dir():
