@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import logging
 import os
 import shutil
 import time
@@ -22,6 +23,8 @@ from pathlib import Path
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+# Each step of a sync's write, timed at DEBUG with extra={"phase": ..., "seconds": ...}.
+timing = logging.getLogger("tandem.timing")
 SCHEMA_VERSION = 7
 # version -> migration file under sql/migrations/, applied in order to older warehouses.
 MIGRATIONS: dict[int, str] = {
@@ -192,6 +195,18 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+class _Clock:
+    """Logs the seconds since the last lap to `timing`, named."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        seconds, self.last = now - self.last, now
+        timing.debug("%s %.2f s", phase, seconds, extra={"phase": phase, "seconds": seconds})
+
+
 @contextlib.contextmanager
 def writing(
     path: Path, wait_seconds: float = 600.0, locked: bool = False
@@ -211,20 +226,27 @@ def writing(
             else:
                 stray.unlink(missing_ok=True)
         shadow = path.with_name(f".{path.name}.sync-{uuid.uuid4().hex[:12]}")
+        clock = _Clock()
         if path.exists():
             shutil.copyfile(path, shadow)
             wal = path.with_name(path.name + ".wal")
             if wal.exists():
                 shutil.copyfile(wal, shadow.with_name(shadow.name + ".wal"))
+        clock.lap("copy")
         con = _configure(duckdb.connect(str(shadow)))
         try:
             ensure_schema(con)
+            clock.lap("open")
             yield con
+            clock.lap("write")
             con.execute("checkpoint")
             con.close()
+            clock.lap("checkpoint")
             _fsync(shadow)
+            clock.lap("fsync")
             os.replace(shadow, path)
             _fsync(path.parent)
+            clock.lap("swap")
         except BaseException:
             con.close()
             for leftover in (shadow, shadow.with_name(shadow.name + ".wal")):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ import duckdb
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError, quote
 from settings import SourceConfig
+from warehouse import timing
 
 # The source's sync state key holding its files' fingerprints (see FileTracker).
 FILES_STATE = "files"
@@ -218,10 +220,15 @@ class FileTracker:
 
     def reading(self, path: Path) -> None:
         """Fingerprint a file about to be read."""
+        started = time.perf_counter()
         try:
             self._seen[str(path)] = fingerprint(path)
         except OSError as error:
             raise SourceError(f"source {self.source.name!r}: cannot read {path}: {error}") from None
+        seconds = time.perf_counter() - started
+        timing.debug(
+            "fingerprint %.2f s", seconds, extra={"phase": "fingerprint", "seconds": seconds}
+        )
 
     def state(self) -> dict:
         """The sync state to store once the files read are loaded."""

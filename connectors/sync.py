@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -148,6 +149,7 @@ def _sync_source(
 ) -> SourceResult:
     result = SourceResult(source.name, source.kind)
     started = _now()
+    clock = time.perf_counter()
     con.begin()
     try:
         connector = registry.create(source, _state_for(con, config, source.name, reread))
@@ -183,8 +185,14 @@ def _sync_source(
             else (f"source {source.name!r}: {type(error).__name__}: {error}")
         )
         _record(con, sync_id, source, None, started, "failed", LoadStats(), result.error)
+    _timed(f"source {source.name}", clock)
     progress.source_finished(source.name, result)
     return result
+
+
+def _timed(phase: str, since: float) -> None:
+    seconds = time.perf_counter() - since
+    warehouse.timing.debug("%s %.2f s", phase, seconds, extra={"phase": phase, "seconds": seconds})
 
 
 def read_state(con: duckdb.DuckDBPyConnection, source: str) -> dict:
@@ -398,7 +406,10 @@ def run(
     sync_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     results: list[SourceResult] = []
     with warehouse.sync_lock(config.warehouse):
-        if nothing_to_write(config, sources, identities, reread):
+        clock = time.perf_counter()
+        unchanged = nothing_to_write(config, sources, identities, reread)
+        _timed("check", clock)
+        if unchanged:
             for source in sources:
                 results.append(SourceResult(source.name, source.kind, skipped=True))
                 progress.source_skipped(source.name)
@@ -426,8 +437,10 @@ def _write(
         for source in sources:
             results.append(_sync_source(con, config, source, sync_id, progress, identities, reread))
         # Drift profiles of the days whose inference rows changed (none on a repeat sync).
+        clock = time.perf_counter()
         con.begin()
         profiled = profile_store.refresh(con, progress.profiling)
         con.commit()
+        _timed("profiles", clock)
     remote = sum(result.profiled_days for result in results)
     return SyncReport(sync_id, results, profiled + remote, notices)
