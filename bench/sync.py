@@ -63,7 +63,9 @@ GENERATE = """
 """
 
 
-def _generate(folder: Path, rows: int, fmt: str, offset: int = 0, name: str = "inference-0") -> Path:
+def _generate(
+    folder: Path, rows: int, fmt: str, offset: int = 0, name: str = "inference-0"
+) -> Path:
     path = folder / f"{name}.{fmt}"
     options = "format csv, header true" if fmt == "csv" else "format parquet"
     con = duckdb.connect()
