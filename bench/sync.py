@@ -38,11 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import settings  # noqa: E402
 from connectors import sync  # noqa: E402
 
+YEAR_SECONDS = 365 * 86_400
+# One year of rows, like the reference warehouse (bench/pages.py): 12 models x 365 days.
 GENERATE = """
     copy (
         select
             'req-' || i as request_id,
-            timestamp '2026-01-01' + to_seconds(i * 6) as ts,
+            timestamp '2026-01-01' + to_seconds(i * {step}) as ts,
             'model_' || (i % 12) as model,
             'v' || (i % 3) as model_version,
             round(5 + random() * 200, 3) as latency_ms,
@@ -69,7 +71,10 @@ def _generate(
     path = folder / f"{name}.{fmt}"
     options = "format csv, header true" if fmt == "csv" else "format parquet"
     con = duckdb.connect()
-    con.execute(GENERATE.format(rows=int(rows), offset=int(offset), path=path, options=options))
+    step = YEAR_SECONDS / (offset or rows)  # one year of rows; more rows come later
+    con.execute(
+        GENERATE.format(rows=int(rows), offset=int(offset), step=step, path=path, options=options)
+    )
     con.close()
     return path
 
