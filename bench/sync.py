@@ -9,7 +9,7 @@ strings), then in the same run times
   - Tandem: a sync into a new warehouse (validation, typing, quarantine, upsert, drift
     profiles, shadow copy and swap included), in a process of its own,
 and prints rows/s for both, the ratio (Tandem / DuckDB; the target is at least 0.5) and the
-sync process's peak RSS.
+sync process's peak RSS (VmHWM, read by the sync's own process).
 
 `--incremental` then times, each in a process of its own, with its ratio to the full sync:
   - a re-sync with nothing new (every file unchanged: nothing read, nothing written), and
@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -130,7 +130,18 @@ def _sync_once(spec: str) -> None:
     if not report.ok:
         raise SystemExit(report.sources[0].error)
     row = report.as_dict()["sources"][0]
-    print(json.dumps({"seconds": elapsed, "row": row, "phases": phases.seconds}))
+    print(
+        json.dumps({"seconds": elapsed, "row": row, "phases": phases.seconds, "rss_mib": _peak()})
+    )
+
+
+def _peak() -> float:
+    """This process's peak RSS in MiB: VmHWM, which (unlike getrusage's ru_maxrss) does not
+    carry over the parent's peak from before exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _tandem_sync(folder: Path, glob: str, fresh: bool = True) -> dict:
@@ -141,14 +152,10 @@ def _tandem_sync(folder: Path, glob: str, fresh: bool = True) -> dict:
     child = subprocess.Popen(
         [sys.executable, __file__, "--sync-once", spec], stdout=subprocess.PIPE, text=True
     )
-    assert child.stdout is not None
-    out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    if status != 0:
-        raise SystemExit(f"the sync failed (status {status})")
-    figures = json.loads(out)
-    figures["rss_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
-    return figures
+    out, _ = child.communicate()
+    if child.returncode != 0:
+        raise SystemExit(f"the sync failed (status {child.returncode})")
+    return json.loads(out)
 
 
 def _phases(figures: dict) -> str:
