@@ -48,6 +48,9 @@ class _StatusProgress(sync.Progress):
     def source_started(self, name: str, total_batches: int | None) -> None:
         self.box.write(f"Reading source **{name}**…")
 
+    def source_skipped(self, name: str) -> None:
+        self.box.write(f"Source **{name}**: unchanged since the last sync, skipped")
+
     def batch_done(self, name: str, batch: Any, stats: Any) -> None:
         self.box.write(
             f"{batch.feed}: {stats.loaded:,} rows loaded, {stats.quarantined:,} quarantined"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import logging
 import os
 import shutil
 import time
@@ -22,6 +23,8 @@ from pathlib import Path
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+# Each step of a sync's write, timed at DEBUG with extra={"phase": ..., "seconds": ...}.
+timing = logging.getLogger("tandem.timing")
 SCHEMA_VERSION = 8
 # version -> migration file under sql/migrations/, applied in order to older warehouses.
 MIGRATIONS: dict[int, str] = {
@@ -164,7 +167,8 @@ def _shadow_glob(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _sync_lock(path: Path, wait_seconds: float) -> Iterator[None]:
+def sync_lock(path: Path, wait_seconds: float = 600.0) -> Iterator[None]:
+    """Hold the sync lock: one sync at a time (pass `locked=True` to `writing` inside it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(_lock_path(path), "a+") as handle:
         deadline = time.monotonic() + wait_seconds
@@ -192,14 +196,30 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+class _Clock:
+    """Logs the seconds since the last lap to `timing`, named."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        seconds, self.last = now - self.last, now
+        timing.debug("%s %.2f s", phase, seconds, extra={"phase": phase, "seconds": seconds})
+
+
 @contextlib.contextmanager
-def writing(path: Path, wait_seconds: float = 600.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def writing(
+    path: Path, wait_seconds: float = 600.0, locked: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a copy of the warehouse, swapped in if the block succeeds.
 
     If the block raises, or the process dies inside it, the live warehouse is left untouched.
+    `locked`: the caller already holds `sync_lock`.
     """
     path = Path(path)
-    with _sync_lock(path, wait_seconds):
+    lock = contextlib.nullcontext() if locked else sync_lock(path, wait_seconds)
+    with lock:
         # Copies left by a sync that was killed: nobody else can be writing them (we hold the lock).
         for stray in path.parent.glob(_shadow_glob(path)):
             if stray.is_dir():
@@ -207,20 +227,27 @@ def writing(path: Path, wait_seconds: float = 600.0) -> Iterator[duckdb.DuckDBPy
             else:
                 stray.unlink(missing_ok=True)
         shadow = path.with_name(f".{path.name}.sync-{uuid.uuid4().hex[:12]}")
+        clock = _Clock()
         if path.exists():
             shutil.copyfile(path, shadow)
             wal = path.with_name(path.name + ".wal")
             if wal.exists():
                 shutil.copyfile(wal, shadow.with_name(shadow.name + ".wal"))
+        clock.lap("copy")
         con = _configure(duckdb.connect(str(shadow)))
         try:
             ensure_schema(con)
+            clock.lap("open")
             yield con
+            clock.lap("write")
             con.execute("checkpoint")
             con.close()
+            clock.lap("checkpoint")
             _fsync(shadow)
+            clock.lap("fsync")
             os.replace(shadow, path)
             _fsync(path.parent)
+            clock.lap("swap")
         except BaseException:
             con.close()
             for leftover in (shadow, shadow.with_name(shadow.name + ".wal")):

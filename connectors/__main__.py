@@ -50,6 +50,9 @@ def _table(report: sync.SyncReport) -> str:
     header = ("source", "feed", "read", "loaded", "duplicates", "quarantined")
     rows = [header]
     for row in report.as_dict()["sources"]:
+        if row["skipped"]:
+            rows.append((row["name"], "unchanged, skipped", "0", "0", "0", "0"))
+            continue
         if row["feed"] is None:
             continue
         rows.append(
@@ -82,11 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     sync_cmd.add_argument("--config", help="TOML config (default: $TANDEM_CONFIG, ./sources.toml)")
     sync_cmd.add_argument("--source", action="append", help="only this source (repeatable)")
     sync_cmd.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sync_cmd.add_argument(
+        "--reread", action="store_true", help="read every file again, also unchanged ones"
+    )
     args = parser.parse_args(argv)
 
     try:
         config = settings.load(args.config)
-        report = sync.run(config, args.source, _Bars(sys.stderr.isatty() and not args.json))
+        report = sync.run(
+            config, args.source, _Bars(sys.stderr.isatty() and not args.json), args.reread
+        )
     except (settings.ConfigError, warehouse.WarehouseError) as error:
         print(f"tandem: {error}", file=sys.stderr)
         return 2

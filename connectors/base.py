@@ -7,6 +7,9 @@ upsert are the shared loader's (connectors/loader.py), never a connector's.
 Incremental sources keep a high-water mark in `self.state`, a JSON-able dict: the sync reads it
 from the warehouse before `extract` and stores whatever `extract` left there in the same
 transaction as the rows, so a failed or killed sync keeps the old mark with the old rows.
+Sources of local files record their files' fingerprints there (connectors/files.py FileTracker)
+and say `unchanged()` when nothing needs reading: a sync where every source is unchanged writes
+nothing at all.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ class Connector:
     def normalize(self, raw: Any) -> Batch:
         """Turn one raw record into a batch of canonical rows: pure, no I/O."""
         raise NotImplementedError
+
+    def unchanged(self) -> bool:
+        """True when the source has nothing new since its last sync (the sync then skips it)."""
+        return False
 
     def estimate(self) -> int | None:
         """How many raw records `extract` will yield, if known (for progress bars)."""

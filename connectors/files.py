@@ -14,12 +14,18 @@
 DuckDB reads the files inside the warehouse, so a 5-million-row file never passes through
 Python. CSV is read as text and typed by the loader, so a bad value quarantines its row instead
 of failing the file; lines the CSV reader cannot split are quarantined with their line number.
+
+A file unchanged since the last successful sync is not read again (FileTracker): the source's
+sync state records each file's size, mtime and fingerprints, taken before the file is read and
+stored in the same transaction as its rows.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +35,13 @@ import duckdb
 from connectors.base import Connector
 from connectors.loader import Batch, SourceError, quote
 from settings import SourceConfig
+from warehouse import timing
+
+# The source's sync state key holding its files' fingerprints (see FileTracker).
+FILES_STATE = "files"
+CONFIG_STATE = "config"
+# Bytes read from each end of a file for its quick fingerprint.
+SAMPLE_BYTES = 1 << 20
 
 FORMATS = {
     ".csv": "csv",
@@ -99,6 +112,131 @@ def matching_files(source: SourceConfig, key: str = "path") -> list[Path]:
     return paths
 
 
+def config_digest(source: SourceConfig, extra: object = None) -> str:
+    """A digest of everything in a source's config that shapes its rows (and `extra`)."""
+    described = {
+        "kind": source.kind,
+        "feed": source.feed,
+        "columns": source.columns,
+        "values": source.values,
+        "options": source.options,
+        "extra": extra,
+    }
+    text = json.dumps(described, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sample_digest(path: Path, size: int) -> str:
+    """The quick fingerprint: SHA-256 of the size and the first and last MiB."""
+    digest = hashlib.sha256(str(size).encode() + b"\0")
+    with path.open("rb") as handle:
+        digest.update(handle.read(SAMPLE_BYTES))
+        if size > SAMPLE_BYTES:
+            handle.seek(max(SAMPLE_BYTES, size - SAMPLE_BYTES))
+            digest.update(handle.read(SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def content_digest(path: Path) -> str:
+    """The whole file's SHA-256 (about 1.2 GB/s here: SHA-256 is in the CPU)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def fingerprint(path: Path) -> dict:
+    """What a sync records of a file it reads, taken before reading it: a file that changes
+    while it is read is then seen as changed by the next sync, never as unchanged."""
+    stat = path.stat()
+    return {
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sample": sample_digest(path, stat.st_size),
+        "digest": content_digest(path),
+    }
+
+
+def unchanged_since(path: Path, recorded: dict | None) -> dict | None:
+    """The file's record if its content is as `recorded` says, else None.
+
+    Same size and mtime: the quick fingerprint must match too (a file rewritten in the same
+    clock tick, or whose mtime was put back). Same size, another mtime (touched, copied over):
+    the whole content's digest decides, and the record comes back with the new mtime.
+    """
+    if not recorded:
+        return None
+    stat = path.stat()
+    if stat.st_size != recorded.get("size"):
+        return None
+    if sample_digest(path, stat.st_size) != recorded.get("sample"):
+        return None
+    if stat.st_mtime_ns == recorded.get("mtime_ns"):
+        return recorded
+    if content_digest(path) != recorded.get("digest"):
+        return None
+    return {**recorded, "mtime_ns": stat.st_mtime_ns}
+
+
+class FileTracker:
+    """Which of a source's files a sync reads, from what the last successful sync recorded.
+
+    Files are read in name order and a later file's row wins a key they share, so a changed or
+    new file is read with every file after it; the files before it are skipped. A changed
+    config (the digest of the source's options and `extra`) reads every file again. A file that
+    is gone is forgotten (its rows stay, as they always did).
+    """
+
+    def __init__(self, source: SourceConfig, state: dict, extra: object = None, key: str = "path"):
+        self.source = source
+        self.key = key
+        self.config = config_digest(source, extra)
+        recorded = state.get(FILES_STATE) if state.get(CONFIG_STATE) == self.config else None
+        self.recorded: dict[str, dict] = dict(recorded or {})
+        self._plan: list[tuple[Path, dict | None]] | None = None
+        self._seen: dict[str, dict] = {}
+
+    def plan(self) -> list[tuple[Path, dict | None]]:
+        """Each matching file with its record if it is skipped, None if it is read."""
+        if self._plan is None:
+            plan: list[tuple[Path, dict | None]] = []
+            reading = False
+            for path in matching_files(self.source, self.key):
+                kept = None
+                if not reading:
+                    try:
+                        kept = unchanged_since(path, self.recorded.get(str(path)))
+                    except OSError:
+                        kept = None  # reading it says what is wrong
+                reading = kept is None
+                plan.append((path, kept))
+            self._plan = plan
+        return self._plan
+
+    def to_read(self) -> list[Path]:
+        return [path for path, kept in self.plan() if kept is None]
+
+    def unchanged(self) -> bool:
+        """True when every file is as the last sync recorded it: nothing to read."""
+        return not self.to_read()
+
+    def reading(self, path: Path) -> None:
+        """Fingerprint a file about to be read."""
+        started = time.perf_counter()
+        try:
+            self._seen[str(path)] = fingerprint(path)
+        except OSError as error:
+            raise SourceError(f"source {self.source.name!r}: cannot read {path}: {error}") from None
+        seconds = time.perf_counter() - started
+        timing.debug(
+            "fingerprint %.2f s", seconds, extra={"phase": "fingerprint", "seconds": seconds}
+        )
+
+    def state(self) -> dict:
+        """The sync state to store once the files read are loaded."""
+        files = {str(path): kept for path, kept in self.plan() if kept is not None}
+        files.update(self._seen)
+        return {CONFIG_STATE: self.config, FILES_STATE: dict(sorted(files.items()))}
+
+
 class FilesConnector(Connector):
     """Files of one feed, by glob: CSV, Parquet, JSON Lines."""
 
@@ -116,23 +254,37 @@ class FilesConnector(Connector):
                 f"source {self.source.name!r}: unknown format {configured!r} (csv, parquet, jsonl)"
             )
 
+    @property
+    def tracker(self) -> FileTracker:
+        if not hasattr(self, "_tracker"):
+            self._tracker = FileTracker(self.source, self.state)
+        return self._tracker
+
+    def unchanged(self) -> bool:
+        return self.tracker.unchanged()
+
     def estimate(self) -> int | None:
-        return len(matching_files(self.source))
+        return len(self.tracker.to_read())
 
     def extract(self) -> Iterator[FoundFile]:
         configured = self.source.option("format")
+        paths = self.tracker.to_read()
+        for path in paths:
+            if _format_of(path, configured) is None:
+                raise SourceError(
+                    f"source {self.source.name!r}: cannot tell the format of {path} "
+                    "(set `format` to csv, parquet or jsonl)"
+                )
+            self.tracker.reading(path)
         con = duckdb.connect()
         try:
-            for path in matching_files(self.source):
+            for path in paths:
                 fmt = _format_of(path, configured)
-                if fmt is None:
-                    raise SourceError(
-                        f"source {self.source.name!r}: cannot tell the format of {path} "
-                        "(set `format` to csv, parquet or jsonl)"
-                    )
+                assert fmt is not None
                 yield FoundFile(path, fmt, *self._sniff(con, path, fmt))
         finally:
             con.close()
+        self.state = self.tracker.state()
 
     def _sniff(
         self, con: duckdb.DuckDBPyConnection, path: Path, fmt: str

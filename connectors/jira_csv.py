@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from connectors.base import Connector
-from connectors.files import matching_files
+from connectors.files import FileTracker
 from connectors.jira import COLUMNS, IssueRules, names_option, zone
 from connectors.loader import Batch, Reject, SourceError
 
@@ -144,11 +144,23 @@ class JiraCsvConnector(Connector):
 
     # -- I/O ------------------------------------------------------------------------------------
 
+    @property
+    def tracker(self) -> FileTracker:
+        if not hasattr(self, "_tracker"):
+            self._tracker = FileTracker(self.source, self.state)
+        return self._tracker
+
+    def unchanged(self) -> bool:
+        return self.tracker.unchanged()
+
     def estimate(self) -> int | None:
-        return len(matching_files(self.source)) * len(self._wanted())
+        return len(self.tracker.to_read()) * len(self._wanted())
 
     def extract(self) -> Iterator[ExportFile]:
-        for path in matching_files(self.source):
+        paths = self.tracker.to_read()
+        for path in paths:
+            self.tracker.reading(path)
+        for path in paths:
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as error:
@@ -158,6 +170,7 @@ class JiraCsvConnector(Connector):
             export = parse_export(self.source.name, str(path), text)
             for feed in self._wanted():
                 yield ExportFile(feed, export)
+        self.state = self.tracker.state()
 
     # -- pure -----------------------------------------------------------------------------------
 

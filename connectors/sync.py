@@ -11,13 +11,20 @@ what the warehouse recorded, every row of the feeds that name people is deleted 
 quarantine rows of those feeds, and their sources' sync state with it, so the sync reads them
 again whole: a pseudonym cannot be turned back into a name, and the warehouse never mixes two
 ways of naming people. That needs every such source in the sync (no `--source` subset).
+
+A source whose files are unchanged since its last successful sync is skipped (connectors/files.py
+FileTracker; `reread` reads them all again). When every source is skipped and nothing else needs
+writing (schema, identity mode, a source whose last sync failed), the sync writes nothing: no
+copy of the warehouse is made, and the sync runs it would record are not recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -26,6 +33,7 @@ import duckdb
 import warehouse
 from connectors import registry
 from connectors.feeds import identity_feeds
+from connectors.files import FILES_STATE
 from connectors.identity import Identities, load_key
 from connectors.loader import Batch, Loader, LoadStats, SourceError
 from profiling import delivery_store
@@ -37,6 +45,9 @@ log = logging.getLogger("tandem.sync")
 # tandem_meta keys: how people are stored (names or pseudonyms), and the key's fingerprint.
 IDENTITY_MODE_KEY = "identity_mode"
 IDENTITY_KEY_FINGERPRINT = "identity_key_fingerprint"
+# Sync state key beside a source's file fingerprints: the digest of the config the loader read
+# them with ([work_categories]); another one reads the files again.
+LOADER_STATE = "loader"
 
 
 class Progress:
@@ -47,6 +58,8 @@ class Progress:
     def batch_done(self, name: str, batch: Batch, stats: LoadStats) -> None: ...
 
     def source_finished(self, name: str, result: SourceResult) -> None: ...
+
+    def source_skipped(self, name: str) -> None: ...
 
     def profiling(self, model: str, done: int, total: int) -> None: ...
 
@@ -61,6 +74,8 @@ class SourceResult:
     error: str | None = None
     # Model-days whose drift profiles the source's own engine computed (spark, sql profiles).
     profiled_days: int = 0
+    # Every file unchanged since the last successful sync: nothing was read.
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -85,7 +100,7 @@ class SyncReport:
     def as_dict(self) -> dict:
         rows = []
         for source in self.sources:
-            if not source.feeds and not source.ok:
+            if not source.feeds and (not source.ok or source.skipped):
                 rows.append(
                     {
                         "name": source.name,
@@ -95,6 +110,7 @@ class SyncReport:
                         "duplicates": 0,
                         "quarantined": 0,
                         "error": source.error,
+                        "skipped": source.skipped,
                     }
                 )
             for feed_name, stats in source.feeds.items():
@@ -107,6 +123,7 @@ class SyncReport:
                         "duplicates": stats.duplicates,
                         "quarantined": stats.quarantined,
                         "error": source.error,
+                        "skipped": False,
                     }
                 )
         return {
@@ -129,13 +146,19 @@ def _sync_source(
     sync_id: str,
     progress: Progress,
     identities: Identities,
+    reread: bool = False,
 ) -> SourceResult:
     result = SourceResult(source.name, source.kind)
     started = _now()
+    clock = time.perf_counter()
     con.begin()
     try:
-        connector = registry.create(source, read_state(con, source.name))
-        progress.source_started(source.name, connector.estimate())
+        connector = registry.create(source, _state_for(con, config, source.name, reread))
+        result.skipped = connector.unchanged()
+        if result.skipped:
+            progress.source_skipped(source.name)
+        else:
+            progress.source_started(source.name, connector.estimate())
         loader = Loader(con, source, sync_id, config.work_categories, identities)
         for batch in connector.batches():
             stats = loader.load(batch)
@@ -143,7 +166,10 @@ def _sync_source(
             progress.batch_done(source.name, batch, stats)
         loader.finish()  # every batch is in: the quarantine rows this sync superseded go
         result.profiled_days = connector.write_profiles(con)
-        write_state(con, source.name, connector.state)
+        state = connector.state
+        if FILES_STATE in state:
+            state = {**state, LOADER_STATE: _loader_digest(config)}
+        write_state(con, source.name, state)
         for feed_name, stats in result.feeds.items():
             _record(con, sync_id, source, feed_name, started, "ok", stats, None)
         if not result.feeds:  # a source that only wrote profiles, or read nothing new
@@ -153,14 +179,21 @@ def _sync_source(
         con.rollback()
         result.feeds = {}
         result.profiled_days = 0
+        result.skipped = False
         result.error = (
             str(error)
             if isinstance(error, SourceError | ConfigError)
             else (f"source {source.name!r}: {type(error).__name__}: {error}")
         )
         _record(con, sync_id, source, None, started, "failed", LoadStats(), result.error)
+    _timed(f"source {source.name}", clock)
     progress.source_finished(source.name, result)
     return result
+
+
+def _timed(phase: str, since: float) -> None:
+    seconds = time.perf_counter() - since
+    warehouse.timing.debug("%s %.2f s", phase, seconds, extra={"phase": phase, "seconds": seconds})
 
 
 def read_state(con: duckdb.DuckDBPyConnection, source: str) -> dict:
@@ -169,6 +202,50 @@ def read_state(con: duckdb.DuckDBPyConnection, source: str) -> dict:
         "select state from source_state where source = $source", {"source": source}
     ).fetchall()
     return json.loads(rows[0][0]) if rows else {}
+
+
+def _loader_digest(config: Config) -> str:
+    text = json.dumps(config.work_categories, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _state_for(con: duckdb.DuckDBPyConnection, config: Config, source: str, reread: bool) -> dict:
+    """A source's state for its connector: without file fingerprints when they no longer hold
+    (`reread`, or another loader config)."""
+    state = read_state(con, source)
+    if reread or state.get(LOADER_STATE) != _loader_digest(config):
+        state.pop(FILES_STATE, None)
+    state.pop(LOADER_STATE, None)
+    return state
+
+
+def nothing_to_write(
+    config: Config, sources: list[SourceConfig], identities: Identities, reread: bool = False
+) -> bool:
+    """True when a sync would write nothing: the warehouse is current (schema, identity mode),
+    and every source's last sync succeeded and it is unchanged since (its files are)."""
+    if reread or not config.warehouse.exists():
+        return False
+    with warehouse.reading(config.warehouse) as con:
+        if warehouse.schema_version(con) != warehouse.SCHEMA_VERSION:
+            return False
+        if recorded_identity_mode(con) != (identities.mode, identities.fingerprint or ""):
+            return False
+        last = dict(
+            con.execute(
+                "select source, arg_max(status, finished_at) from sync_runs group by source"
+            ).fetchall()
+        )
+        for source in sources:
+            if last.get(source.name) != "ok":
+                return False
+            try:
+                connector = registry.create(source, _state_for(con, config, source.name, reread))
+                if not connector.unchanged():
+                    return False
+            except (SourceError, ConfigError, OSError):
+                return False  # the sync reports it
+    return True
 
 
 def write_state(con: duckdb.DuckDBPyConnection, source: str, state: dict) -> None:
@@ -313,9 +390,15 @@ def settle_identity_mode(
 
 
 def run(
-    config: Config, only: list[str] | None = None, progress: Progress | None = None
+    config: Config,
+    only: list[str] | None = None,
+    progress: Progress | None = None,
+    reread: bool = False,
 ) -> SyncReport:
-    """Sync the configured sources (or the ones named in `only`) into the warehouse."""
+    """Sync the configured sources (or the ones named in `only`) into the warehouse.
+
+    `reread`: read every file again, also those unchanged since the last sync.
+    """
     progress = progress or Progress()
     sources = [config.source(name) for name in only] if only else list(config.sources)
     identities, notices = identities_for(config)
@@ -323,7 +406,29 @@ def run(
         log.info(notice)
     sync_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     results: list[SourceResult] = []
-    with warehouse.writing(config.warehouse) as con:
+    with warehouse.sync_lock(config.warehouse):
+        clock = time.perf_counter()
+        unchanged = nothing_to_write(config, sources, identities, reread)
+        _timed("check", clock)
+        if unchanged:
+            for source in sources:
+                results.append(SourceResult(source.name, source.kind, skipped=True))
+                progress.source_skipped(source.name)
+            return SyncReport(sync_id, results, 0, notices)
+        return _write(config, sources, sync_id, progress, identities, notices, reread)
+
+
+def _write(
+    config: Config,
+    sources: list[SourceConfig],
+    sync_id: str,
+    progress: Progress,
+    identities: Identities,
+    notices: list[str],
+    reread: bool,
+) -> SyncReport:
+    results: list[SourceResult] = []
+    with warehouse.writing(config.warehouse, locked=True) as con:
         con.begin()
         settled = settle_identity_mode(con, identities, sources, {s.name for s in config.sources})
         con.commit()
@@ -331,12 +436,14 @@ def run(
             log.info(notice)
         notices += settled
         for source in sources:
-            results.append(_sync_source(con, config, source, sync_id, progress, identities))
+            results.append(_sync_source(con, config, source, sync_id, progress, identities, reread))
         # Drift profiles of the days whose inference rows changed (none on a repeat sync).
+        clock = time.perf_counter()
         con.begin()
         profiled = profile_store.refresh(con, progress.profiling)
         # Which deployment each change and incident belongs to, when those rows changed.
         delivery_store.refresh(con)
         con.commit()
+        _timed("profiles", clock)
     remote = sum(result.profiled_days for result in results)
     return SyncReport(sync_id, results, profiled + remote, notices)

@@ -3,14 +3,25 @@
 -- Days a source profiled on its own engine (drift_profile_days.source set) are that source's:
 -- they have no inference rows to compare with, and are never listed here. DuckDB only (the
 -- warehouse's own bookkeeping, not a profile query).
-with actual as (
+-- The UTC day is counted from epoch microseconds and made a date after grouping: casting every
+-- timestamptz to a date goes through the time zone, several times slower on 20M rows.
+with by_epoch_day as (
     select
         model,
-        cast(ts as date) as day,
+        floor(epoch_us(ts) / 86400000000) as epoch_day,
         count(*) as rows,
         max(synced_at) as synced_max
     from inference
     group by all
+),
+
+actual as (
+    select
+        model,
+        date '1970-01-01' + cast(epoch_day as integer) as day,
+        rows,
+        synced_max
+    from by_epoch_day
 ),
 
 profiled_here as (

@@ -156,7 +156,7 @@ def test_a_line_with_too_many_fields_is_one_quarantine_row(project):
     ]
     # Read again, the same file counts the same and leaves its quarantine as it was.
     quarantined = project.query("select * from quarantine order by all")
-    again = project.sync().as_dict()["sources"][0]
+    again = project.sync(reread=True).as_dict()["sources"][0]
     assert (again["read"], again["duplicates"], again["quarantined"]) == (10, 6, 4)
     assert project.query("select * from quarantine order by all") == quarantined
 
@@ -238,6 +238,7 @@ def test_cli_json_summary_and_a_bad_source_does_not_stop_the_others(project):
             "duplicates": 0,
             "quarantined": 0,
             "error": None,
+            "skipped": False,
         }
     ]
     lines = result.stderr.strip().splitlines()

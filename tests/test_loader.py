@@ -101,7 +101,7 @@ def test_syncing_twice_changes_nothing(project):
     project.sync()
     snapshot = project.query("select * exclude (synced_at) from deployments order by all")
     quarantined = project.query("select * from quarantine order by all")
-    stats = _stats(project.sync(), "deployments")
+    stats = _stats(project.sync(reread=True), "deployments")  # the same file, read again
     assert project.query("select * exclude (synced_at) from deployments order by all") == snapshot
     # Every quarantine row as it was, down to the sync that first saw it.
     assert project.query("select * from quarantine order by all") == quarantined

@@ -63,8 +63,9 @@ class Project:
     def file(self, name: str, text: str) -> Path:
         return write(self.root / name, text)
 
-    def sync(self, only: list[str] | None = None) -> sync.SyncReport:
-        return sync.run(settings.load(self.config_path), only)
+    def sync(self, only: list[str] | None = None, reread: bool = False) -> sync.SyncReport:
+        """Sync; `reread`: read every file again, also those unchanged since the last sync."""
+        return sync.run(settings.load(self.config_path), only, reread=reread)
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.warehouse), read_only=True)
