@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 import urllib.parse
 from dataclasses import dataclass, field
@@ -638,6 +639,9 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     # `[access]`: who may sign in and which teams each person sees (default: not configured).
     access: AccessConfig = field(default_factory=AccessConfig)
+    # `[warehouse] sync_memory_limit`: the most memory a sync holds before spilling to disk
+    # (DuckDB's size syntax, "2GB", "512MB").
+    sync_memory_limit: str = "2GB"  # warehouse.SYNC_MEMORY_LIMIT
 
     @property
     def min_people(self) -> int:
@@ -706,6 +710,14 @@ def parse(
     if not isinstance(warehouse, dict):
         raise ConfigError(f"{origin}: [warehouse] must be a table")
     path = Path(os.path.expanduser(str(warehouse.get("path", DEFAULT_WAREHOUSE))))
+    memory_limit = warehouse.get("sync_memory_limit", Config.sync_memory_limit)
+    if not isinstance(memory_limit, str) or not re.fullmatch(
+        r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit.strip(), re.IGNORECASE
+    ):
+        raise ConfigError(
+            f'{origin}: [warehouse] sync_memory_limit must be a size like "2GB" or '
+            f'"512MB", got {memory_limit!r}'
+        )
     if not path.is_absolute():
         path = Path(os.path.normpath(base_dir / path))
     raw_sources = data.get("sources", [])
@@ -748,6 +760,7 @@ def parse(
     )
     return Config(
         warehouse=path,
+        sync_memory_limit=memory_limit.strip(),
         sources=sources,
         work_categories=categories,
         origin=origin,

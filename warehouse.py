@@ -208,9 +208,17 @@ class _Clock:
         timing.debug("%s %.2f s", phase, seconds, extra={"phase": phase, "seconds": seconds})
 
 
+# The most memory a sync's DuckDB may hold before it spills to disk (a temp folder beside the
+# copy): re-reading 20 million rows held 7.9 GB without it, 2.5 GB with 2 GB.
+SYNC_MEMORY_LIMIT = "2GB"
+
+
 @contextlib.contextmanager
 def writing(
-    path: Path, wait_seconds: float = 600.0, locked: bool = False
+    path: Path,
+    wait_seconds: float = 600.0,
+    locked: bool = False,
+    memory_limit: str = SYNC_MEMORY_LIMIT,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a copy of the warehouse, swapped in if the block succeeds.
 
@@ -234,7 +242,7 @@ def writing(
             if wal.exists():
                 shutil.copyfile(wal, shadow.with_name(shadow.name + ".wal"))
         clock.lap("copy")
-        con = _configure(duckdb.connect(str(shadow)))
+        con = _configure(duckdb.connect(str(shadow), config={"memory_limit": memory_limit}))
         try:
             ensure_schema(con)
             clock.lap("open")

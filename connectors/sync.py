@@ -428,7 +428,9 @@ def _write(
     reread: bool,
 ) -> SyncReport:
     results: list[SourceResult] = []
-    with warehouse.writing(config.warehouse, locked=True) as con:
+    with warehouse.writing(
+        config.warehouse, locked=True, memory_limit=config.sync_memory_limit
+    ) as con:
         con.begin()
         settled = settle_identity_mode(con, identities, sources, {s.name for s in config.sources})
         con.commit()
