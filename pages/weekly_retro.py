@@ -102,14 +102,15 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
     left, right = st.columns(2)
     left.download_button(
         "Download the summary (Markdown)",
-        retro_metrics.to_markdown(retro, written["annotations"], written["actions"]),
+        # Written when clicked, not on every run.
+        lambda: retro_metrics.to_markdown(retro, written["annotations"], written["actions"]),
         file_name="retro.md",
         mime="text/markdown",
         on_click=signin.logged_download("retro.md"),
     )
     right.download_button(
         "Download the summary (HTML)",
-        retro_metrics.to_html(retro, written["annotations"], written["actions"]),
+        lambda: retro_metrics.to_html(retro, written["annotations"], written["actions"]),
         file_name="retro.html",
         mime="text/html",
         on_click=signin.logged_download("retro.html"),
