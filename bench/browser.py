@@ -13,7 +13,10 @@ process and a fresh browser profile, first visit; **warm** is the same page open
 The floor is a minimal Streamlit page (one st.metric, one Plotly chart) served and timed the same
 way in the same run: what any Streamlit page costs on this machine now. The table gives each
 page's median over `--repeat` runs, its ratio to the floor, and the targets (1 s warm, 2 s cold).
-At the end, the peak RSS (VmHWM) of an app server that has opened every page once.
+On a busy machine wall times swing with the load, so each view also gives the CPU seconds the
+server process and the browser's page (main thread: scripts, style, layout, paint; Chrome's
+TaskDuration) spent on it, which the load does not add to. At the end, the peak RSS (VmHWM) of
+an app server that has opened every page once.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +71,7 @@ WATCH_JS = """
     const t = window.__bench.title;
     const titled = [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === t);
     if (!titled || document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    if (document.querySelector('[data-testid="stSkeleton"]')) return false;
     return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
       .every(c => c.querySelector('.js-plotly-plot .main-svg'));
   };
@@ -154,38 +159,65 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for {pid}")
 
 
-def visit(page, url: str, title: str, timeout: float = 180) -> float:
-    """Open `url` and return the seconds from navigation until the page was done (see WATCH_JS)
-    and then stayed unchanged for QUIET_MS."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far: steadier than wall time on a busy
+    machine, since other processes' load does not add to it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One page view: wall seconds until done, and the CPU seconds the server and the
+    browser's page (its main thread: scripts, style, layout, paint) spent on it."""
+
+    wall: float
+    server_cpu: float
+    browser_cpu: float
+
+
+def visit(context, url: str, title: str, pid: int, timeout: float = 180) -> Visit:
+    """Open `url` in a new tab of `context` and measure it until the page was done (see
+    WATCH_JS) and then stayed unchanged for QUIET_MS."""
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    server_start = cpu_seconds(pid)
     page.goto(url, wait_until="commit", timeout=timeout * 1000)
     page.evaluate("(t) => { window.__bench.title = t; window.__bench.check(null); }", title)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = page.evaluate("() => [window.__bench.doneAt, window.__bench.lastChange]")
-        done_at, last_change = state
-        now = page.evaluate("() => performance.now()")
-        if done_at is not None and now - max(done_at, last_change) >= QUIET_MS:
-            problems = page.locator("[data-testid='stException']").all_inner_texts()
-            if problems:
-                raise RuntimeError(f"{url}: {problems[0][:300]}")
-            return max(done_at, last_change) / 1000
-        page.wait_for_timeout(100)
-    raise TimeoutError(f"{url} was not done within {timeout:.0f} s")
+    try:
+        while time.monotonic() < deadline:
+            done_at, last_change, now = page.evaluate(
+                "() => [window.__bench.doneAt, window.__bench.lastChange, performance.now()]"
+            )
+            if done_at is not None and now - max(done_at, last_change) >= QUIET_MS:
+                problems = page.locator("[data-testid='stException']").all_inner_texts()
+                if problems:
+                    raise RuntimeError(f"{url}: {problems[0][:300]}")
+                metrics = cdp.send("Performance.getMetrics")["metrics"]
+                task = next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+                return Visit(
+                    max(done_at, last_change) / 1000, cpu_seconds(pid) - server_start, task
+                )
+            page.wait_for_timeout(100)
+        raise TimeoutError(f"{url} was not done within {timeout:.0f} s")
+    finally:
+        page.close()
 
 
 def measure(browser, script: Path, config: Path | None, paths: dict, log: Path) -> dict:
-    """Per page: (cold, warm) seconds, each on a fresh server and a fresh browser profile."""
-    times = {}
+    """Per page: its cold and warm Visit, on a fresh server and a fresh browser profile."""
+    views = {}
     for path, title in paths.items():
-        with serve(script, config, log) as (url, _pid):
+        with serve(script, config, log) as (url, pid):
             context = browser.new_context(viewport=VIEWPORT)
             context.add_init_script(WATCH_JS)
-            page = context.new_page()
-            cold = visit(page, f"{url}/{path}", title)
-            warm = visit(page, f"{url}/{path}", title)
+            cold = visit(context, f"{url}/{path}", title, pid)
+            warm = visit(context, f"{url}/{path}", title, pid)
             context.close()
-        times[path] = (cold, warm)
-    return times
+        views[path] = (cold, warm)
+    return views
 
 
 def tour_peak_rss(browser, config: Path | None, log: Path) -> float:
@@ -193,9 +225,8 @@ def tour_peak_rss(browser, config: Path | None, log: Path) -> float:
     with serve(ROOT / "app.py", config, log) as (url, pid):
         context = browser.new_context(viewport=VIEWPORT)
         context.add_init_script(WATCH_JS)
-        page = context.new_page()
         for path, title in PAGES.items():
-            visit(page, f"{url}/{path}", title)
+            visit(context, f"{url}/{path}", title, pid)
         context.close()
         return peak_rss_mb(pid)
 
@@ -252,37 +283,49 @@ def main() -> None:
             try:
                 for _ in range(args.repeat):
                     floors.append(measure(browser, floor, None, {"": FLOOR_TITLE}, log)[""])
-                    for path, pair in measure(browser, ROOT / "app.py", config, paths, log).items():
-                        runs[path].append(pair)
-                        print(f"  {path or 'weekly_retro'}: {pair[0]:.2f} / {pair[1]:.2f} s")
+                    views = measure(browser, ROOT / "app.py", config, paths, log)
+                    for path, (cold, warm) in views.items():
+                        runs[path].append((cold, warm))
+                        print(
+                            f"  {path or 'weekly_retro'}: cold {cold.wall:.2f} s, "
+                            f"warm {warm.wall:.2f} s (load {load()})",
+                            flush=True,
+                        )
                 rss = tour_peak_rss(browser, config, log)
             finally:
                 browser.close()
 
-        def median(pairs: list, i: int) -> float:
-            return statistics.median(pair[i] for pair in pairs)
+        def median(views: list, i: int, field: str) -> float:
+            return statistics.median(getattr(pair[i], field) for pair in views)
 
-        floor_cold, floor_warm = median(floors, 0), median(floors, 1)
+        floor = {
+            (i, f): median(floors, i, f)
+            for i in (0, 1)
+            for f in ("wall", "server_cpu", "browser_cpu")
+        }
         print(
-            f"\nload average {load()}; median of {args.repeat} run(s); targets: warm <= "
-            f"{WARM_TARGET:.0f} s, cold <= {COLD_TARGET:.0f} s"
+            f"\nload average {load()}; median of {args.repeat} run(s); "
+            f"targets: warm <= {WARM_TARGET:.0f} s, cold <= {COLD_TARGET:.0f} s"
         )
         print(
-            f"{'page':22} {'cold s':>7} {'warm s':>7} {'floor c/w s':>12} "
-            f"{'cold/floor':>10} {'warm/floor':>10}  targets"
+            f"{'page':20} {'cold s':>7} {'warm s':>7} {'x floor':>7} {'x floor':>7}"
+            f" {'warm cpu: server':>16} {'browser':>8}  targets"
         )
-        for path, pairs in runs.items():
-            cold, warm = median(pairs, 0), median(pairs, 1)
-            verdict = (
-                ("ok" if warm <= WARM_TARGET else "WARM OVER")
-                + " / "
-                + ("ok" if cold <= COLD_TARGET else "COLD OVER")
-            )
+        print(
+            f"{'floor':20} {floor[0, 'wall']:7.2f} {floor[1, 'wall']:7.2f} {'':7} {'':7}"
+            f" {floor[1, 'server_cpu']:16.2f} {floor[1, 'browser_cpu']:8.2f}"
+        )
+        for path, views in runs.items():
+            cold, warm = median(views, 0, "wall"), median(views, 1, "wall")
+            verdict = ("ok" if warm <= WARM_TARGET else "WARM OVER") + " / "
+            verdict += "ok" if cold <= COLD_TARGET else "COLD OVER"
             print(
-                f"{path or 'weekly_retro':22} {cold:7.2f} {warm:7.2f} "
-                f"{floor_cold:5.2f}/{floor_warm:<5.2f} {cold / floor_cold:10.1f} "
-                f"{warm / floor_warm:10.1f}  {verdict}"
+                f"{path or 'weekly_retro':20} {cold:7.2f} {warm:7.2f}"
+                f" {cold / floor[0, 'wall']:7.1f} {warm / floor[1, 'wall']:7.1f}"
+                f" {median(views, 1, 'server_cpu'):16.2f} {median(views, 1, 'browser_cpu'):8.2f}"
+                f"  {verdict}"
             )
+        print("(x floor: cold and warm against the floor's; cpu: seconds of CPU per warm view)")
         print(f"\npeak RSS of the app server after every page once: {rss:,.0f} MB")
 
 
