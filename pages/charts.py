@@ -77,21 +77,40 @@ def budget_line(fig: go.Figure, value: float, text: str, side: str = "right") ->
     )
 
 
+# The event lines' own axis on a single plot: hidden, 0 to 1 over the plot's height.
+EVENT_AXIS = "y99"
+
+
 def mark_events(
     fig: go.Figure,
     deployments: pd.DataFrame | None = None,
     incidents: pd.DataFrame | None = None,
+    subplots: bool = False,
 ) -> go.Figure:
     """Production deployments (green: succeeded, red: failed or rolled back) and incidents
     (dashed purple) as vertical lines across the whole chart, subplots included.
 
-    The lines go in as one list of shapes: `add_vline` once per event re-validates the layout
-    each time and takes a minute for a thousand releases.
+    On a single plot each kind of line is one trace (its lines joined by gaps, on a hidden
+    0-1 axis over the plot's height): Plotly validates, sends and draws a shape per line, and
+    a KPI chart at a year's scale holds a hundred and more. A chart of `subplots` gets one
+    shape per line, which spans every row; they go in as one list (`add_vline` once per event
+    re-validates the layout each time and takes a minute for a thousand releases).
     """
-    shapes = []
-
-    def line(x, colour, dash, opacity):
-        shapes.append(
+    # (colour, dash, opacity) -> the instants drawn so
+    kinds: dict[tuple[str, str, float], list] = {}
+    if deployments is not None and not deployments.empty:
+        production = deployments[deployments["is_production"]]
+        for finished_at, status in zip(
+            production["finished_at"], production["status"], strict=True
+        ):
+            colour = COLOURS["success"] if status == "success" else COLOURS["failure"]
+            kinds.setdefault((colour, "solid", 0.5), []).append(finished_at)
+    if incidents is not None and not incidents.empty:
+        kinds.setdefault((COLOURS["incident"], "dash", 0.7), []).extend(incidents["opened_at"])
+    if not kinds:
+        return fig
+    if subplots:
+        shapes = [
             {
                 "type": "line",
                 "xref": "x",
@@ -103,21 +122,23 @@ def mark_events(
                 "opacity": opacity,
                 "line": {"color": colour, "width": 1, "dash": dash},
             }
+            for (colour, dash, opacity), instants in kinds.items()
+            for x in instants
+        ]
+        return fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
+    for (colour, dash, opacity), instants in kinds.items():
+        fig.add_scatter(
+            x=[v for x in instants for v in (x, x, None)],
+            y=[0, 1, None] * len(instants),
+            yaxis=EVENT_AXIS,
+            mode="lines",
+            line={"color": colour, "width": 1, "dash": dash},
+            opacity=opacity,
+            hoverinfo="skip",
+            showlegend=False,
         )
-
-    if deployments is not None and not deployments.empty:
-        production = deployments[deployments["is_production"]]
-        for finished_at, status in zip(
-            production["finished_at"], production["status"], strict=True
-        ):
-            colour = COLOURS["success"] if status == "success" else COLOURS["failure"]
-            line(finished_at, colour, "solid", 0.5)
-    if incidents is not None and not incidents.empty:
-        for opened_at in incidents["opened_at"]:
-            line(opened_at, COLOURS["incident"], "dash", 0.7)
-    if shapes:
-        fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
-    return fig
+    axis = {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
+    return fig.update_layout({f"yaxis{EVENT_AXIS[1:]}": axis})
 
 
 def percent(value: float | None, unit: str | None) -> str:

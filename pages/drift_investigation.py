@@ -420,7 +420,7 @@ def timeline_chart(
             row=row,
             col=1,
         )
-    mark_events(fig, deployments, incidents)
+    mark_events(fig, deployments, incidents, subplots=True)
     fig.update_layout(height=860, margin={"t": 20, "b": 10}, legend={"orientation": "h"})
     return fig
 

@@ -93,13 +93,20 @@ def table(
     if notes:
         st.caption(" ".join(notes))
     name = download_name(key, window)
-    values = column_specs.raw(frame, list(chosen))
     st.download_button(
         DOWNLOAD_LABEL,
-        data=values.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ"),
+        # Written when the button is clicked, not on every run: a page of tables would
+        # otherwise build (and keep in memory) every CSV each time it is drawn.
+        data=lambda: csv(frame, list(chosen)),
         file_name=name,
         mime="text/csv",
         key=f"download_{key}",
         help=f"The raw values of these rows as {name}",
         on_click=signin.logged_download(name),
     )
+
+
+def csv(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+    """The raw values of `frame`'s `columns` as the CSV a table's download offers."""
+    values = column_specs.raw(frame, list(columns))
+    return values.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")

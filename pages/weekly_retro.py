@@ -101,11 +101,13 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
             "flow efficiency, blocked time and hand-off waits need the transitions."
         )
 
+    everything = loaders.scope().everything  # read now: the downloads are written on click
     left, right = st.columns(2)
     left.download_button(
         "Download the summary (Markdown)",
-        retro_metrics.to_markdown(
-            retro, written["annotations"], written["actions"], loaders.scope().everything
+        # Written when clicked, not on every run.
+        lambda: retro_metrics.to_markdown(
+            retro, written["annotations"], written["actions"], everything
         ),
         file_name="retro.md",
         mime="text/markdown",
@@ -113,8 +115,8 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
     )
     right.download_button(
         "Download the summary (HTML)",
-        retro_metrics.to_html(
-            retro, written["annotations"], written["actions"], loaders.scope().everything
+        lambda: retro_metrics.to_html(
+            retro, written["annotations"], written["actions"], everything
         ),
         file_name="retro.html",
         mime="text/html",
