@@ -32,12 +32,15 @@ import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers.project import streamlit_server  # noqa: E402  (the suite's server start)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORT = {"width": 1440, "height": 900}
 WARM_TARGET, COLD_TARGET = 1.0, 2.0
@@ -108,47 +111,8 @@ def serve(script: Path, config: Path | None, log: Path) -> Iterator[tuple[str, i
     env = dict(os.environ)
     if config is not None:
         env["TANDEM_CONFIG"] = str(config)
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(script),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=script.parent,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        try:
-            while True:
-                try:
-                    urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"the server did not start; see {log}") from None
-                    time.sleep(0.2)
-            yield url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with streamlit_server(script, port, env, log) as process:
+        yield f"http://127.0.0.1:{port}", process.pid
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -237,7 +237,24 @@ class FileTracker:
         return {CONFIG_STATE: self.config, FILES_STATE: dict(sorted(files.items()))}
 
 
-class FilesConnector(Connector):
+class TrackedFiles:
+    """A connector reading local files: which of them this sync reads (FileTracker), from the
+    sync state of its source. Mixed into the Connector subclasses that read files."""
+
+    source: SourceConfig
+    state: dict
+
+    @property
+    def tracker(self) -> FileTracker:
+        if not hasattr(self, "_tracker"):
+            self._tracker = FileTracker(self.source, self.state)
+        return self._tracker
+
+    def unchanged(self) -> bool:
+        return self.tracker.unchanged()
+
+
+class FilesConnector(TrackedFiles, Connector):
     """Files of one feed, by glob: CSV, Parquet, JSON Lines."""
 
     kind = "files"
@@ -253,15 +270,6 @@ class FilesConnector(Connector):
             raise SourceError(
                 f"source {self.source.name!r}: unknown format {configured!r} (csv, parquet, jsonl)"
             )
-
-    @property
-    def tracker(self) -> FileTracker:
-        if not hasattr(self, "_tracker"):
-            self._tracker = FileTracker(self.source, self.state)
-        return self._tracker
-
-    def unchanged(self) -> bool:
-        return self.tracker.unchanged()
 
     def estimate(self) -> int | None:
         return len(self.tracker.to_read())

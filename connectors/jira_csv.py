@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from connectors.base import Connector
-from connectors.files import FileTracker
+from connectors.files import TrackedFiles
 from connectors.jira import COLUMNS, IssueRules, names_option, zone
 from connectors.loader import Batch, Reject, SourceError
 
@@ -113,7 +113,7 @@ def parse_export(source: str, path: str, text: str) -> Export:
     return Export(path, positions, tuple(records), tuple(rejects))
 
 
-class JiraCsvConnector(Connector):
+class JiraCsvConnector(TrackedFiles, Connector):
     """A Jira CSV export (all fields or current fields): tickets and incidents."""
 
     kind = "jira_csv"
@@ -143,15 +143,6 @@ class JiraCsvConnector(Connector):
         return [self.source.feed] if self.source.feed else list(self.produces)
 
     # -- I/O ------------------------------------------------------------------------------------
-
-    @property
-    def tracker(self) -> FileTracker:
-        if not hasattr(self, "_tracker"):
-            self._tracker = FileTracker(self.source, self.state)
-        return self._tracker
-
-    def unchanged(self) -> bool:
-        return self.tracker.unchanged()
 
     def estimate(self) -> int | None:
         return len(self.tracker.to_read()) * len(self._wanted())

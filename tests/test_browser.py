@@ -15,10 +15,7 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,7 +23,7 @@ import streamlit  # noqa: F401  (registers the Plotly template pages.charts copi
 
 from metrics.status import COLOURS as STATUS_COLOURS
 from pages.charts import COLORWAY, COLOURS
-from tests.helpers.project import ROOT, subprocess_env
+from tests.helpers.project import ROOT, streamlit_server, subprocess_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 playwright = pytest.importorskip("playwright.sync_api")
@@ -92,46 +89,11 @@ def server_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(demo_project, server_log):
     port = _free_port()
-    log = server_log.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        # The suite's pinned clock ($TANDEM_NOW, set by conftest) is inherited. Python's own
-        # warning filters, as a user's server runs: what they would read in its log.
-        env=subprocess_env(TANDEM_CONFIG=str(demo_project.config_path)),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.close()
-                raise RuntimeError(server_log.read_text()) from None
-            time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    # The suite's pinned clock ($TANDEM_NOW, set by conftest) is inherited. Python's own warning
+    # filters, as a user's server runs: what they would read in its log.
+    env = subprocess_env(TANDEM_CONFIG=str(demo_project.config_path))
+    with streamlit_server(ROOT / "app.py", port, env, server_log, seconds=60):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,13 @@ login page as a person would.
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.helpers.project import ROOT, subprocess_env
+from tests.helpers.project import ROOT, streamlit_server, subprocess_env
 from tests.plugins.oidc import OidcProvider
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,50 +71,12 @@ def write_config(folder: Path, warehouse: Path, access: str) -> Path:
 def app_server(port: int, config: Path, secrets: Path, log: Path) -> Iterator[str]:
     """`streamlit run app.py` on 127.0.0.1:`port` with these secrets and this config; its URL.
     The server's output (stdout and stderr) goes to `log`."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-                "--secrets.files",
-                str(secrets),
-            ],
-            cwd=ROOT,
-            # The suite's pinned clock ($TANDEM_NOW) is inherited.
-            env=subprocess_env(TANDEM_CONFIG=str(config)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + START_SECONDS
-            while True:
-                try:
-                    urllib.request.urlopen(url + "/_stcore/health", timeout=1).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("the app did not start:\n" + log.read_text()) from None
-                    time.sleep(0.3)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    log.write_bytes(b"")
+    # The suite's pinned clock ($TANDEM_NOW) is inherited.
+    env = subprocess_env(TANDEM_CONFIG=str(config))
+    options = ("--secrets.files", str(secrets))
+    with streamlit_server(ROOT / "app.py", port, env, log, *options, seconds=START_SECONDS):
+        yield f"http://127.0.0.1:{port}"
 
 
 def settle(page, title: str | None = None, timeout: float = 60) -> None:

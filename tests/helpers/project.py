@@ -3,6 +3,7 @@ with its sources.toml and warehouse, and subprocesses run against this checkout.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -10,6 +11,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -96,6 +100,49 @@ def cli(module: str, *args: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def stop(process: subprocess.Popen, seconds: float = 20) -> None:
+    """Ask a process to end; kill it if it has not within `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def streamlit_server(
+    script: Path, port: int, env: dict[str, str], log: Path, *options: str, seconds: float = 90
+) -> Iterator[subprocess.Popen]:
+    """`streamlit run script` on 127.0.0.1:`port`, as a user starts it (headless, no usage
+    statistics, more `options`), its output appended to `log`; the process once the server
+    answers its health check, stopped on leaving the block."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script)]
+            + ["--server.headless", "true", "--server.port", str(port)]
+            + ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+            + list(options),
+            cwd=script.parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + seconds
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the app did not start:\n" + log.read_text()) from None
+                    time.sleep(0.2)
+            yield process
+        finally:
+            stop(process)
 
 
 def python_process(code: str, *args: str) -> subprocess.Popen:

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.project import stop
+
 REQUIRE_ENV = "TANDEM_REQUIRE_OIDC"
 FOLDER = Path(__file__).resolve().parents[1] / "oidc"
 CLIENT_ID = "tandem"
@@ -115,9 +117,4 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
             _wait(process, provider)
             yield provider
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process, 10)
