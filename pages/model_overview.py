@@ -15,6 +15,7 @@ from metrics import serving as serving_metrics
 from metrics.filters import Filters, describe
 from metrics.quality import METRICS as QUALITY_FIGURES
 from metrics.registry import label
+from metrics.retro import HIDDEN
 from metrics.status import BADGES
 from pages import notes
 from pages.charts import (
@@ -360,7 +361,7 @@ def technical_reading(
     hidden = withheld_reason(deployments)
     c.metric(
         label("deployments"),
-        "Hidden" if hidden else f"{int(deployments['is_production'].sum()):,}",
+        HIDDEN if hidden else f"{int(deployments['is_production'].sum()):,}",
         help=f"{hidden[0].upper()}{hidden[1:]} ([privacy] min_people)."
         if hidden
         else "Production deployments that finished in the window.",
