@@ -178,15 +178,11 @@ def _drift_only(con, filters, config, reference) -> dict:
 
 
 def _technical_counts(con, filters, models: dict, min_people: int) -> None:
-    """Add what Model overview counts beside a reading: each model's failed requests
-    (`serving.errors`) and production deployments (`deployments`) in the window."""
-    served = contracts.serving_window(con, filters)
-    errors = dict(zip(served["model"], served["errors"], strict=True)) if len(served) else {}
+    """Add what Model overview counts beside a reading (its failed requests are in
+    `serving.errors`): each model's production deployments (`deployments`) in the window."""
     shipped = activity.deployments(con, filters)
     production = shipped[shipped["is_production"]].groupby("model").size().to_dict()
     for model, reading in models.items():
-        if reading.get("serving") is not None:
-            reading["serving"]["errors"] = int(errors.get(model) or 0)
         # A delivery count: withheld when fewer than min_people authors are behind the model's
         # deployments in the window, as on Model overview.
         one = Filters(filters.since, filters.until, filters.team, model)

@@ -572,6 +572,7 @@ def readings(
             if row is None
             else {
                 "requests": int(row["requests"]),
+                "errors": int(_plain(row["errors"]) or 0),
                 "latency_ms": {p: _plain(row[f"latency_{p}_ms"]) for p in ("p50", "p95", "p99")},
                 "error_rate": _plain(row["error_rate"]),
             }
@@ -615,6 +616,7 @@ def readings(
             "serving": serving
             or {
                 "requests": 0,
+                "errors": 0,
                 "latency_ms": {"p50": None, "p95": None, "p99": None},
                 "error_rate": None,
             },
