@@ -451,11 +451,7 @@ class Store:
             return [_to_annotation(row) for row in con.execute(query).mappings()]
 
     def _annotation(self, con: sa.Connection, annotation_id: int, lock: bool = False) -> Annotation:
-        t = schema.annotations
-        query = sa.select(t).where(t.c.annotation_id == annotation_id)
-        row = con.execute(query.with_for_update() if lock else query).mappings().first()
-        if row is None:
-            raise NotesError(f"annotation_id: there is no annotation {annotation_id}")
+        row = _row(con, schema.annotations, "annotation_id", annotation_id, "annotation", lock)
         return _to_annotation(row)
 
     # --- decisions -----------------------------------------------------------------------
@@ -629,12 +625,7 @@ class Store:
             return [_to_action(row) for row in con.execute(query).mappings()]
 
     def _action(self, con: sa.Connection, action_id: int, lock: bool = False) -> Action:
-        a = schema.actions
-        query = sa.select(a).where(a.c.action_id == action_id)
-        row = con.execute(query.with_for_update() if lock else query).mappings().first()
-        if row is None:
-            raise NotesError(f"action_id: there is no action {action_id}")
-        return _to_action(row)
+        return _to_action(_row(con, schema.actions, "action_id", action_id, "action", lock))
 
     # --- the access log ---------------------------------------------------------------------
 
@@ -685,6 +676,17 @@ def _may_change(actor: Actor, kind: str, record_id: int, author: str) -> None:
     raise NotesForbidden(
         f"author: {kind} {record_id} was written by {author}; only they or an admin may change it"
     )
+
+
+def _row(
+    con: sa.Connection, table: sa.Table, key: str, value: int, noun: str, lock: bool
+) -> sa.RowMapping:
+    """The row of `table` whose `key` is `value` (locked for update with `lock`)."""
+    query = sa.select(table).where(table.c[key] == value)
+    row = con.execute(query.with_for_update() if lock else query).mappings().first()
+    if row is None:
+        raise NotesError(f"{key}: there is no {noun} {value}")
+    return row
 
 
 def _annotation_values(
