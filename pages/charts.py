@@ -204,8 +204,13 @@ def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> 
     )
     # The titles (so far the figure's only annotations) at the left, over the y axis.
     fig.update_annotations(xanchor="left", x=0)
+    # Lines, labels and axes gathered and added at once: `add_hline(row=...)` and
+    # `update_yaxes(row=...)` look the row up in the grid on every call, and cost more than
+    # the rest of the page's script together.
+    lines, labels, axes = [], [], {}
     for row, panel in enumerate(panels, start=1):
-        kpi, where = panel.kpi, {"row": row, "col": 1}
+        kpi = panel.kpi
+        xaxis, yaxis = axis_names(row)
         fig.add_scatter(
             x=panel.series["date"],
             y=panel.series["value"],
@@ -214,7 +219,8 @@ def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> 
             # The first colour on every row, as a chart of its own would draw it (the
             # colorway would give each row the next one).
             line={"color": COLORWAY[0]},
-            **where,
+            xaxis=xaxis,
+            yaxis=yaxis,
         )
         target, guardrail = kpi.get("target"), kpi.get("guardrail")
         # Higher is better when the guardrail is under the target: the target's label above
@@ -224,22 +230,43 @@ def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> 
             (target, "dot", "target", "left", target_on_top),
             (guardrail, "dash", "guardrail", "right", not target_on_top),
         ):
-            if value is not None:
-                fig.add_hline(
-                    y=value,
-                    line_dash=dash,
-                    line_color=COLOURS["threshold"],
-                    line_width=1,
-                    annotation_text=f"{name} {format_kpi(value, kpi['unit'])}",
-                    annotation_position=f"{'top' if on_top else 'bottom'} {side}",
-                    annotation_font_color=COLOURS["threshold"],
-                    **where,
-                )
+            if value is None:
+                continue
+            across = {"xref": f"{xaxis} domain", "yref": yaxis}
+            lines.append(
+                {
+                    "type": "line",
+                    **across,
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": value,
+                    "y1": value,
+                    "line": {"color": COLOURS["threshold"], "width": 1, "dash": dash},
+                }
+            )
+            labels.append(
+                {
+                    **across,
+                    "x": 0 if side == "left" else 1,
+                    "y": value,
+                    "xanchor": side,
+                    "yanchor": "bottom" if on_top else "top",
+                    "text": f"{name} {format_kpi(value, kpi['unit'])}",
+                    "showarrow": False,
+                    "font": {"color": COLOURS["threshold"]},
+                }
+            )
         mark_events(fig, panel.deployments, panel.incidents, row=row)
-        if kpi["unit"] in {"ratio", "%"}:
-            fig.update_yaxes(tickformat=".2%", **where)
-        elif kpi["unit"]:
-            fig.update_yaxes(title_text=kpi["unit"], **where)
+        unit = kpi["unit"]
+        if unit in {"ratio", "%"}:
+            axes[f"yaxis{yaxis[1:]}"] = {"tickformat": ".2%"}
+        elif unit:
+            axes[f"yaxis{yaxis[1:]}"] = {"title": {"text": unit}}
+    fig.update_layout(
+        shapes=list(fig.layout.shapes) + lines,
+        annotations=list(fig.layout.annotations) + labels,
+        **axes,
+    )
     fig.update_xaxes(showticklabels=True)
     fig.update_layout(
         height=height,
