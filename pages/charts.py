@@ -67,12 +67,8 @@ def subplots(**kwargs: Any) -> go.Figure:
     return make_subplots(**kwargs).update_layout(template=TEMPLATE)
 
 
-def budget_line(
-    fig: go.Figure, value: float, text: str, side: str = "right", row: int | None = None
-) -> go.Figure:
-    """A contract's budget as a dotted grey line, labelled above its `side` end (on the
-    figure's `row` only, one column, when given)."""
-    where = {} if row is None else {"row": row, "col": 1}
+def budget_line(fig: go.Figure, value: float, text: str, side: str = "right") -> go.Figure:
+    """A contract's budget as a dotted grey line, labelled above its `side` end."""
     return fig.add_hline(
         y=value,
         line_dash="dot",
@@ -81,7 +77,6 @@ def budget_line(
         annotation_text=text,
         annotation_position=f"top {side}",
         annotation_font_color=COLOURS["threshold"],
-        **where,
     )
 
 

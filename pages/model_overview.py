@@ -23,6 +23,7 @@ from pages.charts import (
     KpiPanel,
     add_band,
     budget_line,
+    figure,
     kpi_chart,
     kpi_name,
     kpi_title,
@@ -307,20 +308,11 @@ def serving_charts(
         return
     window = describe(scoped)
     st.caption(
-        f"Latency per day, in ms, and the error rate per day (the share of requests that "
-        f"failed), over {window}; dotted lines are the contract's budgets, vertical lines "
-        "releases and incidents, ✎ grey marks annotations. p99 is hidden: click it in the legend."
+        f"Latency per day, in ms, over {window}; dotted lines are the contract's budgets, "
+        "vertical lines releases and incidents, ✎ grey marks annotations. p99 is hidden: click "
+        "it in the legend."
     )
-    # One figure, two rows on the same days: one plot for the browser to lay out.
-    fig = subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        row_heights=[0.6, 0.4],
-        vertical_spacing=0.14,
-        subplot_titles=(f"Latency (ms), {window}", f"Error rate, {window}"),
-    )
-    fig.update_annotations(xanchor="left", x=0)  # the titles, over the y axes
+    fig = figure()
     for column, name in (
         ("latency_p50_ms", "p50"),
         ("latency_p95_ms", "p95"),
@@ -332,32 +324,33 @@ def serving_charts(
             mode="lines",
             name=name,
             visible="legendonly" if name == "p99" else True,
-            row=1,
-            col=1,
         )
-    fig.add_bar(x=serving["day"], y=serving["error_rate"], name="error rate", row=2, col=1)
     budgets = (reading or {}).get("budgets") or {}
     for name, budget in (budgets.get("latency_ms") or {}).items():
         if budget is not None:
-            budget_line(fig, budget, f"{name} budget {budget:g} ms", row=1)
-    if budgets.get("error_rate") is not None:
-        budget_line(
-            fig, budgets["error_rate"], f"budget {budgets['error_rate']:.2%}", "left", row=2
-        )
-    mark_events(fig, deployments, incidents, row=1)
-    written = notes.annotations(scoped)
-    for row in (1, 2):
-        notes.annotation_marks(fig, written, row=row)
-    fig.update_xaxes(showticklabels=True)
-    fig.update_yaxes(title_text="latency (ms)", row=1, col=1)
-    fig.update_yaxes(title_text="error rate", tickformat=".1%", row=2, col=1)
+            budget_line(fig, budget, f"{name} budget {budget:g} ms")
+    mark_events(fig, deployments, incidents)
+    notes.annotation_marks(fig, notes.annotations(scoped))
     fig.update_layout(
-        height=480,
-        margin={"t": 40, "b": 10},
-        # above the plot at the right, clear of the title at the left
-        legend={"orientation": "h", "x": 1, "y": 1.04, "xanchor": "right", "yanchor": "bottom"},
+        height=240,
+        margin={"t": 30, "b": 10},
+        yaxis_title="latency (ms)",
+        # above the plot, clear of the dates under it
+        legend={"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
     )
-    st.plotly_chart(fig, key="overview-serving")
+    st.plotly_chart(fig, key="overview-latency")
+    st.caption(f"Error rate per day (share of requests that failed), over {window}.")
+    fig = figure(go.Bar(x=serving["day"], y=serving["error_rate"], name="error rate"))
+    if budgets.get("error_rate") is not None:
+        budget_line(fig, budgets["error_rate"], f"budget {budgets['error_rate']:.2%}", "left")
+    fig.update_layout(
+        height=180,
+        margin={"t": 10, "b": 10},
+        yaxis_tickformat=".1%",
+        yaxis_title="error rate",
+    )
+    notes.annotation_marks(fig, notes.annotations(scoped))
+    st.plotly_chart(fig, key="overview-errors")
 
 
 def technical_reading(
