@@ -7,6 +7,8 @@ both of which other libraries change (Streamlit at import, Evidently when it run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -14,6 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from metrics.status import COLOURS as STATUS_COLOURS
 from metrics.status import format_kpi
 
 # Tandem's series colours, written into its own template object (Streamlit's, taken once):
@@ -77,8 +80,10 @@ def budget_line(fig: go.Figure, value: float, text: str, side: str = "right") ->
     )
 
 
-# The event lines' own axis on a single plot: hidden, 0 to 1 over the plot's height.
-EVENT_AXIS = "y99"
+def axis_names(row: int) -> tuple[str, str]:
+    """The x and y axes of a figure's `row` (1 first; one column), as traces name them."""
+    suffix = "" if row == 1 else str(row)
+    return f"x{suffix}", f"y{suffix}"
 
 
 def mark_events(
@@ -86,13 +91,15 @@ def mark_events(
     deployments: pd.DataFrame | None = None,
     incidents: pd.DataFrame | None = None,
     subplots: bool = False,
+    row: int = 1,
 ) -> go.Figure:
     """Production deployments (green: succeeded, red: failed or rolled back) and incidents
-    (dashed purple) as vertical lines across the whole chart, subplots included.
+    (dashed purple) as vertical lines across the whole chart (`subplots`: every row of it), or
+    across its `row` only (one column, rows sharing the x axis).
 
-    On a single plot each kind of line is one trace (its lines joined by gaps, on a hidden
-    0-1 axis over the plot's height): Plotly validates, sends and draws a shape per line, and
-    a KPI chart at a year's scale holds a hundred and more. A chart of `subplots` gets one
+    On one plot or one row each kind of line is one trace (its lines joined by gaps, on a
+    hidden 0-1 axis over the row's height): Plotly validates, sends and draws a shape per line,
+    and a KPI chart at a year's scale holds a hundred and more. A chart of `subplots` gets one
     shape per line, which spans every row; they go in as one list (`add_vline` once per event
     re-validates the layout each time and takes a minute for a thousand releases).
     """
@@ -126,19 +133,23 @@ def mark_events(
             for x in instants
         ]
         return fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
+    xaxis, yaxis = axis_names(row)
+    # The row's event axis: y99 for the first row, y100 for the second, ...
+    events = 98 + row
     for (colour, dash, opacity), instants in kinds.items():
         fig.add_scatter(
             x=[v for x in instants for v in (x, x, None)],
             y=[0, 1, None] * len(instants),
-            yaxis=EVENT_AXIS,
+            xaxis=xaxis,
+            yaxis=f"y{events}",
             mode="lines",
             line={"color": colour, "width": 1, "dash": dash},
             opacity=opacity,
             hoverinfo="skip",
             showlegend=False,
         )
-    axis = {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
-    return fig.update_layout({f"yaxis{EVENT_AXIS[1:]}": axis})
+    axis = {"overlaying": yaxis, "range": [0, 1], "visible": False, "fixedrange": True}
+    return fig.update_layout({f"yaxis{events}": axis})
 
 
 def percent(value: float | None, unit: str | None) -> str:
@@ -151,47 +162,124 @@ def kpi_name(kpi: str) -> str:
     return kpi.replace("_", " ").capitalize()
 
 
-def kpi_chart(
-    kpi: dict[str, Any],
-    series: pd.DataFrame,
-    deployments: pd.DataFrame | None = None,
-    incidents: pd.DataFrame | None = None,
-    height: int = 240,
-) -> go.Figure:
-    """A KPI per day (`series`: date, value) in its unit, with its target and guardrail (`kpi`:
-    a contract reading's KPI: label, unit, target, guardrail), releases and incidents marked.
+@dataclass(frozen=True)
+class KpiPanel:
+    """One KPI as a row of a KPI chart: its `title` over the row, its contract reading (`kpi`:
+    label, unit, target, guardrail), its days (`series`: date, value), and the releases and
+    incidents marked on it."""
+
+    title: str
+    kpi: dict[str, Any]
+    series: pd.DataFrame
+    deployments: pd.DataFrame | None = None
+    incidents: pd.DataFrame | None = None
+
+
+# Pixels between two KPI rows: room for the upper row's dates and the lower row's title.
+KPI_ROW_GAP = 70
+
+
+def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> go.Figure:
+    """Each KPI per day in its unit, one row per panel (one figure: the browser lays out one
+    plot, not one per KPI), with its target and guardrail, releases and incidents marked; the
+    rows share the x axis and each shows its dates.
 
     Ratios read as percentages on the axis. The target's label sits at the left, the
     guardrail's at the right, each on the side of its line away from the other line, so the
     two never overlap however close they are.
     """
-    fig = figure()
-    fig.add_scatter(x=series["date"], y=series["value"], mode="lines", name=kpi["label"])
-    target, guardrail = kpi.get("target"), kpi.get("guardrail")
-    # Higher is better when the guardrail is under the target: the target's label above its
-    # line, the guardrail's below; the other way round when lower is better.
-    target_on_top = guardrail is None or target is None or guardrail <= target
-    for value, dash, name, side, on_top in (
-        (target, "dot", "target", "left", target_on_top),
-        (guardrail, "dash", "guardrail", "right", not target_on_top),
-    ):
-        if value is not None:
-            fig.add_hline(
-                y=value,
-                line_dash=dash,
-                line_color=COLOURS["threshold"],
-                line_width=1,
-                annotation_text=f"{name} {format_kpi(value, kpi['unit'])}",
-                annotation_position=f"{'top' if on_top else 'bottom'} {side}",
-                annotation_font_color=COLOURS["threshold"],
+    top = 60
+    height = top + len(panels) * row_height + (len(panels) - 1) * KPI_ROW_GAP + 30
+    fig = subplots(
+        rows=len(panels),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=KPI_ROW_GAP / (height - top - 30),
+        subplot_titles=[panel.title for panel in panels],
+    )
+    # The titles (so far the figure's only annotations) at the left, over the y axis.
+    fig.update_annotations(xanchor="left", x=0)
+    # Lines, labels and axes gathered and added at once: `add_hline(row=...)` and
+    # `update_yaxes(row=...)` look the row up in the grid on every call, and cost more than
+    # the rest of the page's script together.
+    lines, labels, axes = [], [], {}
+    for row, panel in enumerate(panels, start=1):
+        kpi = panel.kpi
+        xaxis, yaxis = axis_names(row)
+        fig.add_scatter(
+            x=panel.series["date"],
+            y=panel.series["value"],
+            mode="lines",
+            name=kpi["label"],
+            # The first colour on every row, as a chart of its own would draw it (the
+            # colorway would give each row the next one).
+            line={"color": COLORWAY[0]},
+            xaxis=xaxis,
+            yaxis=yaxis,
+        )
+        target, guardrail = kpi.get("target"), kpi.get("guardrail")
+        # Higher is better when the guardrail is under the target: the target's label above
+        # its line, the guardrail's below; the other way round when lower is better.
+        target_on_top = guardrail is None or target is None or guardrail <= target
+        for value, dash, name, side, on_top in (
+            (target, "dot", "target", "left", target_on_top),
+            (guardrail, "dash", "guardrail", "right", not target_on_top),
+        ):
+            if value is None:
+                continue
+            across = {"xref": f"{xaxis} domain", "yref": yaxis}
+            lines.append(
+                {
+                    "type": "line",
+                    **across,
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": value,
+                    "y1": value,
+                    "line": {"color": COLOURS["threshold"], "width": 1, "dash": dash},
+                }
             )
-    mark_events(fig, deployments, incidents)
-    fig.update_layout(height=height, margin={"t": 10, "b": 10}, showlegend=False)
-    if kpi["unit"] in {"ratio", "%"}:
-        fig.update_yaxes(tickformat=".2%")
-    elif kpi["unit"]:
-        fig.update_yaxes(title_text=kpi["unit"])
+            labels.append(
+                {
+                    **across,
+                    "x": 0 if side == "left" else 1,
+                    "y": value,
+                    "xanchor": side,
+                    "yanchor": "bottom" if on_top else "top",
+                    "text": f"{name} {format_kpi(value, kpi['unit'])}",
+                    "showarrow": False,
+                    "font": {"color": COLOURS["threshold"]},
+                }
+            )
+        mark_events(fig, panel.deployments, panel.incidents, row=row)
+        unit = kpi["unit"]
+        if unit in {"ratio", "%"}:
+            axes[f"yaxis{yaxis[1:]}"] = {"tickformat": ".2%"}
+        elif unit:
+            axes[f"yaxis{yaxis[1:]}"] = {"title": {"text": unit}}
+    fig.update_layout(
+        shapes=list(fig.layout.shapes) + lines,
+        annotations=list(fig.layout.annotations) + labels,
+        **axes,
+    )
+    fig.update_xaxes(showticklabels=True)
+    fig.update_layout(
+        height=height,
+        margin={"t": top, "b": 30},
+        showlegend=False,
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
+    )
     return fig
+
+
+def kpi_title(kpi: dict[str, Any], model: str | None = None) -> str:
+    """A KPI row's title: its name and unit, and its status in its colour (and its model,
+    where rows hold several), so the chart reads red and amber where the sentences do."""
+    unit = "%" if kpi["unit"] in {"ratio", "%"} else kpi["unit"]
+    name = f"{kpi['label']} ({unit})" if unit else kpi["label"]
+    status = kpi["status"]
+    name += f" · <b><span style='color:{STATUS_COLOURS[status]}'>{status.upper()}</span></b>"
+    return f"<b>{model}</b> · {name}" if model else name
 
 
 def add_band(

@@ -16,7 +16,7 @@ from metrics.filters import Filters
 from metrics.registry import label
 from metrics.status import BADGES
 from pages import notes
-from pages.charts import kpi_chart
+from pages.charts import KpiPanel, kpi_chart, kpi_title
 from pages.filters import current_filters
 from pages.loaders import load
 from pages.tables import table
@@ -74,8 +74,8 @@ def kpi_line(name: str, kpi: dict[str, Any]) -> str:
 
 
 def sections(filters: Filters) -> None:
-    """One section per model with KPIs: each KPI's status over the window, its sentence and
-    chart, its segments, its releases."""
+    """Every KPI's chart, then one section per model with KPIs: each KPI's status over the
+    window and its sentence, its segments, its releases."""
     readings = load("contract_status", filters)
     daily = load("kpi_daily", filters)
     deployments = load("release_marks", filters)
@@ -96,23 +96,43 @@ def sections(filters: Filters) -> None:
     )
     if not with_kpis:
         st.info("No business KPI in this window. KPIs come from the `kpis` feed (see the README).")
-
+        return
+    chart(with_kpis, daily, deployments, incidents, filters)
     for model, reading in with_kpis.items():
         st.subheader(model)
-        marks = notes.annotations(Filters(filters.since, filters.until, filters.team, model))
         for name, kpi in reading["kpis"].items():
             st.markdown(kpi_line(name, kpi))
-            series = daily[(daily["model"] == model) & (daily["kpi"] == name)]
-            fig = kpi_chart(
-                kpi,
-                series,
-                deployments[deployments["model"] == model],
-                incidents[incidents["model"] == model],
-            )
-            notes.annotation_marks(fig, marks)
-            st.plotly_chart(fig, key=f"kpi-{model}-{name}")
         segments_table(model, segments, filters)
         releases_table(model, impact, filters)
+
+
+def chart(
+    readings: dict[str, Any],
+    daily: pd.DataFrame,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame,
+    filters: Filters,
+) -> None:
+    """Every KPI of `readings` per day, in their order, as one figure: a row per KPI titled
+    with its model, its own releases, incidents and annotations marked on it."""
+    panels, marks = [], []
+    for model, reading in readings.items():
+        written = notes.annotations(Filters(filters.since, filters.until, filters.team, model))
+        for name, kpi in reading["kpis"].items():
+            panels.append(
+                KpiPanel(
+                    kpi_title(kpi, model),
+                    kpi,
+                    daily[(daily["model"] == model) & (daily["kpi"] == name)],
+                    deployments[deployments["model"] == model],
+                    incidents[incidents["model"] == model],
+                )
+            )
+            marks.append(written)
+    fig = kpi_chart(panels, f"Each KPI per day over the {panels[0].kpi['window']}")
+    for row, written in enumerate(marks, start=1):
+        notes.annotation_marks(fig, written, row=row)
+    st.plotly_chart(fig, key="kpi-chart")
 
 
 def layout() -> None:

@@ -20,11 +20,13 @@ from metrics.status import BADGES
 from pages import notes
 from pages.charts import (
     COLOURS,
+    KpiPanel,
     add_band,
     budget_line,
     figure,
     kpi_chart,
     kpi_name,
+    kpi_title,
     mark_events,
     percent,
     subplots,
@@ -64,6 +66,7 @@ def business_reading(
     st.subheader("Business reading")
     if not kpis:
         st.write("No KPI for this model in the window.")
+        return
     for name, kpi in kpis.items():
         st.metric(
             label("kpi_window", kpi=kpi_name(name)),
@@ -72,10 +75,17 @@ def business_reading(
             f"guardrail {percent(kpi['guardrail'], kpi['unit'])}.",
         )
         st.markdown(f":{BADGES[kpi['status']]}-badge[{kpi['badge']}] {kpi['reason']}")
-        series = daily[daily["kpi"] == name]
-        fig = kpi_chart(kpi, series, deployments, incidents, height=220)
-        notes.annotation_marks(fig, notes.annotations(scoped))
-        st.plotly_chart(fig, key=f"overview-kpi-{name}")
+    # Every KPI in one figure, a row each: one plot for the browser to lay out.
+    panels = [
+        KpiPanel(kpi_title(kpi), kpi, daily[daily["kpi"] == name], deployments, incidents)
+        for name, kpi in kpis.items()
+    ]
+    window = next(iter(kpis.values()))["window"]
+    fig = kpi_chart(panels, f"Each KPI per day over the {window}", row_height=180)
+    written = notes.annotations(scoped)
+    for row in range(1, len(panels) + 1):
+        notes.annotation_marks(fig, written, row=row)
+    st.plotly_chart(fig, key="overview-kpis")
 
 
 def serving_cards(reading: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ import streamlit as st
 from metrics import session, writeback
 from metrics.filters import Filters
 from pages import signin
-from pages.charts import COLOURS
+from pages.charts import COLOURS, axis_names
 from pages.loaders import TTL_SECONDS, config, warehouse_path
 
 POINT_LABEL = "✎"
@@ -149,21 +149,26 @@ def _hover(note: Any) -> str:
     return "<br>".join([head, *lines])
 
 
-def annotation_marks(fig: go.Figure, notes: Sequence[Any]) -> go.Figure:
+def annotation_marks(fig: go.Figure, notes: Sequence[Any], row: int | None = None) -> go.Figure:
     """Annotations on a figure's time axis: a point as a dashed grey line, a range as a light
-    grey band with a dotted edge, each labelled ✎ at the top with its text on hover.
+    grey band with a dotted edge, each labelled ✎ at the top with its text on hover; over the
+    whole figure's height, or over its `row` only (one column, rows sharing the x axis).
 
     Deployments (solid green or red), incidents (dashed purple) and the retro's week (blue band)
     keep their own marks; every colour here is written out, none comes from Plotly's defaults.
     """
+    xref, yref = "x", "paper"
+    if row is not None:
+        xref, yaxis = axis_names(row)
+        yref = f"{yaxis} domain"
     shapes, labels = [], []
     for note in notes:
         if note.ends_at is None:
             shapes.append(
                 {
                     "type": "line",
-                    "xref": "x",
-                    "yref": "paper",
+                    "xref": xref,
+                    "yref": yref,
                     "x0": _x(note.starts_at),
                     "x1": _x(note.starts_at),
                     "y0": 0,
@@ -175,8 +180,8 @@ def annotation_marks(fig: go.Figure, notes: Sequence[Any]) -> go.Figure:
             shapes.append(
                 {
                     "type": "rect",
-                    "xref": "x",
-                    "yref": "paper",
+                    "xref": xref,
+                    "yref": yref,
                     "x0": _x(note.starts_at),
                     "x1": _x(note.ends_at),
                     "y0": 0,
@@ -190,9 +195,9 @@ def annotation_marks(fig: go.Figure, notes: Sequence[Any]) -> go.Figure:
         labels.append(
             {
                 "x": _x(note.starts_at),
-                "xref": "x",
+                "xref": xref,
                 "y": 1,
-                "yref": "paper",
+                "yref": yref,
                 "yanchor": "top",
                 "xanchor": "left" if note.ends_at is not None else "center",
                 "text": POINT_LABEL,
