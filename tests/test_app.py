@@ -18,9 +18,9 @@ from connectors.feeds import FEEDS
 from metrics import contracts, registry
 from metrics.status import BADGES
 from pages.charts import COLORWAY, COLOURS, kpi_name
+from tests.helpers.apptest import open_page
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
-APP = str(ROOT / "app.py")
 PAGES = [
     "pages/weekly_retro.py",
     "pages/kpi_check.py",
@@ -49,12 +49,7 @@ def _table(at: AppTest, header: str):
 
 
 def _open(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    return at
+    return open_page(page, **query)
 
 
 @pytest.fixture(scope="module")
