@@ -40,7 +40,8 @@ def project(tmp_path: Path) -> Project:
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A warehouse synced once from the demo source (ending DEMO_END), shared by the slow tests."""
+    """A warehouse synced from the demo source (ending DEMO_END) once per test process (two
+    under xdist), shared by the slow tests."""
     project = Project(tmp_path_factory.mktemp("demo"))
     project.configure(
         f"""

@@ -18,9 +18,9 @@ from connectors.feeds import FEEDS
 from metrics import contracts, registry
 from metrics.status import BADGES
 from pages.charts import COLORWAY, COLOURS, kpi_name
+from tests.helpers.apptest import open_page
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
-APP = str(ROOT / "app.py")
 PAGES = [
     "pages/weekly_retro.py",
     "pages/kpi_check.py",
@@ -49,16 +49,32 @@ def _table(at: AppTest, header: str):
 
 
 def _open(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    return at
+    return open_page(page, **query)
 
 
-def test_retro_shows_this_weeks_numbers(demo_env):
-    at = _open()
+@pytest.fixture(scope="module")
+def demo_renders() -> dict:
+    """The demo warehouse's pages as opened for this module, by page and URL query."""
+    return {}
+
+
+@pytest.fixture
+def opened(demo_env, demo_renders):
+    """`_open` on the demo warehouse for a test that only reads what the page shows: the page
+    opened with the same query by an earlier test of this module is that run, not a new one
+    (each run is seconds of the suite). A test that clicks or picks opens its own."""
+
+    def open_(page: str | None = None, **query) -> AppTest:
+        key = (page, tuple(sorted(query.items())))
+        if key not in demo_renders:
+            demo_renders[key] = _open(page, **query)
+        return demo_renders[key]
+
+    return open_
+
+
+def test_retro_shows_this_weeks_numbers(opened):
+    at = opened()
     assert not _problems(at)
     assert at.title[0].value == "Weekly retrospective"
     labels = [m.label for m in at.metric]
@@ -98,14 +114,14 @@ def test_retro_for_an_iso_week(demo_env):
 
 
 @pytest.mark.parametrize("page", PAGES[1:])
-def test_every_page_renders_without_error(demo_env, page):
-    at = _open(page)
+def test_every_page_renders_without_error(opened, page):
+    at = opened(page)
     assert not _problems(at), page
     assert at.title, page
 
 
-def test_kpi_check_speaks_in_sentences(demo_env):
-    at = _open("pages/kpi_check.py", window="90d")
+def test_kpi_check_speaks_in_sentences(opened):
+    at = opened("pages/kpi_check.py", window="90d")
     expanders = [e.label for e in at.expander]
     assert "What each recommender release did to its KPIs" in expanders
     text = " ".join(m.value for m in at.markdown)
@@ -113,8 +129,8 @@ def test_kpi_check_speaks_in_sentences(demo_env):
     assert any(word in text for word in ("GREEN", "AMBER", "RED"))
 
 
-def test_model_overview_shows_both_readings(demo_env):
-    at = _open("pages/model_overview.py", model="recommender")
+def test_model_overview_shows_both_readings(opened):
+    at = opened("pages/model_overview.py", model="recommender")
     assert not _problems(at)
     subheaders = [s.value for s in at.subheader]
     assert subheaders[:2] == ["Business reading", "Technical reading"]
@@ -146,8 +162,8 @@ def test_filters_live_in_the_url(demo_env):
     assert at.query_params["window"] == ["7d"] or at.query_params["window"] == "7d"
 
 
-def test_data_sources_lists_the_demo_source(demo_env):
-    at = _open("pages/data_sources.py")
+def test_data_sources_lists_the_demo_source(opened):
+    at = opened("pages/data_sources.py")
     assert not _problems(at)
     assert any(s.value.startswith("demo (demo)") for s in at.subheader)
 
@@ -308,8 +324,8 @@ def test_drift_page_compares_with_a_versions_first_days_and_builds_evidentlys_re
     assert any(b.proto.label == "Download the report (HTML)" for b in at.get("download_button"))
 
 
-def test_data_sources_shows_rows_per_feed(demo_env):
-    at = _open("pages/data_sources.py")
+def test_data_sources_shows_rows_per_feed(demo_env, opened):
+    at = opened("pages/data_sources.py")
     held = at.dataframe[0].value.set_index("Feed")
     counts = dict(demo_env.query("select 'inference', count(*) from inference"))
     assert held.loc["inference", "Rows"] == f"{counts['inference']:,}"
@@ -363,8 +379,8 @@ def _label_pattern(label: str) -> re.Pattern:
         ("pages/data_sources.py", {}),
     ],
 )
-def test_every_label_a_page_shows_names_a_registry_entry(demo_env, page, query):
-    at = _open(page, **query)
+def test_every_label_a_page_shows_names_a_registry_entry(demo_env, opened, page, query):
+    at = opened(page, **query)
     assert not _problems(at)
     title = at.title[0].value
     entries = [m for m in registry.ENTRIES if title in m.shown_on]
@@ -547,10 +563,10 @@ def _markdown_cell(markdown: str, label: str) -> str:
 
 
 @pytest.mark.parametrize("team", [None, "growth"])
-def test_the_retro_page_shows_the_retro_clis_figures_for_the_same_week(demo_env, team):
+def test_the_retro_page_shows_the_retro_clis_figures_for_the_same_week(demo_env, opened, team):
     from metrics.retro import format_value
 
-    at = _open(**({"team": team} if team else {}))
+    at = opened(**({"team": team} if team else {}))
     assert not _problems(at)
     shown = {m.label: m.value for m in at.metric}
     markdown = _cli("retro", "--format", "md", *(["--team", team] if team else []))
@@ -586,9 +602,9 @@ def test_the_retro_page_shows_the_retro_clis_figures_for_the_same_week(demo_env,
         assert int(shown["Deployments"]) == count
 
 
-def test_the_sidebar_window_is_the_reports_default_window(demo_env):
+def test_the_sidebar_window_is_the_reports_default_window(opened):
     report = json.loads(_cli("report", "--json"))["window"]
-    at = _open("pages/kpi_check.py")
+    at = opened("pages/kpi_check.py")
     filters = at.session_state["filters"]
     assert report == {"since": filters.since.isoformat(), "until": filters.until.isoformat()}
     assert report == {"since": "2026-10-23T00:00:00+00:00", "until": "2026-11-20T00:00:00+00:00"}
@@ -604,23 +620,23 @@ def test_the_sidebar_window_is_the_reports_default_window(demo_env):
         ("pages/data_sources.py", set()),  # sources are not filtered
     ],
 )
-def test_a_page_shows_only_the_filters_it_honours(demo_env, page, shown):
-    at = _open(page)
+def test_a_page_shows_only_the_filters_it_honours(opened, page, shown):
+    at = opened(page)
     assert not _problems(at)
     keys = {s.key for s in at.sidebar.selectbox}
     assert keys & {"filter_window", "filter_team", "filter_model"} == shown
 
 
-def test_the_retro_ignores_the_window_in_the_url_and_honours_the_team(demo_env):
-    seven = {m.label: m.value for m in _open(window="7d").metric}
-    ninety = {m.label: m.value for m in _open(window="90d").metric}
+def test_the_retro_ignores_the_window_in_the_url_and_honours_the_team(opened):
+    seven = {m.label: m.value for m in opened(window="7d").metric}
+    ninety = {m.label: m.value for m in opened(window="90d").metric}
     assert seven == ninety  # no window filter on this page: its own week either way
-    growth = {m.label: m.value for m in _open(team="growth").metric}
+    growth = {m.label: m.value for m in opened(team="growth").metric}
     assert growth != seven  # the team it honours changes the figures
 
 
-def test_a_window_not_shown_stays_in_the_url(demo_env):
-    at = _open("pages/data_sources.py", window="90d", team="growth")
+def test_a_window_not_shown_stays_in_the_url(opened):
+    at = opened("pages/data_sources.py", window="90d", team="growth")
     assert not _problems(at)
     assert at.query_params["window"] in (["90d"], "90d")
     assert at.query_params["team"] in (["growth"], "growth")
@@ -643,7 +659,7 @@ def _report(project: Project, days: int) -> dict:
     return json.loads(result.stdout)
 
 
-def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
+def test_kpi_check_and_model_overview_show_the_reports_status(demo_env, opened):
     """One status per model and KPI: what KPI check and Model overview show for the last 28
     days is what `report --json` says, badge, window and reason alike."""
     models = _report(demo_env, 28)["models"]
@@ -656,7 +672,7 @@ def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
     assert (
         ctr["reason"] == "broke its guardrail on 11 of the 27 days with data, recovered since 7 Nov"
     )
-    check = _open("pages/kpi_check.py", window="28d")
+    check = opened("pages/kpi_check.py", window="28d")
     assert not _problems(check)
     # The model whose KPI needs a look comes first: the amber recommender, then the green
     # ones by name.
@@ -675,7 +691,7 @@ def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
     for model, reading in models.items():
         if not reading["kpis"]:
             continue
-        overview = _open("pages/model_overview.py", window="28d", model=model)
+        overview = opened("pages/model_overview.py", window="28d", model=model)
         assert not _problems(overview)
         lines = [m.value for m in overview.markdown]
         assert lines[0].startswith(
@@ -688,8 +704,8 @@ def test_kpi_check_and_model_overview_show_the_reports_status(demo_env):
             assert f"{badge} {kpi['reason']}" in lines, kpi
 
 
-def test_kpi_charts_read_in_the_kpis_unit_with_apart_labels(demo_env):
-    at = _open("pages/kpi_check.py", window="28d", model="recommender")
+def test_kpi_charts_read_in_the_kpis_unit_with_apart_labels(opened):
+    at = opened("pages/kpi_check.py", window="28d", model="recommender")
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["yaxis"]["tickformat"] == ".2%"  # 0.049 reads 4.90%
     labels = {
@@ -733,10 +749,12 @@ def _cards(at: AppTest) -> list[dict]:
         ("2026-W45", {}),  # the issue's week: a change of days beside a highlight
     ],
 )
-def test_the_retro_cards_and_highlights_are_the_jsons(demo_env, week, filters):
-    at = _open(**filters)
+def test_the_retro_cards_and_highlights_are_the_jsons(demo_env, opened, week, filters):
     if week:
+        at = _open(**filters)
         at.selectbox(key="retro_week").select(week).run()
+    else:
+        at = opened(**filters)
     assert not _problems(at)
     args = [a for k, v in filters.items() for a in (f"--{k}", v)]
     printed = json.loads(
@@ -767,7 +785,7 @@ def test_the_retro_cards_and_highlights_are_the_jsons(demo_env, week, filters):
                 assert verdict == "worse", sentence
 
 
-def test_model_overview_scores_each_model_by_its_kind(demo_env):
+def test_model_overview_scores_each_model_by_its_kind(demo_env, opened):
     """The quality cards show the report's figures under the kind's labels: a ranker's at its
     contract's k, never a classifier's accuracy; a classifier's as before."""
     models = _report(demo_env, 28)["models"]
@@ -777,7 +795,7 @@ def test_model_overview_scores_each_model_by_its_kind(demo_env):
         ("pricing", ("mae", "rmse")),
     ):
         quality = models[model]["quality"]
-        at = _open("pages/model_overview.py", window="28d", model=model)
+        at = opened("pages/model_overview.py", window="28d", model=model)
         assert not _problems(at)
         cards = {m.label: m.value for m in at.metric}
         for name in names:
@@ -832,10 +850,10 @@ def _csv_buttons(at: AppTest) -> dict[str, str]:
     return found
 
 
-def test_retro_tables_read_for_people_and_download_as_csv(demo_env):
+def test_retro_tables_read_for_people_and_download_as_csv(opened):
     """Human headers with units, hours as "28.5 h" or "2 d 4 h", instants like "Tue 17 Nov
     10:47" with "Times in UTC." said once per table, and a CSV named by table and window."""
-    at = _open()
+    at = opened()
     assert not _problems(at)
     headers = [c for d in at.dataframe for c in d.value.columns]
     assert headers and not [c for c in headers if "_" in c], headers
@@ -852,8 +870,8 @@ def test_retro_tables_read_for_people_and_download_as_csv(demo_env):
     assert len(buttons) == len(at.dataframe)  # every table, and only tables, has one
 
 
-def test_model_overview_counts_have_thousands_separators(demo_env):
-    at = _open("pages/model_overview.py", model="recommender")
+def test_model_overview_counts_have_thousands_separators(opened):
+    at = opened("pages/model_overview.py", model="recommender")
     assert not _problems(at)
     versions = next(d.value for d in at.dataframe if "Requests" in d.value.columns)
     requests = [int(r.replace(",", "")) for r in versions["Requests"]]
@@ -940,8 +958,8 @@ def test_data_sources_says_which_sources_are_fresh_stale_or_never_synced(project
     assert "source_daily.csv" in _csv_buttons(at)
 
 
-def test_retro_shows_rework_beside_the_four_keys_and_the_rules(demo_env):
-    at = _open()
+def test_retro_shows_rework_beside_the_four_keys_and_the_rules(opened):
+    at = opened()
     assert not _problems(at)
     values = {m.label: m.value for m in at.metric}
     # The 7 days to DEMO_END: 4 successful production deployments; dep-fraud-0057 finished
@@ -957,7 +975,7 @@ def test_retro_shows_rework_beside_the_four_keys_and_the_rules(demo_env):
     assert "(no window)" in notes
 
 
-def test_drift_page_says_which_drift_matters_first(demo_env):
+def test_drift_page_says_which_drift_matters_first(opened):
     """The default window holds the demo's story: session_length_s is the one feature of the
     recommender that drifts, from the day of the shift; its drift stays after the retrain
     while click-through recovers, so over the 28 days it does not move with the KPI, and the
@@ -965,7 +983,7 @@ def test_drift_page_says_which_drift_matters_first(demo_env):
     from connectors import demo_data
 
     story = demo_data.story(DEMO_END)
-    at = _open("pages/drift_investigation.py")
+    at = opened("pages/drift_investigation.py")
     assert not _problems(at)
     assert at.selectbox(key="drift_model").value == story["model"]
     first = at.main.markdown[0].value  # at the top, before the cards
@@ -984,11 +1002,11 @@ def test_drift_page_says_which_drift_matters_first(demo_env):
     assert ranked.loc[0, "Days, KPI"] == rho.group(2)
 
 
-def test_drift_page_leaves_day_patterns_out_of_drift_that_matters(demo_env):
+def test_drift_page_leaves_day_patterns_out_of_drift_that_matters(opened):
     """demand_forecast's day_of_week holds one value a day against a week of them in the
     reference: past its threshold every day, in the reference too. It is named as a day
     pattern, not ranked."""
-    at = _open("pages/drift_investigation.py", model="demand_forecast", window="28d")
+    at = opened("pages/drift_investigation.py", model="demand_forecast", window="28d")
     assert not _problems(at)
     ranked = _table(at, "Harm")
     assert "day_of_week" not in set(ranked["Feature"])
@@ -1001,10 +1019,10 @@ def _chart(at: AppTest, key: str) -> dict:
     return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if key in c.proto.id)
 
 
-def test_model_overview_estimates_a_classifier_before_its_labels(demo_env):
+def test_model_overview_estimates_a_classifier_before_its_labels(opened):
     """churn's last days have no labels yet: the chart still has an estimate with its band on
     every day, the realized figure only where labels came, and the verdict in words."""
-    at = _open("pages/model_overview.py", model="churn")
+    at = opened("pages/model_overview.py", model="churn")
     assert not _problems(at)
     shown = {m.label: m.value for m in at.metric}
     for name in ("Estimated accuracy", "Estimated ROC AUC"):
@@ -1019,20 +1037,20 @@ def test_model_overview_estimates_a_classifier_before_its_labels(demo_env):
     assert spec["layout"]["template"]["layout"]["colorway"][0] == COLORWAY[0]
 
 
-def test_model_overview_draws_no_estimate_for_a_ranker(demo_env):
-    at = _open("pages/model_overview.py", model="recommender")
+def test_model_overview_draws_no_estimate_for_a_ranker(opened):
+    at = opened("pages/model_overview.py", model="recommender")
     assert not _problems(at)
     assert not [m.label for m in at.metric if m.label.startswith("Estimated")]
     assert not [c for c in at.get("plotly_chart") if "overview-estimated" in c.proto.id]
 
 
-def test_drift_timeline_gains_performance_and_reconstruction_error(demo_env):
+def test_drift_timeline_gains_performance_and_reconstruction_error(opened):
     """The recommender's session length jumps a thousandfold: the reconstruction error is out
     of its band on every day from the shift, on its own axis; NDCG@10 is drawn as realized."""
     from connectors import demo_data
 
     story = demo_data.story(DEMO_END)
-    at = _open("pages/drift_investigation.py")
+    at = opened("pages/drift_investigation.py")
     assert not _problems(at)
     spec = _chart(at, "drift-timeline")
     traces = {t.get("name"): t for t in spec["data"]}

@@ -18,9 +18,9 @@ from streamlit.testing.v1 import AppTest, app_test
 import settings
 from metrics import retro, session, writeback
 from notes.store import Actor
-from tests.helpers.project import PINNED_NOW, ROOT, Project
+from tests.helpers.apptest import open_page
+from tests.helpers.project import PINNED_NOW, Project
 
-APP = str(ROOT / "app.py")
 ME = getpass.getuser()
 NOV = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 DEC = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -77,10 +77,7 @@ def _known(config: settings.Config, figures=()):
 
 
 def _open(page: str = "pages/weekly_retro.py", **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params.update(query)
-    at.run()
-    at.switch_page(page).run()
+    at = open_page(page, 90, **query)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

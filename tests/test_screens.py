@@ -30,13 +30,13 @@ from metrics.contracts import kpi_sentence
 from metrics.registry import label
 from metrics.status import BADGES, format_kpi
 from pages.charts import kpi_name
-from tests.helpers.project import DEMO_END, ROOT, Project
+from tests.helpers.apptest import open_page
+from tests.helpers.project import DEMO_END, Project
 
 # The demo warehouse is behind the `warehouse` fixture's parameters, where the slow plugin
 # cannot see it: the whole module is slow.
 pytestmark = pytest.mark.slow
 
-APP = str(ROOT / "app.py")
 WINDOWS = (7, 28, 90)
 TEAMS = (None, "growth")
 CASES = [
@@ -137,11 +137,7 @@ def screen(warehouse, monkeypatch):
     st.cache_resource.clear()  # the config is read once per server: read this warehouse's
 
     def open_(page: str | None, days: int, team: str | None) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=90)
-        at.query_params.update({"window": f"{days}d", **({"team": team} if team else {})})
-        at.run()
-        if page:
-            at.switch_page(page).run()
+        at = open_page(page, 90, window=f"{days}d", **({"team": team} if team else {}))
         problems = [e.value for e in at.exception] + [e.value for e in at.error]
         assert not problems, problems
         return at
