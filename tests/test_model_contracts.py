@@ -166,6 +166,7 @@ def test_a_reading_carries_its_numbers(con):
     reading = contracts.readings(con, WEEK, _contract())["m"]
     assert reading["serving"] == {
         "requests": 5,
+        "errors": 1,
         "error_rate": 0.2,
         "latency_ms": {"p50": 30.0, "p95": 48.0, "p99": pytest.approx(49.6)},
     }
