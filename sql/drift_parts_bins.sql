@@ -5,10 +5,21 @@ with parts as (
     select unnest($parts, recursive := true)
 ),
 
+-- A part of one day is that day's stored rows as they are: the store keeps one row per (model,
+-- feature, day, bin) (profiling/store.py deletes a day's rows before writing them), so there is
+-- nothing to combine. A daily timeline is all such parts but its reference.
+single_days as (
+    select parts.part, bins.feature, bins.bin, bins.n, bins.minimum, bins.maximum, bins.mean, bins.m2
+    from drift_profile_bins as bins
+    inner join parts on bins.day = parts.since and parts.until = parts.since + 1
+    where bins.model = $model
+),
+
 scoped as (
     select parts.part, bins.feature, bins.bin, bins.n, bins.minimum, bins.maximum, bins.mean, bins.m2
     from drift_profile_bins as bins
-    join parts on bins.day >= parts.since and bins.day < parts.until
+    inner join parts
+        on bins.day >= parts.since and bins.day < parts.until and parts.until > parts.since + 1
     where bins.model = $model
 ),
 
@@ -25,7 +36,7 @@ totals as (
     group by all
 ),
 
-final as (
+combined as (
     select
         totals.part,
         totals.feature,
@@ -36,11 +47,17 @@ final as (
         totals.mean,
         sum(scoped.m2 + scoped.n * (scoped.mean - totals.mean) ^ 2) as m2
     from totals
-    join scoped
+    inner join scoped
         on scoped.part = totals.part
         and scoped.feature = totals.feature
         and scoped.bin is not distinct from totals.bin
     group by all
+),
+
+final as (
+    select * from combined
+    union all
+    select * from single_days
 )
 
 select * from final
