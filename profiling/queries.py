@@ -252,24 +252,39 @@ def portable_specs(
 
 # A row's day, the part of the stored profiles: its UTC date (every session is set to UTC).
 DAY = 'cast("ts" as date)'
+# On the warehouse (the sync's own profiles) each row brings its UTC day as a column of the
+# relation, LOCAL_DAY (see `day_relation`), computed from the instant's microseconds: casting a
+# timestamptz to a date looks up the time zone for every row, and profiling 28 days of 2M rows
+# took 3.7 s of CPU that way, 1.8 s this way. The relation is DuckDB's own, so the portable
+# query over it stays portable; warehouse sessions run in UTC (warehouse._configure), where the
+# two days agree.
+LOCAL_DAY = '"tandem_day"'
+_EPOCH_DAY = "(date '1970-01-01' + cast(floor(epoch_us(\"ts\") / 86400000000) as integer))"
 
 
 def day_relation(
-    table: str, model: str, days: Sequence[dt.date], model_column: str = "model"
+    table: str,
+    model: str,
+    days: Sequence[dt.date],
+    model_column: str = "model",
+    local: bool = False,
 ) -> str:
     """The rows of `model` on `days` in `table` (DuckDB SQL), values inlined as literals.
 
     The range on `ts` lets an engine prune partitions or use an index; the list of dates keeps
-    the days in between that are not asked for out.
+    the days in between that are not asked for out. `local` (the warehouse, never a source's
+    engine): each row also carries its day as LOCAL_DAY, the part to profile it by.
     """
     first, last = min(days), max(days) + dt.timedelta(days=1)
     listed = ", ".join(portable.date(day) for day in sorted(days))
+    day = _EPOCH_DAY if local else DAY
+    carried = f", {_EPOCH_DAY} as {LOCAL_DAY}" if local else ""
     return (
-        f"(select * from {table} where {portable.identifier(model_column)} = "
+        f"(select *{carried} from {table} where {portable.identifier(model_column)} = "
         f"{portable.string(model)} "
         f'and "ts" >= {portable.instant(dt.datetime.combine(first, dt.time()))} '
         f'and "ts" < {portable.instant(dt.datetime.combine(last, dt.time()))} '
-        f"and {DAY} in ({listed}))"
+        f"and {day} in ({listed}))"
     )
 
 

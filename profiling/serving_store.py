@@ -38,13 +38,14 @@ PROFILE_COLUMNS = (
 )
 
 
-def profile_sql(relation: str, dialect: str = portable.READ) -> str:
+def profile_sql(relation: str, dialect: str = portable.READ, day: str = DAY) -> str:
     """The portable serving profile query over `relation` (rows under the contract's names),
-    one row per (day, model_version, latency bin), in `dialect`."""
+    one row per (day, model_version, latency bin), in `dialect`; `day` names a row's day
+    (LOCAL_DAY over a local `day_relation`)."""
     text = portable.fill(
         sql("serving_profile"),
         {
-            "part": DAY,
+            "part": day,
             "per_unit": portable.number(PER_UNIT),
             "floor_bin": portable.number(FLOOR_BIN),
         },

@@ -22,7 +22,7 @@ import pandas as pd
 
 from profiling import portable, serving_store
 from profiling.queries import (
-    DAY,
+    LOCAL_DAY,
     OUTPUTS,
     BinSpec,
     ProfiledColumn,
@@ -150,7 +150,7 @@ def _profile_days(
     present = [(day, rows, synced_max) for day, rows, synced_max in days if rows is not None]
     if not present:
         return
-    relation = day_relation("inference", model, [day for day, _, _ in present])
+    relation = day_relation("inference", model, [day for day, _, _ in present], local=True)
     columns = model_columns(con, model)
     specs = stored_specs(con, model)
     new = [c for c in columns if c.numeric and c.name not in specs]
@@ -159,14 +159,14 @@ def _profile_days(
         store_specs(con, model, found)
         specs.update(found)
     # The same portable queries a remote engine runs, here on DuckDB.
-    numeric = numeric_sql(columns, specs, relation, DAY)
+    numeric = numeric_sql(columns, specs, relation, LOCAL_DAY)
     if numeric:
         con.execute(
             "insert into drift_profile_bins select $model, feature, part, bin, n, minimum, "
             f"maximum, mean, m2 from ({numeric})",
             {"model": model},
         )
-    values = values_sql(columns, relation, DAY)
+    values = values_sql(columns, relation, LOCAL_DAY)
     if values:
         con.execute(
             "insert into drift_profile_values select $model, feature, part, value, n, capped "
@@ -175,5 +175,5 @@ def _profile_days(
         )
     # Serving profiles too, as a remote engine would send them: the serving metrics read this
     # model's rows exactly, but the profile tables are the same whoever computed them.
-    serving_store.store(con, model, f"({serving_store.profile_sql(relation)})")
+    serving_store.store(con, model, f"({serving_store.profile_sql(relation, day=LOCAL_DAY)})")
     store_days(con, model, present)
