@@ -2,7 +2,7 @@
 -- daily mean and quartiles (numeric) or the share of its most common value (categorical).
 with scoped as (
     select
-        cast(date_trunc('day', ts) as date) as day,
+        utc_day(ts) as day,
         columns(lambda c: c = $feature) as value
     from inference
     where model = $model and ts >= $since and ts < $until

@@ -3,7 +3,7 @@
 with scoped as (
     select
         model,
-        cast(timezone('UTC', ts) as date) as day,
+        utc_day(ts) as day,
         label
     from inference
     where ts >= $since and ts < $until

@@ -1,7 +1,7 @@
 -- One row per (model, UTC day) in the window: requests, errors and latency percentiles
 -- (serving_health in macros.sql).
 with scoped as (
-    select model, cast(date_trunc('day', ts) as date) as day, latency_ms, status
+    select model, utc_day(ts) as day, latency_ms, status
     from inference
     where ts >= $since and ts < $until
         and ($model is null or model = $model)
