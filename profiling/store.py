@@ -65,6 +65,7 @@ def refresh(
     by_model: dict[str, list[tuple[dt.date, int | None, Any]]] = {}
     for model, day, rows, synced_max in stale:
         by_model.setdefault(model, []).append((day, rows, synced_max))
+    forget(con, [(model, day) for model, day, _, _ in stale])
     done = 0
     for position, (model, days) in enumerate(sorted(by_model.items())):
         if progress:
@@ -91,11 +92,21 @@ def store_specs(con: duckdb.DuckDBPyConnection, model: str, specs: dict[str, Bin
 
 def forget_days(con: duckdb.DuckDBPyConnection, model: str, days: Sequence[dt.date]) -> None:
     """Delete a model's stored profiles of `days`, whoever computed them."""
-    scope = {"model": model, "days": list(days)}
+    forget(con, [(model, day) for day in days])
+
+
+def forget(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, dt.date]]) -> None:
+    """Delete the stored profiles of each (model, day) in `pairs`, whoever computed them: one
+    pass over each profile table for them all (a model at a time was one pass per model)."""
+    if not pairs:
+        return
+    scope = {"pairs": [{"model": model, "day": day} for model, day in pairs]}
     tables = ("drift_profile_bins", "drift_profile_values", "drift_profile_days")
     for table in (*tables, "serving_profile_bins"):
         con.execute(
-            f"delete from {table} where model = $model and list_contains($days, day)", scope
+            f"delete from {table} where (model, day) in "
+            "(select (model, day) from (select unnest($pairs, recursive := true)))",
+            scope,
         )
 
 
@@ -146,11 +157,30 @@ def store_profiles(
 def _profile_days(
     con: duckdb.DuckDBPyConnection, model: str, days: list[tuple[dt.date, int | None, Any]]
 ) -> None:
-    forget_days(con, model, [day for day, _, _ in days])
+    """Profile a model's `days` (day, rows or None when it has none now, newest synced_at),
+    their old profiles already forgotten."""
     present = [(day, rows, synced_max) for day, rows, synced_max in days if rows is not None]
     if not present:
         return
-    relation = day_relation("inference", model, [day for day, _, _ in present], local=True)
+    # The model's rows of these days, read out of the inference table once: the profile queries
+    # below scan their relation once per column, and the table holds every model's rows (12
+    # models' year of 2M rows: 19.9 -> 14.0 s of CPU to profile).
+    rows = day_relation("inference", model, [day for day, _, _ in present], local=True)
+    con.execute(f"create or replace temp table {_ROWS} as select * from {rows}")
+    try:
+        _profile_rows(con, model, _ROWS)
+    finally:
+        con.execute(f"drop table if exists {_ROWS}")
+    store_days(con, model, present)
+
+
+# The temporary table holding the rows `_profile_days` profiles.
+_ROWS = "tandem_profile_rows"
+
+
+def _profile_rows(con: duckdb.DuckDBPyConnection, model: str, relation: str) -> None:
+    """Store the drift and serving profiles of a model's rows in `relation` (a local
+    `day_relation`: each row carries its LOCAL_DAY)."""
     columns = model_columns(con, model)
     specs = stored_specs(con, model)
     new = [c for c in columns if c.numeric and c.name not in specs]
@@ -176,4 +206,3 @@ def _profile_days(
     # Serving profiles too, as a remote engine would send them: the serving metrics read this
     # model's rows exactly, but the profile tables are the same whoever computed them.
     serving_store.store(con, model, f"({serving_store.profile_sql(relation, day=LOCAL_DAY)})")
-    store_days(con, model, present)
