@@ -16,7 +16,12 @@ by_value as (
 ),
 
 top_share as (
-    select day, max(n) / sum(n) as top_value_share, arg_max(value, n) as top_value
+    -- Among values equally common, the greatest (as text): the same pick on every run, and the
+    -- one the profiles' daily figures make (metrics/drift/stored.py: daily_figures).
+    select
+        day,
+        max(n) / sum(n) as top_value_share,
+        arg_max(value, struct_pack(n := n, value := value)) as top_value
     from by_value
     group by day
 ),

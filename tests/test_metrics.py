@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -595,3 +596,32 @@ def test_report_gives_the_previous_windows_delivery_figures(demo_env):
     assert {"deployments", "change_failure_rate", "rework_rate", "lead_time_hours"} <= figures
     assert {k: previous[k] for k in figures} == {k: before[k] for k in figures}
     assert previous["deployments"] != now["deployments"] or previous != now
+
+
+def test_feature_daily_most_common_value_ties_pick_the_greatest():
+    # Two values as common as each other: the greatest as text, on every run, as the profiles'
+    # daily figures pick it (metrics/drift/stored.py: daily_figures).
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    warehouse.ensure_schema(con)
+    con.execute("alter table inference add column country varchar")
+    rows = [
+        ("2026-11-02 01:00", "DE"),
+        ("2026-11-02 02:00", "FR"),
+        ("2026-11-02 23:59", "ES"),
+        ("2026-11-02 23:59", "FR"),
+        ("2026-11-03 00:00", "DE"),
+        ("2026-11-03 05:00", "ES"),
+    ]
+    con.executemany(
+        "insert into inference (request_id, ts, model, status, source, row_hash, synced_at, "
+        "country) values (?, cast(? || '+00' as timestamptz), 'churn', 'ok', 'test', 0, now(), ?)",
+        [(f"r{i}", ts, country) for i, (ts, country) in enumerate(rows)],
+    )
+    db.prepare(con, stored=False)
+    day = Filters(utc("2026-11-02"), utc("2026-11-04"), None, "churn")
+    for _ in range(5):
+        found = models.feature_daily(con, day, "country").set_index("day")
+        assert found.loc[pd.Timestamp("2026-11-02"), ["rows", "top_value"]].tolist() == [4, "FR"]
+        assert found.loc[pd.Timestamp("2026-11-02"), "top_value_share"] == pytest.approx(2 / 4)
+        assert found.loc[pd.Timestamp("2026-11-03"), ["rows", "top_value"]].tolist() == [2, "ES"]
