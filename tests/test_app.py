@@ -1071,3 +1071,43 @@ def test_drift_timeline_gains_performance_and_reconstruction_error(opened):
     assert {"reconstruction error", "NDCG@10"} <= titles
     caption = next(c.value for c in at.caption if "Reconstruction error" in c.value)
     assert "mean ± 3 standard deviations" in caption
+
+
+# What a page view imports, in a fresh process: app.py and the pages named, one run each.
+IMPORTS_OF_A_VIEW = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+heavy = set(json.loads(sys.argv[1]))
+problems = []
+for page in sys.argv[2:]:
+    at = AppTest.from_file("app.py", default_timeout=300)  # not tests.helpers: it imports sync
+    if page:
+        at.switch_page(page)
+    problems += [e.value for e in at.run().exception]
+found = sorted(name for name in sys.modules if name.split(".")[0] in heavy or name in heavy)
+print(json.dumps({"problems": problems, "imported": found}))
+"""
+# Modules a page view that writes nothing does not need: the connectors (with SQLAlchemy and
+# sqlglot) serve only a first sync; the notes store (SQLAlchemy, Alembic) only a store that
+# exists; scipy.stats only the drift's checks (the KPI intervals call scipy.special). Each
+# costs 0.3-1 s of CPU on a server process's first view.
+NOT_FOR_A_VIEW = ("connectors", "sqlalchemy", "alembic", "sqlglot", "scipy.stats", "notes.store")
+
+
+def test_a_page_view_imports_no_sync_notes_store_nor_scipy_stats(demo_project, tmp_path):
+    # A copy of the demo warehouse with no notes file beside it: nothing was ever written.
+    shutil.copy(demo_project.warehouse, tmp_path / "tandem.duckdb")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[warehouse]\npath = "{tmp_path / "tandem.duckdb"}"\n')
+    pages = ["", "pages/kpi_check.py", "pages/data_sources.py"]
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF_A_VIEW, json.dumps(NOT_FOR_A_VIEW), *pages],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(TANDEM_CONFIG=str(config)),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"problems": [], "imported": []}
