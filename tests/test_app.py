@@ -853,7 +853,7 @@ def _csv_buttons(at: AppTest) -> dict[str, str]:
 def test_retro_tables_read_for_people_and_download_as_csv(opened):
     """Human headers with units, hours as "28.5 h" or "2 d 4 h", instants like "Tue 17 Nov
     10:47" with "Times in UTC." said once per table, and a CSV named by table and window."""
-    at = opened()
+    at = opened(by_group="true", rows="true")  # both folded sections open (by the URL)
     assert not _problems(at)
     headers = [c for d in at.dataframe for c in d.value.columns]
     assert headers and not [c for c in headers if "_" in c], headers
@@ -868,6 +868,29 @@ def test_retro_tables_read_for_people_and_download_as_csv(opened):
     assert buttons["delivery_changes_2026-11-13_to_2026-11-19.csv"] == "Download CSV"
     assert "delivery_by_team_2026-10-23_to_2026-11-19.csv" in buttons  # the 28 days to the week
     assert len(buttons) == len(at.dataframe)  # every table, and only tables, has one
+
+
+def test_retro_folded_sections_are_computed_when_opened(opened):
+    """Closed (as the page opens), the per-team and per-model delivery and the rows behind the
+    numbers are not computed: a third of the retro's cold loads. Opened, they are there."""
+    closed, opened_ = opened(), opened(by_group="true", rows="true")
+    assert not _problems(closed) and not _problems(opened_)
+    labels = [e.label for e in closed.expander]
+    assert "Delivery per team and per model, last four weeks" in labels
+    assert "The rows behind the numbers" in labels
+
+    def files(at):
+        return {name.split("_20")[0] for name in _csv_buttons(at)}
+
+    inside = {
+        "delivery_by_team",
+        "delivery_by_model",
+        "delivery_deployments",
+        "delivery_changes",
+        "finished_tickets",
+    }
+    assert not files(closed) & inside
+    assert inside <= files(opened_)
 
 
 def test_model_overview_counts_have_thousands_separators(opened):
