@@ -1,5 +1,6 @@
 """Tandem: delivery, collaboration and model health on one screen. `streamlit run app.py`"""
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -59,6 +60,13 @@ def first_sync(cfg: settings.Config, box: Any) -> Any:
     return sync.run(cfg, progress=StatusProgress())
 
 
+@st.cache_resource(max_entries=4)
+def _needs_upgrade(path: str, version: tuple | None) -> bool:
+    # Once per warehouse version, not on every run: opening the file to read its schema version
+    # is ~0.1 s at the reference scale, warm views included. `version` is in the cache key.
+    return warehouse.needs_upgrade(Path(path))
+
+
 def ensure_warehouse() -> bool:
     """Fill an empty warehouse (or upgrade an old one) by syncing, with a visible status.
 
@@ -71,7 +79,7 @@ def ensure_warehouse() -> bool:
         return False
     path = cfg.warehouse
     try:
-        needed = not path.exists() or warehouse.needs_upgrade(path)
+        needed = not path.exists() or _needs_upgrade(str(path), warehouse.version(path))
     except warehouse.WarehouseError as error:
         st.error(f"The warehouse cannot be read: {error}")
         return False
