@@ -116,8 +116,9 @@ else:
     page = st.navigation(pages_for(scope))
     if ensure_warehouse():
         try:
-            st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
-            notes.sidebar_author()
-            page.run()
+            with loaders.one_connection_per_run():
+                st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
+                notes.sidebar_author()
+                page.run()
         except access.NotInScope as refused:
             signin.not_in_scope(refused)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -1134,3 +1135,30 @@ def test_a_page_view_imports_no_sync_notes_store_nor_scipy_stats(demo_project, t
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == {"problems": [], "imported": []}
+
+
+def test_a_cold_page_run_opens_one_warehouse_connection_for_its_figures(demo_env, monkeypatch):
+    """The retro loads a dozen figures; from cold caches they share the run's connection
+    (pages/loaders.one_connection_per_run) rather than opening one each (0.1-0.25 s apiece
+    at the reference scale). The notes' catalog (what a note may name, with and without the
+    retro's figure keys) reads the warehouse on its own, twice."""
+    from metrics import session
+
+    opened = []
+    reading = session.reading
+
+    @contextlib.contextmanager
+    def counted(*args, **kwargs):
+        opened.append(args[0])
+        with reading(*args, **kwargs) as con:
+            yield con
+
+    monkeypatch.setattr(session, "reading", counted)
+    at = _open()
+    assert not _problems(at)
+    assert len(at.metric) >= 10  # the figures were computed, on that connection
+    assert len(opened) <= 3, opened
+    # Warm, nothing is opened at all.
+    opened.clear()
+    at.run()
+    assert opened == []
