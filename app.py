@@ -1,12 +1,12 @@
 """Tandem: delivery, collaboration and model health on one screen. `streamlit run app.py`"""
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 import settings
 import warehouse
-from connectors import sync
 from metrics import access
 from pages import filters, loaders, notes, signin
 
@@ -39,22 +39,32 @@ def pages_for(scope: access.Scope) -> list[st.Page]:
     return list(PAGES)
 
 
-class _StatusProgress(sync.Progress):
-    """Sync progress written into an st.status box."""
+def first_sync(cfg: settings.Config, box: Any) -> Any:
+    """Sync the configured sources into the warehouse, the progress written into `box`."""
+    # Imported here: the connectors bring SQLAlchemy, sqlglot and every source's client, about
+    # 0.7 s of CPU on a process's first page view, and only a first sync needs them.
+    from connectors import sync
 
-    def __init__(self, box: Any):
-        self.box = box
+    class StatusProgress(sync.Progress):
+        def source_started(self, name: str, total_batches: int | None) -> None:
+            box.write(f"Reading source **{name}**…")
 
-    def source_started(self, name: str, total_batches: int | None) -> None:
-        self.box.write(f"Reading source **{name}**…")
+        def source_skipped(self, name: str) -> None:
+            box.write(f"Source **{name}**: unchanged since the last sync, skipped")
 
-    def source_skipped(self, name: str) -> None:
-        self.box.write(f"Source **{name}**: unchanged since the last sync, skipped")
+        def batch_done(self, name: str, batch: Any, stats: Any) -> None:
+            box.write(
+                f"{batch.feed}: {stats.loaded:,} rows loaded, {stats.quarantined:,} quarantined"
+            )
 
-    def batch_done(self, name: str, batch: Any, stats: Any) -> None:
-        self.box.write(
-            f"{batch.feed}: {stats.loaded:,} rows loaded, {stats.quarantined:,} quarantined"
-        )
+    return sync.run(cfg, progress=StatusProgress())
+
+
+@st.cache_resource(max_entries=4)
+def _needs_upgrade(path: str, version: tuple | None) -> bool:
+    # Once per warehouse version, not on every run: opening the file to read its schema version
+    # is ~0.1 s at the reference scale, warm views included. `version` is in the cache key.
+    return warehouse.needs_upgrade(Path(path))
 
 
 def ensure_warehouse() -> bool:
@@ -69,7 +79,7 @@ def ensure_warehouse() -> bool:
         return False
     path = cfg.warehouse
     try:
-        needed = not path.exists() or warehouse.needs_upgrade(path)
+        needed = not path.exists() or _needs_upgrade(str(path), warehouse.version(path))
     except warehouse.WarehouseError as error:
         st.error(f"The warehouse cannot be read: {error}")
         return False
@@ -82,7 +92,7 @@ def ensure_warehouse() -> bool:
     )
     with st.status(f"{label} into {path.name}…", expanded=True) as box:
         try:
-            report = sync.run(cfg, progress=_StatusProgress(box))
+            report = first_sync(cfg, box)
         except (settings.ConfigError, warehouse.WarehouseError) as error:
             box.update(label="The first sync failed", state="error")
             st.error(str(error))
@@ -106,8 +116,9 @@ else:
     page = st.navigation(pages_for(scope))
     if ensure_warehouse():
         try:
-            st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
-            notes.sidebar_author()
-            page.run()
+            with loaders.one_connection_per_run():
+                st.session_state["filters"] = filters.sidebar_filters(PAGES[page])
+                notes.sidebar_author()
+                page.run()
         except access.NotInScope as refused:
             signin.not_in_scope(refused)

@@ -247,12 +247,20 @@ def main() -> None:
             try:
                 for _ in range(args.repeat):
                     floors.append(measure(browser, floor, None, {"": FLOOR_TITLE}, log)[""])
+                    cold, warm = floors[-1]
+                    print(
+                        f"  floor: cold {cold.wall:.2f} s (cpu: server {cold.server_cpu:.2f}, "
+                        f"browser {cold.browser_cpu:.2f}), warm {warm.wall:.2f} s (load {load()})",
+                        flush=True,
+                    )
                     views = measure(browser, ROOT / "app.py", config, paths, log)
                     for path, (cold, warm) in views.items():
                         runs[path].append((cold, warm))
                         print(
-                            f"  {path or 'weekly_retro'}: cold {cold.wall:.2f} s, "
-                            f"warm {warm.wall:.2f} s (load {load()})",
+                            f"  {path or 'weekly_retro'}: cold {cold.wall:.2f} s (cpu: server "
+                            f"{cold.server_cpu:.2f}, browser {cold.browser_cpu:.2f}), "
+                            f"warm {warm.wall:.2f} s (cpu: server {warm.server_cpu:.2f}, "
+                            f"browser {warm.browser_cpu:.2f}) (load {load()})",
                             flush=True,
                         )
                 rss = tour_peak_rss(browser, config, log)

@@ -11,9 +11,13 @@ both read as the retro cards show them ("Hand-off wait data science → engineer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from metrics import formats, retro
-from notes.store import Action
+
+if TYPE_CHECKING:
+    # A type only: the store (SQLAlchemy, Alembic) is not imported by the retro page's view.
+    from notes.store import Action
 
 HANDOFF_PREFIX = "handoff_wait:"
 

@@ -49,6 +49,9 @@ MACRO_FILES = ("macros", "flow_macros")
 # Whether the stored attribution is current, per warehouse file and version (warehouse.version):
 # a sync that swaps a new file in changes the version, so it is checked once per version.
 _stored_current: dict[tuple[str, tuple[int, int, int] | None], bool] = {}
+# The warehouse files and versions whose schema was found current: checked once per version,
+# not on every connection (~40 ms each, and a cold page opens one per figure it loads).
+_schema_current: set[tuple[str, tuple[int, int, int] | None]] = set()
 
 
 def prepare(
@@ -85,11 +88,13 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     # The version before opening: a sync swapping a file in meanwhile gives a newer one.
     version = warehouse.version(path)
     with warehouse.reading(path) as con:
-        found = warehouse.schema_version(con)
-        if found is None or found < warehouse.SCHEMA_VERSION:
-            raise warehouse.WarehouseError(
-                f"the warehouse {path} has schema version {found or 'unknown'}, older than "
-                f"this Tandem's {warehouse.SCHEMA_VERSION}: run `python -m connectors sync` to "
-                "upgrade it"
-            )
+        if (str(path), version) not in _schema_current:
+            found = warehouse.schema_version(con)
+            if found is None or found < warehouse.SCHEMA_VERSION:
+                raise warehouse.WarehouseError(
+                    f"the warehouse {path} has schema version {found or 'unknown'}, older than "
+                    f"this Tandem's {warehouse.SCHEMA_VERSION}: run `python -m connectors sync` "
+                    "to upgrade it"
+                )
+            _schema_current.add((str(path), version))
         yield prepare(con, _stored_is_current(path, version, con))

@@ -20,6 +20,7 @@ import duckdb
 import settings
 from metrics import access, activity, formats, retro, session
 from metrics.filters import Filters
+from notes import values
 
 if TYPE_CHECKING:
     from notes import store
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
 def known(con: duckdb.DuckDBPyConnection, figures: list[str] | tuple[str, ...] = ()) -> store.Known:
     """The warehouse's (team, model) pairs and, for an action, the retro's figure keys
     (metrics.actions.figure_keys of the retro it is made in)."""
-    from notes import store
+    from notes.values import Known
 
-    return store.Known.of(_pairs(activity.catalog(con)), figures)
+    return Known.of(_pairs(activity.catalog(con)), figures)
 
 
 def _pairs(frame: Any) -> list[tuple[str | None, str | None]]:
@@ -119,9 +120,10 @@ def _with_figures(
 
 # `[notes] url_env` naming a variable that is not set: the pages say so and go on.
 ConfigError = settings.ConfigError
-# The store's own names, given as this module's (NotesError, Annotation, Decision, Action,
-# TEXT_LIMIT) when first asked for.
-_FROM_STORE = ("NotesError", "Annotation", "Decision", "Action", "TEXT_LIMIT")
+# The store's own names, given as this module's (NotesError, Annotation, Decision, Action)
+# when first asked for; TEXT_LIMIT, which forms show, without importing the store.
+_FROM_STORE = ("NotesError", "Annotation", "Decision", "Action")
+TEXT_LIMIT = values.TEXT_LIMIT
 
 
 def __getattr__(name: str) -> Any:
@@ -138,11 +140,11 @@ def actor(
     """Who writes from this app: the signed-in person (an admin when Tandem's `[access]` or
     `[notes] admins` says so), else the OS user (no sign-in), an admin when `[notes] admins`
     names them."""
-    from notes import store
+    from notes.values import Actor, local_actor
 
     if signed_in is None:
-        return store.local_actor(config.notes.admins)
-    return store.Actor(signed_in, admin or signed_in in set(config.notes.admins))
+        return local_actor(config.notes.admins)
+    return Actor(signed_in, admin or signed_in in set(config.notes.admins))
 
 
 def open_store(config: settings.Config) -> store.Store:
@@ -162,9 +164,9 @@ def known_at(
     sees it (a signed-in person's teams and models only, and notes read to match)."""
     with session.reading(path, scope, contracts_path) as con:
         pairs = _pairs(activity.catalog(con))
-    from notes import store
+    from notes.values import Known
 
-    return store.Known.of(pairs, figures, restricted=scope is not None and not scope.admin)
+    return Known.of(pairs, figures, restricted=scope is not None and not scope.admin)
 
 
 def log_access(config: settings.Config, who: str, event: str, scope: str, detail: str = "") -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import getpass
 import math
 import re
 import urllib.parse
@@ -34,12 +33,16 @@ from alembic.util.exc import CommandError
 import settings
 from notes import schema
 
+# Who writes and what the warehouse knows live in notes/values.py, which pages import without
+# SQLAlchemy and Alembic; they are the store's names too.
+from notes.values import TEXT_LIMIT, Actor, Known, local_actor  # noqa: F401
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest schema revision this Tandem writes (notes/migrations/versions/).
 HEAD = "0002"
 
-# Longest texts, in characters (counted after trimming surrounding blanks).
-TEXT_LIMIT = 2_000  # an annotation, an action, an action's outcome
+# Longest texts, in characters (counted after trimming surrounding blanks); TEXT_LIMIT (an
+# annotation, an action, an action's outcome) is in notes/values.py, which forms read.
 LONG_TEXT_LIMIT = 10_000  # a decision's decision, context and options considered
 NAME_LIMIT = schema.NAME_LENGTH  # a title, an owner, an author
 LINK_LIMIT = 2_000
@@ -64,55 +67,6 @@ class NotesForbidden(NotesError):
 
 class NotesUnavailable(NotesError):
     """The store cannot be opened (its URL shown with the password masked)."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who writes: a signed-in user, or without sign-in the OS user (`local_actor`)."""
-
-    name: str
-    is_admin: bool = False
-
-
-def local_actor(admins: Iterable[str] = ()) -> Actor:
-    """The OS user as the author (no sign-in); an admin when `[notes] admins` names them."""
-    name = getpass.getuser()
-    return Actor(name, name in set(admins))
-
-
-@dataclass(frozen=True)
-class Known:
-    """What the warehouse knows, passed in by the caller: its (team, model) pairs and the keys
-    of the retro's figures an action may link (metrics.actions.figure_keys)."""
-
-    pairs: frozenset[tuple[str | None, str | None]]
-    figures: frozenset[str] = frozenset()
-    # True when `pairs` are a signed-in person's teams and models only (metrics.access): then
-    # "everything" means the company's records and those of the known teams and models.
-    restricted: bool = False
-
-    @classmethod
-    def of(
-        cls,
-        pairs: Iterable[tuple[str | None, str | None]],
-        figures: Iterable[str] = (),
-        restricted: bool = False,
-    ) -> Known:
-        return cls(frozenset((t, m) for t, m in pairs), frozenset(figures), restricted)
-
-    @property
-    def teams(self) -> frozenset[str]:
-        return frozenset(t for t, _ in self.pairs if t is not None)
-
-    @property
-    def models(self) -> frozenset[str]:
-        return frozenset(m for _, m in self.pairs if m is not None)
-
-    def models_of(self, team: str) -> frozenset[str]:
-        return frozenset(m for t, m in self.pairs if t == team and m is not None)
-
-    def teams_of(self, model: str) -> frozenset[str]:
-        return frozenset(t for t, m in self.pairs if m == model and t is not None)
 
 
 def _iso(value: Any) -> Any:

@@ -333,98 +333,121 @@ def flow(retro: Retro, week: Filters, month: Filters, marks: list) -> None:
     )
 
 
-def rows(week: Filters, month: Filters) -> None:
-    """Delivery per team and per model, and the rows behind this week's numbers."""
-    with st.expander("Delivery per team and per model, last four weeks"):
-        st.caption("The same definitions as above, over the 28 days ending with the week.")
-        by = [
-            "deployments",
-            "deployments_per_week",
-            "lead_time_median_hours",
-            "change_failure_rate",
-            "rework_rate",
-            "recovery_median_hours",
-            "unattributed_incidents",
-        ]
-        for column in ("team", "model"):
-            rows_ = load(f"delivery_by_{column}", month)
-            table(
-                rows_,
-                [column, *by],
-                f"delivery_by_{column}",
-                month,
-                caption=privacy.rows_note(rows_, column),
-            )
+# The two folded sections below are drawn when opened, not on every run: closed, they are a
+# third of the page's cold loads at the reference scale (the per-team and per-model delivery
+# alone is ~1.8 s). Their state is in the URL (`?by_group=true`, `?rows=true`), so a link can
+# open them.
+BY_GROUP, ROWS = "by_group", "rows"
 
-    with st.expander("The rows behind the numbers"):
-        st.caption(
-            "This week's production deployments (a change failure is failed, rolled back, "
-            "or has an attributed incident), the changes they shipped, and the tickets "
-            "finished."
-        )
-        st.write(f"**{label('delivery_deployments')}**")
+
+def rows(week: Filters, month: Filters) -> None:
+    """Delivery per team and per model, and the rows behind this week's numbers, each
+    computed when its section is open."""
+    by_group = st.expander(
+        "Delivery per team and per model, last four weeks", key=BY_GROUP, bind="query-params"
+    )
+    if by_group.open:
+        with by_group:
+            delivery_by_group(month)
+    behind = st.expander("The rows behind the numbers", key=ROWS, bind="query-params")
+    if behind.open:
+        with behind:
+            rows_behind(week)
+
+
+def delivery_by_group(month: Filters) -> None:
+    """Delivery per team and per model over the 28 days ending with the week."""
+    st.caption("The same definitions as above, over the 28 days ending with the week.")
+    by = [
+        "deployments",
+        "deployments_per_week",
+        "lead_time_median_hours",
+        "change_failure_rate",
+        "rework_rate",
+        "recovery_median_hours",
+        "unattributed_incidents",
+    ]
+    for column in ("team", "model"):
+        rows_ = load(f"delivery_by_{column}", month)
         table(
-            load("delivery_deployments", week),
-            [
-                "deployment_id",
-                "model",
-                "version",
-                "finished_at",
-                "status",
-                "is_change_failure",
-                "incidents",
-                "recovery_time_hours",
-                "team",
-                "started_at",
-                "is_failed",
-                "restored_at",
-            ],
-            "delivery_deployments",
-            week,
-            empty="No production deployment finished this week.",
+            rows_,
+            [column, *by],
+            f"delivery_by_{column}",
+            month,
+            caption=privacy.rows_note(rows_, column),
         )
-        st.write(f"**{label('delivery_changes')}**")
-        table(
-            load("delivery_changes", week),
-            [
-                "change_id",
-                "title",
-                "lead_time_hours",
-                "shipped_at",
-                "shipping_deployment_id",
-                "model",
-                "author",
-                "first_commit_at",
-                "merged_at",
-                "team",
-                "named_deployment_id",
-                "is_left_out",
-            ],
-            "delivery_changes",
-            week,
-            empty="No change shipped to production this week.",
-        )
-        st.write(f"**{label('finished_tickets')}**")
-        table(
-            load("finished_tickets", week),
-            [
-                "ticket_id",
-                "title",
-                "cycle_time_hours",
-                "finished_at",
-                "model",
-                "work_category",
-                "active_hours",
-                "waiting_hours",
-                "blocked_hours",
-                "is_reopened",
-                "team",
-                "started_at",
-            ],
-            "finished_tickets",
-            week,
-            empty="No ticket was finished this week.",
-        )
+
+
+def rows_behind(week: Filters) -> None:
+    """This week's deployments, changes and finished tickets."""
+    st.caption(
+        "This week's production deployments (a change failure is failed, rolled back, "
+        "or has an attributed incident), the changes they shipped, and the tickets "
+        "finished."
+    )
+    st.write(f"**{label('delivery_deployments')}**")
+    table(
+        load("delivery_deployments", week),
+        [
+            "deployment_id",
+            "model",
+            "version",
+            "finished_at",
+            "status",
+            "is_change_failure",
+            "incidents",
+            "recovery_time_hours",
+            "team",
+            "started_at",
+            "is_failed",
+            "restored_at",
+        ],
+        "delivery_deployments",
+        week,
+        empty="No production deployment finished this week.",
+    )
+    st.write(f"**{label('delivery_changes')}**")
+    table(
+        load("delivery_changes", week),
+        [
+            "change_id",
+            "title",
+            "lead_time_hours",
+            "shipped_at",
+            "shipping_deployment_id",
+            "model",
+            "author",
+            "first_commit_at",
+            "merged_at",
+            "team",
+            "named_deployment_id",
+            "is_left_out",
+        ],
+        "delivery_changes",
+        week,
+        empty="No change shipped to production this week.",
+    )
+    st.write(f"**{label('finished_tickets')}**")
+    table(
+        load("finished_tickets", week),
+        [
+            "ticket_id",
+            "title",
+            "cycle_time_hours",
+            "finished_at",
+            "model",
+            "work_category",
+            "active_hours",
+            "waiting_hours",
+            "blocked_hours",
+            "is_reopened",
+            "team",
+            "started_at",
+        ],
+        "finished_tickets",
+        week,
+        empty="No ticket was finished this week.",
+    )
 
 
 def _overlaps(note, window: Filters) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -853,7 +854,7 @@ def _csv_buttons(at: AppTest) -> dict[str, str]:
 def test_retro_tables_read_for_people_and_download_as_csv(opened):
     """Human headers with units, hours as "28.5 h" or "2 d 4 h", instants like "Tue 17 Nov
     10:47" with "Times in UTC." said once per table, and a CSV named by table and window."""
-    at = opened()
+    at = opened(by_group="true", rows="true")  # both folded sections open (by the URL)
     assert not _problems(at)
     headers = [c for d in at.dataframe for c in d.value.columns]
     assert headers and not [c for c in headers if "_" in c], headers
@@ -868,6 +869,29 @@ def test_retro_tables_read_for_people_and_download_as_csv(opened):
     assert buttons["delivery_changes_2026-11-13_to_2026-11-19.csv"] == "Download CSV"
     assert "delivery_by_team_2026-10-23_to_2026-11-19.csv" in buttons  # the 28 days to the week
     assert len(buttons) == len(at.dataframe)  # every table, and only tables, has one
+
+
+def test_retro_folded_sections_are_computed_when_opened(opened):
+    """Closed (as the page opens), the per-team and per-model delivery and the rows behind the
+    numbers are not computed: a third of the retro's cold loads. Opened, they are there."""
+    closed, opened_ = opened(), opened(by_group="true", rows="true")
+    assert not _problems(closed) and not _problems(opened_)
+    labels = [e.label for e in closed.expander]
+    assert "Delivery per team and per model, last four weeks" in labels
+    assert "The rows behind the numbers" in labels
+
+    def files(at):
+        return {name.split("_20")[0] for name in _csv_buttons(at)}
+
+    inside = {
+        "delivery_by_team",
+        "delivery_by_model",
+        "delivery_deployments",
+        "delivery_changes",
+        "finished_tickets",
+    }
+    assert not files(closed) & inside
+    assert inside <= files(opened_)
 
 
 def test_model_overview_counts_have_thousands_separators(opened):
@@ -1071,3 +1095,70 @@ def test_drift_timeline_gains_performance_and_reconstruction_error(opened):
     assert {"reconstruction error", "NDCG@10"} <= titles
     caption = next(c.value for c in at.caption if "Reconstruction error" in c.value)
     assert "mean ± 3 standard deviations" in caption
+
+
+# What a page view imports, in a fresh process: app.py and the pages named, one run each.
+IMPORTS_OF_A_VIEW = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+heavy = set(json.loads(sys.argv[1]))
+problems = []
+for page in sys.argv[2:]:
+    at = AppTest.from_file("app.py", default_timeout=300)  # not tests.helpers: it imports sync
+    if page:
+        at.switch_page(page)
+    problems += [e.value for e in at.run().exception]
+found = sorted(name for name in sys.modules if name.split(".")[0] in heavy or name in heavy)
+print(json.dumps({"problems": problems, "imported": found}))
+"""
+# Modules a page view that writes nothing does not need: the connectors (with SQLAlchemy and
+# sqlglot) serve only a first sync; the notes store (SQLAlchemy, Alembic) only a store that
+# exists; scipy.stats only the drift's checks (the KPI intervals call scipy.special). Each
+# costs 0.3-1 s of CPU on a server process's first view.
+NOT_FOR_A_VIEW = ("connectors", "sqlalchemy", "alembic", "sqlglot", "scipy.stats", "notes.store")
+
+
+def test_a_page_view_imports_no_sync_notes_store_nor_scipy_stats(demo_project, tmp_path):
+    # A copy of the demo warehouse with no notes file beside it: nothing was ever written.
+    shutil.copy(demo_project.warehouse, tmp_path / "tandem.duckdb")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[warehouse]\npath = "{tmp_path / "tandem.duckdb"}"\n')
+    pages = ["", "pages/kpi_check.py", "pages/data_sources.py"]
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF_A_VIEW, json.dumps(NOT_FOR_A_VIEW), *pages],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(TANDEM_CONFIG=str(config)),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"problems": [], "imported": []}
+
+
+def test_a_cold_page_run_opens_one_warehouse_connection_for_its_figures(demo_env, monkeypatch):
+    """The retro loads a dozen figures; from cold caches they share the run's connection
+    (pages/loaders.one_connection_per_run) rather than opening one each (0.1-0.25 s apiece
+    at the reference scale). The notes' catalog (what a note may name, with and without the
+    retro's figure keys) reads the warehouse on its own, twice."""
+    from metrics import session
+
+    opened = []
+    reading = session.reading
+
+    @contextlib.contextmanager
+    def counted(*args, **kwargs):
+        opened.append(args[0])
+        with reading(*args, **kwargs) as con:
+            yield con
+
+    monkeypatch.setattr(session, "reading", counted)
+    at = _open()
+    assert not _problems(at)
+    assert len(at.metric) >= 10  # the figures were computed, on that connection
+    assert len(opened) <= 3, opened
+    # Warm, nothing is opened at all.
+    opened.clear()
+    at.run()
+    assert opened == []

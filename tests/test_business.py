@@ -227,6 +227,23 @@ def test_two_days_after_is_not_enough_data(impact, key, method):
     assert math.isnan(row.ci_low) and math.isnan(row.ci_high)
 
 
+@pytest.mark.parametrize("confidence", [0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+@pytest.mark.parametrize(("n0", "n1", "var0", "var1"), [(3, 4, 2.0, 5.0), (7, 30, 0.1, 9.0)])
+def test_intervals_use_scipy_stats_quantiles_to_the_bit(confidence, n0, n1, var0, var1):
+    # business.py calls scipy.special (ndtri, stdtrit) to spare the app scipy.stats' import:
+    # the intervals must stay the ones stats.norm.ppf and stats.t.ppf give.
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+    assert business.wald_interval(30, 1000, 45, 1000, confidence) == wald(30, 1000, 45, 1000, z)
+    a, b = var0 / n0, var1 / n1
+    df = (a + b) ** 2 / (a**2 / (n0 - 1) + b**2 / (n1 - 1))
+    t = stats.t.ppf(1 - (1 - confidence) / 2, df)
+    se = math.sqrt(a + b)
+    assert business.welch_interval(1.0, var0, n0, 2.5, var1, n1, confidence) == (
+        1.5 - t * se,
+        1.5 + t * se,
+    )
+
+
 def test_confidence_widens_the_interval(con):
     found = business.release_impact(con, WINDOW, days=DAYS, confidence=0.99)
     row = found.set_index(["deployment_id", "kpi"]).loc[("d1", "ctr")]

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 
 import settings
 from metrics import actions, db, writeback
-from notes import schema, store
+from notes import schema, store, values
 from notes.store import Action, Actor, Known, NotesError, NotesForbidden, NotesUnavailable
 from tests.helpers.project import ROOT, Project, python_process, subprocess_env
 
@@ -543,7 +543,7 @@ def test_the_notes_config(tmp_path, monkeypatch):
 
 
 def test_the_author_without_sign_in_is_the_os_user(monkeypatch):
-    monkeypatch.setattr(store.getpass, "getuser", lambda: "carol")
+    monkeypatch.setattr(values.getpass, "getuser", lambda: "carol")
     assert store.local_actor() == Actor("carol", False)
     assert store.local_actor(["carol"]) == Actor("carol", True)
 
