@@ -25,7 +25,7 @@ import duckdb
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 # Each step of a sync's write, timed at DEBUG with extra={"phase": ..., "seconds": ...}.
 timing = logging.getLogger("tandem.timing")
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # version -> migration file under sql/migrations/, applied in order to older warehouses.
 MIGRATIONS: dict[int, str] = {
     2: "002_drift_profiles.sql",
@@ -35,6 +35,7 @@ MIGRATIONS: dict[int, str] = {
     6: "006_rework_columns.sql",
     7: "007_ticket_incident.sql",
     8: "008_delivery_attribution.sql",
+    9: "009_inference_kind_days.sql",
 }
 
 

@@ -52,6 +52,7 @@ SCOPED_TABLES: dict[str, str] = {
     "drift_profile_values": "scope_by_model",
     "drift_profile_days": "scope_by_model",
     "serving_profile_bins": "scope_by_model",
+    "inference_kind_days": "scope_by_model",
     "quarantine": "scope_raw_hidden",
     # The attribution the sync stored for the whole warehouse: a scoped connection computes it
     # from its own views instead (restrict), so a team's figures are what its rows alone give.

@@ -103,7 +103,7 @@ def forget(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, dt.date]])
         return
     scope = {"pairs": [{"model": model, "day": day} for model, day in pairs]}
     tables = ("drift_profile_bins", "drift_profile_values", "drift_profile_days")
-    for table in (*tables, "serving_profile_bins"):
+    for table in (*tables, "serving_profile_bins", "inference_kind_days"):
         con.execute(
             f"delete from {table} where (model, day) in "
             "(select (model, day) from (select unnest($pairs, recursive := true)))",
@@ -173,15 +173,17 @@ def _profile_days(
     con.execute(f"create or replace temp table {_ROWS} as select {kept} from {rows}")
     try:
         _profile_rows(con, model, columns, _ROWS)
+        con.execute(sql("inference_kind_refresh"), {"model": model})
     finally:
         con.execute(f"drop table if exists {_ROWS}")
     store_days(con, model, present)
 
 
 # The temporary table holding the rows `_profile_days` profiles, and the columns it keeps
-# besides the model's profiled ones (what sql/serving_profile.sql reads, and each row's day).
+# besides the model's profiled ones (what sql/serving_profile.sql and
+# sql/inference_kind_refresh.sql read, and each row's day).
 _ROWS = "tandem_profile_rows"
-_SERVING = ("ts", "model_version", "latency_ms", "status", LOCAL_DAY_COLUMN)
+_SERVING = ("ts", "model_version", "latency_ms", "status", "label", LOCAL_DAY_COLUMN)
 
 
 def _profile_rows(

@@ -629,3 +629,56 @@ def test_a_contract_reading_carries_the_rankers_figures(ranked_con):
     assert (feed["kind"], feed["k"], feed["labelled_lists"]) == ("ranker", 3, 5)
     assert feed["ndcg_at_k"] == pytest.approx((NDCG_A3 + NDCG_B + 1) / 5)
     assert readings["search"]["quality"]["reason"] == quality.UNKNOWN_KIND
+
+
+KINDS = {
+    "churn": "classifier",
+    "spam": "classifier",
+    "quiet": "classifier",
+    "price": "regressor",
+    "clicks": None,
+    "prob": None,
+    "blank": None,
+}
+
+
+def test_a_synced_warehouse_reads_the_kind_from_what_each_day_said(tmp_path):
+    # The sync keeps, per model and day, what the day's ok rows say about the kind
+    # (inference_kind_days); the kind is read from those, not from every row ever logged.
+    from profiling import store
+
+    path = tmp_path / "w.duckdb"
+    source = settings.SourceConfig(name="fixture", kind="test")
+    with warehouse.writing(path) as write:
+        Loader(write, source, "s1").load(Batch("inference", "fixture", frame=INFERENCE))
+        store.refresh(write)
+        ok = INFERENCE[INFERENCE["status"] == "ok"]
+        days = {(m, t[:10]) for m, t in zip(ok["model"], ok["ts"], strict=True)}
+        kept = write.execute("select model, cast(day as varchar) from inference_kind_days")
+        assert sorted(kept.fetchall()) == sorted(days)  # one row per model and day with ok rows
+        # With no row left to read, the kinds come from the days kept alone.
+        write.execute("create table rows_kept as select * from inference")
+        write.execute("delete from inference")
+    with db.prepare(warehouse.connect_read(path)) as con:
+        assert quality.model_kinds(con) == KINDS
+        assert quality.model_kinds(con, "price") == {"price": "regressor"}
+
+    # A later day with a negative prediction makes `prob` a regressor: only that day is read
+    # again; when its row goes, the day's verdict goes with it.
+    with warehouse.writing(path) as write:
+        write.execute("insert into inference select * from rows_kept")
+        extra = pd.DataFrame(
+            [("u3", "2026-11-20 01:00", "prob", "v1", "ok", -0.5, NULL, 0)], columns=COLUMNS
+        ).astype({"prediction": "float64", "score": "float64", "label": "float64"})
+        Loader(write, source, "s2").load(Batch("inference", "fixture", frame=extra))
+        assert store.refresh(write) == 1
+    with db.prepare(warehouse.connect_read(path)) as con:
+        assert quality.model_kinds(con) == {**KINDS, "prob": "regressor"}
+    with warehouse.writing(path) as write:
+        write.execute("delete from inference where request_id = 'u3'")
+        store.refresh(write)
+        assert write.execute(
+            "select count(*) from inference_kind_days where day = date '2026-11-20'"
+        ).fetchone() == (0,)
+    with db.prepare(warehouse.connect_read(path)) as con:
+        assert quality.model_kinds(con) == KINDS

@@ -149,6 +149,18 @@ MIGRATION_ADDS = {
             "previous_finished_at TIMESTAMP WITH TIME ZONE",
         ],
     },
+    9: {
+        "inference_kind_days": [
+            "model VARCHAR NOT NULL",
+            "day DATE NOT NULL",
+            "outputs BIGINT NOT NULL",
+            "binary_labels BOOLEAN NOT NULL",
+            "binary_predictions BOOLEAN NOT NULL",
+            "unit_scores BOOLEAN NOT NULL",
+            "unit_predictions BOOLEAN NOT NULL",
+            "fractional_predictions BOOLEAN NOT NULL",
+        ],
+    },
 }
 
 
@@ -439,3 +451,35 @@ def test_a_sync_holds_at_most_its_memory_limit(tmp_path):
     config.write_text('[warehouse]\nsync_memory_limit = "lots"\n')
     with pytest.raises(settings.ConfigError, match=r'sync_memory_limit must be a size like "2GB"'):
         settings.load(config)
+
+
+def test_the_kind_days_are_filled_from_the_rows_an_upgraded_warehouse_holds():
+    # Version 9 keeps what each day's ok rows say about a model's kind; an older warehouse gets
+    # its days filled by the migration, from its rows (errors left out, days in UTC).
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    warehouse.ensure_schema(con, target=8)
+    rows = [
+        ("a1", "2026-11-02 23:59", "churn", "ok", 1.0, 0.9, 1.0),
+        ("a2", "2026-11-03 00:00", "churn", "ok", 0.0, 0.2, None),
+        ("a3", "2026-11-03 01:00", "churn", "error", None, None, -1.0),
+        ("b1", "2026-11-03 02:00", "price", "ok", 30.5, None, 31.0),
+        ("b2", "2026-11-03 03:00", "price", "ok", None, None, None),
+    ]
+    con.executemany(
+        "insert into inference (request_id, ts, model, status, prediction, score, label, "
+        "source, row_hash, synced_at) "
+        "values (?, cast(? || '+00' as timestamptz), ?, ?, ?, ?, ?, 'test', 0, now())",
+        rows,
+    )
+    assert warehouse.ensure_schema(con) == warehouse.SCHEMA_VERSION
+    kept = con.execute(
+        "select model, cast(day as varchar), outputs, binary_labels, binary_predictions, "
+        "unit_scores, unit_predictions, fractional_predictions from inference_kind_days "
+        "order by all"
+    ).fetchall()
+    assert kept == [
+        ("churn", "2026-11-02", 3, True, True, True, True, False),
+        ("churn", "2026-11-03", 2, True, True, True, True, False),
+        ("price", "2026-11-03", 2, False, False, True, False, True),
+    ]
