@@ -45,7 +45,7 @@ def rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[tuple
     return con.execute(sql(name), _bind(name, params)).fetchall()
 
 
-MACRO_FILES = ("macros", "flow_macros")
+MACRO_FILES = ("macros", "flow_macros", "kind_macros")
 # Whether the stored attribution is current, per warehouse file and version (warehouse.version):
 # a sync that swaps a new file in changes the version, so it is checked once per version.
 _stored_current: dict[tuple[str, tuple[int, int, int] | None], bool] = {}

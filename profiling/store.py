@@ -67,6 +67,7 @@ def refresh(
     for model, day, rows, synced_max in stale:
         by_model.setdefault(model, []).append((day, rows, synced_max))
     forget(con, [(model, day) for model, day, _, _ in stale])
+    con.execute(sql("kind_macros"))
     done = 0
     for position, (model, days) in enumerate(sorted(by_model.items())):
         if progress:
@@ -173,7 +174,7 @@ def _profile_days(
     con.execute(f"create or replace temp table {_ROWS} as select {kept} from {rows}")
     try:
         _profile_rows(con, model, columns, _ROWS)
-        con.execute(sql("inference_kind_refresh"), {"model": model})
+        con.execute(sql("inference_kind_refresh"))
     finally:
         con.execute(f"drop table if exists {_ROWS}")
     store_days(con, model, present)
@@ -183,7 +184,7 @@ def _profile_days(
 # besides the model's profiled ones (what sql/serving_profile.sql and
 # sql/inference_kind_refresh.sql read, and each row's day).
 _ROWS = "tandem_profile_rows"
-_SERVING = ("ts", "model_version", "latency_ms", "status", "label", LOCAL_DAY_COLUMN)
+_SERVING = ("ts", "model", "model_version", "latency_ms", "status", "label", LOCAL_DAY_COLUMN)
 
 
 def _profile_rows(

@@ -9,24 +9,13 @@
 -- (inference_kind_days, profiling/store.py): not every row a model ever logged. A model with
 -- rows and no day kept yet (rows loaded without a sync's profiling) is read from its rows.
 with unkept as (
-    select
-        model,
-        count(prediction) + count(score) + count(label) as outputs,
-        bool_and(label is null or label in (0, 1)) as binary_labels,
-        bool_and(prediction is null or prediction in (0, 1)) as binary_predictions,
-        bool_and(score is null or score between 0 and 1) as unit_scores,
-        bool_and(prediction is null or prediction between 0 and 1) as unit_predictions,
-        coalesce(bool_or(prediction <> floor(prediction) or prediction < 0), false)
-            as fractional_predictions
-    from inference
-    where ($model is null or model = $model)
-        and status = 'ok'
-        and model not in (select model from inference_kind_days)
-    group by model
+    select *
+    from kind_days('inference', true)
+    where $model is null or model = $model
 ),
 
 days as (
-    select * exclude (day)
+    select *
     from inference_kind_days
     where $model is null or model = $model
     union all by name
