@@ -257,6 +257,10 @@ def test_a_viewer_gets_no_list_of_single_incidents(people):
     assert "incidents_this_week" not in _downloads(page)
 
 
+# The retro with its folded sections open (pages/weekly_retro.py: ?by_group=true&rows=true).
+OPEN_SECTIONS = "?by_group=true&rows=true"
+
+
 def test_a_viewer_sees_three_pages_and_figures_without_rows(people, config):
     page = people.at(CFO)
     assert "Signed in as cfo@example.com · viewer of growth" in _sidebar(page)
@@ -264,7 +268,9 @@ def test_a_viewer_sees_three_pages_and_figures_without_rows(people, config):
     assert _team_choices(page) == ["All", "growth"]
     assert _cards(page) == _retro(config, "growth")
     # The tables listing single items are withheld (and so their CSVs); the summaries stay.
-    member = _downloads(people.at(ALICE))
+    # The retro's folded sections are computed when opened: open both, for both people.
+    member = _downloads(people.at(ALICE, OPEN_SECTIONS))
+    page = people.at(CFO, OPEN_SECTIONS)
     viewer = _downloads(page)
     items = {
         "aging_wip",
