@@ -170,7 +170,7 @@ def _profile_days(
     # kept: the request ids alone would double its memory.
     rows = day_relation("inference", model, [day for day, _, _ in present], local=True)
     columns = model_columns(con, model)
-    kept = ", ".join(portable.identifier(c) for c in (*_SERVING, *(c.name for c in columns)))
+    kept = ", ".join(portable.identifier(c) for c in (*_ALSO_KEPT, *(c.name for c in columns)))
     con.execute(f"create or replace temp table {_ROWS} as select {kept} from {rows}")
     try:
         _profile_rows(con, model, columns, _ROWS)
@@ -181,10 +181,10 @@ def _profile_days(
 
 
 # The temporary table holding the rows `_profile_days` profiles, and the columns it keeps
-# besides the model's profiled ones (what sql/serving_profile.sql and
-# sql/inference_kind_refresh.sql read, and each row's day).
+# besides the model's profiled ones: what sql/serving_profile.sql and sql/kind_macros.sql read
+# (model, label, the serving columns), and each row's day.
 _ROWS = "tandem_profile_rows"
-_SERVING = ("ts", "model", "model_version", "latency_ms", "status", "label", LOCAL_DAY_COLUMN)
+_ALSO_KEPT = ("ts", "model", "model_version", "latency_ms", "status", "label", LOCAL_DAY_COLUMN)
 
 
 def _profile_rows(
