@@ -12,10 +12,12 @@ and prints rows/s for both, the ratio (Tandem / DuckDB; the target is at least 0
 sync process's peak RSS (VmHWM, read by the sync's own process).
 
 `--incremental` then times, each in a process of its own, with its ratio to the full sync:
-  - a re-sync with nothing new (every file unchanged: nothing read, nothing written), and
-  - a sync after 1% more rows arrive as a new file (new keys, later days),
-and prints where each sync's time went (the warehouse copy, each source, profiles, checkpoint,
-fsync, swap; DEBUG lines of the `tandem.timing` logger).
+  - a re-sync with nothing new (every file unchanged: nothing read, nothing written),
+  - a sync after 1% more rows arrive as a new file (new keys, later days): the first after a
+    full sync, which copies the warehouse whole (there is no standby yet), and
+  - the next such sync, which brings the standby up to date block by block (warehouse.py),
+and prints how much of the warehouse each had to copy and where its time went (the copy, each
+source, profiles, checkpoint, fsync, swap; DEBUG lines of the `tandem.timing` logger).
 """
 
 from __future__ import annotations
@@ -99,11 +101,15 @@ class _Phases(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.seconds: dict[str, float] = {}
+        self.copied = 0  # bytes written to bring the sync's copy of the warehouse up to date
 
     def emit(self, record: logging.LogRecord) -> None:
         phase = getattr(record, "phase", None)
         if phase is not None:
             self.seconds[phase] = self.seconds.get(phase, 0.0) + record.seconds
+        copied = getattr(record, "copied_bytes", None)
+        if copied is not None:
+            self.copied += copied
 
 
 def _sync_once(spec: str) -> None:
@@ -131,7 +137,16 @@ def _sync_once(spec: str) -> None:
         raise SystemExit(report.sources[0].error)
     row = report.as_dict()["sources"][0]
     print(
-        json.dumps({"seconds": elapsed, "row": row, "phases": phases.seconds, "rss_mib": _peak()})
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "row": row,
+                "phases": phases.seconds,
+                "copied_mib": phases.copied / 2**20,
+                "warehouse_mib": (folder / "wh" / "tandem.duckdb").stat().st_size / 2**20,
+                "rss_mib": _peak(),
+            }
+        )
     )
 
 
@@ -167,13 +182,28 @@ def _incremental(folder: Path, fmt: str, rows: int, full: dict) -> None:
     again = _tandem_sync(folder, glob, fresh=False)
     _generate(folder, rows // 100, fmt, offset=rows, name="inference-1")
     more = _tandem_sync(folder, glob, fresh=False)
-    for label, figures in (("full", full), ("nothing new", again), ("+1% rows", more)):
+    # The first sync after a full one has no standby yet (warehouse.py) and copies the file
+    # whole; from the next one on, the file the last swap replaced is brought up to date.
+    _generate(folder, rows // 100, fmt, offset=rows + rows // 100, name="inference-2")
+    steady = _tandem_sync(folder, glob, fresh=False)
+    runs = (
+        ("full", full),
+        ("nothing new", again),
+        ("+1% rows, first", more),
+        ("+1% rows, next", steady),
+    )
+    for label, figures in runs:
         row = figures["row"]
         what = "skipped" if row["skipped"] else f"read {row['read']:,} loaded {row['loaded']:,}"
         ratio = figures["seconds"] / full["seconds"]
+        copied = (
+            f"; {figures['copied_mib']:,.0f} of {figures['warehouse_mib']:,.0f} MiB copied"
+            if figures["copied_mib"]
+            else ""
+        )
         print(
-            f"  {label:12} {figures['seconds']:>7.2f} s  {ratio:>6.1%}"
-            f"  {figures['rss_mib']:>6.0f} MiB  {what}; {_phases(figures)}"
+            f"  {label:16} {figures['seconds']:>7.2f} s  {ratio:>6.1%}"
+            f"  {figures['rss_mib']:>6.0f} MiB  {what}{copied}; {_phases(figures)}"
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -483,3 +484,102 @@ def test_the_kind_days_are_filled_from_the_rows_an_upgraded_warehouse_holds():
         ("churn", "2026-11-03", 2, True, True, True, True, False),
         ("price", "2026-11-03", 2, False, False, True, False, True),
     ]
+
+
+# -- the standby: the copy a sync writes, brought up to date block by block --------------------
+
+BLOCK = 256 * 1024
+
+
+def test_mirroring_writes_only_the_blocks_that_differ_and_matches_the_size(tmp_path):
+    live, copy = tmp_path / "live", tmp_path / "copy"
+    data = bytearray(range(256)) * (3 * BLOCK // 256) + b"t" * 100  # three blocks and a tail
+    copy.write_bytes(bytes(data) + b"x" * 5000)  # longer than the live file
+    data[BLOCK + 7] ^= 0xFF  # one byte in the second block
+    data[-1] = ord("u")  # and one in the tail
+    live.write_bytes(bytes(data))
+    fd = os.open(copy, os.O_RDWR)
+    try:
+        written = warehouse.mirror(live, fd)
+    finally:
+        os.close(fd)
+    assert written == BLOCK + 100
+    assert copy.read_bytes() == live.read_bytes()
+    # A shorter copy gets the blocks it lacks; equal files get nothing.
+    copy.write_bytes(bytes(data[:BLOCK]))
+    fd = os.open(copy, os.O_RDWR)
+    try:
+        assert warehouse.mirror(live, fd) == len(data) - BLOCK
+        assert warehouse.mirror(live, fd) == 0
+    finally:
+        os.close(fd)
+    assert copy.read_bytes() == live.read_bytes()
+
+
+def _insert_deployment(con, deployment_id: str) -> None:
+    con.execute(
+        "insert into deployments (deployment_id, environment, finished_at, status, source, "
+        "row_hash, synced_at) values ($id, 'production', now(), 'success', 'test', 0, now())",
+        {"id": deployment_id},
+    )
+
+
+def test_the_replaced_file_is_kept_as_the_standby_and_reused_by_the_next_sync(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d1")
+    assert not warehouse.standby_path(path).exists()  # a first sync replaces nothing
+    first = _sha256(path), path.stat().st_ino
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d2")
+    standby = warehouse.standby_path(path)
+    assert (_sha256(standby), standby.stat().st_ino) == first
+    second_inode = path.stat().st_ino
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d3")
+    # The third sync wrote into the first file (brought up to date), and kept the second.
+    assert path.stat().st_ino == first[1]
+    assert standby.stat().st_ino == second_inode
+    assert _deployment_ids(path) == ["d1", "d2", "d3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".w.duckdb.standby",
+        "w.duckdb",
+        "w.duckdb.lock",
+    ]
+
+
+def test_a_standby_a_reader_still_has_open_is_left_alone(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d1")
+    with warehouse.reading(path) as reader:  # opened before the next swap: holds that file
+        held = path.stat().st_ino
+        with warehouse.writing(path) as con:
+            _insert_deployment(con, "d2")
+        assert warehouse.standby_path(path).stat().st_ino == held
+        with warehouse.writing(path) as con:
+            _insert_deployment(con, "d3")
+        # The reader's file was not written into: it still reads what it opened.
+        assert path.stat().st_ino != held
+        assert reader.execute("select deployment_id from deployments").fetchall() == [("d1",)]
+    assert _deployment_ids(path) == ["d1", "d2", "d3"]
+    kept = warehouse.standby_path(path).stat().st_ino
+    with warehouse.writing(path) as con:  # the reader gone, the standby is reused again
+        _insert_deployment(con, "d4")
+    assert path.stat().st_ino == kept
+    assert _deployment_ids(path) == ["d1", "d2", "d3", "d4"]
+
+
+def test_a_killed_syncs_copy_is_reused_whatever_it_holds(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d1")
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d2")
+    # What a sync killed while writing its copy leaves: a copy in any state (here, garbage).
+    stray = tmp_path / ".w.duckdb.sync-killed"
+    stray.write_bytes(b"\x00garbage" * 100_000)
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d3")
+    assert _deployment_ids(path) == ["d1", "d2", "d3"]
+    assert not list(tmp_path.glob(".w.duckdb.sync-*"))
