@@ -550,11 +550,11 @@ def evidently_section(model: str, spec: drift.Reference, current: drift.Window) 
     )
     st.download_button(
         "Download the report (HTML)",
-        report.html,
+        signin.logged_download(f"evidently-{model}.html", lambda: report.html),
         file_name=f"evidently-{model}-{current.since}-{current.until}.html",
         mime="text/html",
         key="drift_evidently_download",
-        on_click=signin.logged_download(f"evidently-{model}.html"),
+        on_click="ignore",
     )
     # Evidently's own report, generated here from the warehouse (never user-supplied HTML),
     # as wide as the page and scaled down to it when the page is narrower than its layout.

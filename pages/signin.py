@@ -13,6 +13,8 @@ numbers are read (`metrics.access`). Sign-ins, refusals and downloads go to the 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -23,6 +25,7 @@ from pages.loaders import config, scope
 
 OPEN_MODE = "open mode: anyone who can reach this port sees everything"
 LOGGED = "access_logged"
+_log = logging.getLogger("tandem.access")
 # The OpenID Connect settings shared by every provider (the rest name a provider).
 SHARED_AUTH_KEYS = frozenset({"redirect_uri", "cookie_secret", "expose_tokens"})
 
@@ -151,10 +154,23 @@ def sees_rows() -> bool:
     return current().sees_rows(st.session_state.get("filters"))
 
 
-def logged_download(name: str) -> Any:
-    """A download button's on_click: the download goes to the access log."""
+def logged_download(name: str, make: Callable[[], str | bytes]) -> Callable[[], str | bytes]:
+    """A download button's data, written by `make` when the button is clicked and logged to
+    the access log then (pass it with `on_click="ignore"`).
 
-    def logged() -> None:
-        log("download", name)
+    Who is downloading, and where the log is, are read now, in the run that draws the button:
+    the click is served outside any run. Logging in an `on_click` instead made every download
+    rerun the page, and raced it: the rerun could retire the file before it was written, and
+    the download never came.
+    """
+    person, where = current(), config()
+
+    def logged() -> str | bytes:
+        try:
+            writeback.log_access(where, person.who, "download", person.describe(), name)
+        except (writeback.NotesError, writeback.ConfigError) as error:
+            # No page to say it on here: the server's log. The file is still served.
+            _log.warning("The access log cannot be written: %s", error)
+        return make()
 
     return logged

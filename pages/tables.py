@@ -97,12 +97,12 @@ def table(
         DOWNLOAD_LABEL,
         # Written when the button is clicked, not on every run: a page of tables would
         # otherwise build (and keep in memory) every CSV each time it is drawn.
-        data=lambda: csv(frame, list(chosen)),
+        data=signin.logged_download(name, lambda: csv(frame, list(chosen))),
         file_name=name,
         mime="text/csv",
         key=f"download_{key}",
         help=f"The raw values of these rows as {name}",
-        on_click=signin.logged_download(name),
+        on_click="ignore",
     )
 
 

@@ -107,21 +107,27 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
     left.download_button(
         "Download the summary (Markdown)",
         # Written when clicked, not on every run.
-        lambda: retro_metrics.to_markdown(
-            retro, written["annotations"], written["actions"], everything
+        signin.logged_download(
+            "retro.md",
+            lambda: retro_metrics.to_markdown(
+                retro, written["annotations"], written["actions"], everything
+            ),
         ),
         file_name="retro.md",
         mime="text/markdown",
-        on_click=signin.logged_download("retro.md"),
+        on_click="ignore",
     )
     right.download_button(
         "Download the summary (HTML)",
-        lambda: retro_metrics.to_html(
-            retro, written["annotations"], written["actions"], everything
+        signin.logged_download(
+            "retro.html",
+            lambda: retro_metrics.to_html(
+                retro, written["annotations"], written["actions"], everything
+            ),
         ),
         file_name="retro.html",
         mime="text/html",
-        on_click=signin.logged_download("retro.html"),
+        on_click="ignore",
     )
 
 
