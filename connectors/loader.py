@@ -711,11 +711,14 @@ class Loader:
             good_rows = "select * from __good"
         if has_rows:
             join = " and ".join(f"w.{k} = g.{k}" for k in keys)
-            unchanged = con.execute(
-                f"select count(*) from __good g join {table} w on w.source = $source "
-                f"and {join} and w.row_hash = g.__hash",
+            # One pass over the table finds the keys it holds already, and which of them are
+            # unchanged: rows that are all new (an incremental sync's usual batch) delete nothing,
+            # and skip the two deletes, each a pass over the whole table.
+            held, unchanged = con.execute(
+                f"select count(*), count(*) filter (where w.row_hash = g.__hash) from __good g "
+                f"join {table} w on w.source = $source and {join}",
                 {"source": self.source.name},
-            ).fetchone()[0]
+            ).fetchone()
             if unchanged:
                 con.execute(
                     f"delete from __good g using {table} w where w.source = $source "
@@ -723,10 +726,11 @@ class Loader:
                     {"source": self.source.name},
                 )
             stats.duplicates += unchanged
-            con.execute(
-                f"delete from {table} w using __good g where w.source = $source and {join}",
-                {"source": self.source.name},
-            )
+            if held > unchanged:
+                con.execute(
+                    f"delete from {table} w using __good g where w.source = $source and {join}",
+                    {"source": self.source.name},
+                )
         features = self._settle_types(features, good_rows)
         self._ensure_feature_columns(features)
         columns = [quote(c) for c in spec.column_names] + [quote(f) for f in features]
