@@ -10,8 +10,14 @@ from the browser's own clock (performance.now(), zero at navigation): the moment
 last reached, once the page has then stayed unchanged for a while. **Cold** is a fresh server
 process and a fresh browser profile, first visit; **warm** is the same page opened again.
 
-The floor is a minimal Streamlit page (one st.metric, one Plotly chart) served and timed the same
-way in the same run: what any Streamlit page costs on this machine now. The table gives each
+**Switch** is what a person clicking through the app feels: with the app already loaded (the
+page seen once, the browser on another page), the time from clicking the page's link in the
+sidebar until it is done the same way; no reload of Streamlit's frontend, only the run and the
+drawing. The page switched from is the retro (for the retro, the KPI check).
+
+The floor is a minimal Streamlit page (one st.metric, one Plotly chart; a second page like it to
+switch from) served and timed the same way in the same run: what any Streamlit page costs on
+this machine now. The table gives each
 page's median over `--repeat` runs, its ratio to the floor, and the targets (1 s warm, 2 s cold).
 On a busy machine wall times swing with the load, so each view also gives the CPU seconds the
 server process and the browser's page (main thread: scripts, style, layout, paint; Chrome's
@@ -52,14 +58,23 @@ PAGES = {
     "model_overview": "Model overview",
     "data_sources": "Data sources",
 }
-FLOOR_TITLE = "Floor"
+FLOOR_TITLE, OTHER_TITLE = "Floor", "Floor again"
 FLOOR = f'''
 import plotly.graph_objects as go
 import streamlit as st
 
-st.title("{FLOOR_TITLE}")
-st.metric("Requests", "12,345", "+3%")
-st.plotly_chart(go.Figure(go.Scatter(x=list(range(30)), y=[i % 7 for i in range(30)])))
+
+def floor(title="{FLOOR_TITLE}"):
+    st.title(title)
+    st.metric("Requests", "12,345", "+3%")
+    st.plotly_chart(go.Figure(go.Scatter(x=list(range(30)), y=[i % 7 for i in range(30)])))
+
+
+def other():
+    floor("{OTHER_TITLE}")
+
+
+st.navigation([st.Page(floor, title="{FLOOR_TITLE}"), st.Page(other, title="{OTHER_TITLE}")]).run()
 '''
 # How long the page must stay unchanged, after the last change, to count as finished.
 QUIET_MS = 1000
@@ -170,8 +185,57 @@ def visit(context, url: str, title: str, pid: int, timeout: float = 180) -> Visi
         page.close()
 
 
-def measure(browser, script: Path, config: Path | None, paths: dict, log: Path) -> dict:
-    """Per page: its cold and warm Visit, on a fresh server and a fresh browser profile."""
+def switch(
+    context, url: str, title: str, source: tuple[str, str], pid: int, timeout: float = 180
+) -> Visit:
+    """Open the app at `source` (path, title), then click the sidebar link named `title` and
+    measure from the click until that page was done and then stayed unchanged for QUIET_MS."""
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+
+    def quiet(since: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done_at, last_change, now = page.evaluate(
+                "() => [window.__bench.doneAt, window.__bench.lastChange, performance.now()]"
+            )
+            if done_at is not None and now - max(done_at, last_change, since) >= QUIET_MS:
+                problems = page.locator("[data-testid='stException']").all_inner_texts()
+                if problems:
+                    raise RuntimeError(f"{url} ({title}): {problems[0][:300]}")
+                return max(done_at, last_change)
+            page.wait_for_timeout(100)
+        raise TimeoutError(f"{url} ({title}) was not done within {timeout:.0f} s")
+
+    def task() -> float:
+        metrics = cdp.send("Performance.getMetrics")["metrics"]
+        return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+
+    try:
+        page.goto(f"{url}/{source[0]}", wait_until="commit", timeout=timeout * 1000)
+        page.evaluate("(t) => { window.__bench.title = t; window.__bench.check(null); }", source[1])
+        quiet(0.0)
+        server_start, browser_start = cpu_seconds(pid), task()
+        link = page.locator("[data-testid='stSidebarNavLink']", has_text=title).first
+        clicked = page.evaluate(
+            "(t) => { window.__bench.title = t; window.__bench.doneAt = null; "
+            "return performance.now(); }",
+            title,
+        )
+        link.click()
+        done = quiet(clicked)
+        seconds = (done - clicked) / 1000
+        return Visit(seconds, cpu_seconds(pid) - server_start, task() - browser_start)
+    finally:
+        page.close()
+
+
+def measure(
+    browser, script: Path, config: Path | None, paths: dict, log: Path, source: dict
+) -> dict:
+    """Per page: its cold, warm and switch Visits, on a fresh server and browser profile.
+    `source`: the (path, title) each page is switched to from."""
     views = {}
     for path, title in paths.items():
         with serve(script, config, log) as (url, pid):
@@ -179,9 +243,18 @@ def measure(browser, script: Path, config: Path | None, paths: dict, log: Path) 
             context.add_init_script(WATCH_JS)
             cold = visit(context, f"{url}/{path}", title, pid)
             warm = visit(context, f"{url}/{path}", title, pid)
+            switched = switch(context, url, title, source[path], pid)
             context.close()
-        views[path] = (cold, warm)
+        views[path] = (cold, warm, switched)
     return views
+
+
+# The page each is switched to from (see `switch`): the retro, and the KPI check for the retro.
+# Both draw charts, so Streamlit's Plotly chunk is loaded before the click, as it is for a
+# person moving between pages (the floor's second page draws the same chart for the same reason).
+SWITCH_FROM = {path: ("", "Weekly retrospective") for path in PAGES} | {
+    "": ("kpi_check", "KPI check")
+}
 
 
 def tour_peak_rss(browser, config: Path | None, log: Path) -> float:
@@ -246,21 +319,27 @@ def main() -> None:
             )
             try:
                 for _ in range(args.repeat):
-                    floors.append(measure(browser, floor, None, {"": FLOOR_TITLE}, log)[""])
-                    cold, warm = floors[-1]
+                    floor_from = {"": ("other", OTHER_TITLE)}
+                    floors.append(
+                        measure(browser, floor, None, {"": FLOOR_TITLE}, log, floor_from)[""]
+                    )
+                    cold, warm, switched = floors[-1]
                     print(
                         f"  floor: cold {cold.wall:.2f} s (cpu: server {cold.server_cpu:.2f}, "
-                        f"browser {cold.browser_cpu:.2f}), warm {warm.wall:.2f} s (load {load()})",
+                        f"browser {cold.browser_cpu:.2f}), warm {warm.wall:.2f} s, switch "
+                        f"{switched.wall:.2f} s (load {load()})",
                         flush=True,
                     )
-                    views = measure(browser, ROOT / "app.py", config, paths, log)
-                    for path, (cold, warm) in views.items():
-                        runs[path].append((cold, warm))
+                    views = measure(browser, ROOT / "app.py", config, paths, log, SWITCH_FROM)
+                    for path, (cold, warm, switched) in views.items():
+                        runs[path].append((cold, warm, switched))
                         print(
                             f"  {path or 'weekly_retro'}: cold {cold.wall:.2f} s (cpu: server "
                             f"{cold.server_cpu:.2f}, browser {cold.browser_cpu:.2f}), "
                             f"warm {warm.wall:.2f} s (cpu: server {warm.server_cpu:.2f}, "
-                            f"browser {warm.browser_cpu:.2f}) (load {load()})",
+                            f"browser {warm.browser_cpu:.2f}), switch {switched.wall:.2f} s "
+                            f"(cpu: server {switched.server_cpu:.2f}, browser "
+                            f"{switched.browser_cpu:.2f}) (load {load()})",
                             flush=True,
                         )
                 rss = tour_peak_rss(browser, config, log)
@@ -272,7 +351,7 @@ def main() -> None:
 
         floor = {
             (i, f): median(floors, i, f)
-            for i in (0, 1)
+            for i in (0, 1, 2)
             for f in ("wall", "server_cpu", "browser_cpu")
         }
         print(
@@ -280,24 +359,31 @@ def main() -> None:
             f"targets: warm <= {WARM_TARGET:.0f} s, cold <= {COLD_TARGET:.0f} s"
         )
         print(
-            f"{'page':20} {'cold s':>7} {'warm s':>7} {'x floor':>7} {'x floor':>7}"
-            f" {'warm cpu: server':>16} {'browser':>8}  targets"
+            f"{'page':20} {'cold s':>7} {'warm s':>7} {'switch s':>8} {'x floor':>7} {'x floor':>7}"
+            f" {'x floor':>7} {'warm cpu: server':>16} {'browser':>8}  targets: warm, switch / cold"
         )
         print(
-            f"{'floor':20} {floor[0, 'wall']:7.2f} {floor[1, 'wall']:7.2f} {'':7} {'':7}"
+            f"{'floor':20} {floor[0, 'wall']:7.2f} {floor[1, 'wall']:7.2f}"
+            f" {floor[2, 'wall']:8.2f} {'':7} {'':7} {'':7}"
             f" {floor[1, 'server_cpu']:16.2f} {floor[1, 'browser_cpu']:8.2f}"
         )
         for path, views in runs.items():
             cold, warm = median(views, 0, "wall"), median(views, 1, "wall")
-            verdict = ("ok" if warm <= WARM_TARGET else "WARM OVER") + " / "
+            switched = median(views, 2, "wall")
+            verdict = ("ok" if warm <= WARM_TARGET else "WARM OVER") + ", "
+            verdict += ("ok" if switched <= WARM_TARGET else "SWITCH OVER") + " / "
             verdict += "ok" if cold <= COLD_TARGET else "COLD OVER"
             print(
-                f"{path or 'weekly_retro':20} {cold:7.2f} {warm:7.2f}"
+                f"{path or 'weekly_retro':20} {cold:7.2f} {warm:7.2f} {switched:8.2f}"
                 f" {cold / floor[0, 'wall']:7.1f} {warm / floor[1, 'wall']:7.1f}"
+                f" {switched / floor[2, 'wall']:7.1f}"
                 f" {median(views, 1, 'server_cpu'):16.2f} {median(views, 1, 'browser_cpu'):8.2f}"
                 f"  {verdict}"
             )
-        print("(x floor: cold and warm against the floor's; cpu: seconds of CPU per warm view)")
+        print(
+            "(x floor: cold, warm and switch against the floor's; cpu: seconds of CPU per warm "
+            "view)"
+        )
         print(f"\npeak RSS of the app server after every page once: {rss:,.0f} MB")
 
 
