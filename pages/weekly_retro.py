@@ -19,7 +19,7 @@ from metrics.filters import Filters, describe
 from metrics.registry import label
 from metrics.retro import Retro
 from metrics.status import DORA_LEVEL_COLOURS
-from pages import loaders, notes, signin
+from pages import charts, loaders, notes, signin
 from pages.charts import COLOURS, figure
 from pages.filters import current_filters
 from pages.loaders import load
@@ -240,17 +240,10 @@ def lead_time_chart(shipped) -> None:
 
 
 def cycle_time_chart(finished, summary: dict, marks: list) -> None:
-    """The cycle time of each ticket finished in the last four weeks, its median and p85."""
+    """The cycle time of each ticket finished in the last four weeks (or, for many, each
+    day's median and 85th percentile), the four weeks' median and p85."""
     timed = finished[finished["cycle_time_hours"].notna()]
-    fig = figure(
-        go.Scatter(
-            x=timed["finished_at"],
-            y=timed["cycle_time_hours"] / 24,
-            mode="markers",
-            text=timed["ticket_id"],
-            name="ticket",
-        )
-    )
+    fig = figure(*charts.cycle_time_traces(timed))
     for name, value in summary["cycle_time_hours"].items():
         if value is not None:
             fig.add_hline(
@@ -263,9 +256,16 @@ def cycle_time_chart(finished, summary: dict, marks: list) -> None:
     notes.annotation_marks(fig, marks)
     fig.update_layout(height=280, margin={"t": 10, "b": 10}, yaxis_title="days")
     st.plotly_chart(fig, key="retro-cycle-time")
+    per_day = (
+        f" {len(timed):,} tickets: each day's median and 85th percentile, not a point per "
+        "ticket (this week's tickets are listed under the rows behind the numbers)."
+        if len(timed) > charts.TICKET_POINTS
+        else ""
+    )
     st.caption(
         "First move into an active status to done, pauses included; a ticket moved back "
-        "keeps its first start. Dotted lines: median and 85th percentile."
+        "keeps its first start. Dotted lines: median and 85th percentile of the four weeks."
+        + per_day
     )
 
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -18,7 +19,7 @@ import settings
 from connectors.feeds import FEEDS
 from metrics import contracts, registry
 from metrics.status import BADGES
-from pages.charts import COLORWAY, COLOURS, kpi_name
+from pages.charts import COLORWAY, COLOURS, cycle_time_traces, kpi_name
 from tests.helpers.apptest import open_page
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
@@ -1162,3 +1163,30 @@ def test_a_cold_page_run_opens_one_warehouse_connection_for_its_figures(demo_env
     opened.clear()
     at.run()
     assert opened == []
+
+
+def test_the_cycle_time_chart_draws_each_ticket_or_for_many_each_days_median_and_p85():
+    utc = dt.UTC
+    timed = pd.DataFrame(
+        {
+            "finished_at": [
+                dt.datetime(2026, 11, 2, 10, tzinfo=utc),
+                dt.datetime(2026, 11, 2, 12, tzinfo=utc),
+                dt.datetime(2026, 11, 2, 23, tzinfo=utc),
+                dt.datetime(2026, 11, 3, 1, tzinfo=utc),
+                dt.datetime(2026, 11, 3, 5, tzinfo=utc),
+            ],
+            "cycle_time_hours": [24.0, 48.0, 96.0, 12.0, 36.0],
+            "ticket_id": ["T1", "T2", "T3", "T4", "T5"],
+        }
+    )
+    (each,) = cycle_time_traces(timed, limit=5)
+    assert (
+        list(each.y) == [1.0, 2.0, 4.0, 0.5, 1.5] and list(each.text) == timed["ticket_id"].tolist()
+    )
+    median, p85 = cycle_time_traces(timed, limit=4)
+    assert [x.date() for x in median.x] == [dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
+    # 2 Nov: 1, 2 and 4 days; 3 Nov: 0.5 and 1.5. Linear: p85 at 0.85 x (n - 1) between ranks.
+    assert list(median.y) == [2.0, 1.0]
+    assert list(p85.y) == pytest.approx([2 + 0.7 * 2, 0.5 + 0.85 * 1])
+    assert list(median.customdata) == [3, 2] and median.name == "day's median"
