@@ -583,3 +583,40 @@ def test_a_killed_syncs_copy_is_reused_whatever_it_holds(tmp_path):
         _insert_deployment(con, "d3")
     assert _deployment_ids(path) == ["d1", "d2", "d3"]
     assert not list(tmp_path.glob(".w.duckdb.sync-*"))
+
+
+# A reader in another process (the app, while a sync runs from a shell): it opens the warehouse,
+# says what it read, waits for a line on stdin, then reads again on the same connection.
+HELD_READER = """
+import sys
+from pathlib import Path
+
+import warehouse
+
+with warehouse.reading(Path(sys.argv[1])) as con:
+    query = "select deployment_id from deployments order by all"
+    print(",".join(d for (d,) in con.execute(query).fetchall()), flush=True)
+    sys.stdin.readline()
+    print(",".join(d for (d,) in con.execute(query).fetchall()), flush=True)
+"""
+
+
+def test_a_reader_in_another_process_keeps_its_file_through_two_syncs(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d1")
+    reader = python_process(HELD_READER, str(path))
+    try:
+        assert _within(60, reader.stdout.readline) == "d1\n", reader.stderr.read()
+        held = path.stat().st_ino
+        for deployment_id in ("d2", "d3"):  # the second would reuse the first's standby
+            with warehouse.writing(path) as con:
+                _insert_deployment(con, deployment_id)
+        assert path.stat().st_ino != held
+        out, errors = reader.communicate("\n", timeout=60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    assert reader.returncode == 0, errors
+    assert out == "d1\n"  # what its file held when it opened it, untouched by both syncs
+    assert _deployment_ids(path) == ["d1", "d2", "d3"]
