@@ -26,6 +26,7 @@ import mmap
 import os
 import shutil
 import struct
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,9 +36,15 @@ import duckdb
 import numpy as np
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-# struct flock on Linux (for open file description locks): l_type, l_whence, l_start, l_len,
-# l_pid and padding.
+# struct flock on 64-bit Linux (for open file description locks): l_type, l_whence, l_start,
+# l_len, l_pid and padding. Elsewhere (macOS has no such locks) readers hold none and a sync
+# never reuses a standby: it copies the live file whole, as it always did.
 _FLOCK = "hhqqi4x"
+_OFD_LOCKS = (
+    sys.platform.startswith("linux")
+    and hasattr(fcntl, "F_OFD_SETLK")
+    and struct.calcsize(_FLOCK) == 32
+)
 # Each step of a sync's write, timed at DEBUG with extra={"phase": ..., "seconds": ...}.
 timing = logging.getLogger("tandem.timing")
 SCHEMA_VERSION = 9
@@ -181,6 +188,8 @@ def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _hold(path: Path) -> int | None:
     """A descriptor of the file at `path` holding a shared lock on it (None: no file yet)."""
+    if not _OFD_LOCKS:
+        return None
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -368,8 +377,10 @@ def _claim(candidate: Path) -> int | None:
 
     Open file description locks: unlike classic POSIX locks they conflict within one process
     too (the app's readers and a first sync share one), and closing another descriptor of the
-    file does not drop them.
+    file does not drop them. None too where there are none (`_OFD_LOCKS`).
     """
+    if not _OFD_LOCKS:
+        return None
     fd = os.open(candidate, os.O_RDWR)
     try:
         fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import signal
@@ -620,3 +621,34 @@ def test_a_reader_in_another_process_keeps_its_file_through_two_syncs(tmp_path):
     assert reader.returncode == 0, errors
     assert out == "d1\n"  # what its file held when it opened it, untouched by both syncs
     assert _deployment_ids(path) == ["d1", "d2", "d3"]
+
+
+def _copies(caplog) -> list[str]:
+    """How each sync logged making its copy: "whole" or "standby"."""
+    return [
+        "whole" if r.getMessage().startswith("copied whole") else "standby"
+        for r in caplog.records
+        if hasattr(r, "copied_bytes")
+    ]
+
+
+def test_a_sync_copies_the_file_whole_only_when_it_has_no_standby_to_reuse(
+    tmp_path, monkeypatch, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="tandem.timing")
+    path = tmp_path / "w.duckdb"
+    for deployment_id in ("d1", "d2", "d3"):
+        with warehouse.writing(path) as con:
+            _insert_deployment(con, deployment_id)
+    # The first had nothing to copy, the second no standby yet; the third reused it.
+    assert _copies(caplog) == ["whole", "standby"]
+    # Without open file description locks (macOS), no reader could say it holds a standby:
+    # none is ever reused.
+    caplog.clear()
+    monkeypatch.setattr(warehouse, "_OFD_LOCKS", False)
+    with warehouse.reading(path) as reader:
+        with warehouse.writing(path) as con:
+            _insert_deployment(con, "d4")
+        assert reader.execute("select count(*) from deployments").fetchone() == (3,)
+    assert _copies(caplog) == ["whole"]
+    assert _deployment_ids(path) == ["d1", "d2", "d3", "d4"]
