@@ -341,6 +341,11 @@ def _prepare_copy(path: Path, shadow: Path) -> None:
         if candidate.name.endswith(".wal") or not candidate.exists():
             candidate.unlink(missing_ok=True)
             continue
+        if path.exists() and os.path.samefile(candidate, path):
+            # A second name of the live file itself (a sync killed inside `_swap`): never
+            # written into, only the name goes.
+            candidate.unlink()
+            continue
         if claimed is None and path.exists():
             claimed = _claim(candidate)
             if claimed is not None:

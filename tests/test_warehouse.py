@@ -652,3 +652,26 @@ def test_a_sync_copies_the_file_whole_only_when_it_has_no_standby_to_reuse(
         assert reader.execute("select count(*) from deployments").fetchone() == (3,)
     assert _copies(caplog) == ["whole"]
     assert _deployment_ids(path) == ["d1", "d2", "d3", "d4"]
+
+
+def test_a_second_name_of_the_live_file_left_by_a_killed_swap_is_never_written_into(
+    tmp_path, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="tandem.timing")
+    path = tmp_path / "w.duckdb"
+    for deployment_id in ("d1", "d2"):
+        with warehouse.writing(path) as con:
+            _insert_deployment(con, deployment_id)
+    # Killed between the link and the rename of `_swap`: a sync-* name for the live file, and
+    # no standby to come before it.
+    os.link(path, tmp_path / ".w.duckdb.sync-killedinswap")
+    warehouse.standby_path(path).unlink()
+    before = _sha256(path)
+    caplog.clear()
+    with warehouse.writing(path) as con:
+        _insert_deployment(con, "d3")
+        con.execute("checkpoint")
+        assert _sha256(path) == before  # the sync writes its own copy, not the live file
+    assert _copies(caplog) == ["whole"]
+    assert _deployment_ids(path) == ["d1", "d2", "d3"]
+    assert not list(tmp_path.glob(".w.duckdb.sync-*"))
