@@ -59,6 +59,10 @@ class Connector:
         """How many raw records `extract` will yield, if known (for progress bars)."""
         return None
 
+    def notices(self) -> list[str]:
+        """Lines for whoever runs the sync about how this source was read (none by default)."""
+        return []
+
     def write_profiles(self, con: Any) -> int:
         """Write the drift profiles this source computed on its own engine; the days written.
 

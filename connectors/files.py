@@ -214,6 +214,27 @@ class FileTracker:
     def to_read(self) -> list[Path]:
         return [path for path, kept in self.plan() if kept is None]
 
+    def read_again_by_order(self) -> tuple[Path, list[Path]] | None:
+        """A new file that sorts before files the last sync read, and those of them read again
+        only because they come after it (same size and mtime as recorded); None if there are
+        none. Adding a daily export named to sort first re-reads every earlier one."""
+        read = self.to_read()
+        if not read or str(read[0]) in self.recorded:
+            return None
+        again = []
+        for path in read[1:]:
+            recorded = self.recorded.get(str(path))
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            if recorded and (stat.st_size, stat.st_mtime_ns) == (
+                recorded.get("size"),
+                recorded.get("mtime_ns"),
+            ):
+                again.append(path)
+        return (read[0], again) if again else None
+
     def unchanged(self) -> bool:
         """True when every file is as the last sync recorded it: nothing to read."""
         return not self.to_read()
@@ -252,6 +273,19 @@ class TrackedFiles:
 
     def unchanged(self) -> bool:
         return self.tracker.unchanged()
+
+    def notices(self) -> list[str]:
+        found = self.tracker.read_again_by_order()
+        if found is None:
+            return []
+        new, again = found
+        names = ", ".join(p.name for p in again[:3]) + (", ..." if len(again) > 3 else "")
+        return [
+            f"source {self.source.name!r}: the new file {new.name} sorts before "
+            f"{len(again):,} file(s) an earlier sync read ({names}), which are read again with "
+            "it (files are read in name order, and a later file's row wins a key they share): "
+            "name new exports so that they sort last, e.g. by date"
+        ]
 
 
 class FilesConnector(TrackedFiles, Connector):

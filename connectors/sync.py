@@ -76,6 +76,8 @@ class SourceResult:
     profiled_days: int = 0
     # Every file unchanged since the last successful sync: nothing was read.
     skipped: bool = False
+    # What the connector said about how it was read (Connector.notices).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -159,6 +161,7 @@ def _sync_source(
             progress.source_skipped(source.name)
         else:
             progress.source_started(source.name, connector.estimate())
+            result.notices = connector.notices()
         loader = Loader(con, source, sync_id, config.work_categories, identities)
         for batch in connector.batches():
             stats = loader.load(batch)
@@ -448,4 +451,8 @@ def _write(
         con.commit()
         _timed("profiles", clock)
     remote = sum(result.profiled_days for result in results)
+    for result in results:
+        for notice in result.notices:
+            log.info(notice)
+        notices += result.notices
     return SyncReport(sync_id, results, profiled + remote, notices)

@@ -154,8 +154,29 @@ def test_a_new_file_is_read_with_the_files_after_it_only(project):
         "deployment_id,environment,finished_at,status\nd2,production,2026-11-02,failed\n",
     )
     # ab (1 row: d2 replaced), b (2 rows: d2 back as b.csv has it, d3 unchanged), c (1 unchanged).
-    assert _stats(project.sync()) == (4, 2, 2, 0)
+    report = project.sync()
+    assert _stats(report) == (4, 2, 2, 0)
     assert ("d2", "success") in _statuses(project)
+    # Whoever runs the sync is told why two unchanged files were read again.
+    assert report.notices == [
+        "source 'deploys': the new file ab.csv sorts before 2 file(s) an earlier sync read "
+        "(b.csv, c.csv), which are read again with it (files are read in name order, and a "
+        "later file's row wins a key they share): name new exports so that they sort last, "
+        "e.g. by date"
+    ]
+
+
+def test_a_new_file_that_sorts_last_or_a_changed_one_gives_no_notice(project):
+    _two_files(project)
+    project.sync()
+    project.file(
+        "exports/c.csv", "deployment_id,environment,finished_at,status\nd9,dev,2026-11-09,success\n"
+    )
+    assert project.sync().notices == []
+    # A changed file read with those after it: that is what changing a file means, no notice.
+    project.file("exports/a.csv", DEPLOYS_A.replace("success", "failed"))
+    report = project.sync()
+    assert _stats(report) == (4, 1, 3, 0) and report.notices == []
 
 
 def test_a_changed_config_reads_the_files_again(project):
