@@ -548,13 +548,14 @@ def evidently_section(model: str, spec: drift.Reference, current: drift.Window) 
         f"Sample: {report.reference_rows:,} reference rows and {report.current_rows:,} current "
         f"rows (at most {report.sample_rows:,} a side)."
     )
-    st.download_button(
+    signin.download_button(
+        st,
         "Download the report (HTML)",
-        signin.logged_download(f"evidently-{model}.html", lambda: report.html),
+        lambda: report.html,
         file_name=f"evidently-{model}-{current.since}-{current.until}.html",
+        logged_as=f"evidently-{model}.html",
         mime="text/html",
         key="drift_evidently_download",
-        on_click="ignore",
     )
     # Evidently's own report, generated here from the warehouse (never user-supplied HTML),
     # as wide as the page and scaled down to it when the page is narrower than its layout.

@@ -154,23 +154,30 @@ def sees_rows() -> bool:
     return current().sees_rows(st.session_state.get("filters"))
 
 
-def logged_download(name: str, make: Callable[[], str | bytes]) -> Callable[[], str | bytes]:
-    """A download button's data, written by `make` when the button is clicked and logged to
-    the access log then (pass it with `on_click="ignore"`).
+def download_button(
+    where: Any,
+    label: str,
+    make: Callable[[], str | bytes],
+    file_name: str,
+    logged_as: str | None = None,
+    **options: Any,
+) -> None:
+    """A download button in `where` (st, or a column) whose file `make` writes when clicked,
+    the download going to the access log then, as `logged_as` (default: the file's name).
 
     Who is downloading, and where the log is, are read now, in the run that draws the button:
-    the click is served outside any run. Logging in an `on_click` instead made every download
-    rerun the page, and raced it: the rerun could retire the file before it was written, and
-    the download never came.
+    the click is served outside any run (`on_click="ignore"`, no rerun). Logging in an
+    `on_click` made every download rerun the page, and raced it: the rerun could retire the
+    file before it was written, and the download never came.
     """
-    person, where = current(), config()
+    person, config_now, name = current(), config(), logged_as or file_name
 
     def logged() -> str | bytes:
         try:
-            writeback.log_access(where, person.who, "download", person.describe(), name)
+            writeback.log_access(config_now, person.who, "download", person.describe(), name)
         except (writeback.NotesError, writeback.ConfigError) as error:
             # No page to say it on here: the server's log. The file is still served.
             _log.warning("The access log cannot be written: %s", error)
         return make()
 
-    return logged
+    where.download_button(label, logged, file_name=file_name, on_click="ignore", **options)

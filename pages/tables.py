@@ -93,16 +93,16 @@ def table(
     if notes:
         st.caption(" ".join(notes))
     name = download_name(key, window)
-    st.download_button(
+    signin.download_button(
+        st,
         DOWNLOAD_LABEL,
         # Written when the button is clicked, not on every run: a page of tables would
         # otherwise build (and keep in memory) every CSV each time it is drawn.
-        data=signin.logged_download(name, lambda: csv(frame, list(chosen))),
+        lambda: csv(frame, list(chosen)),
         file_name=name,
         mime="text/csv",
         key=f"download_{key}",
         help=f"The raw values of these rows as {name}",
-        on_click="ignore",
     )
 
 

@@ -104,30 +104,24 @@ def figures(retro: Retro, written: dict[str, list]) -> None:
 
     everything = loaders.scope().everything  # read now: the downloads are written on click
     left, right = st.columns(2)
-    left.download_button(
+    signin.download_button(
+        left,
         "Download the summary (Markdown)",
         # Written when clicked, not on every run.
-        signin.logged_download(
-            "retro.md",
-            lambda: retro_metrics.to_markdown(
-                retro, written["annotations"], written["actions"], everything
-            ),
+        lambda: retro_metrics.to_markdown(
+            retro, written["annotations"], written["actions"], everything
         ),
         file_name="retro.md",
         mime="text/markdown",
-        on_click="ignore",
     )
-    right.download_button(
+    signin.download_button(
+        right,
         "Download the summary (HTML)",
-        signin.logged_download(
-            "retro.html",
-            lambda: retro_metrics.to_html(
-                retro, written["annotations"], written["actions"], everything
-            ),
+        lambda: retro_metrics.to_html(
+            retro, written["annotations"], written["actions"], everything
         ),
         file_name="retro.html",
         mime="text/html",
-        on_click="ignore",
     )
 
 
