@@ -155,32 +155,47 @@ class Visit:
     browser_cpu: float
 
 
-def visit(context, url: str, title: str, pid: int, timeout: float = 180) -> Visit:
-    """Open `url` in a new tab of `context` and measure it until the page was done (see
-    WATCH_JS) and then stayed unchanged for QUIET_MS."""
+def _done(page, what: str, since: float, timeout: float) -> float:
+    """The page's clock (ms) when it was last done (see WATCH_JS), waited for until it has then
+    stayed unchanged for QUIET_MS; `since`: a moment (same clock) it must be quiet after."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done_at, last_change, now = page.evaluate(
+            "() => [window.__bench.doneAt, window.__bench.lastChange, performance.now()]"
+        )
+        if done_at is not None and now - max(done_at, last_change, since) >= QUIET_MS:
+            problems = page.locator("[data-testid='stException']").all_inner_texts()
+            if problems:
+                raise RuntimeError(f"{what}: {problems[0][:300]}")
+            return max(done_at, last_change)
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"{what} was not done within {timeout:.0f} s")
+
+
+def _task_seconds(cdp) -> float:
+    """CPU seconds the page's main thread has spent so far (Chrome's TaskDuration)."""
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+
+
+def _open(context, url: str, title: str, timeout: float):
+    """A new tab of `context` at `url`, watched for `title`; the tab and its CDP session."""
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
-    server_start = cpu_seconds(pid)
     page.goto(url, wait_until="commit", timeout=timeout * 1000)
     page.evaluate("(t) => { window.__bench.title = t; window.__bench.check(null); }", title)
-    deadline = time.monotonic() + timeout
+    return page, cdp
+
+
+def visit(context, url: str, title: str, pid: int, timeout: float = 180) -> Visit:
+    """Open `url` in a new tab of `context` and measure it until the page was done (see
+    WATCH_JS) and then stayed unchanged for QUIET_MS."""
+    server_start = cpu_seconds(pid)
+    page, cdp = _open(context, url, title, timeout)
     try:
-        while time.monotonic() < deadline:
-            done_at, last_change, now = page.evaluate(
-                "() => [window.__bench.doneAt, window.__bench.lastChange, performance.now()]"
-            )
-            if done_at is not None and now - max(done_at, last_change) >= QUIET_MS:
-                problems = page.locator("[data-testid='stException']").all_inner_texts()
-                if problems:
-                    raise RuntimeError(f"{url}: {problems[0][:300]}")
-                metrics = cdp.send("Performance.getMetrics")["metrics"]
-                task = next(m["value"] for m in metrics if m["name"] == "TaskDuration")
-                return Visit(
-                    max(done_at, last_change) / 1000, cpu_seconds(pid) - server_start, task
-                )
-            page.wait_for_timeout(100)
-        raise TimeoutError(f"{url} was not done within {timeout:.0f} s")
+        done = _done(page, url, 0.0, timeout)
+        return Visit(done / 1000, cpu_seconds(pid) - server_start, _task_seconds(cdp))
     finally:
         page.close()
 
@@ -190,33 +205,10 @@ def switch(
 ) -> Visit:
     """Open the app at `source` (path, title), then click the sidebar link named `title` and
     measure from the click until that page was done and then stayed unchanged for QUIET_MS."""
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-
-    def quiet(since: float) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            done_at, last_change, now = page.evaluate(
-                "() => [window.__bench.doneAt, window.__bench.lastChange, performance.now()]"
-            )
-            if done_at is not None and now - max(done_at, last_change, since) >= QUIET_MS:
-                problems = page.locator("[data-testid='stException']").all_inner_texts()
-                if problems:
-                    raise RuntimeError(f"{url} ({title}): {problems[0][:300]}")
-                return max(done_at, last_change)
-            page.wait_for_timeout(100)
-        raise TimeoutError(f"{url} ({title}) was not done within {timeout:.0f} s")
-
-    def task() -> float:
-        metrics = cdp.send("Performance.getMetrics")["metrics"]
-        return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
-
+    page, cdp = _open(context, f"{url}/{source[0]}", source[1], timeout)
     try:
-        page.goto(f"{url}/{source[0]}", wait_until="commit", timeout=timeout * 1000)
-        page.evaluate("(t) => { window.__bench.title = t; window.__bench.check(null); }", source[1])
-        quiet(0.0)
-        server_start, browser_start = cpu_seconds(pid), task()
+        _done(page, f"{url}/{source[0]}", 0.0, timeout)
+        server_start, browser_start = cpu_seconds(pid), _task_seconds(cdp)
         link = page.locator("[data-testid='stSidebarNavLink']", has_text=title).first
         clicked = page.evaluate(
             "(t) => { window.__bench.title = t; window.__bench.doneAt = null; "
@@ -224,9 +216,9 @@ def switch(
             title,
         )
         link.click()
-        done = quiet(clicked)
+        done = _done(page, f"{url} ({title})", clicked, timeout)
         seconds = (done - clicked) / 1000
-        return Visit(seconds, cpu_seconds(pid) - server_start, task() - browser_start)
+        return Visit(seconds, cpu_seconds(pid) - server_start, _task_seconds(cdp) - browser_start)
     finally:
         page.close()
 
