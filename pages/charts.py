@@ -95,25 +95,14 @@ def mark_events(
 ) -> go.Figure:
     """Production deployments (green: succeeded, red: failed or rolled back) and incidents
     (dashed purple) as vertical lines across the whole chart (`subplots`: every row of it), or
-    across its `row` only (one column, rows sharing the x axis).
+    across its `row` only (one column, rows sharing the x axis), over a hidden 0-1 axis laid
+    over the row (see `event_traces` for a row whose y range is fixed).
 
-    On one plot or one row each kind of line is one trace (its lines joined by gaps, on a
-    hidden 0-1 axis over the row's height): Plotly validates, sends and draws a shape per line,
-    and a KPI chart at a year's scale holds a hundred and more. A chart of `subplots` gets one
-    shape per line, which spans every row; they go in as one list (`add_vline` once per event
-    re-validates the layout each time and takes a minute for a thousand releases).
+    A chart of `subplots` gets one shape per line, which spans every row; they go in as one
+    list (`add_vline` once per event re-validates the layout each time and takes a minute for a
+    thousand releases).
     """
-    # (colour, dash, opacity) -> the instants drawn so
-    kinds: dict[tuple[str, str, float], list] = {}
-    if deployments is not None and not deployments.empty:
-        production = deployments[deployments["is_production"]]
-        for finished_at, status in zip(
-            production["finished_at"], production["status"], strict=True
-        ):
-            colour = COLOURS["success"] if status == "success" else COLOURS["failure"]
-            kinds.setdefault((colour, "solid", 0.5), []).append(finished_at)
-    if incidents is not None and not incidents.empty:
-        kinds.setdefault((COLOURS["incident"], "dash", 0.7), []).extend(incidents["opened_at"])
+    kinds = _event_kinds(deployments, incidents)
     if not kinds:
         return fig
     if subplots:
@@ -135,21 +124,61 @@ def mark_events(
         return fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
     xaxis, yaxis = axis_names(row)
     # The row's event axis: y99 for the first row, y100 for the second, ...
-    events = 98 + row
-    for (colour, dash, opacity), instants in kinds.items():
-        fig.add_scatter(
-            x=[v for x in instants for v in (x, x, None)],
-            y=[0, 1, None] * len(instants),
-            xaxis=xaxis,
-            yaxis=f"y{events}",
-            mode="lines",
-            line={"color": colour, "width": 1, "dash": dash},
-            opacity=opacity,
-            hoverinfo="skip",
-            showlegend=False,
-        )
+    events = f"y{98 + row}"
+    fig.add_traces(event_traces(deployments, incidents, xaxis, events))
     axis = {"overlaying": yaxis, "range": [0, 1], "visible": False, "fixedrange": True}
-    return fig.update_layout({f"yaxis{events}": axis})
+    return fig.update_layout({f"yaxis{events[1:]}": axis})
+
+
+def event_traces(
+    deployments: pd.DataFrame | None,
+    incidents: pd.DataFrame | None,
+    xaxis: str,
+    yaxis: str,
+    span: tuple[float, float] = (0, 1),
+) -> list[dict[str, Any]]:
+    """The lines of `mark_events` as traces, one per kind of line (its lines joined by gaps),
+    from `span[0]` to `span[1]` on the axes named.
+
+    Plotly validates, sends and draws a shape per line, and a KPI chart at a year's scale holds
+    a hundred and more. A row whose y range is fixed draws them on its own axis, over that
+    range: a hidden axis laid over each row costs the browser about 20 ms to draw, and a dozen
+    KPI rows spent a quarter of a second on them.
+    """
+    low, high = span
+    return [
+        {
+            "type": "scatter",
+            "x": [v for x in instants for v in (x, x, None)],
+            "y": [low, high, None] * len(instants),
+            "xaxis": xaxis,
+            "yaxis": yaxis,
+            "mode": "lines",
+            "line": {"color": colour, "width": 1, "dash": dash},
+            "opacity": opacity,
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+        for (colour, dash, opacity), instants in _event_kinds(deployments, incidents).items()
+    ]
+
+
+def _event_kinds(
+    deployments: pd.DataFrame | None, incidents: pd.DataFrame | None
+) -> dict[tuple[str, str, float], list]:
+    """(colour, dash, opacity) -> the instants drawn so: production deployments, then
+    incidents."""
+    kinds: dict[tuple[str, str, float], list] = {}
+    if deployments is not None and not deployments.empty:
+        production = deployments[deployments["is_production"]]
+        for finished_at, status in zip(
+            production["finished_at"], production["status"], strict=True
+        ):
+            colour = COLOURS["success"] if status == "success" else COLOURS["failure"]
+            kinds.setdefault((colour, "solid", 0.5), []).append(finished_at)
+    if incidents is not None and not incidents.empty:
+        kinds.setdefault((COLOURS["incident"], "dash", 0.7), []).extend(incidents["opened_at"])
+    return kinds
 
 
 def percent(value: float | None, unit: str | None) -> str:
@@ -198,24 +227,28 @@ def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> 
         subplot_titles=[panel.title for panel in panels],
     )
     # The titles (so far the figure's only annotations) at the left, over the y axis.
-    fig.update_annotations(xanchor="left", x=0)
-    # Lines, labels and axes gathered and added at once: `add_hline(row=...)` and
-    # `update_yaxes(row=...)` look the row up in the grid on every call, and cost more than
-    # the rest of the page's script together.
+    titles = [{**a.to_plotly_json(), "xanchor": "left", "x": 0} for a in fig.layout.annotations]
+    # Traces, lines, labels and axes gathered and added at once: each `add_scatter` and
+    # `update_layout` validates what it is given again (the whole list of shapes, each time),
+    # and `add_hline(row=...)` looks the row up in the grid on every call.
+    traces: list[dict[str, Any]] = []
     lines, labels, axes = [], [], {}
     for row, panel in enumerate(panels, start=1):
         kpi = panel.kpi
         xaxis, yaxis = axis_names(row)
-        fig.add_scatter(
-            x=panel.series["date"],
-            y=panel.series["value"],
-            mode="lines",
-            name=kpi["label"],
-            # The first colour on every row, as a chart of its own would draw it (the
-            # colorway would give each row the next one).
-            line={"color": COLORWAY[0]},
-            xaxis=xaxis,
-            yaxis=yaxis,
+        traces.append(
+            {
+                "type": "scatter",
+                "x": panel.series["date"],
+                "y": panel.series["value"],
+                "mode": "lines",
+                "name": kpi["label"],
+                # The first colour on every row, as a chart of its own would draw it (the
+                # colorway would give each row the next one).
+                "line": {"color": COLORWAY[0]},
+                "xaxis": xaxis,
+                "yaxis": yaxis,
+            }
         )
         target, guardrail = kpi.get("target"), kpi.get("guardrail")
         # Higher is better when the guardrail is under the target: the target's label above
@@ -251,25 +284,60 @@ def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> 
                     "font": {"color": COLOURS["threshold"]},
                 }
             )
-        mark_events(fig, panel.deployments, panel.incidents, row=row)
+        span = kpi_span(panel.series["value"], target, guardrail)
+        axis: dict[str, Any] = {}
+        if span is not None:
+            # The row's range fixed, so its release and incident lines can span it on the
+            # row's own axis.
+            axis["range"] = list(span)
+            traces += event_traces(panel.deployments, panel.incidents, xaxis, yaxis, span)
+        else:
+            # Nothing fixes the row's range: its lines go on a hidden 0-1 axis over the row.
+            overlay = f"y{98 + row}"
+            marks = event_traces(panel.deployments, panel.incidents, xaxis, overlay)
+            if marks:
+                traces += marks
+                axes[f"yaxis{overlay[1:]}"] = {
+                    "overlaying": yaxis,
+                    "range": [0, 1],
+                    "visible": False,
+                    "fixedrange": True,
+                }
         unit = kpi["unit"]
         if unit in {"ratio", "%"}:
-            axes[f"yaxis{yaxis[1:]}"] = {"tickformat": ".2%"}
+            axis["tickformat"] = ".2%"
         elif unit:
-            axes[f"yaxis{yaxis[1:]}"] = {"title": {"text": unit}}
+            axis["title"] = {"text": unit}
+        axes[f"yaxis{yaxis[1:]}"] = axis
+        axes[f"xaxis{xaxis[1:]}"] = {"showticklabels": True}
+    fig.add_traces(traces)
+    # Assigned, not updated: an update merges a list into the one there item by item.
+    fig.layout.shapes = lines
+    fig.layout.annotations = titles + labels
     fig.update_layout(
-        shapes=list(fig.layout.shapes) + lines,
-        annotations=list(fig.layout.annotations) + labels,
         **axes,
-    )
-    fig.update_xaxes(showticklabels=True)
-    fig.update_layout(
         height=height,
         margin={"t": top, "b": 30},
         showlegend=False,
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
     )
     return fig
+
+
+# Room above the highest and below the lowest of a KPI row's values and lines, as a share of
+# their spread: a label sits outside its line, and is about a tenth of a row's height.
+KPI_SPAN_PAD = 0.12
+
+
+def kpi_span(values: pd.Series, *lines: float | None) -> tuple[float, float] | None:
+    """A KPI row's fixed y range: its values, target and guardrail with room for the labels;
+    None when there is nothing to draw (the row keeps Plotly's autorange)."""
+    known = [float(v) for v in values.dropna()] + [float(v) for v in lines if v is not None]
+    if not known:
+        return None
+    low, high = min(known), max(known)
+    pad = (high - low) * KPI_SPAN_PAD or abs(high) * KPI_SPAN_PAD or 1.0
+    return low - pad, high + pad
 
 
 def kpi_title(kpi: dict[str, Any], model: str | None = None) -> str:

@@ -19,7 +19,7 @@ import settings
 from connectors.feeds import FEEDS
 from metrics import contracts, registry
 from metrics.status import BADGES
-from pages.charts import COLORWAY, COLOURS, cycle_time_traces, kpi_name
+from pages.charts import COLORWAY, COLOURS, KpiPanel, cycle_time_traces, kpi_chart, kpi_name
 from tests.helpers.apptest import open_page
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
 
@@ -1190,3 +1190,39 @@ def test_the_cycle_time_chart_draws_each_ticket_or_for_many_each_days_median_and
     assert list(median.y) == [2.0, 1.0]
     assert list(p85.y) == pytest.approx([2 + 0.7 * 2, 0.5 + 0.85 * 1])
     assert list(median.customdata) == [3, 2] and median.name == "day's median"
+
+
+def test_kpi_rows_mark_releases_on_their_own_axis_over_a_fixed_range():
+    utc = dt.UTC
+    kpi = {"label": "CTR", "unit": "ratio", "target": 0.049, "guardrail": 0.043}
+    days = pd.DataFrame(
+        {"date": [dt.date(2026, 11, 2), dt.date(2026, 11, 3)], "value": [0.04, 0.05]}
+    )
+    shipped = pd.DataFrame(
+        {
+            "finished_at": [dt.datetime(2026, 11, 2, 12, tzinfo=utc)],
+            "status": ["success"],
+            "is_production": [True],
+        }
+    )
+    opened = pd.DataFrame({"opened_at": [dt.datetime(2026, 11, 3, 6, tzinfo=utc)]})
+    fig = kpi_chart(
+        [
+            KpiPanel("CTR", kpi, days, shipped, opened),
+            # no day and no line: nothing fixes its range, so its marks keep a 0-1 axis of
+            # their own over the row
+            KpiPanel("Empty", {"label": "Empty", "unit": None}, days.iloc[:0], shipped, None),
+        ],
+        "Each KPI",
+    )
+    # Values 0.040-0.050 with the lines inside: 12% of the 0.010 spread above and below.
+    assert list(fig.layout.yaxis.range) == pytest.approx([0.0388, 0.0512])
+    marks = [t for t in fig.data if t.hoverinfo == "skip"]
+    first = [t for t in marks if t.xaxis == "x"]
+    assert {t.yaxis for t in first} == {"y"}
+    assert [list(t.y) for t in first] == [[0.0388, 0.0512, None]] * 2
+    assert [t.line.color for t in first] == [COLOURS["success"], COLOURS["incident"]]
+    assert "yaxis99" not in fig.to_dict()["layout"]  # no hidden axis over the first row
+    (second,) = [t for t in marks if t.xaxis == "x2"]
+    assert second.yaxis == "y100" and list(second.y) == [0, 1, None]
+    assert fig.layout.yaxis100.overlaying == "y2" and fig.layout.yaxis2.range is None
