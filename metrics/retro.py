@@ -262,6 +262,9 @@ class Retro:
     work_mix: pd.DataFrame
     handoffs: dict[str, dict[str, Any]]
     has_history: bool
+    # The four weeks' cycle time {"median", "p85"} in hours: the lines on the cycle-time chart,
+    # from the same flow summary as the figures' four-week levels.
+    cycle_time_four_weeks: dict[str, float | None] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     # The incident attribution rule in force (metrics.delivery.attribution_rule).
     attribution: dict[str, Any] = field(default_factory=dict)
@@ -568,6 +571,7 @@ def build(
         work_mix=mix.iloc[0:0] if "assignees" in withheld else mix,
         handoffs={} if "assignees" in withheld else summary["handoff_wait_hours"],
         has_history=flow.has_history(con, week),
+        cycle_time_four_weeks=readings["month"][1]["cycle_time_hours"],
         attribution=delivery.attribution_rule(con),
         withheld=withheld,
     )

@@ -233,12 +233,12 @@ def lead_time_chart(shipped) -> None:
     )
 
 
-def cycle_time_chart(finished, summary: dict, marks: list) -> None:
+def cycle_time_chart(finished, four_weeks: dict, marks: list) -> None:
     """The cycle time of each ticket finished in the last four weeks (or, for many, each
-    day's median and 85th percentile), the four weeks' median and p85."""
+    day's median and 85th percentile), the four weeks' median and p85 (`four_weeks`, hours)."""
     timed = finished[finished["cycle_time_hours"].notna()]
     fig = figure(*charts.cycle_time_traces(timed))
-    for name, value in summary["cycle_time_hours"].items():
+    for name, value in four_weeks.items():
         if value is not None:
             fig.add_hline(
                 y=value / 24,
@@ -270,7 +270,7 @@ def flow(retro: Retro, week: Filters, month: Filters, marks: list) -> None:
         st.subheader(label("finished_tickets"))
         finished = load("finished_tickets", month)
         if not withheld(finished):
-            cycle_time_chart(finished, load("flow_summary", month), marks)
+            cycle_time_chart(finished, retro.cycle_time_four_weeks, marks)
     with right:
         st.subheader(label("aging_wip"))
         wip = load("aging_wip", week)

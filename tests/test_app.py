@@ -1226,3 +1226,34 @@ def test_kpi_rows_mark_releases_on_their_own_axis_over_a_fixed_range():
     (second,) = [t for t in marks if t.xaxis == "x2"]
     assert second.yaxis == "y100" and list(second.y) == [0, 1, None]
     assert fig.layout.yaxis100.overlaying == "y2" and fig.layout.yaxis2.range is None
+
+
+def test_the_cycle_time_charts_lines_are_the_four_weeks_median_and_p85(opened):
+    at = opened()
+    printed = json.loads(_cli("retro", "--format", "json"))
+    month = printed["four_weeks"]
+    flow = json.loads(
+        _cli(
+            "report",
+            "--json",
+            "--since",
+            month["since"][:10],
+            "--until",
+            month["until"][:10],
+            "--sections",
+            "flow",
+        )
+    )["flow"]["cycle_time_hours"]
+    median = next(f for f in printed["figures"] if f["key"] == "cycle_time")["four_weeks"]
+    assert median == flow["median"] and flow["p85"] > flow["median"]
+    (spec,) = [
+        s
+        for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+        if {a.get("text") for a in s["layout"].get("annotations", [])} >= {"median", "p85"}
+    ]
+    # Each dotted line at its value in days, labelled with its name.
+    lines = {
+        a["text"]: s["y0"]
+        for a, s in zip(spec["layout"]["annotations"], spec["layout"]["shapes"], strict=False)
+    }
+    assert lines == pytest.approx({"median": flow["median"] / 24, "p85": flow["p85"] / 24})
