@@ -95,7 +95,7 @@ def report(
             ),
         )
     # The quality reading and drift impact estimate the same performance: one read of its rows.
-    with db.connect(config.warehouse) as con, samples.remembered():
+    with db.connect(config.warehouse) as con, samples.remembered(), privacy.counted_once():
         delivery.use_attribution_window(con, config.attribution_window_hours)
         hidden = privacy.withheld(con, filters, config.min_people)
         result = {

@@ -7,6 +7,9 @@ behind a window and its filters; `withhold` decides. `[privacy] min_people` is k
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,11 +54,39 @@ def withhold(people: int | None, k: int) -> Withheld | None:
     return None
 
 
+# The counts of `people` read inside `counted_once`, by connection and filters; None outside.
+_COUNTED: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "tandem_people_counted", default=None
+)
+
+
+@contextlib.contextmanager
+def counted_once() -> Iterator[None]:
+    """Within the block, `people` counts each window once per connection: a page checks the
+    same week and month before each of its figures (a tenth of a second each at the reference
+    scale). The block must end before its connections close (a connection's id is the key),
+    and a connection sees one warehouse state, so no count outlives what it counted. Per
+    context: each session's run has its own."""
+    token = _COUNTED.set({})
+    try:
+        yield
+    finally:
+        _COUNTED.reset(token)
+
+
 def people(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, int]:
     """How many distinct people are behind the window's figures, per basis ("authors",
     "assignees"), for the filters' team and model."""
-    ((authors, assignees),) = rows(con, "privacy_people", **filters.params())
-    return {"authors": int(authors or 0), "assignees": int(assignees or 0)}
+    params = filters.params()
+    counted = _COUNTED.get()
+    key = (id(con), tuple(sorted(params.items())))
+    if counted is not None and key in counted:
+        return dict(counted[key])
+    ((authors, assignees),) = rows(con, "privacy_people", **params)
+    found = {"authors": int(authors or 0), "assignees": int(assignees or 0)}
+    if counted is not None:
+        counted[key] = dict(found)
+    return found
 
 
 def withheld(

@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from metrics import access, registry, session, writeback
+from metrics import access, privacy, registry, session, writeback
 from metrics.filters import Filters
 
 TTL_SECONDS = 3600
@@ -94,7 +94,9 @@ def one_connection_per_run() -> Iterator[None]:
     opened: dict = {}
     token = _RUN_CONNECTIONS.set(opened)
     try:
-        yield
+        # Each window's people counted once for all the figures of the run that they withhold.
+        with privacy.counted_once():
+            yield
     finally:
         _RUN_CONNECTIONS.reset(token)
         with contextlib.ExitStack() as closing:

@@ -272,3 +272,26 @@ def test_no_other_count_gives_a_withheld_figure_away(two_teams, monkeypatch):
     at.run()
     at.switch_page("pages/model_overview.py").run()
     assert {m.label: m.value for m in at.metric}["Deployments"] == "3"
+
+
+def test_a_windows_people_are_counted_once_within_a_run_and_anew_outside(two_teams, monkeypatch):
+    week = retro.rolling_week()
+    team_a = Filters(week.since, week.until, "a")
+    queries = []
+    counted = privacy.rows
+
+    def counting(con, name, **params):
+        queries.append(params["team"])
+        return counted(con, name, **params)
+
+    monkeypatch.setattr(privacy, "rows", counting)
+    with db.connect(two_teams.warehouse) as con:
+        with privacy.counted_once():
+            found = [privacy.withheld(con, f, 3)["authors"] for f in (team_a, team_a, week)]
+            again = privacy.people(con, Filters(week.since, week.until, "a"))
+        assert queries == ["a", None]  # team a once, everyone once
+        assert [bool(w) for w in found] == [True, True, False] and again["authors"] == 2
+        # Outside the block nothing is kept: each call counts again.
+        privacy.people(con, team_a)
+        privacy.people(con, team_a)
+    assert queries == ["a", None, "a", "a"]
