@@ -162,7 +162,12 @@ def timeline(week: Filters, month: Filters, marks: list) -> go.Figure:
         x0=week.since, x1=week.until, fillcolor=COLOURS["week"], opacity=0.15, line_width=0
     )
     notes.annotation_marks(fig, marks)
-    fig.update_layout(height=320, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
+    # The legend over the plot: under it, it hid the year below the first date.
+    fig.update_layout(
+        height=340,
+        margin={"t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    )
     return fig
 
 
