@@ -126,8 +126,12 @@ def mark_events(
     # The row's event axis: y99 for the first row, y100 for the second, ...
     events = f"y{98 + row}"
     fig.add_traces(event_traces(deployments, incidents, xaxis, events))
-    axis = {"overlaying": yaxis, "range": [0, 1], "visible": False, "fixedrange": True}
-    return fig.update_layout({f"yaxis{events[1:]}": axis})
+    return fig.update_layout({f"yaxis{events[1:]}": _events_axis(yaxis)})
+
+
+def _events_axis(over: str) -> dict[str, Any]:
+    """A hidden 0-1 y axis laid over the axis `over` ("y2"), for lines over a row's height."""
+    return {"overlaying": over, "range": [0, 1], "visible": False, "fixedrange": True}
 
 
 def event_traces(
@@ -297,12 +301,7 @@ def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> 
             marks = event_traces(panel.deployments, panel.incidents, xaxis, overlay)
             if marks:
                 traces += marks
-                axes[f"yaxis{overlay[1:]}"] = {
-                    "overlaying": yaxis,
-                    "range": [0, 1],
-                    "visible": False,
-                    "fixedrange": True,
-                }
+                axes[f"yaxis{overlay[1:]}"] = _events_axis(yaxis)
         unit = kpi["unit"]
         if unit in {"ratio", "%"}:
             axis["tickformat"] = ".2%"
