@@ -1192,7 +1192,7 @@ def test_the_cycle_time_chart_draws_each_ticket_or_for_many_each_days_median_and
     assert list(median.customdata) == [3, 2] and median.name == "day's median"
 
 
-def test_kpi_rows_mark_releases_on_their_own_axis_over_a_fixed_range():
+def test_each_kpi_row_marks_its_own_releases_and_incidents_over_the_rows_height():
     utc = dt.UTC
     kpi = {"label": "CTR", "unit": "ratio", "target": 0.049, "guardrail": 0.043}
     days = pd.DataFrame(
@@ -1200,32 +1200,41 @@ def test_kpi_rows_mark_releases_on_their_own_axis_over_a_fixed_range():
     )
     shipped = pd.DataFrame(
         {
-            "finished_at": [dt.datetime(2026, 11, 2, 12, tzinfo=utc)],
-            "status": ["success"],
-            "is_production": [True],
+            "finished_at": [
+                dt.datetime(2026, 11, 2, 12, tzinfo=utc),
+                dt.datetime(2026, 11, 3, 9, tzinfo=utc),
+            ],
+            "status": ["success", "failed"],
+            "is_production": [True, True],
         }
     )
     opened = pd.DataFrame({"opened_at": [dt.datetime(2026, 11, 3, 6, tzinfo=utc)]})
     fig = kpi_chart(
         [
             KpiPanel("CTR", kpi, days, shipped, opened),
-            # no day and no line: nothing fixes its range, so its marks keep a 0-1 axis of
-            # their own over the row
-            KpiPanel("Empty", {"label": "Empty", "unit": None}, days.iloc[:0], shipped, None),
+            KpiPanel("CTR again", kpi, days, shipped.iloc[:1], None),
         ],
         "Each KPI",
     )
-    # Values 0.040-0.050 with the lines inside: 12% of the 0.010 spread above and below.
-    assert list(fig.layout.yaxis.range) == pytest.approx([0.0388, 0.0512])
     marks = [t for t in fig.data if t.hoverinfo == "skip"]
+    # Row 1: a green line (the success), a red one (the failure) and a dashed purple one (the
+    # incident), each from the bottom of its row to the top (a hidden 0-1 axis over row 1).
     first = [t for t in marks if t.xaxis == "x"]
-    assert {t.yaxis for t in first} == {"y"}
-    assert [list(t.y) for t in first] == [[0.0388, 0.0512, None]] * 2
-    assert [t.line.color for t in first] == [COLOURS["success"], COLOURS["incident"]]
-    assert "yaxis99" not in fig.to_dict()["layout"]  # no hidden axis over the first row
+    assert [(t.line.color, t.line.dash) for t in first] == [
+        (COLOURS["success"], "solid"),
+        (COLOURS["failure"], "solid"),
+        (COLOURS["incident"], "dash"),
+    ]
+    assert [len(t.x) for t in first] == [3, 3, 3]
+    assert {t.yaxis for t in first} == {"y99"} and list(first[0].y) == [0, 1, None]
+    assert fig.layout.yaxis99.overlaying == "y" and tuple(fig.layout.yaxis99.range) == (0, 1)
+    # Row 2: its own release only, over row 2.
     (second,) = [t for t in marks if t.xaxis == "x2"]
-    assert second.yaxis == "y100" and list(second.y) == [0, 1, None]
-    assert fig.layout.yaxis100.overlaying == "y2" and fig.layout.yaxis2.range is None
+    assert second.yaxis == "y100" and fig.layout.yaxis100.overlaying == "y2"
+    # The rows' titles sit at the left; each row's target and guardrail are labelled.
+    texts = [(a.text, a.x, a.xanchor) for a in fig.layout.annotations]
+    assert texts[:2] == [("CTR", 0, "left"), ("CTR again", 0, "left")]
+    assert [a.text for a in fig.layout.annotations[2:]] == ["target 4.90%", "guardrail 4.30%"] * 2
 
 
 def test_the_cycle_time_charts_lines_are_the_four_weeks_median_and_p85(opened):
