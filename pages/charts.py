@@ -95,7 +95,7 @@ def mark_events(
 ) -> go.Figure:
     """Production deployments (green: succeeded, red: failed or rolled back) and incidents
     (dashed purple) as vertical lines across the whole chart (`subplots`: every row of it), or
-    across its `row` only (one column, rows sharing the x axis: see `event_traces`).
+    across its `row` only (one column, rows sharing the x axis: see `_row_events`).
 
     A chart of `subplots` gets one shape per line, which spans every row; they go in as one
     list (`add_vline` once per event re-validates the layout each time and takes a minute for a
@@ -121,40 +121,39 @@ def mark_events(
             for x in instants
         ]
         return fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
+    traces, axis = _row_events(kinds, row)
+    return fig.add_traces(traces).update_layout(axis)
+
+
+def _row_events(
+    kinds: dict[tuple[str, str, float], list], row: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A row's event lines (`_event_kinds`) as traces, one per kind, its lines joined by gaps,
+    on the row's hidden 0-1 axis laid over it (y99 for the first row, y100 for the second, ...),
+    and that axis as a layout update.
+
+    Plotly validates, sends and draws a shape per line, and a KPI chart at a year's scale holds
+    a hundred and more. Three points a line: at 12 KPI rows of 111 releases each, the browser
+    spends about 0.2 s on them."""
     xaxis, yaxis = axis_names(row)
-    # The row's event axis: y99 for the first row, y100 for the second, ...
-    events = f"y{98 + row}"
-    fig.add_traces(event_traces(deployments, incidents, xaxis, events))
-    return fig.update_layout({f"yaxis{events[1:]}": _events_axis(yaxis)})
-
-
-def _events_axis(over: str) -> dict[str, Any]:
-    """A hidden 0-1 y axis laid over the axis `over` ("y2"), for lines over a row's height."""
-    return {"overlaying": over, "range": [0, 1], "visible": False, "fixedrange": True}
-
-
-def event_traces(
-    deployments: pd.DataFrame | None, incidents: pd.DataFrame | None, xaxis: str, yaxis: str
-) -> list[dict[str, Any]]:
-    """The lines of `mark_events` as traces on a hidden 0-1 axis `yaxis` (see `_events_axis`),
-    one per kind of line, its lines joined by gaps: Plotly validates, sends and draws a shape
-    per line, and a KPI chart at a year's scale holds a hundred and more. Three points a line:
-    at 12 KPI rows of 111 releases each, the browser spends about 0.2 s on them."""
-    return [
+    events = 98 + row
+    traces = [
         {
             "type": "scatter",
             "x": [v for x in instants for v in (x, x, None)],
             "y": [0, 1, None] * len(instants),
             "xaxis": xaxis,
-            "yaxis": yaxis,
+            "yaxis": f"y{events}",
             "mode": "lines",
             "line": {"color": colour, "width": 1, "dash": dash},
             "opacity": opacity,
             "hoverinfo": "skip",
             "showlegend": False,
         }
-        for (colour, dash, opacity), instants in _event_kinds(deployments, incidents).items()
+        for (colour, dash, opacity), instants in kinds.items()
     ]
+    axis = {"overlaying": yaxis, "range": [0, 1], "visible": False, "fixedrange": True}
+    return traces, ({f"yaxis{events}": axis} if traces else {})
 
 
 def _event_kinds(
@@ -278,13 +277,9 @@ def kpi_chart(panels: Sequence[KpiPanel], title: str, row_height: int = 200) -> 
                     "font": {"color": COLOURS["threshold"]},
                 }
             )
-        # The row's release and incident lines, on its own hidden axis: y99 for the first
-        # row, y100 for the second, ...
-        overlay = f"y{98 + row}"
-        marks = event_traces(panel.deployments, panel.incidents, xaxis, overlay)
-        if marks:
-            traces += marks
-            axes[f"yaxis{overlay[1:]}"] = _events_axis(yaxis)
+        marks, events_axis = _row_events(_event_kinds(panel.deployments, panel.incidents), row)
+        traces += marks
+        axes.update(events_axis)
         axis: dict[str, Any] = {}
         unit = kpi["unit"]
         if unit in {"ratio", "%"}:
