@@ -1260,9 +1260,13 @@ def test_the_cycle_time_charts_lines_are_the_four_weeks_median_and_p85(opened):
         for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
         if {a.get("text") for a in s["layout"].get("annotations", [])} >= {"median", "p85"}
     ]
-    # Each dotted line at its value in days, labelled with its name.
-    lines = {
-        a["text"]: s["y0"]
-        for a, s in zip(spec["layout"]["annotations"], spec["layout"]["shapes"], strict=False)
-    }
-    assert lines == pytest.approx({"median": flow["median"] / 24, "p85": flow["p85"] / 24})
+    # Each dotted line at its value in days, labelled with its name at that height.
+    expected = {"median": flow["median"] / 24, "p85": flow["p85"] / 24}
+    labels = {a["text"]: a["y"] for a in spec["layout"]["annotations"] if a.get("text") in expected}
+    dotted = sorted(
+        s["y0"]
+        for s in spec["layout"]["shapes"]
+        if s.get("line", {}).get("dash") == "dot" and s["y0"] == s["y1"]
+    )
+    assert labels == pytest.approx(expected)
+    assert dotted == pytest.approx(sorted(expected.values()))
