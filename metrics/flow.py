@@ -112,7 +112,11 @@ def work_mix_groups(
     finished), target (null for 'other' or a group without one) and difference (share - target
     in percentage points). 'other' appears only when it holds tickets.
     """
-    mix = work_mix(con, filters, workflow)
+    return mix_groups(work_mix(con, filters, workflow), workflow)
+
+
+def mix_groups(mix: pd.DataFrame, workflow: Workflow) -> pd.DataFrame:
+    """`work_mix_groups` of a window's `work_mix` already read."""
     per_category = dict(zip(mix["category"], mix["tickets"].astype(int), strict=True))
     total = sum(per_category.values())
     targets = dict(workflow.mix_targets)
@@ -204,11 +208,13 @@ def flow_summary(
     filters: Filters,
     workflow: Workflow,
     wip: int | None = None,
+    mix: pd.DataFrame | None = None,
 ) -> dict:
     """The headline flow figures for one window, JSON-ready (plain numbers, None for no value).
 
     `wip`: the work in progress at `filters.until` when the caller already has it (WIP depends
-    on the window's end alone, not on its start), else read here.
+    on the window's end alone, not on its start), else read here. `mix`: the window's
+    `work_mix` when the caller already has it, else read here.
 
     Returns {"throughput", "cycle_time_hours": {"median", "p85"}, "wip", "flow_efficiency",
     "handoff_wait_hours": {"<from>-><to>": {"median", "count"}}, "work_mix": {category: share},
@@ -217,7 +223,7 @@ def flow_summary(
     """
     row = _frame(con, "flow_summary", filters, workflow).iloc[0]
     waits = handoff_waits(con, filters, workflow)
-    mix = work_mix(con, filters, workflow)
+    mix = work_mix(con, filters, workflow) if mix is None else mix
     return {
         "throughput": int(row["throughput"]),
         "cycle_time_hours": {

@@ -265,6 +265,9 @@ class Retro:
     # The four weeks' cycle time {"median", "p85"} in hours: the lines on the cycle-time chart,
     # from the same flow summary as the figures' four-week levels.
     cycle_time_four_weeks: dict[str, float | None] = field(default_factory=dict)
+    # The tickets in progress at the week's end, oldest first (flow.aging_wip), or why they are
+    # withheld: the rows behind the work-in-progress figure, read once for both.
+    aging_wip: pd.DataFrame | privacy.Withheld | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     # The incident attribution rule in force (metrics.delivery.attribution_rule).
     attribution: dict[str, Any] = field(default_factory=dict)
@@ -352,20 +355,28 @@ def _readings(
     min_people: int = privacy.DEFAULT_MIN_PEOPLE,
 ) -> tuple[dict[str, tuple[dict, dict, dict]], dict[str, dict]]:
     """Per window (this week, last week, the four weeks to it): the delivery, flow and activity
-    summaries, and what is withheld; each computed once, for the figures and the rest."""
+    summaries, and what is withheld; each computed once, for the figures and the rest. Also
+    this week's aging work in progress and work mix, whose rows the page shows."""
     last = week.previous()
     month = Filters(week.until - 4 * WEEK, week.until, week.team, week.model)
+    # The four weeks end when this week does: the same work in progress at the end.
+    aging = flow.aging_wip(con, week, workflow)
+    mix = flow.work_mix(con, week, workflow)
     readings = {}
     withheld = {}
     for name, window in (("this", week), ("last", last), ("month", month)):
         d = delivery.summary(con, window)
-        # The four weeks end when this week does: the same work in progress at the end.
-        wip = readings["this"][1]["wip"] if name == "month" else None
-        f = flow.flow_summary(con, window, workflow, wip=wip)
+        f = flow.flow_summary(
+            con,
+            window,
+            workflow,
+            wip=None if name == "last" else len(aging),
+            mix=mix if name == "this" else None,
+        )
         a = activity.activity_summary(con, window)
         readings[name] = (d, f, a)
         withheld[name] = privacy.withheld(con, window, min_people)
-    return readings, withheld
+    return readings, withheld, aging, mix
 
 
 def _figures(
@@ -556,10 +567,10 @@ def build(
     """The retro for `week` (any 7-day window), for one team or model or everything; each
     figure withheld in a window where fewer than `min_people` people are behind it."""
     week = _scoped(week, team, model)
-    readings, withheld_in = _readings(con, week, workflow, min_people)
+    readings, withheld_in, aging, mix = _readings(con, week, workflow, min_people)
     figures = _figures(readings, withheld_in)
     summary = readings["this"][1]
-    mix = flow.work_mix_groups(con, week, workflow)
+    mix = flow.mix_groups(mix, workflow)
     withheld = {basis: why for basis, why in withheld_in["this"].items() if why is not None}
     return Retro(
         week=week,
@@ -572,6 +583,7 @@ def build(
         handoffs={} if "assignees" in withheld else summary["handoff_wait_hours"],
         has_history=flow.has_history(con, week),
         cycle_time_four_weeks=readings["month"][1]["cycle_time_hours"],
+        aging_wip=withheld.get("assignees", aging),
         attribution=delivery.attribution_rule(con),
         withheld=withheld,
     )

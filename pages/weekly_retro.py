@@ -278,7 +278,7 @@ def flow(retro: Retro, week: Filters, month: Filters, marks: list) -> None:
             cycle_time_chart(finished, retro.cycle_time_four_weeks, marks)
     with right:
         st.subheader(label("aging_wip"))
-        wip = load("aging_wip", week)
+        wip = retro.aging_wip
         if not withheld(wip):
             table(
                 wip.head(15),

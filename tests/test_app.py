@@ -1270,3 +1270,24 @@ def test_the_cycle_time_charts_lines_are_the_four_weeks_median_and_p85(opened):
     )
     assert labels == pytest.approx(expected)
     assert dotted == pytest.approx(sorted(expected.values()))
+
+
+def test_the_aging_table_lists_the_oldest_of_the_work_in_progress_the_card_counts(opened):
+    from metrics import db, flow
+    from metrics.filters import Filters
+
+    at = opened()
+    printed = json.loads(_cli("retro", "--format", "json"))
+    wip = next(f for f in printed["figures"] if f["key"] == "wip")["this_week"]
+    week = Filters(
+        dt.datetime.fromisoformat(printed["week"]["since"]),
+        dt.datetime.fromisoformat(printed["week"]["until"]),
+    )
+    config = settings.load()
+    with db.connect(config.warehouse) as con:
+        board = flow.aging_wip(con, week, config.workflow)
+    shown = _table(at, "Age (days)")
+    # The card's count and the table's rows are the same board: the 15 oldest of it, in order.
+    assert wip == len(board) > 15
+    assert shown["Ticket"].tolist() == board["ticket_id"].head(15).tolist()
+    assert shown["Age (days)"].tolist() == [f"{d:.1f}" for d in board["age_days"].head(15)]
