@@ -682,3 +682,13 @@ def test_a_synced_warehouse_reads_the_kind_from_what_each_day_said(tmp_path):
         ).fetchone() == (0,)
     with db.prepare(warehouse.connect_read(path)) as con:
         assert quality.model_kinds(con) == KINDS
+
+    # A model whose rows came without a sync's profiling is read from its rows, beside the
+    # models read from their days kept.
+    with warehouse.writing(path) as write:
+        late = pd.DataFrame(
+            [("z1", "2026-11-21 01:00", "late", "v1", "ok", 1.0, 0.9, 1)], columns=COLUMNS
+        ).astype({"prediction": "float64", "score": "float64", "label": "float64"})
+        Loader(write, source, "s3").load(Batch("inference", "fixture", frame=late))
+    with db.prepare(warehouse.connect_read(path)) as con:
+        assert quality.model_kinds(con) == {**KINDS, "late": "classifier"}
