@@ -36,8 +36,8 @@ from connectors.feeds import identity_feeds
 from connectors.files import FILES_STATE
 from connectors.identity import Identities, load_key
 from connectors.loader import Batch, Loader, LoadStats, SourceError
-from profiling import delivery_store
 from profiling import store as profile_store
+from profiling.stored_steps import STORED
 from settings import Config, ConfigError, SourceConfig
 from warehouse import quote
 
@@ -225,14 +225,18 @@ def _state_for(con: duckdb.DuckDBPyConnection, config: Config, source: str, rere
 def nothing_to_write(
     config: Config, sources: list[SourceConfig], identities: Identities, reread: bool = False
 ) -> bool:
-    """True when a sync would write nothing: the warehouse is current (schema, identity mode),
-    and every source's last sync succeeded and it is unchanged since (its files are)."""
+    """True when a sync would write nothing: the warehouse is current (schema, identity mode,
+    every stored step), and every source's last sync succeeded and it is unchanged since (its
+    files are)."""
     if reread or not config.warehouse.exists():
         return False
     with warehouse.reading(config.warehouse) as con:
         if warehouse.schema_version(con) != warehouse.SCHEMA_VERSION:
             return False
         if recorded_identity_mode(con) != (identities.mode, identities.fingerprint or ""):
+            return False
+        # Steps this Tandem stores that the warehouse has never had (an older one synced it).
+        if any(steps.stored_fingerprint(con) is None for steps in STORED):
             return False
         last = dict(
             con.execute(
@@ -446,8 +450,10 @@ def _write(
         clock = time.perf_counter()
         con.begin()
         profiled = profile_store.refresh(con, progress.profiling)
-        # Which deployment each change and incident belongs to, when those rows changed.
-        delivery_store.refresh(con)
+        # Which deployment each change and incident belongs to, each ticket once and its
+        # stays: the steps every reader would compute, when their rows changed.
+        for steps in STORED:
+            steps.refresh(con)
         con.commit()
         _timed("profiles", clock)
     remote = sum(result.profiled_days for result in results)

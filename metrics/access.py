@@ -54,11 +54,14 @@ SCOPED_TABLES: dict[str, str] = {
     "serving_profile_bins": "scope_by_model",
     "inference_kind_days": "scope_by_model",
     "quarantine": "scope_raw_hidden",
-    # The attribution the sync stored for the whole warehouse: a scoped connection computes it
-    # from its own views instead (restrict), so a team's figures are what its rows alone give.
+    # The steps the sync stored for the whole warehouse (profiling/stored_steps.py): a scoped
+    # connection computes them from its own views instead (restrict), so a team's figures are
+    # what its rows alone give.
     "attribution_incidents": "scope_hidden",
     "attribution_change_fixes": "scope_hidden",
     "attribution_change_shipping": "scope_hidden",
+    "flow_tickets_stored": "scope_hidden",
+    "flow_stays_stored": "scope_hidden",
 }
 # Tables that hold no team's data: every scope reads them whole.
 UNSCOPED_TABLES = frozenset({"sync_runs", "source_state", "tandem_meta"})
@@ -316,7 +319,7 @@ def restrict(
         con.execute(db.sql(rule).format(view=warehouse.quote(table), base=_base(database, table)))
     # The macros again, computing the attribution over the scoped views rather than reading
     # what the sync stored for every team.
-    db.prepare(con, stored=False)
+    db.prepare(con, stored=())
     return con
 
 

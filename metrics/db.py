@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 import warehouse
-from profiling import delivery_store
+from profiling.stored_steps import STORED, StoredSteps
 
 # The SQL files are the warehouse's, read the same way by the profiles below the metrics.
 SQL_DIR = warehouse.SQL_DIR
@@ -46,39 +46,43 @@ def rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[tuple
 
 
 MACRO_FILES = ("macros", "flow_macros", "kind_macros")
-# Whether the stored attribution is current, per warehouse file and version (warehouse.version):
-# a sync that swaps a new file in changes the version, so it is checked once per version.
-_stored_current: dict[tuple[str, tuple[int, int, int] | None], bool] = {}
+# The stored steps current for what a connection reads, per warehouse file and version
+# (warehouse.version): a sync that swaps a new file in changes the version, so they are checked
+# once per version.
+_stored_current: dict[tuple[str, tuple[int, int, int] | None], tuple[StoredSteps, ...]] = {}
 # The warehouse files and versions whose schema was found current: checked once per version,
 # not on every connection (~40 ms each, and a cold page opens one per figure it loads).
 _schema_current: set[tuple[str, tuple[int, int, int] | None]] = set()
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, stored: bool | None = None
+    con: duckdb.DuckDBPyConnection, stored: Iterable[StoredSteps] | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Create the shared table macros (sql/macros.sql, sql/flow_macros.sql) on a connection.
 
     Args:
-        stored: whether the attribution steps read the rows the sync stored
-            (profiling/delivery_store.py) rather than computing them; None: when those rows are
-            current for what the connection reads. Either way the macros give the same rows.
+        stored: the steps whose macros read the rows the sync stored
+            (profiling/stored_steps.py: the attribution, the flow's tickets and stays) rather
+            than computing them; None: those whose rows are current for what the connection
+            reads. Either way the macros give the same rows.
     """
     for name in MACRO_FILES:
         con.execute(sql(name))
-    if stored is None:
-        stored = delivery_store.is_current(con)
-    if stored:
-        con.execute(sql("attribution_stored_macros"))
+    for steps in _current_steps(con) if stored is None else stored:
+        steps.read_back(con)
     return con
 
 
-def _stored_is_current(
+def _current_steps(con: duckdb.DuckDBPyConnection) -> tuple[StoredSteps, ...]:
+    return tuple(steps for steps in STORED if steps.is_current(con))
+
+
+def _current_steps_of(
     path: Path, version: tuple[int, int, int] | None, con: duckdb.DuckDBPyConnection
-) -> bool:
+) -> tuple[StoredSteps, ...]:
     key = (str(path), version)
     if key not in _stored_current:
-        _stored_current[key] = delivery_store.is_current(con)
+        _stored_current[key] = _current_steps(con)
     return _stored_current[key]
 
 
@@ -97,4 +101,4 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                     "to upgrade it"
                 )
             _schema_current.add((str(path), version))
-        yield prepare(con, _stored_is_current(path, version, con))
+        yield prepare(con, _current_steps_of(path, version, con))

@@ -15,6 +15,8 @@ never writes. The package sits beneath both and imports only `warehouse` and `se
 - `portable`: the portable SQL subset, checked and transpiled per engine with sqlglot.
 - `queries`: what a profile is (columns, fixed bins) and the queries that compute one.
 - `store`: the warehouse's per-day drift profiles, kept up to date at each sync.
+- `stored_steps`: steps of the metrics' SQL (the attribution, the flow's tickets and stays) stored
+  by the sync for the whole warehouse, read back while exact.
 - `serving_store`: the per-day serving profiles (requests, errors, latency histogram).
 - `remote`: profiles computed on a source's own engine, incrementally by day.
 """

@@ -1,7 +1,7 @@
 -- One row: a fingerprint of every column the attribution steps of sql/macros.sql read (the
 -- deployments, changes, incidents and ticket links): per table, its row count and the sum of its
 -- rows' hashes (a sum, not a xor, so two equal rows do not cancel out). Equal
--- fingerprints mean the stored attribution (profiling/delivery_store.py) is still exact.
+-- fingerprints mean the stored attribution (profiling/stored_steps.py) is still exact.
 with deployment_rows as (
     select
         count(*) as n,

@@ -1,5 +1,5 @@
 -- Store the attribution steps of sql/macros.sql (created on the same connection first) over the
--- whole warehouse: one row per row each step gives (profiling/delivery_store.py refresh).
+-- whole warehouse: one row per row each step gives (profiling/stored_steps.py refresh).
 delete from attribution_incidents;
 insert into attribution_incidents
 select incident_id, previous_deployment_id, previous_finished_at

@@ -1,5 +1,5 @@
 -- The attribution steps of sql/macros.sql read back from the tables the sync stored them in
--- (profiling/delivery_store.py), for a connection whose warehouse still holds the inputs they
+-- (profiling/stored_steps.py), for a connection whose warehouse still holds the inputs they
 -- were computed from (metrics/db.py prepare): the same rows, without the as-of joins and the
 -- ticket-title matching at every query.
 create or replace temp macro incident_previous_deployments() as table

@@ -27,12 +27,24 @@ create or replace temp macro flow_scope(team_name, model_name) as table
 
     select * from final;
 
--- One row per stay of a ticket in scope: each transition starts a stay in its to_status that
--- lasts until the ticket's next transition (left_at is null for the stay it is in now), with
--- the role that entered the stay and the role that ended it.
-create or replace temp macro flow_stays(
-    team_name, model_name, moved_from, moved_until, active, waiting, blocked, done, dropped
-) as table
+-- The kind of a status key in the workflow's lists (settings.Workflow): active, then blocked,
+-- waiting, done, dropped, else other; null for no status.
+create or replace temp macro flow_status_kind(status_key, active, waiting, blocked, done, dropped) as
+    case
+        when status_key is null then null
+        when list_contains(active, status_key) then 'active'
+        when list_contains(blocked, status_key) then 'blocked'
+        when list_contains(waiting, status_key) then 'waiting'
+        when list_contains(done, status_key) then 'done'
+        when list_contains(dropped, status_key) then 'dropped'
+        else 'other'
+    end;
+
+-- One row per stay of a ticket in scope, whatever the workflow: each transition starts a stay
+-- in its to_status that lasts until the ticket's next transition (left_at is null for the stay
+-- it is in now), with the status key before it, the role that entered the stay and the role
+-- that ended it. The sync stores it for every ticket (profiling/stored_steps.py).
+create or replace temp macro flow_status_stays(team_name, model_name, moved_from, moved_until) as table
     with scope as (
         select ticket_id
         from flow_scope(team_name, model_name)
@@ -59,37 +71,41 @@ create or replace temp macro flow_stays(
         group by ticket_id, "at", lower(trim(to_status))
     ),
 
-    kinds as (
-        select
-            *,
-            case
-                when list_contains(active, status_key) then 'active'
-                when list_contains(blocked, status_key) then 'blocked'
-                when list_contains(waiting, status_key) then 'waiting'
-                when list_contains(done, status_key) then 'done'
-                when list_contains(dropped, status_key) then 'dropped'
-                else 'other'
-            end as kind
-        from moves
-    ),
-
     final as (
         select
             ticket_id,
             row_number() over ticket_moves as stay_number,
             status,
             status_key,
-            kind,
-            lag(kind) over ticket_moves as previous_kind,
+            lag(status_key) over ticket_moves as previous_status_key,
             entered_at,
             lead(entered_at) over ticket_moves as left_at,
             role as entering_role,
             lead(role) over ticket_moves as leaving_role
-        from kinds
+        from moves
         window ticket_moves as (partition by ticket_id order by entered_at, status_key)
     )
 
     select * from final;
+
+-- One row per stay of a ticket in scope (flow_status_stays), with the kind of its status and
+-- of the one before it in the workflow's lists.
+create or replace temp macro flow_stays(
+    team_name, model_name, moved_from, moved_until, active, waiting, blocked, done, dropped
+) as table
+    select
+        ticket_id,
+        stay_number,
+        status,
+        status_key,
+        flow_status_kind(status_key, active, waiting, blocked, done, dropped) as kind,
+        flow_status_kind(previous_status_key, active, waiting, blocked, done, dropped)
+            as previous_kind,
+        entered_at,
+        left_at,
+        entering_role,
+        leaving_role
+    from flow_status_stays(team_name, model_name, moved_from, moved_until);
 
 -- One row per stay, with its ticket's milestones from the ticket's whole history: started_at
 -- (its first move into an active status), finished_at (when its final status is done, the move
@@ -229,14 +245,10 @@ create or replace temp macro flow_tickets(
     status_kinds as (
         select
             ticket_id,
-            case
-                when list_contains(active, lower(trim(status))) then 'active'
-                when list_contains(blocked, lower(trim(status))) then 'blocked'
-                when list_contains(waiting, lower(trim(status))) then 'waiting'
-                when list_contains(done, lower(trim(status))) then 'done'
-                when list_contains(dropped, lower(trim(status))) then 'dropped'
-                else 'other'
-            end as status_kind
+            coalesce(
+                flow_status_kind(lower(trim(status)), active, waiting, blocked, done, dropped),
+                'other'
+            ) as status_kind
         from scope
     ),
 

@@ -75,7 +75,7 @@ create or replace temp macro production_deployments() as table
 -- One row per incident (per copy of it), all time: the latest successful production deployment
 -- of the same model that finished at or before it opened, and when it finished (null when there
 -- is none), whatever the attribution window. The sync stores these rows (attribution_incidents,
--- profiling/delivery_store.py); sql/attribution_stored_macros.sql reads them back.
+-- profiling/stored_steps.py); sql/attribution_stored_macros.sql reads them back.
 create or replace temp macro incident_previous_deployments() as table
     with successes as (
         select deployment_id, model, finished_at

@@ -1,4 +1,4 @@
-"""The stored attribution (profiling/delivery_store.py): the sync works out once which deployment
+"""The stored attribution (profiling/stored_steps.py ATTRIBUTION): the sync works out once which deployment
 each change and incident belongs to, a second sync that brings a new deployment updates it, and a
 reader uses it only while it is exact (else it computes the same rows itself)."""
 
@@ -15,7 +15,7 @@ import warehouse
 from connectors.loader import Batch, Loader
 from metrics import db, delivery
 from metrics.filters import Filters
-from profiling import delivery_store
+from profiling.stored_steps import ATTRIBUTION
 from settings import SourceConfig
 from tests.helpers.project import Project
 
@@ -158,8 +158,8 @@ def test_a_second_sync_with_a_new_deployment_updates_the_stored_attribution(proj
 def test_a_sync_that_changes_nothing_keeps_the_stored_rows(project):
     project.sync()
     with warehouse.writing(project.warehouse) as con:
-        assert delivery_store.refresh(con) is False  # same inputs: nothing to recompute
-        assert delivery_store.is_current(con)
+        assert ATTRIBUTION.refresh(con) is False  # same inputs: nothing to recompute
+        assert ATTRIBUTION.is_current(con)
 
 
 def test_rows_written_after_the_store_are_computed_not_read_stale(project):
@@ -203,11 +203,11 @@ def test_stored_and_computed_attribution_are_the_same_rows_on_the_demo(demo_proj
         "from deployment_rework() order by all",
     }
     with warehouse.reading(demo_project.warehouse) as con:
-        stored = db.prepare(con, stored=True)
-        assert delivery_store.is_current(stored)
+        stored = db.prepare(con, stored=[ATTRIBUTION])
+        assert ATTRIBUTION.is_current(stored)
         from_store = {name: stored.execute(q).fetchall() for name, q in queries.items()}
     with warehouse.reading(demo_project.warehouse) as con:
-        computed = db.prepare(con, stored=False)
+        computed = db.prepare(con, stored=())
         from_macros = {name: computed.execute(q).fetchall() for name, q in queries.items()}
     assert from_store == from_macros
     assert len(from_store["change_shipping"]) > 100

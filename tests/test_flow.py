@@ -65,6 +65,7 @@ from connectors import demo_data
 from connectors.loader import Batch, Loader
 from metrics import db, flow
 from metrics.filters import Filters
+from profiling.stored_steps import FLOW
 
 
 def utc(text: str) -> dt.datetime:
@@ -189,22 +190,31 @@ DEPLOYMENTS = table(
 )
 
 
-def load(path, frames: dict[str, pd.DataFrame]):
+def load(path, frames: dict[str, pd.DataFrame], stored: bool = False):
+    """A read connection to a warehouse of `frames`; with `stored`, the flow steps stored as a
+    sync stores them (profiling/stored_steps.py FLOW), and read from there."""
     source = settings.SourceConfig(name="fixture", kind="test")
     with warehouse.writing(path) as write:
         loader = Loader(write, source, "s1")
         for feed, frame in frames.items():
             stats = loader.load(Batch(feed, f"fixture:{feed}", frame=frame))
             assert stats.quarantined == 0, feed
-    return db.prepare(warehouse.connect_read(path))
+        if stored:
+            assert FLOW.refresh(write)
+    connection = db.prepare(warehouse.connect_read(path))
+    assert FLOW.is_current(connection) is stored
+    return connection
 
 
-@pytest.fixture(scope="module")
-def con(tmp_path_factory):
+# Every figure below, worked out by hand, holds whether the flow steps are computed at each query
+# or read from the rows the sync stored.
+@pytest.fixture(scope="module", params=["computed", "stored"])
+def con(request, tmp_path_factory):
     path = tmp_path_factory.mktemp("flow") / "w.duckdb"
     connection = load(
         path,
         {"tickets": TICKETS, "ticket_transitions": TRANSITIONS, "deployments": DEPLOYMENTS},
+        stored=request.param == "stored",
     )
     yield connection
     connection.close()

@@ -618,7 +618,7 @@ def test_feature_daily_most_common_value_ties_pick_the_greatest():
         "country) values (?, cast(? || '+00' as timestamptz), 'churn', 'ok', 'test', 0, now(), ?)",
         [(f"r{i}", ts, country) for i, (ts, country) in enumerate(rows)],
     )
-    db.prepare(con, stored=False)
+    db.prepare(con, stored=())
     day = Filters(utc("2026-11-02"), utc("2026-11-04"), None, "churn")
     for _ in range(5):
         found = models.feature_daily(con, day, "country").set_index("day")

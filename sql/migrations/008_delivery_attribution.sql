@@ -1,5 +1,5 @@
 -- Schema version 8: which deployment each change and incident belongs to, worked out once per
--- sync (profiling/delivery_store.py refresh) instead of in every delivery query. Each table holds
+-- sync (profiling/stored_steps.py refresh) instead of in every delivery query. Each table holds
 -- the rows of one step of sql/macros.sql exactly as that step computes them over the whole
 -- warehouse; tandem_meta `attribution_fingerprint` records the inputs they were computed from,
 -- and a reader uses them only while the inputs still match (metrics/db.py prepare), else it
