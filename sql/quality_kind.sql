@@ -11,7 +11,10 @@
 with unkept as (
     select *
     from kind_days('inference', true)
-    where $model is null or model = $model
+    -- `or model is null` (never true: every row names its model) keeps this filter out of the
+    -- macro's scan of the rows: pushed there, it made DuckDB read the model's rows to learn that
+    -- none are unkept (0.13-0.2 s at 20M rows, against 0.02 s)
+    where $model is null or model = $model or model is null
 ),
 
 days as (
