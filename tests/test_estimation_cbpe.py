@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import math
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from metrics.drift.windows import Window
 from metrics.estimation import cbpe, estimated
 from metrics.estimation.bands import Band
 from metrics.filters import Filters
+from tests.helpers.project import ROOT
 
 # -- by hand -------------------------------------------------------------------------------------
 
@@ -114,6 +117,48 @@ def test_the_calibration_is_sklearns_isotonic_fit_clipped():
     probe = np.linspace(-0.2, 1.2, 57)  # beyond the reference's scores on both sides
     assert cal.is_calibrated and cal.calibrated(probe) == pytest.approx(iso.predict(probe))
     assert cal.reference_rows == 500
+
+
+def _calibration_cases():
+    rng = np.random.default_rng(13)
+    for n in (100, 777, 5000):
+        scores = rng.random(n)
+        yield scores, (rng.random(n) < scores**2).astype(float)
+        yield np.round(scores, 2), (rng.random(n) < scores).astype(float)  # many ties
+    scores = rng.random(300) * 4 - 1  # not probabilities
+    yield scores, (rng.random(300) < 0.3).astype(float)
+    # scores closer than float64's resolution pool together, as scikit-learn pools them
+    tiny = np.r_[rng.random(200), 1e-300 * rng.integers(1, 50, 100)]
+    yield tiny, (rng.random(300) < 0.5).astype(float)
+
+
+def test_the_isotonic_fit_and_the_calibration_check_are_sklearns_to_the_last_bit():
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    for scores, labels in _calibration_cases():
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, labels)
+        knots, probabilities = cbpe._isotonic(scores, labels)
+        assert knots.tolist() == iso.X_thresholds_.tolist()
+        assert probabilities.tolist() == iso.y_thresholds_.tolist()
+        splits = StratifiedShuffleSplit(n_splits=3, test_size=0.1, random_state=42)
+        theirs = [(a.tolist(), b.tolist()) for a, b in splits.split(scores, labels)]
+        assert [(a.tolist(), b.tolist()) for a, b in cbpe._stratified_splits(labels)] == theirs
+
+
+def test_fitting_a_calibration_imports_no_scikit_learn():
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from metrics.estimation import cbpe\n"
+        "rng = np.random.default_rng(5)\n"
+        "s = rng.random(500) * 0.8 + 0.1\n"
+        "rows = pd.DataFrame({'score': s, 'label': (rng.random(500) < s**2).astype(float)})\n"
+        "assert cbpe.fit(rows).is_calibrated\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_scores_calibrated_already_are_left_as_they_are():

@@ -11,12 +11,17 @@ size) and the chunk's own (the spread of the realized figure were the labels dra
 calibrated probabilities). NannyML's alone is too narrow once the scores shift away from the
 reference's: a reference of confident scores says little about a chunk of doubtful ones.
 
-Pure functions on frames; scikit-learn is imported inside `fit` only (the CLI stays fast).
+Pure functions on frames. The isotonic fit and NannyML's check are scikit-learn's, to the
+last bit, without importing it (0.6 s on a page's first view, more than the fit): its
+IsotonicRegression calls SciPy's pool-adjacent-violators (scipy.optimize.isotonic_regression),
+and StratifiedShuffleSplit draws from NumPy's RandomState; both are done here the same way.
+SciPy's optimize is imported inside the fit only (the CLI stays fast).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,8 +103,7 @@ def fit(reference: pd.DataFrame, threshold: float = 0.5) -> Calibration:
         )
     scores = rows["score"].to_numpy(dtype=float)
     if _calibrating_helps(scores, labels):
-        iso = _isotonic().fit(scores, labels)
-        knots, probabilities = iso.X_thresholds_, iso.y_thresholds_
+        knots, probabilities = _isotonic(scores, labels)
     else:
         knots, probabilities = np.array([0.0, 1.0]), np.array([0.0, 1.0])
     return Calibration(
@@ -112,10 +116,51 @@ def fit(reference: pd.DataFrame, threshold: float = 0.5) -> Calibration:
     )
 
 
-def _isotonic():
-    from sklearn.isotonic import IsotonicRegression
+def _isotonic(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores,
+    labels): its knots and their values (X_thresholds_, y_thresholds_), the same arrays."""
+    from scipy.optimize import isotonic_regression
 
-    return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    order = np.lexsort((labels, scores))
+    x, y, weights = _make_unique(scores[order], labels[order])
+    fitted = np.asarray(isotonic_regression(y, weights=weights, increasing=True).x, dtype=float)
+    np.clip(fitted, 0.0, 1.0, fitted)
+    # the knots that bend the line: not those equal to both neighbours
+    keep = np.ones(len(fitted), dtype=bool)
+    keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
+    return x[keep], fitted[keep]
+
+
+# scikit-learn's _make_unique pools scores closer than this to the first of their run.
+_RESOLUTION = float(np.finfo(np.float64).resolution)
+
+
+def _make_unique(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted scores `x` pooled by value: each value, the mean of its labels, its rows. Labels
+    are 0/1, so the sums are exact whatever their order."""
+    starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
+    values = x[starts]
+    if len(values) > 1 and np.diff(values).min() < _RESOLUTION:
+        return _make_unique_pooling_close(x, y)
+    rows = np.diff(np.r_[starts, len(x)]).astype(float)
+    return values, np.add.reduceat(y, starts) / rows, rows
+
+
+def _make_unique_pooling_close(
+    x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_make_unique` for scores within the resolution of each other (scikit-learn's loop)."""
+    values, means, rows = [], [], []
+    current, total, count = x[0], 0.0, 0.0
+    for value, label in zip([*x, np.inf], [*y, 0.0], strict=True):  # inf: closes the last
+        if value - current >= _RESOLUTION:
+            values.append(current)
+            means.append(total / count)
+            rows.append(count)
+            current, total, count = value, 0.0, 0.0
+        total += label
+        count += 1.0
+    return np.array(values), np.array(means), np.array(rows)
 
 
 def _calibrating_helps(scores: np.ndarray, labels: np.ndarray) -> bool:
@@ -125,15 +170,57 @@ def _calibrating_helps(scores: np.ndarray, labels: np.ndarray) -> bool:
     (and, where the reference's scores are sparse, an overconfident bias)."""
     if scores.min() < 0 or scores.max() > 1:
         return True  # not probabilities: they must be mapped
-    from sklearn.model_selection import StratifiedShuffleSplit
-
     raw, fitted = [], []
-    splits = StratifiedShuffleSplit(n_splits=3, test_size=0.1, random_state=42)
-    for train, test in splits.split(scores, labels):
-        mapped = _isotonic().fit(scores[train], labels[train]).predict(scores[test])
+    for train, test in _stratified_splits(labels):
+        knots, probabilities = _isotonic(scores[train], labels[train])
+        # scikit-learn's predict: clipped to the knots, linear between them
+        mapped = np.interp(scores[test], knots, probabilities)
         raw.append(_calibration_error(labels[test], scores[test]))
         fitted.append(_calibration_error(labels[test], mapped))
     return float(np.mean(fitted)) < float(np.mean(raw))
+
+
+def _stratified_splits(
+    labels: np.ndarray, splits: int = 3, test_share: float = 0.1, seed: int = 42
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """scikit-learn's StratifiedShuffleSplit(n_splits=3, test_size=0.1, random_state=42).split:
+    the same (train, test) row positions, drawn the same way. `fit` has already made sure of
+    10 rows of each class and 100 in all, which its checks ask."""
+    test = math.ceil(test_share * len(labels))
+    train = len(labels) - test
+    _, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    by_class = np.split(np.argsort(codes, kind="stable"), np.cumsum(counts)[:-1])
+    rng = np.random.RandomState(seed)
+    for _ in range(splits):
+        train_counts = _approximate_mode(counts, train, rng)
+        test_counts = _approximate_mode(counts - train_counts, test, rng)
+        picked_train: list[int] = []
+        picked_test: list[int] = []
+        for rows, n_train, n_test, n in zip(
+            by_class, train_counts, test_counts, counts, strict=True
+        ):
+            shuffled = rows.take(rng.permutation(n), mode="clip")
+            picked_train.extend(shuffled[:n_train])
+            picked_test.extend(shuffled[n_train : n_train + n_test])
+        yield rng.permutation(picked_train), rng.permutation(picked_test)
+
+
+def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """scikit-learn's approximate mode of the multivariate hypergeometric: per class, its share
+    of `draws` rounded down, the rest given to the largest remainders, ties broken by `rng`."""
+    continuous = counts / counts.sum() * draws
+    floored = np.floor(continuous)
+    missing = int(draws - floored.sum())
+    if missing > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (tied,) = np.where(remainder == value)
+            now = min(len(tied), missing)
+            floored[rng.choice(tied, size=now, replace=False)] += 1
+            missing -= now
+            if missing == 0:
+                break
+    return floored.astype(int)
 
 
 def _calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> float:
