@@ -29,7 +29,9 @@ create or replace temp macro flow_scope(team_name, model_name) as table
 
 -- The kind of a status key in the workflow's lists (settings.Workflow): active, then blocked,
 -- waiting, done, dropped, else other; null for no status.
-create or replace temp macro flow_status_kind(status_key, active, waiting, blocked, done, dropped) as
+create or replace temp macro flow_status_kind(
+    status_key, active, waiting, blocked, done, dropped
+) as
     case
         when status_key is null then null
         when list_contains(active, status_key) then 'active'
@@ -44,7 +46,9 @@ create or replace temp macro flow_status_kind(status_key, active, waiting, block
 -- in its to_status that lasts until the ticket's next transition (left_at is null for the stay
 -- it is in now), with the status key before it, the role that entered the stay and the role
 -- that ended it. The sync stores it for every ticket (profiling/stored_steps.py).
-create or replace temp macro flow_status_stays(team_name, model_name, moved_from, moved_until) as table
+create or replace temp macro flow_status_stays(
+    team_name, model_name, moved_from, moved_until
+) as table
     with scope as (
         select ticket_id
         from flow_scope(team_name, model_name)

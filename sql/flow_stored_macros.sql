@@ -8,7 +8,9 @@ create or replace temp macro flow_scope(team_name, model_name) as table
     where (team_name is null or team = team_name)
         and (model_name is null or model = model_name);
 
-create or replace temp macro flow_status_stays(team_name, model_name, moved_from, moved_until) as table
+create or replace temp macro flow_status_stays(
+    team_name, model_name, moved_from, moved_until
+) as table
     select *
     from flow_stays_stored
     where ticket_id in (select ticket_id from flow_scope(team_name, model_name))
