@@ -131,6 +131,23 @@ def test_kpi_check_speaks_in_sentences(opened):
     assert any(word in text for word in ("GREEN", "AMBER", "RED"))
 
 
+def test_a_models_release_table_is_drawn_when_its_section_is_opened(demo_env):
+    from metrics import db
+
+    at = _open("pages/kpi_check.py", window="90d")
+    assert not at.dataframe  # every per-model section closed: no table sent
+    at.session_state["releases-recommender"] = True  # the reader opens one
+    at.run()
+    assert not _problems(at)
+    (shown,) = [d.value for d in at.dataframe]
+    config = settings.load()
+    with db.connect(config.warehouse) as con:
+        impact = registry.run("release_impact", con, at.session_state["filters"], config)
+    releases = impact[impact["model"] == "recommender"]
+    assert len(shown) == len(releases) > 0
+    assert shown["Version"].tolist() == releases["version"].tolist()
+
+
 def test_model_overview_shows_both_readings(opened):
     at = opened("pages/model_overview.py", model="recommender")
     assert not _problems(at)
@@ -265,7 +282,8 @@ def test_pages_show_the_old_figures_while_a_sync_writes_and_the_new_ones_after(
         for page in [None, *PAGES[1:]]:
             at = _open(page)
             assert not _problems(at), page
-            assert at.title and at.dataframe, page  # its figures, not an empty page
+            # its figures, not an empty page: a table or a chart
+            assert at.title and (at.dataframe or at.get("plotly_chart")), page
             if page is None:
                 deployments = next(m for m in at.metric if m.label == "Deployments")
                 assert int(deployments.value) > 0  # the demo's week, as before the sync
