@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -128,6 +129,7 @@ def report(
                 con, filters, contracts.load(config.contracts), reference
             )
             _technical_counts(con, filters, result["models"], config.min_people)
+            _kpi_tables(con, filters, result["models"])
             if filters.model:
                 _drift_impact(con, filters, config, reference, result["models"])
         elif "drift" in asked:
@@ -189,6 +191,43 @@ def _technical_counts(con, filters, models: dict, min_people: int) -> None:
         why = privacy.withheld(con, one, min_people)["authors"]
         reading["deployments"] = None if why else int(production.get(model, 0))
         reading["deployments_withheld"] = why.reason if why else None
+
+
+def _kpi_tables(con, filters, models: dict) -> None:
+    """Add the KPI check's two per-model tables to each reading: `segments` (each KPI per
+    segment over the window) and `releases` (each production release in the window against
+    the KPI: the 7 days before and after, the change's 95% interval and its verdict)."""
+    from metrics import business
+    from metrics import models as model_metrics
+
+    segments = model_metrics.kpi_segments(con, filters)
+    segments = segments[segments["segment"] != "all"]
+    releases = business.release_impact(con, filters)
+    for model, reading in models.items():
+        reading["segments"] = _records(
+            segments[segments["model"] == model], ["kpi", "segment", "value", "days", "unit"]
+        )
+        reading["releases"] = _records(
+            releases[releases["model"] == model],
+            [c for c in business.COLUMNS if c != "model"],
+        )
+
+
+def _records(rows, columns: list[str]) -> list[dict]:
+    """Rows as JSON-ready dicts: timestamps in ISO 8601, numbers as Python's, missing as None."""
+    out = []
+    for row in rows[columns].itertuples(index=False):
+        record = {}
+        for name, value in zip(columns, row):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                value = None
+            elif hasattr(value, "isoformat"):
+                value = value.isoformat()
+            elif hasattr(value, "item"):
+                value = value.item()
+            record[name] = value
+        out.append(record)
+    return out
 
 
 def _drift_impact(con, filters, config, reference, models: dict) -> None:

@@ -4,6 +4,7 @@ and intervals computed independently (math for Wald, scipy's own Welch test for 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import statistics
 
@@ -126,7 +127,7 @@ def welch(before, after, confidence=0.95):
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
+def path(tmp_path_factory):
     path = tmp_path_factory.mktemp("business") / "w.duckdb"
     source = settings.SourceConfig(name="fixture", kind="test")
     with warehouse.writing(path) as write:
@@ -134,6 +135,11 @@ def con(tmp_path_factory):
         for feed, frame in (("deployments", DEPLOYMENTS), ("kpis", KPIS)):
             stats_ = loader.load(Batch(feed, f"fixture:{feed}", frame=frame))
             assert stats_.quarantined == 0, feed
+    return path
+
+
+@pytest.fixture(scope="module")
+def con(path):
     connection = db.prepare(warehouse.connect_read(path))
     yield connection
     connection.close()
@@ -225,6 +231,43 @@ def test_two_days_after_is_not_enough_data(impact, key, method):
     assert row.verdict == "not enough data"
     assert row.method == method
     assert math.isnan(row.ci_low) and math.isnan(row.ci_high)
+
+
+def test_the_report_gives_each_models_releases_and_segments_as_the_kpi_check_shows_them(path):
+    """`report --json` carries the KPI check's two per-model tables: the releases, with the
+    page's 7 days on each side, and each KPI per segment over the window."""
+    from metrics.__main__ import report
+
+    config = settings.Config(warehouse=path, sources=(), work_categories={}, origin="test")
+    found = report(config, "2026-11-01", "2026-11-15", None, "churn", sections=["models"])
+    churn = found["models"]["churn"]
+    json.dumps(churn, allow_nan=False)  # JSON as it is printed: no NaN for a missing interval
+    releases = {(r["deployment_id"], r["kpi"]): r for r in churn["releases"]}
+    assert sorted(releases) == [("d1", "aov"), ("d1", "ctr"), ("d5", "aov"), ("d5", "ctr")]
+    d1 = releases[("d1", "ctr")]
+    assert (d1["version"], d1["finished_at"]) == ("v2", "2026-11-10T15:00:00+00:00")
+    # 7 days on each side of 11-10: before 11-03..11-09 (50/100, 16/300, the 'all' row's
+    # 12/300, 14/300) = 92/1000 on 4 days; after 11-11..11-17 (30/300, 27/300, 24/300, 0/100,
+    # 30/300, 36/300) = 147/1600 on 6 days (d5's release day counts for d1).
+    assert (d1["before_value"], d1["after_value"]) == pytest.approx((92 / 1000, 147 / 1600))
+    assert (d1["before_days"], d1["after_days"]) == (4, 6)
+    assert (d1["ci_low"], d1["ci_high"]) == pytest.approx(wald(92, 1000, 147, 1600), rel=1e-9)
+    assert d1["method"] == "two-proportion wald"
+    # 92/1000 -> 147/1600: 0.0001 ± 0.0233, zero inside.
+    assert d1["verdict"] == "no clear change"
+    # d5 (11-14): after it only 11-15 and 11-16 have data: no interval, said as None.
+    d5 = releases[("d5", "aov")]
+    assert (d5["ci_low"], d5["ci_high"], d5["verdict"]) == (None, None, "not enough data")
+    # Each KPI per segment over [11-01, 11-15), 'all' left out: ctr on the web is the ratio of
+    # its sums, (50 + 10 + 99 + 14 + 90 + 20 + 27 + 24 + 0) / (100 + 200 + 100 + 300 + 100 +
+    # 200 + 300 + 300 + 100) = 334/1700 on 9 days; in the app 16/200 on 2.
+    segments = {(s["kpi"], s["segment"]): (s["value"], s["days"]) for s in churn["segments"]}
+    assert segments == {
+        ("ctr", "web"): (pytest.approx(334 / 1700), 9),
+        ("ctr", "app"): (pytest.approx(16 / 200), 2),
+        ("aov", "web"): (pytest.approx(42.0), 1),
+        ("aov", "app"): (pytest.approx(44.0), 1),
+    }
 
 
 @pytest.mark.parametrize("confidence", [0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
