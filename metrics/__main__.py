@@ -218,7 +218,7 @@ def _records(rows, columns: list[str]) -> list[dict]:
     out = []
     for row in rows[columns].itertuples(index=False):
         record = {}
-        for name, value in zip(columns, row):
+        for name, value in zip(columns, row, strict=True):
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 value = None
             elif hasattr(value, "isoformat"):

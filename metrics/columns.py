@@ -110,6 +110,7 @@ COLUMNS: dict[str, Column] = {
     "row_key": Column("Key", width="medium"),
     "outcome": Column("Outcome"),
     "kpi": Column("KPI", kind="words", width="medium"),
+    "kpi_label": Column("KPI", width="medium"),  # its contract's label
     "segment": Column("Segment"),
     # instants (UTC) and days
     "opened_at": Column("Opened", kind="timestamp", width="medium"),

@@ -36,7 +36,15 @@ def folded(title: str, key: str) -> Any:
     return st.expander(title, key=key, on_change="rerun")
 
 
-def segments_table(model: str, segments: pd.DataFrame, window: Filters) -> None:
+def named(rows: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """`rows` with `kpi_label`: each KPI as its sentence and the chart name it (the contract's
+    label), not as its key."""
+    return rows.assign(kpi_label=rows["kpi"].map(labels).fillna(rows["kpi"]))
+
+
+def segments_table(
+    model: str, segments: pd.DataFrame, labels: dict[str, str], window: Filters
+) -> None:
     model_segments = segments[(segments["model"] == model) & (segments["segment"] != "all")]
     if model_segments.empty:
         return
@@ -45,14 +53,16 @@ def segments_table(model: str, segments: pd.DataFrame, window: Filters) -> None:
         return
     with section:
         table(
-            model_segments,
-            ["kpi", "segment", "value", "days"],
+            named(model_segments, labels),
+            ["kpi_label", "segment", "value", "days"],
             f"kpi_segments_{model}",
             window,
         )
 
 
-def releases_table(model: str, impact: pd.DataFrame, window: Filters) -> None:
+def releases_table(
+    model: str, impact: pd.DataFrame, labels: dict[str, str], window: Filters
+) -> None:
     releases = impact[impact["model"] == model]
     if releases.empty:
         return
@@ -67,10 +77,10 @@ def releases_table(model: str, impact: pd.DataFrame, window: Filters) -> None:
             "day-to-day noise."
         )
         table(
-            releases.assign(
+            named(releases, labels).assign(
                 released=releases["finished_at"], result=releases["verdict"].map(VERDICTS)
             ),
-            ["released", "version", "kpi", "before_value", "after_value", "result"],
+            ["released", "version", "kpi_label", "before_value", "after_value", "result"],
             f"release_impact_{model}",
             window,
         )
@@ -115,8 +125,9 @@ def sections(filters: Filters) -> None:
         st.subheader(model)
         for name, kpi in reading["kpis"].items():
             st.markdown(kpi_line(name, kpi))
-        segments_table(model, segments, filters)
-        releases_table(model, impact, filters)
+        labels = {name: kpi["label"] for name, kpi in reading["kpis"].items()}
+        segments_table(model, segments, labels, filters)
+        releases_table(model, impact, labels, filters)
 
 
 def chart(

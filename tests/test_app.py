@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 import settings
 from connectors.feeds import FEEDS
 from metrics import contracts, registry
-from metrics.status import BADGES
+from metrics.status import BADGES, format_kpi
 from pages.charts import COLORWAY, COLOURS, KpiPanel, cycle_time_traces, kpi_chart, kpi_name
 from tests.helpers.apptest import open_page
 from tests.helpers.project import DEMO_END, ROOT, Project, python_process, subprocess_env
@@ -132,20 +132,30 @@ def test_kpi_check_speaks_in_sentences(opened):
 
 
 def test_a_models_release_table_is_drawn_when_its_section_is_opened(demo_env):
-    from metrics import db
-
+    """The per-model tables are sent once their section is opened; the releases table then
+    shows what `report --json` gives for the same window, each KPI under its contract's label."""
     at = _open("pages/kpi_check.py", window="90d")
     assert not at.dataframe  # every per-model section closed: no table sent
     at.session_state["releases-recommender"] = True  # the reader opens one
     at.run()
     assert not _problems(at)
     (shown,) = [d.value for d in at.dataframe]
-    config = settings.load()
-    with db.connect(config.warehouse) as con:
-        impact = registry.run("release_impact", con, at.session_state["filters"], config)
-    releases = impact[impact["model"] == "recommender"]
+    reading = _report(demo_env, 90)["models"]["recommender"]
+    releases = reading["releases"]
     assert len(shown) == len(releases) > 0
-    assert shown["Version"].tolist() == releases["version"].tolist()
+    assert shown["Version"].tolist() == [r["version"] for r in releases]
+    for column, side in (("7 days before", "before_value"), ("7 days after", "after_value")):
+        assert shown[column].tolist() == [format_kpi(r[side], r["unit"]) for r in releases]
+    said = {
+        "up": "went up",
+        "down": "went down",
+        "no clear change": "no clear change",
+        "not enough data": "not enough days yet to tell",
+    }
+    assert shown["Result"].tolist() == [said[r["verdict"]] for r in releases]
+    # the KPI named as its sentence above names it (the contract's label), not by its key
+    assert set(shown["KPI"]) == {reading["kpis"]["click_through_rate"]["label"]}
+    assert set(shown["KPI"]) == {"Click-through rate"}
 
 
 def test_model_overview_shows_both_readings(opened):
