@@ -4,15 +4,19 @@ The estimators and the multivariate drift need rows, not profiles; reading every
 model for 90 days would not stay within a page's time. A day gives at most `per_day` rows,
 picked by a hash of the request id, so the same day always gives the same rows.
 
-Within `remembered()`, a sample asked for twice on the same connection is read once: a
-model's report estimates its performance for the quality reading and again for drift impact.
+Within `remembered()`, a sample asked for twice on the same connection is read once, and so is
+anything computed from samples through `remember` (the estimated performance): a model's report
+and the drift page estimate its performance for the quality reading and again for drift impact.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import copy
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -24,20 +28,38 @@ from metrics.db import frame
 # be small beside the effects looked for, few enough that 90 days stay well under a second.
 PER_DAY = 5_000
 
-# (connection id, model, since, until, columns, per_day) -> rows, while `remembered` is open.
-_remembered: dict[tuple, pd.DataFrame] | None = None
+# (connection id, model, since, until, columns, per_day) -> rows, and `remember`'s keys ->
+# values, while `remembered` is open; None outside. Per context: each session's run (a thread
+# of the app) has its own, so no run sees another's connection or scope.
+_REMEMBERED: contextvars.ContextVar[dict[tuple, object] | None] = contextvars.ContextVar(
+    "tandem_samples_remembered", default=None
+)
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
 def remembered() -> Iterator[None]:
     """Read each distinct sample once inside the block (one connection's, one warehouse state:
-    a read-only connection sees no write). The memory goes with the block."""
-    global _remembered
-    outer, _remembered = _remembered, {} if _remembered is None else _remembered
+    a read-only connection sees no write). The block must end before its connections close (a
+    connection's id is in the key); the memory goes with the block. Nested: the outer one's."""
+    token = _REMEMBERED.set({} if _REMEMBERED.get() is None else _REMEMBERED.get())
     try:
         yield
     finally:
-        _remembered = outer
+        _REMEMBERED.reset(token)
+
+
+def remember(con: duckdb.DuckDBPyConnection, key: tuple, compute: Callable[[], T]) -> T:
+    """`compute()`, once per (connection, key) inside `remembered()` (always outside it); each
+    caller gets its own copy, free to change."""
+    memory = _REMEMBERED.get()
+    if memory is None:
+        return compute()
+    key = ("remember", id(con), *key)
+    if key not in memory:
+        memory[key] = compute()
+    return copy.deepcopy(memory[key])  # type: ignore[return-value]
 
 
 def daily_sample(
@@ -56,8 +78,9 @@ def daily_sample(
     if per_day < 1:
         raise ValueError(f"per_day must be at least 1, got {per_day}")
     key = (id(con), model, _instant(since), _instant(until), tuple(columns), int(per_day))
-    if _remembered is not None and key in _remembered:
-        return _remembered[key].copy()
+    memory = _REMEMBERED.get()
+    if memory is not None and key in memory:
+        return memory[key].copy()  # type: ignore[attr-defined]
     rows = frame(
         con,
         "inference_daily_sample",
@@ -68,8 +91,8 @@ def daily_sample(
         per_day=int(per_day),
     )
     rows["day"] = _dates(rows["day"])
-    if _remembered is not None:
-        _remembered[key] = rows.copy()
+    if memory is not None:
+        memory[key] = rows.copy()
     return rows
 
 

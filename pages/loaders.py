@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from metrics import access, privacy, registry, session, writeback
+from metrics import access, privacy, registry, samples, session, writeback
 from metrics.filters import Filters
 
 TTL_SECONDS = 3600
@@ -94,8 +94,10 @@ def one_connection_per_run() -> Iterator[None]:
     opened: dict = {}
     token = _RUN_CONNECTIONS.set(opened)
     try:
-        # Each window's people counted once for all the figures of the run that they withhold.
-        with privacy.counted_once():
+        # Each window's people counted once for all the figures of the run that they withhold,
+        # and each model's sample rows and estimated performance read once (the drift page's
+        # contract status and drift impact both estimate the performance of the same model).
+        with privacy.counted_once(), samples.remembered():
             yield
     finally:
         _RUN_CONNECTIONS.reset(token)

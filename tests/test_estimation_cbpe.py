@@ -21,7 +21,7 @@ import warehouse
 from connectors.loader import Batch, Loader
 from metrics import contracts, db
 from metrics.contracts import Contract
-from metrics.drift.windows import Window
+from metrics.drift.windows import Reference, Window
 from metrics.estimation import cbpe, estimated
 from metrics.estimation.bands import Band
 from metrics.filters import Filters
@@ -374,6 +374,41 @@ def test_report_carries_the_estimate_beside_the_realized_figure(con):
     assert late["estimated"]["accuracy"]["realized"] is None
     assert late["estimated"]["accuracy"]["value"] is not None
     assert late["estimation"]["calibration"]["checked"] == 0
+
+
+def test_a_run_that_reads_the_quality_and_the_drift_impact_estimates_once(con, monkeypatch):
+    """Inside `samples.remembered()` (a page's run, a report), the estimate the quality reading
+    and the drift impact both ask for is computed once; each gets the same figures, its own
+    copy, and the same figures as without the block."""
+    import metrics.estimation as estimation_module
+    from metrics import samples
+    from metrics.drift import impact
+
+    alone = estimated(con, "steady", "classifier", CURRENT, REFERENCE).as_json(with_steps=True)
+    computed = []
+    real = estimation_module._estimated
+    monkeypatch.setattr(
+        estimation_module, "_estimated", lambda *args: computed.append(args[1]) or real(*args)
+    )
+    with samples.remembered():
+        reading = estimation_module.reading(
+            con, "steady", "classifier", CURRENT, Reference("fixed", REFERENCE)
+        )
+        figure, steps = impact.performance_daily(con, "steady", "classifier", CURRENT, REFERENCE)
+        again = estimated(con, "steady", "classifier", CURRENT, REFERENCE)
+        again.window["accuracy"]["value"] = -1.0  # a caller's change stays its own
+        third = estimated(con, "steady", "classifier", CURRENT, REFERENCE)
+        other = estimated(con, "turned", "classifier", CURRENT, REFERENCE)
+    assert computed == ["steady", "turned"]
+    assert third.as_json(with_steps=True) == alone
+    assert reading["estimated"] == alone["window"]
+    # drift impact's performance per day: the estimated ROC AUC of each day
+    auc = [s["value"] for s in alone["steps"] if s["metric"] == "roc_auc"]
+    assert steps["value"].tolist() == auc and figure.name == "roc_auc"
+    assert other.calibration["trusted"] is False
+    # outside the block, computed each time
+    estimated(con, "steady", "classifier", CURRENT, REFERENCE)
+    assert computed == ["steady", "turned", "steady"]
 
 
 def test_a_regressor_is_estimated_by_dle_and_other_kinds_say_why(con):

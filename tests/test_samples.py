@@ -118,3 +118,52 @@ def test_a_busy_day_keeps_exactly_the_per_day_smallest_hashes(busy, per_day):
     sizes = got.groupby("day").size().to_dict()
     ok_rows = {dt.date(2026, 11, 1): 3_080, dt.date(2026, 11, 2): 1_120}
     assert sizes == {day: min(per_day, rows) for day, rows in ok_rows.items()}
+
+
+def test_inside_remembered_a_sample_is_read_once_and_each_caller_gets_its_own(con, monkeypatch):
+    from metrics import samples
+
+    reads = []
+    real = samples.frame
+    monkeypatch.setattr(samples, "frame", lambda *a, **k: reads.append(k["model"]) or real(*a, **k))
+    window = (dt.date(2026, 11, 1), dt.date(2026, 11, 3))
+    with samples.remembered():
+        first = daily_sample(con, "m", *window, ["score", "tenure"])
+        first.loc[:, "tenure"] = 0.0  # one caller's change
+        again = daily_sample(con, "m", *window, ["score", "tenure"])
+        other = daily_sample(con, "m", *window, ["tenure"])  # other columns: read
+    assert reads == ["m", "m"]
+    assert sorted(again["tenure"]) == [1.0, 2.0, 3.0, 5.0, 6.0]
+    assert list(other.columns) == ["day", "tenure"]
+    daily_sample(con, "m", *window, ["score", "tenure"])  # outside the block: read again
+    assert reads == ["m", "m", "m"]
+
+
+def test_what_one_run_remembers_no_other_thread_sees(con):
+    """Each of the app's runs is a thread with its own memory: another session's run on the
+    same process never gets a value computed on this run's connection and scope."""
+    import threading
+
+    from metrics import samples
+
+    computed = []
+
+    def compute(who):
+        computed.append(who)
+        return who
+
+    seen = {}
+
+    def other_run():
+        seen["outside"] = samples.remember(con, ("k",), lambda: compute("other"))
+        with samples.remembered():
+            seen["inside"] = samples.remember(con, ("k",), lambda: compute("other again"))
+
+    with samples.remembered():
+        assert samples.remember(con, ("k",), lambda: compute("this")) == "this"
+        thread = threading.Thread(target=other_run)
+        thread.start()
+        thread.join()
+        assert samples.remember(con, ("k",), lambda: compute("never")) == "this"
+    assert seen == {"outside": "other", "inside": "other again"}
+    assert computed == ["this", "other", "other again"]

@@ -20,7 +20,7 @@ from metrics.drift.windows import Reference, Window
 from metrics.drift.windows import steps as window_steps
 from metrics.estimation import cbpe
 from metrics.estimation.bands import Band
-from metrics.samples import daily_sample
+from metrics.samples import daily_sample, remember
 from profiling.store import model_columns
 
 # Rows read per UTC day, for the reference and the current window alike (hash-picked by
@@ -162,7 +162,27 @@ def estimated(
         `calibration` holds, per metric, the labelled steps checked, the misses (realized
         outside the band of the estimate on the same labelled rows) and the mean gap
         (estimate - realized), with `trusted` and a plain `reason` when not trusted.
+
+    Inside `metrics.samples.remembered()`, estimated once per connection and arguments: the
+    quality reading and drift impact ask for the same estimate.
     """
+    return remember(
+        con,
+        ("estimated", model, kind, current, reference, step_days, threshold, per_day),
+        lambda: _estimated(con, model, kind, current, reference, step_days, threshold, per_day),
+    )
+
+
+def _estimated(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    kind: str | None,
+    current: Window,
+    reference: Window,
+    step_days: int,
+    threshold: float,
+    per_day: int,
+) -> Estimation:
     method: _Method | str
     if kind == "classifier":
         method = _classifier(threshold)
