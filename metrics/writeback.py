@@ -163,9 +163,16 @@ def known_at(
     """`known` from a short-lived read-only connection to the warehouse at `path`, as `scope`
     sees it (a signed-in person's teams and models only, and notes read to match)."""
     with session.reading(path, scope, contracts_path) as con:
-        pairs = _pairs(activity.catalog(con))
+        return known_from(con, figures, scope)
+
+
+def known_from(
+    con: Any, figures: list[str] | tuple[str, ...] = (), scope: access.Scope | None = None
+) -> store.Known:
+    """`known` from `con`, a read connection opened for `scope` (session.reading)."""
     from notes.values import Known
 
+    pairs = _pairs(activity.catalog(con))
     return Known.of(pairs, figures, restricted=scope is not None and not scope.admin)
 
 

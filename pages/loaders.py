@@ -72,7 +72,7 @@ def _load(
 ) -> Any:
     # `version` and `scope_key` are unused here: they are in the arguments so that they are in
     # the cache key (`_scope`, left out of it, is what scope_key names).
-    with _reading(Path(path), version, _scope) as con:
+    with reading(Path(path), version, _scope) as con:
         return registry.run(name, con, filters, config(), *extra)
 
 
@@ -107,8 +107,9 @@ def one_connection_per_run() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _reading(path: Path, version: tuple | None, scope_: access.Scope) -> Iterator[Any]:
-    """The run's shared connection for (path, version, scope), else a connection of its own."""
+def reading(path: Path, version: tuple | None, scope_: access.Scope) -> Iterator[Any]:
+    """The run's shared connection for (path, version, scope), else a connection of its own:
+    for a page's cached reads of the warehouse (`_load`, the notes' known teams and models)."""
     opened = _RUN_CONNECTIONS.get()
     if opened is None:
         with session.reading(path, scope_, config().contracts) as con:
