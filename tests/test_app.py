@@ -131,16 +131,28 @@ def test_kpi_check_speaks_in_sentences(opened):
     assert any(word in text for word in ("GREEN", "AMBER", "RED"))
 
 
-def test_a_models_release_table_is_drawn_when_its_section_is_opened(demo_env):
-    """The per-model tables are sent once their section is opened; the releases table then
-    shows what `report --json` gives for the same window, each KPI under its contract's label."""
+def test_a_models_release_table_is_drawn_when_its_section_is_opened(demo_env, monkeypatch):
+    """The per-model tables are sent, and the releases computed, once their section is opened;
+    each model that shipped has its section; the releases table then shows what `report
+    --json` gives for the same window, each KPI under its contract's label."""
+    st.cache_data.clear()
+    computed = []
+    run = registry.run
+    monkeypatch.setattr(registry, "run", lambda name, *a: computed.append(name) or run(name, *a))
     at = _open("pages/kpi_check.py", window="90d")
     assert not at.dataframe  # every per-model section closed: no table sent
+    assert "release_impact" not in computed and "contract_status" in computed
+    report = _report(demo_env, 90)["models"]
+    shipped = {m for m, r in report.items() if r["kpis"] and r["releases"]}
+    assert len(shipped) > 1
+    sections = {e.label for e in at.expander if e.label.startswith("What each")}
+    assert sections == {registry.label("release_impact", model=m) for m in shipped}
     at.session_state["releases-recommender"] = True  # the reader opens one
     at.run()
     assert not _problems(at)
+    assert "release_impact" in computed
     (shown,) = [d.value for d in at.dataframe]
-    reading = _report(demo_env, 90)["models"]["recommender"]
+    reading = report["recommender"]
     releases = reading["releases"]
     assert len(shown) == len(releases) > 0
     assert shown["Version"].tolist() == [r["version"] for r in releases]
