@@ -110,6 +110,13 @@ def _interval(row: Any, confidence: float) -> tuple[float, float]:
     )
 
 
+def released_models(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[str]:
+    """The models with a release in the window (a successful production deployment, for the
+    filters' team and model), by name: those `release_impact` has rows for, when their KPIs
+    have data on either side. Cheap: no KPI is read."""
+    return frame(con, "kpi_released_models", **filters.params())["model"].tolist()
+
+
 def release_impact(
     con: duckdb.DuckDBPyConnection, filters: Filters, days: int = 7, confidence: float = 0.95
 ) -> pd.DataFrame:

@@ -330,6 +330,9 @@ ENTRIES: tuple[Metric, ...] = (
            ("kpi_segments",), "KPI per segment", (KPI_CHECK,), Call.FILTERS),
     Metric("release_impact", "What each {model} release did to its KPIs", business.release_impact,
            ("kpi_release_impact",), "KPI before and after a release", (KPI_CHECK,), Call.FILTERS),
+    Metric("released_models", "Which models have a release section", business.released_models,
+           ("kpi_released_models",), "KPI before and after a release", (KPI_CHECK,),
+           Call.FILTERS),
     Metric("deployments", "Deployments", activity.deployments, ("deployments_in_window",),
            "Deployments", (OVERVIEW,), Call.FILTERS, people=retro.PEOPLE["deployments"]),
     # The same rows as marks on the charts' time axis: a model's history (when it changed), read

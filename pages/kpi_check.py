@@ -61,17 +61,12 @@ def segments_table(
 
 
 def releases_table(
-    model: str, deployments: pd.DataFrame, labels: dict[str, str], window: Filters
+    model: str, released: list[str], labels: dict[str, str], window: Filters
 ) -> None:
-    """The model's section of releases, when it shipped to production in the window; each
+    """The model's section of releases, when it has a release in the window (`released`); each
     release's KPIs before and after it are computed once the section is opened (0.1 s at the
     reference scale that a view with every section closed does not spend)."""
-    shipped = deployments[
-        (deployments["model"] == model)
-        & deployments["is_production"]
-        & (deployments["status"] == "success")
-    ]
-    if shipped.empty:
+    if model not in released:
         return
     section = folded(label("release_impact", model=model), f"releases-{model}")
     if not section.open:
@@ -114,6 +109,7 @@ def sections(filters: Filters) -> None:
     deployments = load("release_marks", filters)
     incidents = load("incidents", filters)
     segments = load("kpi_segments", filters)
+    released = load("released_models", filters)
 
     # The KPIs that need a look first: red, then amber, then the rest, by name within each.
     rank = {"red": 0, "amber": 1}
@@ -136,7 +132,7 @@ def sections(filters: Filters) -> None:
             st.markdown(kpi_line(name, kpi))
         labels = {name: kpi["label"] for name, kpi in reading["kpis"].items()}
         segments_table(model, segments, labels, filters)
-        releases_table(model, deployments, labels, filters)
+        releases_table(model, released, labels, filters)
 
 
 def chart(

@@ -13,12 +13,7 @@ with releases as (
         cast(finished_at as date) as release_day,
         cast(finished_at as date) - cast($days as integer) as first_day,
         cast(finished_at as date) + cast($days as integer) as last_day
-    from production_deployments()
-    where status = 'success'
-        and finished_at >= $since and finished_at < $until
-        and model is not null
-        and ($team is null or team = $team)
-        and ($model is null or model = $model)
+    from releases_in($since, $until, $team, $model)
 ),
 
 chosen as (

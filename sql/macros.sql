@@ -72,6 +72,19 @@ create or replace temp macro production_deployments() as table
 
     select * from final;
 
+-- One row per release that finished in [since_at, until_at): a successful production deployment
+-- of a model, of the team's or the model's (null: any). What the KPI check compares before and
+-- after (kpi_release_impact.sql) and what gives a model its section of releases
+-- (kpi_released_models.sql).
+create or replace temp macro releases_in(since_at, until_at, team_name, model_name) as table
+    select deployment_id, model, version, team, finished_at
+    from production_deployments()
+    where status = 'success'
+        and finished_at >= since_at and finished_at < until_at
+        and model is not null
+        and (team_name is null or team = team_name)
+        and (model_name is null or model = model_name);
+
 -- One row per incident (per copy of it), all time: the latest successful production deployment
 -- of the same model that finished at or before it opened, and when it finished (null when there
 -- is none), whatever the attribution window. The sync stores these rows (attribution_incidents,

@@ -233,6 +233,24 @@ def test_two_days_after_is_not_enough_data(impact, key, method):
     assert math.isnan(row.ci_low) and math.isnan(row.ci_high)
 
 
+@pytest.mark.parametrize(
+    ("team", "model", "released"),
+    [
+        # d1 and d5 (churn), d4 (fraud); d2 failed, d3 went to staging, d0 and d6 are outside
+        (None, None, ["churn", "fraud"]),
+        ("growth", None, ["churn"]),
+        (None, "fraud", ["fraud"]),
+        ("risk", "churn", []),
+    ],
+)
+def test_the_models_with_a_release_are_those_release_impact_has_rows_for(
+    con, team, model, released
+):
+    window = Filters(WINDOW.since, WINDOW.until, team, model)
+    assert business.released_models(con, window) == released
+    assert sorted(set(business.release_impact(con, window)["model"])) == released
+
+
 def test_the_report_gives_each_models_releases_and_segments_as_the_kpi_check_shows_them(path):
     """`report --json` carries the KPI check's two per-model tables: the releases, with the
     page's 7 days on each side, and each KPI per segment over the window."""
