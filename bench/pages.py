@@ -118,7 +118,8 @@ FEEDS = {
 }
 
 
-def build(folder: Path, inference_rows: int) -> Path:
+def build(folder: Path, inference_rows: int, figures: dict) -> Path:
+    """Generate the feeds, write the config, sync; `figures` gets the sync's time and memory."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     end = con.execute("select date_trunc('hour', now())").fetchone()[0]
@@ -141,8 +142,10 @@ def build(folder: Path, inference_rows: int) -> Path:
     report = sync.run(settings.load(config_path))
     if not report.ok:
         raise SystemExit(report.as_dict())
-    print(f"synced the warehouse in {time.perf_counter() - start:.1f} s", flush=True)
-    print(f"peak RSS through the sync {_peak_rss_mb():,.0f} MB", flush=True)
+    figures["sync_s"] = time.perf_counter() - start
+    figures["sync_peak_rss_mb"] = _peak_rss_mb()
+    print(f"synced the warehouse in {figures['sync_s']:.1f} s", flush=True)
+    print(f"peak RSS through the sync {figures['sync_peak_rss_mb']:,.0f} MB", flush=True)
     return config_path
 
 
@@ -156,7 +159,8 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def render(config_path: Path) -> dict[str, tuple[float, float]]:
+def render(config_path: Path) -> dict[str, tuple[float, float, float, float]]:
+    """Each page's (cold s, warm s, cold CPU s, warm CPU s)."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -183,7 +187,7 @@ def render(config_path: Path) -> dict[str, tuple[float, float]]:
         at.run()
         warm, warm_cpu = time.perf_counter() - start, time.process_time() - cpu
         problems = [e.value for e in at.exception]
-        times[page] = (cold, warm)
+        times[page] = (cold, warm, cold_cpu, warm_cpu)
         print(
             f"{page:32} {cold:7.2f} {warm:7.2f} {warm / TARGET_SECONDS:18.2f}"
             f" {cold_cpu:10.2f} {warm_cpu:10.2f}" + (f"  ERROR {problems}" if problems else ""),
@@ -194,15 +198,30 @@ def render(config_path: Path) -> dict[str, tuple[float, float]]:
     return times
 
 
-def _growth(times: dict[str, tuple[float, float]], baseline_path: Path, rows: int) -> None:
-    """Each page's cold and warm time against the same page in an earlier run's --json."""
+def _growth(figures: dict, baseline_path: Path) -> None:
+    """Each figure against the same figure in an earlier run's --json: the sync's time and
+    memory, each page's cold and warm time and CPU, and the process's peak memory."""
     base = json.loads(baseline_path.read_text())
+    rows = figures["rows"]
     print(f"\ngrowth from {base['rows']:,} to {rows:,} rows ({rows / base['rows']:.1f}x rows)")
-    print(f"{'page':32} {'cold x':>7} {'warm x':>7}")
-    for page, (cold, warm) in times.items():
+    for key, label in (
+        ("sync_s", "sync s"),
+        ("sync_peak_rss_mb", "sync peak RSS MB"),
+        ("peak_rss_mb", "peak RSS MB (sync and pages)"),
+    ):
+        if key in figures and key in base:
+            print(
+                f"{label:32} {base[key]:10,.1f} -> {figures[key]:10,.1f}"
+                f"  {figures[key] / base[key]:5.2f}x"
+            )
+    names = ("cold", "warm", "cold cpu", "warm cpu")
+    print(f"{'page':32} " + " ".join(f"{name + ' x':>10}" for name in names))
+    for page, now in figures["pages"].items():
         before = base["pages"].get(page)
         if before:
-            print(f"{page:32} {cold / before[0]:7.2f} {warm / before[1]:7.2f}")
+            # an older --json holds (cold, warm) only: compare what both have
+            ratios = [f"{a / b:10.2f}" for a, b in zip(now, before, strict=False)]
+            print(f"{page:32} " + " ".join(ratios))
 
 
 def main() -> None:
@@ -216,14 +235,15 @@ def main() -> None:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         config = folder / "sources.toml"
+        figures: dict = {"rows": args.rows}
         if not (args.keep and config.exists()):
-            config = build(folder, args.rows)
-        times = render(config)
+            config = build(folder, args.rows, figures)
+        figures["pages"] = render(config)
+        figures["peak_rss_mb"] = _peak_rss_mb()
     if args.json:
-        figures = {"rows": args.rows, "pages": times, "peak_rss_mb": _peak_rss_mb()}
         Path(args.json).write_text(json.dumps(figures, indent=1))
     if args.baseline:
-        _growth(times, Path(args.baseline), args.rows)
+        _growth(figures, Path(args.baseline))
 
 
 if __name__ == "__main__":
