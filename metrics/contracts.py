@@ -534,9 +534,10 @@ def readings(
     guardrail, status), serving health, quality, drift against `reference` (default: the
     window before), and its contract status with the reasons. Dataset drift is amber.
 
-    `deep=False` leaves out what no status depends on and costs the most: the multivariate
-    drift, and the estimated performance of models whose contract sets no budget on it (the
-    statuses are the same either way; pages that show only statuses read it so).
+    `deep=False` leaves out what no status depends on and costs the most: the realized quality
+    (`quality` holds only the kind and the estimate of a model whose contract budgets it), the
+    multivariate drift, and the estimated performance of models whose contract sets no budget
+    on it (the statuses are the same either way; pages that show only statuses read it so).
 
     Green: every KPI on target and every budget held. Amber: a target missed while its
     guardrail holds. Red: a guardrail or a budget broken. Grey: nothing could be checked.
@@ -561,7 +562,13 @@ def readings(
     )
     kinds = {m: c.kind for m, c in contracts.items() if c.kind}
     rankings = {m: c.ranking for m, c in contracts.items() if c.ranking}
-    qualities = quality.quality(con, filters, kinds, rankings=rankings)
+    # The realized quality is shown (Model overview, the report), never judged: a status-only
+    # reading leaves out the costliest read of the window's rows (the ROC AUC ranks every
+    # labelled score). An estimate a budget judges needs the model's kind: the contract's, else
+    # the one its rows leave no doubt about.
+    qualities = quality.quality(con, filters, kinds, rankings=rankings) if deep else {}
+    if any(c.estimated for c in contracts.values()):
+        kinds = {**quality.model_kinds(con, filters.model), **kinds}
     result = {}
     for model in _in_scope(con, filters, contracts):
         contract = contracts.get(model)
@@ -591,11 +598,13 @@ def readings(
         # estimated performance beside the realized, against the drift reading's reference
         quality_reading = qualities.get(model, {})
         budgeted = contract is not None and bool(contract.estimated)
+        if budgeted and not deep:
+            quality_reading = {"kind": kinds.get(model)}
         if deep or budgeted:
             quality_reading = quality_reading | estimation.reading(
                 con,
                 model,
-                quality_reading.get("kind"),
+                kinds.get(model) if budgeted else quality_reading.get("kind"),
                 drift.day_window(filters.since, filters.until),
                 reference,
             )

@@ -425,26 +425,36 @@ def test_a_contract_without_estimated_budgets_reads_as_before(con):
 
 def test_a_status_only_reading_skips_the_estimates_no_budget_reads(con, monkeypatch):
     # KPI check and the drift page read `deep=False`: an estimate is computed only for a
-    # model whose contract budgets it, and every status and reason stays the same.
-    asked = []
+    # model whose contract budgets it, the realized quality (no status reads it) not at all,
+    # and every status and reason stays the same.
+    asked, realized = [], []
     package = importlib.import_module("metrics.estimation")
     real = package.reading
+    real_quality = contracts.quality.quality
 
     def counted(con, model, *args, **kwargs):
         asked.append(model)
         return real(con, model, *args, **kwargs)
 
+    def counted_quality(*args, **kwargs):
+        realized.append(args)
+        return real_quality(*args, **kwargs)
+
     monkeypatch.setattr(package, "reading", counted)
+    monkeypatch.setattr(contracts.quality, "quality", counted_quality)
     terms = {
         "r": Contract(model="r", kind="regressor", estimated={"mae": 12.0}),
         "c": Contract(model="c", kind="classifier"),
     }
     deep = contracts.readings(con, WINDOW, terms)
-    assert sorted(set(asked)) == ["c", "r"]
+    assert sorted(set(asked)) == ["c", "r"] and len(realized) == 1
     asked.clear()
+    realized.clear()
     shallow = contracts.readings(con, WINDOW, terms, deep=False)
-    assert asked == ["r"]
+    assert asked == ["r"] and realized == []
     assert "estimated" in shallow["r"]["quality"] and "estimated" not in shallow["c"]["quality"]
+    assert shallow["r"]["quality"]["estimated"] == deep["r"]["quality"]["estimated"]
+    assert "mae" in deep["r"]["quality"] and "mae" not in shallow["r"]["quality"]
     for model in terms:
         assert shallow[model]["status"] == deep[model]["status"]
         assert shallow[model]["reasons"] == deep[model]["reasons"]
