@@ -216,8 +216,9 @@ def drift_distributions(
 def contract_status(
     con: duckdb.DuckDBPyConnection, filters: Filters, terms: dict[str, contracts.Contract]
 ) -> Any:
-    """The contract readings without what no status depends on (the multivariate drift, the
-    estimates no budget reads): the same statuses, for pages that show only those."""
+    """The contract readings without what no status depends on (the realized quality, the
+    multivariate drift, the estimates no budget reads): the same statuses, for pages that show
+    only those."""
     return contracts.readings(con, filters, terms, deep=False)
 
 
