@@ -194,15 +194,19 @@ def _stratified_splits(
     for _ in range(splits):
         train_counts = _approximate_mode(counts, train, rng)
         test_counts = _approximate_mode(counts - train_counts, test, rng)
-        picked_train: list[int] = []
-        picked_test: list[int] = []
+        picked_train: list[np.ndarray] = []
+        picked_test: list[np.ndarray] = []
         for rows, n_train, n_test, n in zip(
             by_class, train_counts, test_counts, counts, strict=True
         ):
             shuffled = rows.take(rng.permutation(n), mode="clip")
-            picked_train.extend(shuffled[:n_train])
-            picked_test.extend(shuffled[n_train : n_train + n_test])
-        yield rng.permutation(picked_train), rng.permutation(picked_test)
+            picked_train.append(shuffled[:n_train])
+            picked_test.append(shuffled[n_train : n_train + n_test])
+        # joined as arrays (scikit-learn extends a list, one row at a time): the same positions
+        yield (
+            rng.permutation(np.concatenate(picked_train)),
+            rng.permutation(np.concatenate(picked_test)),
+        )
 
 
 def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
@@ -300,11 +304,12 @@ def _reference_error(spread: tuple[float, float] | None, rows: int) -> float | N
     return spread[0] / math.sqrt(rows * spread[1])
 
 
-def _chunk_errors(scores: np.ndarray, predicted: np.ndarray, p: np.ndarray) -> dict:
+def _chunk_errors(predicted: np.ndarray, p: np.ndarray, auc: float | None) -> dict:
     """The standard error of each realized metric on this chunk if its labels were drawn from
     the calibrated probabilities `p`: exact for accuracy and precision (sums of independent
     Bernoulli terms over a known number of rows), the delta method for recall and F1, and
-    Hanley & McNeil's formula at the expected class counts for ROC AUC."""
+    Hanley & McNeil's formula at the expected class counts for ROC AUC (`auc`: the chunk's
+    expected ROC AUC, as `_figures` gives it)."""
     said = predicted == 1
     variance = p * (1 - p)
     rows, said_positive = len(p), int(said.sum())
@@ -326,7 +331,6 @@ def _chunk_errors(scores: np.ndarray, predicted: np.ndarray, p: np.ndarray) -> d
         else None
     )
     negatives = rows - positives
-    auc = _expected_auc(scores, p)
     if auc is None or positives <= 1 or negatives <= 1:
         errors["roc_auc"] = None
     else:
@@ -386,7 +390,8 @@ def estimate(cal: Calibration, chunk: pd.DataFrame) -> dict[str, Band]:
     scores = rows["score"].to_numpy(dtype=float)
     predicted, p = predicted_class(rows, cal.threshold), cal.calibrated(scores)
     figures = _figures(scores, predicted, p)
-    own = _chunk_errors(scores, predicted, p)
+    # the expected ROC AUC sorts the chunk's scores: computed once, for the figure and its error
+    own = _chunk_errors(predicted, p, figures["roc_auc"])
     return {
         name: _band(figures[name], [_reference_error(cal.spread.get(name), len(rows)), own[name]])
         for name in METRICS
