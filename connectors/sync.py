@@ -183,15 +183,27 @@ def _sync_source(
         result.feeds = {}
         result.profiled_days = 0
         result.skipped = False
-        result.error = (
-            str(error)
-            if isinstance(error, SourceError | ConfigError)
-            else (f"source {source.name!r}: {type(error).__name__}: {error}")
-        )
+        result.error = _error_text(source, error, config.sync_memory_limit)
         _record(con, sync_id, source, None, started, "failed", LoadStats(), result.error)
     _timed(f"source {source.name}", clock)
     progress.source_finished(source.name, result)
     return result
+
+
+def _error_text(source: SourceConfig, error: Exception, memory_limit: str) -> str:
+    """What the sync report says of a source that failed: the source, and what to do."""
+    if isinstance(error, SourceError | ConfigError):
+        return str(error)
+    if isinstance(error, duckdb.OutOfMemoryException):
+        # DuckDB's own advice (SET memory_limit, threads) names settings a user of Tandem does
+        # not have: the one that is theirs is the sync's memory limit.
+        said = str(error).split("\n", 1)[0]
+        return (
+            f"source {source.name!r}: loading it needs more memory than a sync may hold "
+            f'([warehouse] sync_memory_limit = "{memory_limit}"): raise that limit in the '
+            f"config, or split the source's files; nothing of this source was written ({said})"
+        )
+    return f"source {source.name!r}: {type(error).__name__}: {error}"
 
 
 def _timed(phase: str, since: float) -> None:

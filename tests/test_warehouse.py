@@ -455,6 +455,44 @@ def test_a_sync_holds_at_most_its_memory_limit(tmp_path):
         settings.load(config)
 
 
+def test_a_source_past_the_sync_memory_limit_fails_naming_the_setting_and_the_others_land(
+    tmp_path,
+):
+    # 200M inference rows ran past the 2GB default; DuckDB's own advice (SET memory_limit)
+    # names nothing a Tandem user can set. Here 8MB and 300k rows stand in for them.
+    from connectors import sync
+
+    rows = tmp_path / "inference.parquet"
+    deployments = tmp_path / "deployments.csv"
+    duckdb.connect().execute(
+        f"copy (select 'r' || i as request_id, timestamptz '2026-11-01' + to_seconds(i) as ts, "
+        f"'m' as model, 0.5 as score from range(300000) t(i)) to '{rows}' (format parquet)"
+    )
+    deployments.write_text(
+        "deployment_id,model,version,environment,team,started_at,finished_at,status\n"
+        "d1,m,v1,production,t,2026-11-01T10:00:00Z,2026-11-01T10:05:00Z,success\n"
+    )
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[warehouse]\npath = "{tmp_path / "w.duckdb"}"\nsync_memory_limit = "8MB"\n\n'
+        f'[[sources]]\nname = "serving"\nkind = "files"\nfeed = "inference"\npath = "{rows}"\n\n'
+        f'[[sources]]\nname = "deploys"\nkind = "files"\nfeed = "deployments"\n'
+        f'path = "{deployments}"\n'
+    )
+    report = sync.run(settings.load(config))
+    failed = {s["name"]: s["error"] for s in report.as_dict()["sources"]}
+    assert failed["deploys"] is None
+    assert failed["serving"].startswith(
+        "source 'serving': loading it needs more memory than a sync may hold "
+        '([warehouse] sync_memory_limit = "8MB"): raise that limit in the config, or split '
+        "the source's files; nothing of this source was written (Out of Memory Error: "
+    )
+    assert "SET memory_limit" not in failed["serving"]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from inference").fetchone() == (0,)
+        assert con.execute("select deployment_id from deployments").fetchall() == [("d1",)]
+
+
 def test_the_kind_days_are_filled_from_the_rows_an_upgraded_warehouse_holds():
     # Version 9 keeps what each day's ok rows say about a model's kind; an older warehouse gets
     # its days filled by the migration, from its rows (errors left out, days in UTC).
