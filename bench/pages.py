@@ -17,6 +17,9 @@ not the rows, so they should not grow with rows:
 
     python bench/pages.py --rows 20000000 --json /tmp/pages-20m.json
     python bench/pages.py --rows 100000000 --baseline /tmp/pages-20m.json   # not in CI
+
+200M rows need `--sync-memory-limit 4GB`: at the 2GB default the first pass over the
+inference file (its rows, reasons and distinct keys) runs out of memory, and the sync says so.
 """
 
 from __future__ import annotations
@@ -118,8 +121,9 @@ FEEDS = {
 }
 
 
-def build(folder: Path, inference_rows: int, figures: dict) -> Path:
-    """Generate the feeds, write the config, sync; `figures` gets the sync's time and memory."""
+def build(folder: Path, inference_rows: int, figures: dict, memory_limit: str | None) -> Path:
+    """Generate the feeds, write the config, sync; `figures` gets the sync's time and memory.
+    `memory_limit`: the config's `[warehouse] sync_memory_limit` (None: the default)."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     end = con.execute("select date_trunc('hour', now())").fetchone()[0]
@@ -135,6 +139,8 @@ def build(folder: Path, inference_rows: int, figures: dict) -> Path:
         sources.append({"name": feed, "kind": "files", "feed": feed, "path": str(path)})
     config_path = folder / "sources.toml"
     lines = [f'[warehouse]\npath = "{folder / "tandem.duckdb"}"\n']
+    if memory_limit:
+        lines[0] += f'sync_memory_limit = "{memory_limit}"\n'
     for source in sources:
         lines.append("[[sources]]\n" + "".join(f'{k} = "{v}"\n' for k, v in source.items()))
     config_path.write_text("\n".join(lines))
@@ -230,6 +236,10 @@ def main() -> None:
     parser.add_argument("--keep", help="build in this folder and keep it")
     parser.add_argument("--json", help="write the page times here (for a later --baseline)")
     parser.add_argument("--baseline", help="an earlier run's --json: print the growth")
+    parser.add_argument(
+        "--sync-memory-limit",
+        help='the sync\'s [warehouse] sync_memory_limit (200M rows need "4GB"; default 2GB)',
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tandem-pages-") as tmp:
         folder = Path(args.keep or tmp)
@@ -237,7 +247,7 @@ def main() -> None:
         config = folder / "sources.toml"
         figures: dict = {"rows": args.rows}
         if not (args.keep and config.exists()):
-            config = build(folder, args.rows, figures)
+            config = build(folder, args.rows, figures, args.sync_memory_limit)
         figures["pages"] = render(config)
         figures["peak_rss_mb"] = _peak_rss_mb()
     if args.json:
