@@ -195,15 +195,21 @@ def _error_text(source: SourceConfig, error: Exception, memory_limit: str) -> st
     if isinstance(error, SourceError | ConfigError):
         return str(error)
     if isinstance(error, duckdb.OutOfMemoryException):
-        # DuckDB's own advice (SET memory_limit, threads) names settings a user of Tandem does
-        # not have: the one that is theirs is the sync's memory limit.
-        said = str(error).split("\n", 1)[0]
         return (
-            f"source {source.name!r}: loading it needs more memory than a sync may hold "
-            f'([warehouse] sync_memory_limit = "{memory_limit}"): raise that limit in the '
-            f"config, or split the source's files; nothing of this source was written ({said})"
+            f"source {source.name!r}: loading it {_out_of_memory(memory_limit, error)}, or "
+            "split the source's files; nothing of this source was written"
         )
     return f"source {source.name!r}: {type(error).__name__}: {error}"
+
+
+def _out_of_memory(memory_limit: str, error: duckdb.OutOfMemoryException) -> str:
+    """DuckDB's own advice (SET memory_limit, threads) names settings a user of Tandem does not
+    have: the one that is theirs is the sync's memory limit. DuckDB's first line is kept."""
+    said = str(error).split("\n", 1)[0]
+    return (
+        f'needs more memory than a sync may hold ([warehouse] sync_memory_limit = "{memory_limit}"'
+        f"; DuckDB: {said}): raise that limit in the config"
+    )
 
 
 def _timed(phase: str, since: float) -> None:
@@ -461,11 +467,18 @@ def _write(
         # Drift profiles of the days whose inference rows changed (none on a repeat sync).
         clock = time.perf_counter()
         con.begin()
-        profiled = profile_store.refresh(con, progress.profiling)
-        # Which deployment each change and incident belongs to, each ticket once and its
-        # stays: the steps every reader would compute, when their rows changed.
-        for steps in STORED:
-            steps.refresh(con)
+        try:
+            profiled = profile_store.refresh(con, progress.profiling)
+            # Which deployment each change and incident belongs to, each ticket once and its
+            # stays: the steps every reader would compute, when their rows changed.
+            for steps in STORED:
+                steps.refresh(con)
+        except duckdb.OutOfMemoryException as error:
+            # Raised out of `writing`: its copy is dropped, the live warehouse stays as it was.
+            raise warehouse.WarehouseError(
+                f"profiling the synced rows {_out_of_memory(config.sync_memory_limit, error)}; "
+                "the warehouse is unchanged"
+            ) from None
         con.commit()
         _timed("profiles", clock)
     remote = sum(result.profiled_days for result in results)

@@ -13,6 +13,7 @@ the same functions (profiling/remote.py). metrics/ only reads: `model_columns` a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -175,8 +176,13 @@ def _profile_days(
     try:
         _profile_rows(con, model, columns, _ROWS)
         con.execute(sql("inference_kind_refresh"))
-    finally:
-        con.execute(f"drop table if exists {_ROWS}")
+    except BaseException:
+        # A failed statement aborts the transaction, whose rollback drops the table: dropping
+        # it here would fail too, and hide the error that matters.
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"drop table if exists {_ROWS}")
+        raise
+    con.execute(f"drop table if exists {_ROWS}")
     store_days(con, model, present)
 
 

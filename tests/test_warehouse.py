@@ -484,13 +484,60 @@ def test_a_source_past_the_sync_memory_limit_fails_naming_the_setting_and_the_ot
     assert failed["deploys"] is None
     assert failed["serving"].startswith(
         "source 'serving': loading it needs more memory than a sync may hold "
-        '([warehouse] sync_memory_limit = "8MB"): raise that limit in the config, or split '
-        "the source's files; nothing of this source was written (Out of Memory Error: "
+        '([warehouse] sync_memory_limit = "8MB"; DuckDB: Out of Memory Error: '
+    )
+    assert failed["serving"].endswith(
+        "): raise that limit in the config, or split the source's files; nothing of this "
+        "source was written"
     )
     assert "SET memory_limit" not in failed["serving"]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from inference").fetchone() == (0,)
         assert con.execute("select deployment_id from deployments").fetchall() == [("d1",)]
+
+
+def test_profiling_past_the_sync_memory_limit_fails_naming_it_and_leaves_the_warehouse(
+    tmp_path, monkeypatch
+):
+    # At 20M rows and 120MB the rows loaded and their profiling ran out of memory; the error
+    # came out as DuckDB's "Current transaction is aborted" from a cleanup. A real DuckDB
+    # out-of-memory error (a query past a 1MB limit) is raised where profiling runs here.
+    from connectors import sync
+    from profiling import store
+
+    first = tmp_path / "a.csv"
+    first.write_text(
+        "request_id,ts,model,score\nr1,2026-11-01T10:00:00Z,m,0.5\nr2,2026-11-01T11:00:00Z,m,0.7\n"
+    )
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[warehouse]\npath = "{tmp_path / "w.duckdb"}"\n\n[[sources]]\nname = "serving"\n'
+        f'kind = "files"\nfeed = "inference"\npath = "{tmp_path / "*.csv"}"\n'
+    )
+    assert sync.run(settings.load(config)).ok
+    before = _sha256(tmp_path / "w.duckdb")
+
+    def out_of_memory(*args, **kwargs):
+        tiny = duckdb.connect(config={"memory_limit": "1MB"})
+        tiny.execute("select count(distinct i::varchar) from range(1000000) t(i)").fetchall()
+
+    monkeypatch.setattr(store, "refresh", out_of_memory)
+    (tmp_path / "b.csv").write_text("request_id,ts,model,score\nr3,2026-11-02T10:00:00Z,m,0.1\n")
+    with pytest.raises(warehouse.WarehouseError) as raised:
+        sync.run(settings.load(config))
+    assert str(raised.value).startswith(
+        "profiling the synced rows needs more memory than a sync may hold "
+        '([warehouse] sync_memory_limit = "2GB"; DuckDB: Out of Memory Error: '
+    )
+    assert str(raised.value).endswith(
+        "): raise that limit in the config; the warehouse is unchanged"
+    )
+    assert _sha256(tmp_path / "w.duckdb") == before
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("select request_id from inference order by 1").fetchall() == [
+            ("r1",),
+            ("r2",),
+        ]
 
 
 def test_the_kind_days_are_filled_from_the_rows_an_upgraded_warehouse_holds():
