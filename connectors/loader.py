@@ -183,7 +183,7 @@ def _distinct_keys(keys: list[str], where: str = "true") -> str:
 
     Hashes, not the keys: DuckDB's distinct aggregate keeps some of each key in memory even
     when it spills, and 8 bytes per key instead of the key itself let larger files load within
-    the sync's memory limit (20M keys: 60 MB where the keys failed at 80 MB), faster too. A
+    the sync's memory limit (20M keys: 60 MB where the keys failed at 80 MB). A
     single key that is null is not counted, as count(distinct key) would not count it."""
     if len(keys) == 1:
         where = f"({where}) and {keys[0]} is not null"
