@@ -566,9 +566,12 @@ def readings(
     # reading leaves out the costliest read of the window's rows (the ROC AUC ranks every
     # labelled score). An estimate a budget judges needs the model's kind: the contract's, else
     # the one its rows leave no doubt about.
-    qualities = quality.quality(con, filters, kinds, rankings=rankings) if deep else {}
-    if any(c.estimated for c in contracts.values()):
-        kinds = {**quality.model_kinds(con, filters.model), **kinds}
+    budgets_estimates = any(c.estimated for c in contracts.values())
+    inferred = quality.model_kinds(con, filters.model) if deep or budgets_estimates else {}
+    qualities = (
+        quality.quality(con, filters, kinds, rankings=rankings, inferred=inferred) if deep else {}
+    )
+    kinds = {**inferred, **kinds}
     result = {}
     for model in _in_scope(con, filters, contracts):
         contract = contracts.get(model)

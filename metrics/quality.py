@@ -147,6 +147,7 @@ def quality(
     kinds: dict[str, str] | None = None,
     threshold: float = 0.5,
     rankings: dict[str, Ranking] | None = None,
+    inferred: dict[str, str | None] | None = None,
 ) -> dict[str, dict]:
     """Each model's quality over the window, all its versions pooled, as a JSON-ready dict.
 
@@ -159,6 +160,7 @@ def quality(
             quality figure.
         threshold: as in `classifier_quality`.
         rankings: model -> its `Ranking` terms (default k 10, lists by `ts`).
+        inferred: `model_kinds(con, filters.model)` when the caller has read it already.
 
     Returns:
         {model: {"kind", "rows", "labelled", "labelled_share", the kind's metrics (see
@@ -176,7 +178,8 @@ def quality(
     }
     by_model = {kind: result.set_index("model") for kind, result in results.items()}
     models = sorted(set(by_model["classifier"].index) | ({filters.model} - {None}))
-    inferred = model_kinds(con, filters.model)
+    if inferred is None:
+        inferred = model_kinds(con, filters.model)
     report: dict[str, dict] = {}
     for model in models:
         kind = kinds.get(model) or inferred.get(model)

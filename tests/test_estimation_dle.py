@@ -440,18 +440,28 @@ def test_a_status_only_reading_skips_the_estimates_no_budget_reads(con, monkeypa
         realized.append(args)
         return real_quality(*args, **kwargs)
 
+    kinds_read = []
+    real_kinds = contracts.quality.model_kinds
+
+    def counted_kinds(*args, **kwargs):
+        kinds_read.append(args)
+        return real_kinds(*args, **kwargs)
+
     monkeypatch.setattr(package, "reading", counted)
     monkeypatch.setattr(contracts.quality, "quality", counted_quality)
+    monkeypatch.setattr(contracts.quality, "model_kinds", counted_kinds)
     terms = {
         "r": Contract(model="r", kind="regressor", estimated={"mae": 12.0}),
         "c": Contract(model="c", kind="classifier"),
     }
     deep = contracts.readings(con, WINDOW, terms)
     assert sorted(set(asked)) == ["c", "r"] and len(realized) == 1
+    assert len(kinds_read) == 1  # the kinds the rows say: read once, for quality and estimates
     asked.clear()
     realized.clear()
+    kinds_read.clear()
     shallow = contracts.readings(con, WINDOW, terms, deep=False)
-    assert asked == ["r"] and realized == []
+    assert asked == ["r"] and realized == [] and len(kinds_read) == 1
     assert "estimated" in shallow["r"]["quality"] and "estimated" not in shallow["c"]["quality"]
     assert shallow["r"]["quality"]["estimated"] == deep["r"]["quality"]["estimated"]
     assert "mae" in deep["r"]["quality"] and "mae" not in shallow["r"]["quality"]
