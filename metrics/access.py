@@ -62,6 +62,7 @@ SCOPED_TABLES: dict[str, str] = {
     "attribution_change_shipping": "scope_hidden",
     "flow_tickets_stored": "scope_hidden",
     "flow_stays_stored": "scope_hidden",
+    "source_holdings_stored": "scope_hidden",
 }
 # Tables that hold no team's data: every scope reads them whole.
 UNSCOPED_TABLES = frozenset({"sync_runs", "source_state", "tandem_meta"})

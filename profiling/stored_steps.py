@@ -95,5 +95,13 @@ ATTRIBUTION = StoredSteps("attribution", "macros")
 # status are applied when read, so a change to the workflow needs no new sync.
 FLOW = StoredSteps("flow", "flow_macros")
 
+# The warehouse's stored holdings: per source and feed, the rows held and the newest event.
+#
+# The Data sources page shows them for every source. Computed per view, they count every row of
+# every feed per source: at 100M inference rows 0.17 s warm and 0.55-0.86 s on a fresh
+# connection, growing with the rows, where every other page reads profiles. The fingerprint is
+# read from DuckDB's metadata (a few ms at 100M rows), not from the rows.
+HOLDINGS = StoredSteps("holdings", "macros")
+
 # Every stored step, in the order the sync refreshes them.
-STORED = (ATTRIBUTION, FLOW)
+STORED = (ATTRIBUTION, FLOW, HOLDINGS)

@@ -18,16 +18,7 @@ last_ok as (
 ),
 
 held as (
-    select source, 'deployments' as feed, count(*) as row_count, max(finished_at) as latest_at
-    from deployments group by source
-    union all select source, 'changes', count(*), max(first_commit_at) from changes group by source
-    union all select source, 'incidents', count(*), max(opened_at) from incidents group by source
-    union all select source, 'inference', count(*), max(ts) from inference group by source
-    union all select source, 'kpis', count(*), max(cast(date as timestamptz)) from kpis
-        group by source
-    union all select source, 'tickets', count(*), max(created_at) from tickets group by source
-    union all select source, 'ticket_transitions', count(*), max("at") from ticket_transitions
-        group by source
+    select source, feed, row_count, latest_at from source_holdings()
 ),
 
 quarantined as (
