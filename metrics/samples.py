@@ -5,8 +5,9 @@ model for 90 days would not stay within a page's time. A day gives at most `per_
 picked by a hash of the request id, so the same day always gives the same rows.
 
 Within `remembered()`, a sample asked for twice on the same connection is read once, and so is
-anything computed from samples through `remember` (the estimated performance): a model's report
-and the drift page estimate its performance for the quality reading and again for drift impact.
+anything computed through `remember`: a model's report and the drift page estimate its
+performance for the quality reading and again for drift impact, and the drift page's timeline
+and its drift impact read the same days against the same reference.
 """
 
 from __future__ import annotations

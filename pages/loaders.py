@@ -95,8 +95,9 @@ def one_connection_per_run() -> Iterator[None]:
     token = _RUN_CONNECTIONS.set(opened)
     try:
         # Each window's people counted once for all the figures of the run that they withhold,
-        # and each model's sample rows and estimated performance read once (the drift page's
-        # contract status and drift impact both estimate the performance of the same model).
+        # and each model's sample rows, estimated performance and drift timeline read once (the
+        # drift page's contract status and drift impact both estimate the performance of the
+        # same model; its timeline and drift impact both need each day against the reference).
         with privacy.counted_once(), samples.remembered():
             yield
     finally:

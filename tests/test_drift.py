@@ -271,6 +271,28 @@ def test_the_timeline_shows_the_day_drift_began(synced):
     )
 
 
+def test_one_run_reads_a_timeline_once_and_each_caller_gets_its_own(synced, monkeypatch):
+    """The drift page's timeline and its drift impact ask for the same days against the same
+    reference: inside samples.remembered() the profiles are read for it once."""
+    from metrics import samples
+    from metrics.drift import stored
+
+    project, _ = synced
+    reads = []
+    real = stored._profile_frames
+    monkeypatch.setattr(stored, "_profile_frames", lambda *a: reads.append(a[1]) or real(*a))
+    with db.connect(project.warehouse) as con:
+        alone = drift.timeline(con, "pricing", window(0, 5), window(0, 20))
+        with samples.remembered():
+            first = drift.timeline(con, "pricing", window(0, 5), window(0, 20))
+            first.loc[:, "score"] = -1.0  # one caller's change
+            again = drift.timeline(con, "pricing", window(0, 5), window(0, 20))
+            other = drift.timeline(con, "pricing", window(0, 5), window(0, 20), 7)  # weekly
+    assert len(reads) == 3  # alone, the first in the run, the weekly one
+    pd.testing.assert_frame_equal(again, alone)
+    assert len(other) < len(alone)
+
+
 # --- First drifted: from which step of the current window the score stays past its threshold --
 
 DAY0 = dt.date(2026, 10, 1)

@@ -24,6 +24,7 @@ from metrics.drift.verdicts import (
     read_once,
 )
 from metrics.drift.windows import Reference, Window, steps
+from metrics.samples import remember
 from profiling.store import model_columns
 
 
@@ -100,7 +101,35 @@ def timeline(
 
     One row per (bucket, column): start, column, role, method, score, threshold, drifted; plus
     one row per bucket with column None holding the drift share of the features.
+
+    Within samples.remembered(), computed once per connection for the same arguments: the drift
+    page's timeline and its drift impact ask for the same days against the same reference.
     """
+    key = (
+        "drift_timeline",
+        model,
+        reference,
+        span,
+        bucket_days,
+        tuple(sorted((thresholds or {}).items())),
+        share_threshold,
+    )
+    return remember(
+        con,
+        key,
+        lambda: _timeline(con, model, reference, span, bucket_days, thresholds, share_threshold),
+    )
+
+
+def _timeline(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    reference: Window,
+    span: Window,
+    bucket_days: int,
+    thresholds: dict[str, float] | None,
+    share_threshold: float,
+) -> pd.DataFrame:
     buckets = {"reference": reference, **steps(span, bucket_days)}
     bins, values, rows = _profile_frames(con, model, buckets)
     columns = model_columns(con, model)
