@@ -3,8 +3,9 @@ scipy and scikit-learn in the drift (the same numbers, compared with the librari
 
 - `python -m metrics report --json --model M` imports neither scipy, scikit-learn, sqlglot,
   Evidently, Plotly, Streamlit nor the notes store's SQLAlchemy and Alembic, for a model
-  without labels (a labelled classifier's estimate, CBPE, fits with SciPy's isotonic
-  regression; tests/test_estimation_cbpe.py checks it imports no scikit-learn).
+  without labels (a labelled classifier's estimate, CBPE, fits with SciPy's compiled
+  isotonic regression routine alone; tests/test_estimation_cbpe.py checks it imports neither
+  scikit-learn nor scipy.optimize).
 - Jensen-Shannon and the raw Wasserstein distance equal scipy's to the last bit (the drift
   verdicts of tests/test_drift.py rest on them); Spearman's rho equals scipy's and its p-value
   agrees to 1e-9 relative; the multivariate drift's scaler and PCA give scikit-learn's errors.

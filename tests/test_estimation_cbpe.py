@@ -145,7 +145,8 @@ def test_the_isotonic_fit_and_the_calibration_check_are_sklearns_to_the_last_bit
         assert [(a.tolist(), b.tolist()) for a, b in cbpe._stratified_splits(labels)] == theirs
 
 
-def test_fitting_a_calibration_imports_no_scikit_learn():
+def test_fitting_a_calibration_imports_neither_scikit_learn_nor_scipy_optimize():
+    # scipy.optimize whole is 0.24 s of a report's process; the fit loads its PAVA routine only
     code = (
         "import sys, numpy as np, pandas as pd\n"
         "from metrics.estimation import cbpe\n"
@@ -153,12 +154,29 @@ def test_fitting_a_calibration_imports_no_scikit_learn():
         "s = rng.random(500) * 0.8 + 0.1\n"
         "rows = pd.DataFrame({'score': s, 'label': (rng.random(500) < s**2).astype(float)})\n"
         "assert cbpe.fit(rows).is_calibrated\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'\n"
+        "    or m in ('scipy', 'scipy.optimize')))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def _refuses(*args):
+    raise TypeError("pava(): incompatible function arguments")
+
+
+@pytest.mark.parametrize("routine", [None, _refuses], ids=["no routine", "another signature"])
+def test_without_scipys_routine_the_public_function_fits_the_same(monkeypatch, routine):
+    # Another SciPy (no such file, or the routine takes other arguments): the fit falls back
+    # to scipy.optimize.isotonic_regression, and is still scikit-learn's to the last bit.
+    monkeypatch.setattr(cbpe, "_pava_routine", lambda: routine)
+    for scores, labels in _calibration_cases():
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, labels)
+        knots, probabilities = cbpe._isotonic(scores, labels)
+        assert knots.tolist() == iso.X_thresholds_.tolist()
+        assert probabilities.tolist() == iso.y_thresholds_.tolist()
 
 
 def test_scores_calibrated_already_are_left_as_they_are():
