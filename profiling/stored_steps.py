@@ -3,7 +3,8 @@
 A step is a table macro of sql/ that every reader could compute itself (sql/macros.sql,
 sql/flow_macros.sql). A `StoredSteps` names, by its `name`, three sql/ files:
 
-- `<name>_fingerprint.sql`: one row, a fingerprint of every row the steps read;
+- `<name>_fingerprint.sql`: one row, a fingerprint of the rows the steps read (of every row,
+  or, where reading every row is what storing saves, of what changes whenever a row does);
 - `<name>_refresh.sql`: the statements storing the steps' rows over the whole warehouse, with
   the computing macros (`macros`) made on the same connection first;
 - `<name>_stored_macros.sql`: the same macros, reading those rows back.
@@ -99,8 +100,9 @@ FLOW = StoredSteps("flow", "flow_macros")
 #
 # The Data sources page shows them for every source. Computed per view, they count every row of
 # every feed per source: at 100M inference rows 0.17 s warm and 0.55-0.86 s on a fresh
-# connection, growing with the rows, where every other page reads profiles. The fingerprint is
-# read from DuckDB's metadata (a few ms at 100M rows), not from the rows.
+# connection, growing with the rows, where every other page reads profiles. Its fingerprint
+# reads no row: each feed's row count and newest synced_at, and the syncs recorded (2-19 ms at
+# 100M rows).
 HOLDINGS = StoredSteps("holdings", "macros")
 
 # Every stored step, in the order the sync refreshes them.

@@ -1,6 +1,6 @@
 -- One row: a fingerprint of what the source_holdings step of sql/macros.sql counts, cheap enough
--- for every connection (DuckDB answers a whole table's count and max from its metadata): per
--- feed, its row count and newest synced_at, and the syncs recorded. A sync that changes a feed
+-- for every connection (2-19 ms at 100M inference rows, where counting per source takes 0.17 s
+-- and more): per feed, its row count and newest synced_at, and the syncs recorded. A sync that changes a feed
 -- deletes rows (the count) or inserts them (a newer synced_at), and records its runs; rows
 -- loaded without a sync change the count or synced_at. Equal fingerprints mean the stored
 -- holdings (profiling/stored_steps.py) are still exact.
