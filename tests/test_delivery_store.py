@@ -18,6 +18,7 @@ from metrics.filters import Filters
 from profiling.stored_steps import ATTRIBUTION
 from settings import SourceConfig
 from tests.helpers.project import Project
+from tests.helpers.stored import macro_reads
 
 WEEK = Filters(dt.datetime(2026, 11, 2, tzinfo=dt.UTC), dt.datetime(2026, 11, 9, tzinfo=dt.UTC))
 
@@ -113,12 +114,7 @@ def _figures(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def _uses_stored(con: duckdb.DuckDBPyConnection) -> bool:
-    # The stored macros read attribution_change_shipping; the computed ones never do.
-    text = con.execute(
-        "select macro_definition from duckdb_functions() "
-        "where function_name = 'change_next_deployments'"
-    ).fetchall()
-    return "attribution_change_shipping" in text[0][0]
+    return macro_reads(con, "change_next_deployments", "attribution_change_shipping")
 
 
 def test_a_second_sync_with_a_new_deployment_updates_the_stored_attribution(project):

@@ -18,6 +18,7 @@ from metrics.filters import Filters
 from profiling.stored_steps import FLOW
 from settings import SourceConfig, Workflow
 from tests.helpers.project import DEMO_END, Project
+from tests.helpers.stored import macro_reads
 
 WEEK = Filters(dt.datetime(2026, 11, 2, tzinfo=dt.UTC), dt.datetime(2026, 11, 9, tzinfo=dt.UTC))
 WORKFLOW = Workflow()
@@ -68,11 +69,7 @@ def project(tmp_path):
 
 
 def _uses_stored(con: duckdb.DuckDBPyConnection) -> bool:
-    # The stored macros read flow_stays_stored; the computed ones never do.
-    text = con.execute(
-        "select macro_definition from duckdb_functions() where function_name = 'flow_status_stays'"
-    ).fetchall()
-    return "flow_stays_stored" in text[0][0]
+    return macro_reads(con, "flow_status_stays", "flow_stays_stored")
 
 
 def _figures(con: duckdb.DuckDBPyConnection) -> dict:

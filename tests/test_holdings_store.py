@@ -17,6 +17,7 @@ from metrics import access, db, session, sources
 from profiling.stored_steps import HOLDINGS
 from settings import SourceConfig
 from tests.helpers.project import Project
+from tests.helpers.stored import macro_reads
 
 UTC = dt.UTC
 # fraud is risk's model (its deployment says so), churn is growth's.
@@ -62,11 +63,7 @@ def project(tmp_path):
 
 
 def _uses_stored(con: duckdb.DuckDBPyConnection) -> bool:
-    # The stored macro reads source_holdings_stored; the computing one never does.
-    text = con.execute(
-        "select macro_definition from duckdb_functions() where function_name = 'source_holdings'"
-    ).fetchall()
-    return "source_holdings_stored" in text[0][0]
+    return macro_reads(con, "source_holdings", "source_holdings_stored")
 
 
 def _held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, dt.datetime]]:
