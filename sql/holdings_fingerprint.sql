@@ -1,9 +1,9 @@
 -- One row: a fingerprint of what the source_holdings step of sql/macros.sql counts, cheap enough
 -- for every connection (2-19 ms at 100M inference rows, where counting per source takes 0.17 s
--- and more): per feed, its row count and newest synced_at, and the syncs recorded. A sync that changes a feed
--- deletes rows (the count) or inserts them (a newer synced_at), and records its runs; rows
--- loaded without a sync change the count or synced_at. Equal fingerprints mean the stored
--- holdings (profiling/stored_steps.py) are still exact.
+-- and more): per feed, its row count and newest synced_at, and the syncs recorded. A sync that
+-- changes a feed deletes rows (the count) or inserts them (a newer synced_at), and records its
+-- runs; rows loaded without a sync change the count or synced_at. Equal fingerprints mean the
+-- stored holdings (profiling/stored_steps.py) are still exact.
 with feeds as (
     select 'deployments' as feed, count(*) as n, max(synced_at) as newest from deployments
     union all select 'changes', count(*), max(synced_at) from changes
